@@ -1,0 +1,53 @@
+/*
+ * File descriptors: the small integers through which a process holds open files, pipes,
+ * terminals and namespaces. Node's `fs` covers ordinary files; these are the calls it does not
+ * offer (pipe2 with flags, ioctl on terminals, fchdir) or that must run synchronously on the
+ * calling thread.
+ */
+import { check, declare } from './libc';
+import { O_CLOEXEC } from './constants';
+
+const open_ = declare('int open(const char *path, int flags, uint32_t mode)');
+const close_ = declare('int close(int fd)');
+const read_ = declare('long read(int fd, _Out_ uint8_t *buf, size_t count)');
+const write_ = declare('long write(int fd, const uint8_t *buf, size_t count)');
+const pipe2_ = declare('int pipe2(_Out_ int *fds, int flags)');
+const ioctlInt = declare('int ioctl(int fd, unsigned long request, ...)');
+const fchdir_ = declare('int fchdir(int fd)');
+
+export function openFile(path: string, flags: number, mode = 0o644): number {
+  return check('open', path, open_(path, flags | O_CLOEXEC, mode) as number);
+}
+
+export function closeFd(fd: number): void {
+  close_(fd);
+}
+
+export function readFd(fd: number, buffer: Buffer): number {
+  return Number(check('read', `fd ${fd}`, read_(fd, buffer, buffer.length) as number));
+}
+
+export function writeFd(fd: number, data: Buffer): number {
+  return Number(check('write', `fd ${fd}`, write_(fd, data, data.length) as number));
+}
+
+/** A pipe as [readEnd, writeEnd], close-on-exec so no exec'd program inherits it by accident. */
+export function pipe(flags = 0): [number, number] {
+  const fds = [0, 0];
+  check('pipe2', 'new pipe', pipe2_(fds, flags | O_CLOEXEC) as number);
+  return [fds[0]!, fds[1]!];
+}
+
+/** ioctl with an integer (or no) argument. */
+export function ioctl(fd: number, request: number, arg = 0, what = `fd ${fd}`): number {
+  return check('ioctl', what, ioctlInt(fd, request, 'unsigned long', arg) as number);
+}
+
+/** ioctl whose argument is a buffer the kernel reads (e.g. struct winsize). */
+export function ioctlBuffer(fd: number, request: number, arg: Buffer, what = `fd ${fd}`): number {
+  return check('ioctl', what, ioctlInt(fd, request, 'uint8_t *', arg) as number);
+}
+
+export function fchdir(fd: number): void {
+  check('fchdir', `fd ${fd}`, fchdir_(fd) as number);
+}

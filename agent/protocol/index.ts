@@ -1,0 +1,7 @@
+/*
+ * The protocol between the extension (or the CLI) and the agent: JSON-RPC 2.0 over one stream.
+ * This module is the only one both sides import.
+ */
+export * from './records';
+export * from './oci-spec';
+export * from './methods';

@@ -1,0 +1,154 @@
+/*
+ * JSON-RPC methods and notifications the agent serves. Requests map one-to-one onto the CLI
+ * verbs; notifications tell every connected client what changed so views never poll the world.
+ */
+import type { ContainerRecord, ContainerStatus, NamespaceType, NetworkMode } from './records';
+import type { OciSpec } from './oci-spec';
+
+export interface RunOptions {
+  name?: string;
+  hostname?: string;
+  image?: 'busybox';
+  /** Command and arguments; default: an idle shell (`sh`). */
+  args?: string[];
+  env?: string[];
+  /** Memory limit, bytes or a size such as "64m". */
+  memory?: string | number;
+  /** CPU quota in CPUs, e.g. 0.5. */
+  cpus?: number;
+  pids?: number;
+  net?: NetworkMode;
+  /** Namespaces to create; default all seven (user only with `userns`). */
+  namespaces?: NamespaceType[];
+  userns?: boolean;
+  /** Bridge options for net=bridge. */
+  bridge?: string;
+  subnet?: string;
+  /** A full OCI config.json to realise instead of one built from the options above. */
+  config?: OciSpec;
+  /** Create only (status "created"); the default runs the process at once. */
+  createOnly?: boolean;
+}
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  status: ContainerStatus;
+  pid: number | null;
+  ip: string | null;
+  image: string;
+  command: string;
+  createdAt: string;
+  exitCode: number | null;
+}
+
+export interface AgentInfo {
+  version: string;
+  kernel: string;
+  arch: string;
+  hostname: string;
+  cgroupVersion: 1 | 2 | 'hybrid';
+  stateRoot: string;
+  image: { name: 'busybox'; path: string; ready: boolean };
+}
+
+export interface HostProcess {
+  pid: number;
+  ppid: number;
+  uid: number;
+  command: string;
+  /** Namespace inode per type. */
+  namespaces: Partial<Record<NamespaceType, number>>;
+  /** cgroup path per hierarchy ("0::/…" style lines from /proc/<pid>/cgroup, keyed by controllers). */
+  cgroups: Record<string, string>;
+}
+
+export interface HostNamespace {
+  inode: number;
+  type: NamespaceType;
+  processes: number;
+  /** Lowest PID in it, and its command, as lsns shows. */
+  pid: number;
+  command: string;
+  /** Set when the namespace belongs to a Containers Lab container. */
+  container?: string;
+}
+
+export interface LinkRecord {
+  ifindex: number;
+  name: string;
+  /** rtnetlink kind: "veth", "bridge", "loopback" (no kind), … */
+  kind: string;
+  mac: string | null;
+  mtu: number;
+  up: boolean;
+  /** Inode of the network namespace the link lives in. */
+  netns: number;
+  addresses: string[];
+  master: string | null;
+  /** For veth: the peer's ifindex and the namespace inode it lives in. */
+  peer: { ifindex: number; netns: number | null; name?: string } | null;
+  container?: string;
+}
+
+export interface HostSnapshot {
+  takenAt: string;
+  processes: HostProcess[];
+  namespaces: HostNamespace[];
+  links: LinkRecord[];
+}
+
+export interface ExecOptions {
+  id: string;
+  args: string[];
+  tty?: boolean;
+  cols?: number;
+  rows?: number;
+  env?: string[];
+  cwd?: string;
+}
+
+/** Request method → [params, result]. */
+export interface AgentMethods {
+  'agent.info': [Record<string, never>, AgentInfo];
+  'container.run': [RunOptions, ContainerRecord];
+  'container.start': [{ id: string }, ContainerRecord];
+  'container.list': [Record<string, never>, ContainerSummary[]];
+  'container.inspect': [{ id: string }, ContainerRecord];
+  'container.stop': [{ id: string; timeoutSeconds?: number }, ContainerRecord];
+  'container.pause': [{ id: string }, ContainerRecord];
+  'container.resume': [{ id: string }, ContainerRecord];
+  'container.remove': [{ id: string; force?: boolean }, { id: string }];
+  'container.logs': [{ id: string; follow?: boolean }, { data: string }];
+  'exec.start': [ExecOptions, { session: string; pid: number }];
+  'exec.input': [{ session: string; data: string }, Record<string, never>];
+  'exec.resize': [{ session: string; cols: number; rows: number }, Record<string, never>];
+  'exec.close': [{ session: string }, Record<string, never>];
+  'host.snapshot': [Record<string, never>, HostSnapshot];
+}
+
+/** Notification method → params. Binary data travels base64-encoded. */
+export interface AgentNotifications {
+  'container.changed': { id: string; status: ContainerStatus; summary: ContainerSummary };
+  'container.removed': { id: string; name: string };
+  'container.log': { id: string; data: string };
+  'exec.output': { session: string; stream: 'stdout' | 'stderr'; data: string };
+  'exec.exit': { session: string; code: number };
+  'link.changed': { event: 'added' | 'removed' | 'changed'; link: LinkRecord };
+}
+
+export type AgentMethod = keyof AgentMethods;
+export type AgentNotification = keyof AgentNotifications;
+
+/** JSON-RPC error codes: the standard ones plus the agent's own. */
+export const RpcErrorCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  NotFound: 1,
+  Conflict: 2,
+  BadInput: 3,
+  KernelError: 4,
+} as const;

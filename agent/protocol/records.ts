@@ -1,0 +1,108 @@
+/*
+ * The container record: everything the agent knows about one container, as the extension,
+ * the CLI (`inspect --json`) and the exercises see it. It is the single source for trees and
+ * webviews, so each field is read from the kernel when the record is built, not remembered.
+ */
+import type { OciSpec } from './oci-spec';
+
+export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+export const NAMESPACE_TYPES = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts'] as const;
+export type NamespaceType = (typeof NAMESPACE_TYPES)[number];
+
+export type NetworkMode = 'bridge' | 'none' | 'host';
+
+export interface CgroupLimits {
+  /** memory.max / memory.limit_in_bytes, bytes; null = unlimited. */
+  memoryBytes: number | null;
+  /** CPU bandwidth: quota per period in microseconds; null quota = unlimited. */
+  cpuQuotaUs: number | null;
+  cpuPeriodUs: number;
+  /** pids.max; null = unlimited. */
+  pids: number | null;
+}
+
+export interface CgroupUsage {
+  memoryCurrentBytes: number;
+  memoryPeakBytes: number;
+  cpuUsageNs: number;
+  pidsCurrent: number;
+  oomKills: number;
+  frozen: boolean;
+}
+
+export interface CgroupRecord {
+  version: 1 | 2;
+  /** The cgroup path relative to its hierarchy's root, e.g. /containers-lab/web. */
+  path: string;
+  /** Absolute directory per controller (v1: one per hierarchy; v2: one entry "unified"). */
+  directories: Record<string, string>;
+  /** Which file holds which limit, e.g. { memory: "/sys/fs/cgroup/memory/…/memory.limit_in_bytes" }. */
+  files: Record<string, string>;
+  limits: CgroupLimits;
+  usage: CgroupUsage | null;
+}
+
+export interface RootfsRecord {
+  lower: string[];
+  upper: string;
+  work: string;
+  merged: string;
+}
+
+export interface MountRecord {
+  mountId: number;
+  parentId: number;
+  source: string;
+  target: string;
+  fstype: string;
+  options: string;
+  /** Root of the mount within its filesystem (a subdirectory for bind mounts). */
+  root: string;
+}
+
+export interface NetworkRecord {
+  mode: NetworkMode;
+  ifname: string | null;
+  ip: string | null;
+  prefixLength: number | null;
+  gateway: string | null;
+  mac: string | null;
+  vethHost: string | null;
+  bridge: string | null;
+}
+
+export interface ProcessRecord {
+  /** PID as the host sees it. */
+  pid: number;
+  /** PID inside the container's PID namespace (NSpid's last field). */
+  nspid: number;
+  ppid: number;
+  command: string;
+  state: string;
+}
+
+export interface ContainerRecord {
+  id: string;
+  name: string;
+  status: ContainerStatus;
+  pid: number | null;
+  exitCode: number | null;
+  oomKilled: boolean;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  image: string;
+  hostname: string | null;
+  config: OciSpec;
+  /** Namespace inode per type as the kernel reports it (/proc/<pid>/ns/<type>). */
+  namespaces: Partial<Record<NamespaceType, number>>;
+  /** Types that this container shares with the host instead of owning. */
+  sharedWithHost: NamespaceType[];
+  cgroup: CgroupRecord | null;
+  rootfs: RootfsRecord;
+  mounts: MountRecord[];
+  network: NetworkRecord;
+  processes: ProcessRecord[];
+  logPath: string;
+}

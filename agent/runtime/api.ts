@@ -1,0 +1,53 @@
+/*
+ * What the runtime offers to the service and the CLI. One implementation (./runtime.ts) does
+ * the kernel work; the JSON-RPC service and the standalone CLI are both thin callers of it.
+ */
+import type { EventEmitter } from 'node:events';
+import type {
+  AgentInfo,
+  AgentNotifications,
+  ContainerRecord,
+  ContainerSummary,
+  ExecOptions,
+  HostSnapshot,
+  RunOptions,
+} from '../protocol';
+
+export interface ExecSession {
+  readonly id: string;
+  readonly pid: number;
+  write(data: Buffer): void;
+  resize(cols: number, rows: number): void;
+  /** Closes stdin (and the terminal for TTY sessions). */
+  close(): void;
+  onOutput(listener: (stream: 'stdout' | 'stderr', data: Buffer) => void): void;
+  onExit(listener: (code: number) => void): void;
+}
+
+export interface LogFollower {
+  dispose(): void;
+}
+
+/** Events carry exactly the notification payloads of the protocol. */
+export type RuntimeEvents = {
+  [K in keyof AgentNotifications]: [AgentNotifications[K]];
+};
+
+export interface ContainerRuntime {
+  readonly events: EventEmitter<RuntimeEvents>;
+  info(): AgentInfo;
+  run(options: RunOptions): Promise<ContainerRecord>;
+  start(id: string): Promise<ContainerRecord>;
+  list(): ContainerSummary[];
+  inspect(id: string): ContainerRecord;
+  stop(id: string, timeoutSeconds?: number): Promise<ContainerRecord>;
+  pause(id: string): ContainerRecord;
+  resume(id: string): ContainerRecord;
+  remove(id: string, force?: boolean): Promise<void>;
+  logs(id: string): Buffer;
+  followLogs(id: string, onData: (data: Buffer) => void): LogFollower;
+  exec(options: ExecOptions): ExecSession;
+  snapshot(): HostSnapshot;
+  /** Stops watching (containers keep running). */
+  close(): void;
+}
