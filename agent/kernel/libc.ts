@@ -7,12 +7,15 @@
  * KernelError naming the call and its target, so a learner reads "mount(overlay → /x): EINVAL".
  */
 import koffi from 'koffi';
+
+/** A C function made callable from JavaScript; its arguments are checked by koffi at call time. */
+export type NativeFunction = ReturnType<ReturnType<typeof koffi.load>['func']>;
 import { KernelError } from './errors';
 
 const libc = koffi.load('libc.so.6');
 
 /** Declares a libc function from its C prototype. */
-export function declare(prototype: string): koffi.KoffiFunction {
+export function declare(prototype: string): NativeFunction {
   return libc.func(prototype);
 }
 
