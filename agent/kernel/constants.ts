@@ -89,3 +89,107 @@ export function supportedArch(arch: string = process.arch): SupportedArch {
 }
 
 export const SYS = SYSCALLS[supportedArch()];
+
+/*
+ * ── Networking (rtnetlink) ─────────────────────────────────────────────────────────────────
+ * From <linux/socket.h>, <linux/netlink.h>, <linux/rtnetlink.h>, <linux/if_link.h>,
+ * <linux/if_addr.h>, <linux/net_namespace.h>, <linux/veth.h>, <net/if.h>, <poll.h>.
+ */
+export const AF_UNSPEC = 0;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const AF_NETLINK = 16;
+export const SOCK_RAW = 3;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOCK_NONBLOCK = 0o4000;
+export const NETLINK_ROUTE = 0;
+export const SOL_SOCKET = 1;
+export const SO_RCVBUF = 8;
+export const SOL_NETLINK = 270;
+export const NETLINK_EXT_ACK = 11;
+export const MSG_DONTWAIT = 0x40;
+export const POLLIN = 0x1;
+
+/** nlmsghdr.nlmsg_type values shared by every netlink family. */
+export const NLMSG_NOOP = 1;
+export const NLMSG_ERROR = 2;
+export const NLMSG_DONE = 3;
+/** nlmsghdr.nlmsg_flags. */
+export const NLM_F_REQUEST = 0x1;
+export const NLM_F_MULTI = 0x2;
+export const NLM_F_ACK = 0x4;
+export const NLM_F_DUMP = 0x300;
+export const NLM_F_REPLACE = 0x100;
+export const NLM_F_EXCL = 0x200;
+export const NLM_F_CREATE = 0x400;
+/** Flags on an NLMSG_ERROR reply when NETLINK_EXT_ACK is on. */
+export const NLM_F_CAPPED = 0x100;
+export const NLM_F_ACK_TLVS = 0x200;
+export const NLMSGERR_ATTR_MSG = 1;
+
+/** rtnetlink message types. */
+export const RTM_NEWLINK = 16;
+export const RTM_DELLINK = 17;
+export const RTM_GETLINK = 18;
+export const RTM_SETLINK = 19;
+export const RTM_NEWADDR = 20;
+export const RTM_DELADDR = 21;
+export const RTM_GETADDR = 22;
+export const RTM_NEWROUTE = 24;
+export const RTM_DELROUTE = 25;
+export const RTM_GETROUTE = 26;
+export const RTM_NEWNSID = 88;
+export const RTM_GETNSID = 90;
+
+/** Multicast groups (bit masks for sockaddr_nl.nl_groups). */
+export const RTMGRP_LINK = 0x1;
+export const RTMGRP_IPV4_IFADDR = 0x10;
+
+/** struct ifinfomsg attributes (IFLA_*). */
+export const IFLA_ADDRESS = 1;
+export const IFLA_IFNAME = 3;
+export const IFLA_MTU = 4;
+export const IFLA_LINK = 5;
+export const IFLA_MASTER = 10;
+export const IFLA_LINKINFO = 18;
+export const IFLA_NET_NS_PID = 19;
+export const IFLA_NET_NS_FD = 28;
+export const IFLA_LINK_NETNSID = 37;
+export const IFLA_INFO_KIND = 1;
+export const IFLA_INFO_DATA = 2;
+export const VETH_INFO_PEER = 1;
+
+/** Interface flags (ifinfomsg.ifi_flags). */
+export const IFF_UP = 0x1;
+export const IFF_LOOPBACK = 0x8;
+export const IFF_LOWER_UP = 0x10000;
+
+/** struct ifaddrmsg attributes (IFA_*). */
+export const IFA_ADDRESS = 1;
+export const IFA_LOCAL = 2;
+export const IFA_BROADCAST = 4;
+
+/** struct rtmsg values and attributes (RTA_*). */
+export const RT_TABLE_MAIN = 254;
+export const RTPROT_BOOT = 3;
+export const RT_SCOPE_UNIVERSE = 0;
+export const RTN_UNICAST = 1;
+export const RTA_DST = 1;
+export const RTA_OIF = 4;
+export const RTA_GATEWAY = 5;
+
+/** RTM_GETNSID attributes. */
+export const NETNSA_NSID = 1;
+export const NETNSA_FD = 3;
+
+/** close_range(2): mark instead of close, so the report pipe survives until execve. */
+export const CLOSE_RANGE_CLOEXEC = 1 << 2;
+export const SIG_DFL = 0;
+
+// ---- Host inspection (agent/kernel/procfs.ts): *at() calls relative to a /proc/<pid> fd ----
+/** statx(fd, "", AT_EMPTY_PATH, …) describes the open fd itself. */
+export const AT_EMPTY_PATH = 0x1000;
+/** statx mask bit: only st_uid is wanted. */
+export const STATX_UID = 0x8;
+/** Offset of stx_uid in struct statx (same on every architecture). */
+export const STATX_UID_OFFSET = 20;

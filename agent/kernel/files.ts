@@ -51,3 +51,10 @@ export function ioctlBuffer(fd: number, request: number, arg: Buffer, what = `fd
 export function fchdir(fd: number): void {
   check('fchdir', `fd ${fd}`, fchdir_(fd) as number);
 }
+
+const chdir_ = declare('int chdir(const char *path)');
+
+/** chdir(2) for this thread only (Node's process.chdir would also update Node's cached cwd). */
+export function chdir(path: string): void {
+  check('chdir', path, chdir_(path) as number);
+}

@@ -100,7 +100,8 @@ export interface ContainerRecord {
   /** Types that this container shares with the host instead of owning. */
   sharedWithHost: NamespaceType[];
   cgroup: CgroupRecord | null;
-  rootfs: RootfsRecord;
+  /** Null when the container shares the host's mount namespace (and so its root). */
+  rootfs: RootfsRecord | null;
   mounts: MountRecord[];
   network: NetworkRecord;
   processes: ProcessRecord[];

@@ -1,0 +1,139 @@
+/*
+ * `containers-lab run`: build a busybox container from namespaces, an overlay rootfs, cgroups and
+ * a veth, and start its process. With -d print its id and return; otherwise stay attached,
+ * printing its output until it exits, and exit with its exit code (as `docker run` does).
+ */
+import { readFileSync } from 'node:fs';
+import { NAMESPACE_TYPES } from '../../protocol';
+import type { NamespaceType, NetworkMode, OciSpec, RunOptions } from '../../protocol';
+import { UsageError, integerOption, numberOption, stringOption, switchOption } from '../args';
+import type { ParsedArgs, VerbSpec } from '../args';
+import type { CliContext, Verb } from '../context';
+import { writeAll } from '../context';
+import { followLogs } from '../follow';
+
+const spec: VerbSpec = {
+  name: 'run',
+  summary: 'Create and start a container from the busybox image.',
+  usage: 'run [OPTIONS] busybox [-- CMD ARGS…]',
+  options: [
+    { long: 'detach', short: 'd', help: 'run in the background and print the container id' },
+    { long: 'name', value: 'N', help: 'container name (letters, digits, -, _, .)' },
+    { long: 'hostname', value: 'H', help: 'hostname inside the UTS namespace' },
+    { long: 'memory', value: 'SIZE', help: 'memory limit, e.g. 64m, 1g or bytes' },
+    { long: 'cpus', value: 'N', help: 'CPU quota in CPUs, e.g. 0.5' },
+    { long: 'pids', value: 'N', help: 'maximum number of processes' },
+    { long: 'net', value: 'MODE', help: 'network: bridge (default), none or host' },
+    { long: 'ns', value: 'LIST', help: `namespaces to create, comma-separated (${NAMESPACE_TYPES.join(',')})` },
+    { long: 'userns', help: 'also create a user namespace (container root = an unprivileged host uid)' },
+    { long: 'bridge', value: 'NAME', help: 'bridge for --net bridge (default cl0)' },
+    { long: 'subnet', value: 'CIDR', help: "the bridge's subnet, e.g. 10.88.0.0/16" },
+    { long: 'config', value: 'FILE', help: 'an OCI runtime-spec config.json to realise' },
+  ],
+  positionals: { name: 'the image (busybox)', min: 1, max: 1 },
+  command: 'optional',
+  details: [
+    'Examples:',
+    '  containers-lab run -d --name web --memory 64m --pids 64 busybox -- httpd -f -p 8080',
+    '  containers-lab run --net none --ns pid,uts,mnt busybox -- ps',
+  ],
+};
+
+const NETWORK_MODES: readonly NetworkMode[] = ['bridge', 'none', 'host'];
+
+/** Turns the command line into the protocol's RunOptions; every mistake is a usage error. */
+export function runOptionsFrom(args: ParsedArgs, readConfig: (path: string) => string = (path) => readFileSync(path, 'utf8')): RunOptions {
+  const image = args.positionals[0]!;
+  if (image !== 'busybox') throw new UsageError(`run: unknown image "${image}": the lab has one image, busybox`);
+  const options: RunOptions = { image: 'busybox' };
+  const name = stringOption(args, 'name');
+  if (name !== undefined) options.name = name;
+  const hostname = stringOption(args, 'hostname');
+  if (hostname !== undefined) options.hostname = hostname;
+  const memory = stringOption(args, 'memory');
+  if (memory !== undefined) options.memory = memory;
+  const cpus = numberOption(args, 'cpus', 'a number of CPUs such as 0.5');
+  if (cpus !== undefined) options.cpus = cpus;
+  const pids = integerOption(args, 'pids', 'a whole number of processes');
+  if (pids !== undefined) options.pids = pids;
+  const net = stringOption(args, 'net');
+  if (net !== undefined) {
+    if (!NETWORK_MODES.includes(net as NetworkMode)) {
+      throw new UsageError(`--net must be one of ${NETWORK_MODES.join(', ')}, got "${net}"`);
+    }
+    options.net = net as NetworkMode;
+  }
+  const ns = stringOption(args, 'ns');
+  if (ns !== undefined) options.namespaces = namespaceList(ns);
+  if (switchOption(args, 'userns')) options.userns = true;
+  const bridge = stringOption(args, 'bridge');
+  if (bridge !== undefined) options.bridge = bridge;
+  const subnet = stringOption(args, 'subnet');
+  if (subnet !== undefined) options.subnet = subnet;
+  const configPath = stringOption(args, 'config');
+  if (configPath !== undefined) options.config = readOciConfig(configPath, readConfig);
+  if (args.command && args.command.length > 0) options.args = args.command;
+  return options;
+}
+
+function namespaceList(text: string): NamespaceType[] {
+  const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (names.length === 0) throw new UsageError(`--ns expects a comma-separated list of ${NAMESPACE_TYPES.join(', ')}`);
+  for (const name of names) {
+    if (!(NAMESPACE_TYPES as readonly string[]).includes(name)) {
+      throw new UsageError(`--ns: unknown namespace "${name}" (known: ${NAMESPACE_TYPES.join(', ')})`);
+    }
+  }
+  return [...new Set(names)] as NamespaceType[];
+}
+
+function readOciConfig(path: string, readConfig: (path: string) => string): OciSpec {
+  let text: string;
+  try {
+    text = readConfig(path);
+  } catch (error) {
+    throw new UsageError(`--config: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--config: ${path} is not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UsageError(`--config: ${path} must hold a JSON object (an OCI config.json)`);
+  }
+  return value as OciSpec;
+}
+
+async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
+  const options = runOptionsFrom(args);
+  const detach = switchOption(args, 'detach');
+  const agent = await context.openAgent();
+  try {
+    const record = await agent.client.call('container.run', options);
+    if (detach) {
+      await writeAll(context.io.stdout, `${record.id}\n`);
+      return 0;
+    }
+    // Attached: Ctrl-C asks the container to stop (SIGTERM, then SIGKILL), and we wait for it.
+    let stopping = false;
+    const onInterrupt = (): void => {
+      if (stopping) return;
+      stopping = true;
+      void agent.client.call('container.stop', { id: record.id }).catch(() => {});
+    };
+    process.on('SIGINT', onInterrupt);
+    try {
+      await followLogs(agent.client, record.id, context.io.stdout, { untilStopped: true });
+    } finally {
+      process.off('SIGINT', onInterrupt);
+    }
+    const final = await agent.client.call('container.inspect', { id: record.id });
+    return final.exitCode ?? 1;
+  } finally {
+    agent.close();
+  }
+}
+
+export const runVerb: Verb = { spec, execute };

@@ -1,0 +1,74 @@
+/*
+ * The container record, assembled from the kernel's own files each time it is asked for:
+ * namespace inodes from /proc/<pid>/ns, mounts from /proc/<pid>/mountinfo, limits and usage from
+ * the cgroup's files, processes from the cgroup's member list and /proc/<pid>/status. The stored
+ * state contributes only what the kernel cannot tell (name, times, exit code, the config).
+ */
+import { readFileSync } from 'node:fs';
+import { NAMESPACE_TYPES, type ContainerRecord, type NamespaceType, type OciSpec, type ProcessRecord } from '../protocol';
+import type { Cgroup } from '../runtime/cgroups';
+import { namespaceInodes } from '../runtime/namespaces';
+import type { ContainerState } from '../runtime/state/store';
+import { readMountinfo } from './mountinfo';
+
+const agentNamespaces = namespaceInodes('self');
+
+export function buildContainerRecord(state: ContainerState, config: OciSpec, cgroup: Cgroup | null): ContainerRecord {
+  const alive = state.pid !== null && state.status !== 'stopped';
+  const namespaces = alive ? namespaceInodes(state.pid!) : {};
+  const sharedWithHost: NamespaceType[] = NAMESPACE_TYPES.filter((type) => !state.namespaces.includes(type));
+  let cgroupRecord = state.cgroup;
+  try {
+    if (cgroup) cgroupRecord = cgroup.record();
+  } catch {
+    // removed underneath us; show the stored description
+  }
+  return {
+    id: state.id,
+    name: state.name,
+    status: state.status,
+    pid: alive ? state.pid : null,
+    exitCode: state.exitCode,
+    oomKilled: state.oomKilled,
+    createdAt: state.createdAt,
+    startedAt: state.startedAt,
+    finishedAt: state.finishedAt,
+    image: state.image,
+    hostname: state.hostname,
+    config,
+    namespaces,
+    sharedWithHost: alive ? NAMESPACE_TYPES.filter((type) => namespaces[type] !== undefined && namespaces[type] === agentNamespaces[type]) : sharedWithHost,
+    cgroup: cgroupRecord,
+    rootfs: state.rootfs,
+    mounts: alive ? safely(() => readMountinfo(state.pid!), []) : [],
+    network: state.network,
+    processes: alive && cgroup ? safely(() => cgroup.processes(), []).flatMap((pid) => processRecord(pid)) : [],
+    logPath: state.logPath,
+  };
+}
+
+function safely<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
+
+export function processRecord(pid: number): ProcessRecord[] {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string): string => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '';
+    const nspids = field('NSpid').split(/\s+/).map(Number);
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    return [{
+      pid,
+      nspid: nspids[nspids.length - 1] ?? pid,
+      ppid: Number(field('PPid')),
+      command: cmdline || field('Name'),
+      state: field('State').split(' ')[0] ?? '?',
+    }];
+  } catch {
+    return [];
+  }
+}

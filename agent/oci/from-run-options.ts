@@ -1,0 +1,399 @@
+/*
+ * From `containers-lab run` options to an OCI runtime-spec 1.1 config.json.
+ *
+ * `docker run --memory 64m busybox` and `runc run` differ in one step: docker first writes a
+ * config.json, the document that says exactly which namespaces to create, which filesystems to
+ * mount where, which cgroup limits to set and which process to start. This module is that step
+ * for Containers Lab. Every container is described by such a document and the runtime realises
+ * only what the document says, so the manifest a learner reads is the whole truth.
+ *
+ * Two vocabularies meet here. Our protocol (and /proc/<pid>/ns/) names namespaces
+ * cgroup, ipc, mnt, net, pid, user, uts; the OCI spec calls two of them "mount" and "network".
+ * The mapping helpers below translate both ways.
+ *
+ * Bad input is refused here, before anything exists in the kernel, with one line naming the
+ * problem: nothing can be half-created by a typo.
+ */
+import os from 'node:os';
+import { badInput } from '../errors';
+import type {
+  CgroupLimits,
+  NamespaceType,
+  NetworkMode,
+  OciIdMapping,
+  OciMount,
+  OciNamespaceType,
+  OciSpec,
+  RunOptions,
+} from '../protocol';
+import { NAMESPACE_TYPES } from '../protocol';
+import { validateConfig } from './validate';
+
+export const OCI_VERSION = '1.1.0';
+
+/** Annotation keys carrying what the OCI spec has no field for. */
+export const ANNOTATIONS = {
+  name: 'lab.containers.name',
+  image: 'lab.containers.image',
+  network: 'lab.containers.network',
+  bridge: 'lab.containers.bridge',
+  subnet: 'lab.containers.subnet',
+} as const;
+
+export const DEFAULT_BRIDGE = 'cl0';
+
+/* PID 1 of a PID namespace ignores signals it has no handler for, so a plain `sleep` would shrug
+ * off SIGTERM and every stop would wait for SIGKILL. The shell traps TERM/INT, kills its sleeper
+ * (which would otherwise outlive it when the container shares the host's PID namespace) and exits. */
+export const IDLE_PROCESS = ['sh', '-c', "trap 'kill $! 2>/dev/null; exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"];
+
+export const DEFAULT_ENV = ['PATH=/bin:/sbin:/usr/bin:/usr/sbin', 'HOME=/root', 'TERM=xterm'];
+
+/** Container root maps to this unprivileged host range unless the caller picks another. */
+export const DEFAULT_USERNS = { hostId: 100000, size: 65536 } as const;
+
+/** CFS bandwidth period; a quota of `cpus × period` microseconds per period gives `cpus` CPUs. */
+export const CPU_PERIOD_US = 100000;
+const MIN_MEMORY_BYTES = 4 * 1024 * 1024;
+/** The kernel's PID_MAX_LIMIT on 64-bit: no pids.max above it means anything. */
+const MAX_PIDS = 4194304;
+/** The kernel refuses CFS quotas below 1 ms. */
+const MIN_CPU_QUOTA_US = 1000;
+
+/* What runc masks (bind-mounts /dev/null or an empty tmpfs over) and mounts read-only by default:
+ * kernel interfaces that leak host information or let root inside reconfigure the host. */
+export const DEFAULT_MASKED_PATHS = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+];
+export const DEFAULT_READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+
+const TO_OCI: Record<NamespaceType, OciNamespaceType> = {
+  cgroup: 'cgroup',
+  ipc: 'ipc',
+  mnt: 'mount',
+  net: 'network',
+  pid: 'pid',
+  user: 'user',
+  uts: 'uts',
+};
+
+/** Our (and /proc/<pid>/ns/'s) name for a namespace → the OCI spec's. */
+export function toOciNamespace(type: NamespaceType): OciNamespaceType {
+  return TO_OCI[type];
+}
+
+/** The OCI spec's name → ours; null for "time", which Containers Lab does not show. */
+export function fromOciNamespace(type: OciNamespaceType): NamespaceType | null {
+  for (const ours of NAMESPACE_TYPES) if (TO_OCI[ours] === type) return ours;
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks on single values
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+const HOSTNAME_LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
+
+export function validateName(name: unknown): string {
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw badInput(`invalid name ${JSON.stringify(name)}: use 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit`);
+  }
+  return name;
+}
+
+export function validateHostname(hostname: unknown): string {
+  const ok =
+    typeof hostname === 'string' &&
+    hostname.length >= 1 &&
+    hostname.length <= 63 &&
+    hostname.split('.').every((label) => HOSTNAME_LABEL.test(label));
+  if (!ok) {
+    throw badInput(`invalid hostname ${JSON.stringify(hostname)}: use up to 63 letters, digits, '-' and '.' (RFC 1123)`);
+  }
+  return hostname as string;
+}
+
+function validateNamespaceName(name: unknown): NamespaceType {
+  if (typeof name === 'string' && (NAMESPACE_TYPES as readonly string[]).includes(name)) return name as NamespaceType;
+  throw badInput(`unknown namespace ${JSON.stringify(name)}: choose from ${NAMESPACE_TYPES.join(', ')}`);
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** "64m", "1g", "512k", "1.5g", "4096", or a byte count → bytes. Suffixes are binary (k = 1024). */
+export function parseSize(text: string | number): number {
+  const bad = () => badInput(`invalid size ${JSON.stringify(text)}: use bytes or a number with k, m or g (e.g. 64m)`);
+  if (typeof text === 'number') {
+    if (!Number.isSafeInteger(text) || text < 0) throw bad();
+    return text;
+  }
+  if (typeof text !== 'string') throw bad();
+  const match = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?$/i.exec(text.trim());
+  if (!match) throw bad();
+  const bytes = Math.round(Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!);
+  if (!Number.isSafeInteger(bytes)) throw bad();
+  return bytes;
+}
+
+/** Bytes → the shortest exact-ish human form used in messages ("64m", "23.5g"). */
+export function formatSize(bytes: number): string {
+  for (const [unit, size] of [['t', 1024 ** 4], ['g', 1024 ** 3], ['m', 1024 ** 2], ['k', 1024]] as const) {
+    if (bytes >= size) return `${Number((bytes / size).toFixed(1))}${unit}`;
+  }
+  return `${bytes}`;
+}
+
+function memoryLimit(value: string | number): number {
+  const bytes = parseSize(value);
+  if (bytes < MIN_MEMORY_BYTES) {
+    throw badInput(`memory limit ${JSON.stringify(value)} is too small: a container needs at least 4m`);
+  }
+  const hostBytes = os.totalmem();
+  if (bytes > hostBytes) {
+    throw badInput(`memory limit ${JSON.stringify(value)} exceeds this host's memory (${formatSize(hostBytes)})`);
+  }
+  return bytes;
+}
+
+function cpuQuota(value: unknown): number {
+  const cpus = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  const hostCpus = os.availableParallelism();
+  if (typeof cpus !== 'number' || !Number.isFinite(cpus) || cpus <= 0) {
+    throw badInput(`invalid cpus ${JSON.stringify(value)}: use a number of CPUs above 0, e.g. 0.5`);
+  }
+  if (cpus > hostCpus) {
+    throw badInput(`cpus ${cpus} exceeds this host's ${hostCpus} CPU${hostCpus === 1 ? '' : 's'}`);
+  }
+  const quota = Math.round(cpus * CPU_PERIOD_US);
+  if (quota < MIN_CPU_QUOTA_US) throw badInput(`cpus ${cpus} is too small: at least ${MIN_CPU_QUOTA_US / CPU_PERIOD_US}`);
+  return quota;
+}
+
+function pidsLimit(value: unknown): number {
+  const pids = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof pids !== 'number' || !Number.isInteger(pids) || pids < 1 || pids > MAX_PIDS) {
+    throw badInput(`invalid pids limit ${JSON.stringify(value)}: use a whole number from 1 to ${MAX_PIDS}`);
+  }
+  return pids;
+}
+
+function validateBridgeName(name: unknown): string {
+  // IFNAMSIZ is 16 including the terminating NUL; '/' and whitespace are refused by the kernel.
+  if (typeof name !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/.test(name)) {
+    throw badInput(`invalid bridge name ${JSON.stringify(name)}: use 1-15 letters, digits, '_', '.' or '-'`);
+  }
+  return name;
+}
+
+function validateSubnet(subnet: unknown): string {
+  const match = typeof subnet === 'string' ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(subnet) : null;
+  const octetsOk = match !== null && match.slice(1, 5).every((octet) => Number(octet) <= 255);
+  const prefix = match ? Number(match[5]) : -1;
+  if (!match || !octetsOk || prefix < 8 || prefix > 30) {
+    throw badInput(`invalid subnet ${JSON.stringify(subnet)}: use an IPv4 CIDR with a prefix from /8 to /30, e.g. 10.88.0.0/16`);
+  }
+  return subnet as string;
+}
+
+function validateArgs(args: unknown): string[] {
+  if (!Array.isArray(args) || args.length === 0 || !args.every((arg) => typeof arg === 'string') || args[0] === '') {
+    throw badInput('invalid command: give a program and its arguments, e.g. -- sh -c "echo hi"');
+  }
+  return args as string[];
+}
+
+/** Appends caller env to the defaults; a caller's KEY=… replaces the default KEY. */
+function mergeEnv(extra: unknown): string[] {
+  if (extra === undefined) return [...DEFAULT_ENV];
+  if (!Array.isArray(extra)) throw badInput('invalid env: give a list of KEY=VALUE strings');
+  const byKey = new Map(DEFAULT_ENV.map((entry) => [entry.slice(0, entry.indexOf('=')), entry]));
+  for (const entry of extra) {
+    if (typeof entry !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*=/.test(entry)) {
+      throw badInput(`invalid env entry ${JSON.stringify(entry)}: use KEY=VALUE`);
+    }
+    byKey.set(entry.slice(0, entry.indexOf('=')), entry);
+  }
+  return [...byKey.values()];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Namespaces and network mode
+
+function chooseNamespaces(options: RunOptions): { namespaces: Set<NamespaceType>; network: NetworkMode } {
+  const explicit = options.namespaces !== undefined;
+  if (explicit && !Array.isArray(options.namespaces)) throw badInput('invalid namespaces: give a list such as pid,net,mnt');
+  const requested = explicit
+    ? new Set((options.namespaces as unknown[]).map(validateNamespaceName))
+    : new Set(NAMESPACE_TYPES.filter((type) => type !== 'user'));
+  if (options.userns) requested.add('user');
+
+  const network = options.net ?? (explicit && !requested.has('net') ? 'host' : 'bridge');
+  if (network !== 'bridge' && network !== 'none' && network !== 'host') {
+    throw badInput(`unknown network mode ${JSON.stringify(network)}: choose from bridge, none, host`);
+  }
+  if (network === 'host') {
+    if (explicit && requested.has('net')) throw badInput('--net host shares the host network: leave "net" out of the namespace list');
+    requested.delete('net');
+  } else if (!requested.has('net')) {
+    throw badInput(`network mode "${network}" needs a net namespace: add "net" to the namespace list or use --net host`);
+  }
+  return { namespaces: requested, network };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mounts
+
+/* Which mounts a fresh container gets, in order (later ones land inside earlier ones). Inside a
+ * user namespace the kernel only lets "root" mount proc, sysfs and mqueue for namespaces that user
+ * namespace owns; where the container shares the host's, the host's view is bind-mounted instead. */
+function defaultMounts(namespaces: Set<NamespaceType>): OciMount[] {
+  const userns = namespaces.has('user');
+  const proc: OciMount =
+    userns && !namespaces.has('pid')
+      ? { destination: '/proc', type: 'bind', source: '/proc', options: ['rbind', 'nosuid', 'noexec', 'nodev'] }
+      : { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] };
+  const sys: OciMount =
+    userns && !namespaces.has('net')
+      ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
+      : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] };
+  const mounts: OciMount[] = [
+    proc,
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+  ];
+  if (namespaces.has('ipc')) {
+    mounts.push({ destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] });
+  }
+  mounts.push(sys, { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] });
+  return mounts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The document
+
+export interface ConfigDefaults {
+  /** Path of the container's root filesystem (the overlay's merged directory). */
+  rootfs: string;
+  /** Name to use when the options carry none (e.g. a generated one). */
+  name?: string;
+  /** Host range that container uid/gid 0… maps to when a user namespace is requested. */
+  userns?: { hostId: number; size: number };
+}
+
+/**
+ * Builds the complete config.json for a busybox container. With `options.config` the caller's
+ * own document is validated against the OCI schema and returned as is.
+ */
+export function configFromRunOptions(options: RunOptions, defaults: ConfigDefaults): OciSpec {
+  if (options.config !== undefined) return validateConfig(structuredClone(options.config));
+
+  const image = options.image ?? 'busybox';
+  if (image !== 'busybox') throw badInput(`unknown image ${JSON.stringify(image)}: only busybox is available`);
+  const name = options.name ?? defaults.name;
+  if (name !== undefined) validateName(name);
+  const { namespaces, network } = chooseNamespaces(options);
+
+  let hostname: string | undefined;
+  if (options.hostname !== undefined) {
+    hostname = validateHostname(options.hostname);
+    if (!namespaces.has('uts')) throw badInput(`hostname "${hostname}" needs a uts namespace: add "uts" to the namespace list`);
+  } else if (namespaces.has('uts')) {
+    hostname = name !== undefined && isHostname(name) ? name : 'busybox';
+  }
+
+  const resources: NonNullable<NonNullable<OciSpec['linux']>['resources']> = {};
+  if (options.memory !== undefined) resources.memory = { limit: memoryLimit(options.memory) };
+  if (options.cpus !== undefined) resources.cpu = { quota: cpuQuota(options.cpus), period: CPU_PERIOD_US };
+  if (options.pids !== undefined) resources.pids = { limit: pidsLimit(options.pids) };
+
+  const annotations: Record<string, string> = { [ANNOTATIONS.image]: image, [ANNOTATIONS.network]: network };
+  if (name !== undefined) annotations[ANNOTATIONS.name] = name;
+  if (network === 'bridge') {
+    annotations[ANNOTATIONS.bridge] = validateBridgeName(options.bridge ?? DEFAULT_BRIDGE);
+    if (options.subnet !== undefined) annotations[ANNOTATIONS.subnet] = validateSubnet(options.subnet);
+  } else if (options.bridge !== undefined || options.subnet !== undefined) {
+    throw badInput(`--bridge and --subnet apply to --net bridge, not --net ${network}`);
+  }
+
+  const spec: OciSpec = {
+    ociVersion: OCI_VERSION,
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args: options.args === undefined ? [...IDLE_PROCESS] : validateArgs(options.args),
+      env: mergeEnv(options.env),
+      cwd: '/',
+    },
+    root: { path: defaults.rootfs, readonly: false },
+    ...(hostname !== undefined ? { hostname } : {}),
+    mounts: defaultMounts(namespaces),
+    annotations,
+    linux: {
+      // Listed in NAMESPACE_TYPES order so documents are stable and diffable.
+      namespaces: NAMESPACE_TYPES.filter((type) => namespaces.has(type)).map((type) => ({ type: toOciNamespace(type) })),
+      resources,
+      maskedPaths: [...DEFAULT_MASKED_PATHS],
+      readonlyPaths: [...DEFAULT_READONLY_PATHS],
+    },
+  };
+  if (namespaces.has('user')) {
+    const range = defaults.userns ?? DEFAULT_USERNS;
+    const mapping: OciIdMapping[] = [{ containerID: 0, hostID: range.hostId, size: range.size }];
+    spec.linux!.uidMappings = mapping;
+    spec.linux!.gidMappings = mapping.map((entry) => ({ ...entry }));
+  }
+  return spec;
+}
+
+function isHostname(text: string): boolean {
+  return text.length <= 63 && text.split('.').every((label) => HOSTNAME_LABEL.test(label));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading a document back
+
+/** The namespace types the container has its own of (created, or joined by path); "time" is left out. */
+export function namespacesFromConfig(spec: OciSpec): NamespaceType[] {
+  const types = new Set<NamespaceType>();
+  for (const entry of spec.linux?.namespaces ?? []) {
+    const ours = fromOciNamespace(entry.type);
+    if (ours) types.add(ours);
+  }
+  return NAMESPACE_TYPES.filter((type) => types.has(type));
+}
+
+/** The annotation if present; otherwise "host" without a network namespace and "none" with one. */
+export function networkModeFromConfig(spec: OciSpec): NetworkMode {
+  const annotated = spec.annotations?.[ANNOTATIONS.network];
+  const hasNetns = (spec.linux?.namespaces ?? []).some((entry) => entry.type === 'network');
+  if (!hasNetns) return 'host';
+  if (annotated === 'bridge' || annotated === 'none') return annotated;
+  return 'none';
+}
+
+/** The cgroup limits the document asks for; null where it sets none (0 and -1 mean "no limit" in OCI). */
+export function limitsFromConfig(spec: OciSpec): CgroupLimits {
+  const resources = spec.linux?.resources;
+  const positive = (value: number | undefined): number | null => (value !== undefined && value > 0 ? value : null);
+  return {
+    memoryBytes: positive(resources?.memory?.limit),
+    cpuQuotaUs: positive(resources?.cpu?.quota),
+    cpuPeriodUs: positive(resources?.cpu?.period) ?? CPU_PERIOD_US,
+    pids: positive(resources?.pids?.limit),
+  };
+}

@@ -1,0 +1,98 @@
+/*
+ * Resource limits: what a user asks for ("--memory 64m --cpus 0.5 --pids 64") and what the
+ * kernel's cgroup files accept.
+ *
+ * A cgroup limits a group of processes through its controllers:
+ *   - memory: a byte ceiling on the group's RAM (page cache included). Past it the kernel first
+ *     reclaims, then its OOM killer SIGKILLs a process of the group — exit 137 in a shell.
+ *     v1: memory.limit_in_bytes (+ memory.memsw.limit_in_bytes for RAM+swap); v2: memory.max
+ *     (+ memory.swap.max). "Unlimited" is -1 in v1 and "max" in v2.
+ *   - cpu: CFS bandwidth — the group may run `quota` microseconds of CPU time in every `period`
+ *     microseconds, summed over all CPUs; 50000/100000 is half a CPU ("--cpus 0.5").
+ *     v1: cpu.cfs_quota_us and cpu.cfs_period_us; v2: one file, cpu.max = "quota period".
+ *   - pids: the most tasks (processes and threads) the group may hold; fork() beyond it fails
+ *     with EAGAIN, which is what stops a fork bomb. v1 and v2: pids.max.
+ * This file checks requested limits before anything is created (so a bad request leaves no
+ * half-made cgroup) and converts the user's spellings into the numbers above.
+ */
+import { badInput } from '../../errors';
+import type { CgroupLimits, OciLinuxResources } from '../../protocol';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+/** Below this a busybox shell cannot even start; such a limit is a typo, not a wish. */
+export const MIN_MEMORY_BYTES = 4 * MiB;
+/** The kernel refuses CFS quotas below 1 ms and periods outside 1 ms … 1 s. */
+export const MIN_CPU_QUOTA_US = 1000;
+export const MIN_CPU_PERIOD_US = 1000;
+export const MAX_CPU_PERIOD_US = 1_000_000;
+export const DEFAULT_CPU_PERIOD_US = 100_000;
+/** PID_MAX_LIMIT on 64-bit kernels: no pids.max above it means anything. */
+export const MAX_PIDS = 4_194_304;
+
+export const UNLIMITED: CgroupLimits = { memoryBytes: null, cpuQuotaUs: null, cpuPeriodUs: DEFAULT_CPU_PERIOD_US, pids: null };
+
+function isWholeNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value);
+}
+
+/** Throws a one-line badInput naming the first malformed or absurd limit. */
+export function validateLimits(limits: CgroupLimits): void {
+  if (typeof limits !== 'object' || limits === null) throw badInput('cgroup limits must be an object');
+  const { memoryBytes, cpuQuotaUs, cpuPeriodUs, pids } = limits;
+  if (memoryBytes !== null) {
+    if (!isWholeNumber(memoryBytes)) throw badInput(`invalid memory limit ${String(memoryBytes)}: expected a whole number of bytes`);
+    if (memoryBytes < MIN_MEMORY_BYTES) throw badInput(`memory limit ${memoryBytes} bytes is too small: the minimum is 4 MiB (${MIN_MEMORY_BYTES})`);
+  }
+  if (!isWholeNumber(cpuPeriodUs) || cpuPeriodUs < MIN_CPU_PERIOD_US || cpuPeriodUs > MAX_CPU_PERIOD_US) {
+    throw badInput(`invalid cpu period ${String(cpuPeriodUs)}: expected ${MIN_CPU_PERIOD_US}…${MAX_CPU_PERIOD_US} microseconds`);
+  }
+  if (cpuQuotaUs !== null) {
+    if (!isWholeNumber(cpuQuotaUs)) throw badInput(`invalid cpu quota ${String(cpuQuotaUs)}: expected whole microseconds`);
+    if (cpuQuotaUs < MIN_CPU_QUOTA_US) throw badInput(`cpu quota ${cpuQuotaUs}us is too small: the kernel's minimum is ${MIN_CPU_QUOTA_US}us`);
+    // More CPUs than any machine has is a typo (and the kernel caps the quota near 2^44 us).
+    if (cpuQuotaUs > cpuPeriodUs * 4096) throw badInput(`cpu quota ${cpuQuotaUs}us per ${cpuPeriodUs}us asks for more than 4096 CPUs`);
+  }
+  if (pids !== null) {
+    if (!isWholeNumber(pids)) throw badInput(`invalid pids limit ${String(pids)}: expected a whole number`);
+    if (pids < 1 || pids > MAX_PIDS) throw badInput(`pids limit ${pids} is out of range: expected 1…${MAX_PIDS}`);
+  }
+}
+
+/** "64m", "512k", "1g", "1.5g", "67108864" → bytes (binary units, as docker reads them). */
+export function parseMemorySize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([bkmg]?)i?b?$/i.exec(text.trim());
+  if (!match) throw badInput(`invalid memory size "${text}": use a number with an optional unit b, k, m or g (e.g. 64m)`);
+  const unit = { '': 1, b: 1, k: KiB, m: MiB, g: GiB }[match[2]!.toLowerCase() as '' | 'b' | 'k' | 'm' | 'g'];
+  return Math.floor(Number(match[1]) * unit);
+}
+
+/** "--cpus 0.5" → quota 50000us per 100000us period. */
+export function cpusToQuota(cpus: number, periodUs = DEFAULT_CPU_PERIOD_US): { cpuQuotaUs: number; cpuPeriodUs: number } {
+  if (!Number.isFinite(cpus) || cpus <= 0) throw badInput(`invalid cpus value ${String(cpus)}: expected a positive number such as 0.5`);
+  return { cpuQuotaUs: Math.round(cpus * periodUs), cpuPeriodUs: periodUs };
+}
+
+/** The limits an OCI config.json's linux.resources asks for (unset fields mean unlimited). */
+export function limitsFromOci(resources: OciLinuxResources | undefined): CgroupLimits {
+  const period = resources?.cpu?.period ?? DEFAULT_CPU_PERIOD_US;
+  const quota = resources?.cpu?.quota;
+  return {
+    memoryBytes: resources?.memory?.limit !== undefined && resources.memory.limit >= 0 ? resources.memory.limit : null,
+    cpuQuotaUs: quota !== undefined && quota > 0 ? quota : null,
+    cpuPeriodUs: period,
+    pids: resources?.pids?.limit !== undefined && resources.pids.limit > 0 ? resources.pids.limit : null,
+  };
+}
+
+/** v1 writes "unlimited" as -1 and reads it back as a huge page-aligned number; v2 says "max". */
+export function parseLimitValue(text: string | null): number | null {
+  if (text === null) return null;
+  const value = text.trim();
+  if (value === 'max' || value === '-1' || value === '') return null;
+  const number = Number(value);
+  // PAGE_COUNTER_MAX × page size (9223372036854771712 on x86-64) means "no limit".
+  return number >= 2 ** 62 ? null : number;
+}

@@ -1,0 +1,273 @@
+/*
+ * cgroup v1: one hierarchy per controller (or per group of co-mounted controllers).
+ *
+ * A cgroup is a directory; the processes in it are listed in its cgroup.procs; the controller
+ * that owns the hierarchy adds its files next to it. In v1 each controller is its own tree, so
+ * one container is really *several* directories — one per hierarchy — and a process must be
+ * written into each hierarchy's cgroup.procs separately. Their paths may even differ, because
+ * this process itself may sit at different places in different hierarchies (memory:/a/b, cpu:/).
+ * v1 has no "no internal processes" rule: a cgroup may hold processes and child groups alike.
+ *
+ * Which file holds what (v1):
+ *   memory   memory.limit_in_bytes (limit, -1 = none), memory.memsw.limit_in_bytes (RAM+swap),
+ *            memory.usage_in_bytes, memory.max_usage_in_bytes (peak),
+ *            memory.oom_control ("oom_kill N": processes the OOM killer killed here)
+ *   cpu      cpu.cfs_quota_us (-1 = none) per cpu.cfs_period_us
+ *   cpuacct  cpuacct.usage (CPU time used, nanoseconds)
+ *   pids     pids.max ("max" = none), pids.current
+ *   freezer  freezer.state: write FROZEN/THAWED; reads FREEZING until every task is stopped
+ */
+import { SIGKILL } from '../../kernel/constants';
+import { signalProcess } from '../../kernel/processes';
+import { conflict } from '../../errors';
+import type { CgroupLimits, CgroupRecord, CgroupUsage } from '../../protocol';
+import {
+  fileExists, makeDirectoryWithParent, parseKeyedLines, readCgroupFile, readNumber, readOptional, readPids,
+  removeDirectory, removeIfUnused, sleepMs, waitUntil, writeCgroupFile,
+} from './cgroupfs';
+import { directoryOf, type CgroupLayout, type Hierarchy } from './discovery';
+import type { Cgroup } from './index';
+import { DEFAULT_CPU_PERIOD_US, parseLimitValue, UNLIMITED, validateLimits } from './limits';
+import { CONTAINERS_DIR, containerCgroupPath, controllersForLimits, unsupportedController } from './placement';
+import * as path from 'node:path';
+
+/** The v1 controllers a container cgroup is made in: limits, usage readings and freezing. */
+export const V1_MANAGED = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'];
+
+/** controller → absolute directory of this cgroup in the hierarchy carrying that controller. */
+export type V1Directories = Record<string, string>;
+
+export class CgroupV1 implements Cgroup {
+  readonly version = 1 as const;
+  private lastLimits: CgroupLimits = UNLIMITED;
+
+  /**
+   * @param path the cgroup path in the memory hierarchy (or the first one present); other
+   *   hierarchies may use a different path, see `directories`.
+   * @param where a description of the host's hierarchies for "unsupported" errors.
+   */
+  constructor(readonly path: string, private readonly directories: V1Directories, private readonly where: string) {}
+
+  private file(controller: string, name: string): string | null {
+    const directory = this.directories[controller];
+    return directory ? path.join(directory, name) : null;
+  }
+
+  private require(controller: string, name: string): string {
+    const file = this.file(controller, name);
+    if (!file) throw unsupportedController(controller, this.where);
+    return file;
+  }
+
+  /** Each hierarchy's directory once (cpu and cpuacct are often co-mounted in one). */
+  private uniqueDirectories(): string[] {
+    return [...new Set(Object.values(this.directories))];
+  }
+
+  record(): CgroupRecord {
+    const present = this.uniqueDirectories().every(fileExists);
+    const files: Record<string, string> = {};
+    const candidates: [string, string, string][] = [
+      ['memory', 'memory', 'memory.limit_in_bytes'],
+      ['memorySwap', 'memory', 'memory.memsw.limit_in_bytes'],
+      ['memoryCurrent', 'memory', 'memory.usage_in_bytes'],
+      ['memoryPeak', 'memory', 'memory.max_usage_in_bytes'],
+      ['oomKills', 'memory', 'memory.oom_control'],
+      ['cpuQuota', 'cpu', 'cpu.cfs_quota_us'],
+      ['cpuPeriod', 'cpu', 'cpu.cfs_period_us'],
+      ['cpuUsage', 'cpuacct', 'cpuacct.usage'],
+      ['pids', 'pids', 'pids.max'],
+      ['pidsCurrent', 'pids', 'pids.current'],
+      ['freezer', 'freezer', 'freezer.state'],
+    ];
+    for (const [key, controller, name] of candidates) {
+      const file = this.file(controller, name);
+      if (file && (!present || fileExists(file))) files[key] = file;
+    }
+    return {
+      version: 1,
+      path: this.path,
+      directories: { ...this.directories },
+      files,
+      limits: present ? this.limits() : this.lastLimits,
+      usage: present ? this.usage() : null,
+    };
+  }
+
+  setLimits(limits: CgroupLimits): void {
+    validateLimits(limits);
+    for (const controller of controllersForLimits(limits)) {
+      if (!this.directories[controller]) throw unsupportedController(controller, this.where);
+    }
+    const memory = this.file('memory', 'memory.limit_in_bytes');
+    if (memory) {
+      // The RAM+swap limit must never be below the RAM limit, so open it first, then set both
+      // to the same value: with swap the group would otherwise page out instead of meeting the
+      // OOM killer, and "--memory 64m" would not mean 64 MiB.
+      const swap = this.file('memory', 'memory.memsw.limit_in_bytes');
+      const hasSwapFile = swap !== null && fileExists(swap);
+      const value = limits.memoryBytes === null ? '-1' : String(limits.memoryBytes);
+      if (hasSwapFile) writeCgroupFile(swap, '-1');
+      writeCgroupFile(memory, value);
+      if (hasSwapFile) writeCgroupFile(swap, value);
+    }
+    const quota = this.file('cpu', 'cpu.cfs_quota_us');
+    if (quota) {
+      // Lift the quota before changing the period, so no intermediate pair is rejected.
+      writeCgroupFile(quota, '-1');
+      writeCgroupFile(this.require('cpu', 'cpu.cfs_period_us'), String(limits.cpuPeriodUs));
+      if (limits.cpuQuotaUs !== null) writeCgroupFile(quota, String(limits.cpuQuotaUs));
+    }
+    const pids = this.file('pids', 'pids.max');
+    if (pids) writeCgroupFile(pids, limits.pids === null ? 'max' : String(limits.pids));
+    this.lastLimits = { ...limits };
+  }
+
+  limits(): CgroupLimits {
+    const read = (controller: string, name: string): string | null => {
+      const file = this.file(controller, name);
+      return file ? readOptional(file) : null;
+    };
+    const period = read('cpu', 'cpu.cfs_period_us');
+    return {
+      memoryBytes: parseLimitValue(read('memory', 'memory.limit_in_bytes')),
+      cpuQuotaUs: parseLimitValue(read('cpu', 'cpu.cfs_quota_us')),
+      cpuPeriodUs: period === null ? DEFAULT_CPU_PERIOD_US : Number(period.trim()),
+      pids: parseLimitValue(read('pids', 'pids.max')),
+    };
+  }
+
+  usage(): CgroupUsage {
+    const number = (controller: string, name: string): number => {
+      const file = this.file(controller, name);
+      return (file && readNumber(file)) || 0;
+    };
+    const oomControl = this.file('memory', 'memory.oom_control');
+    return {
+      memoryCurrentBytes: number('memory', 'memory.usage_in_bytes'),
+      memoryPeakBytes: number('memory', 'memory.max_usage_in_bytes'),
+      cpuUsageNs: number('cpuacct', 'cpuacct.usage'),
+      pidsCurrent: number('pids', 'pids.current'),
+      oomKills: oomControl ? parseKeyedLines(readOptional(oomControl)).get('oom_kill') ?? 0 : 0,
+      frozen: this.freezerState() === 'FROZEN',
+    };
+  }
+
+  addProcess(pid: number): void {
+    // Moving is per hierarchy: the process must be written into every one of them.
+    for (const directory of this.uniqueDirectories()) writeCgroupFile(path.join(directory, 'cgroup.procs'), String(pid));
+  }
+
+  processes(): number[] {
+    const all = new Set<number>();
+    for (const directory of this.uniqueDirectories()) {
+      for (const pid of readPids(path.join(directory, 'cgroup.procs'))) all.add(pid);
+    }
+    return [...all].sort((a, b) => a - b);
+  }
+
+  private freezerState(): string | null {
+    const file = this.file('freezer', 'freezer.state');
+    return file ? readOptional(file)?.trim() ?? null : null;
+  }
+
+  private setFreezer(state: 'FROZEN' | 'THAWED'): void {
+    const file = this.require('freezer', 'freezer.state');
+    writeCgroupFile(file, state);
+    // FREEZING means some task has not stopped yet; the kernel retries on every read/write.
+    const settled = waitUntil(() => {
+      const now = readCgroupFile(file).trim();
+      if (now === 'FREEZING') writeCgroupFile(file, state);
+      return now === state;
+    }, 3000);
+    if (!settled) throw conflict(`cgroup ${this.path} did not become ${state} (freezer.state: ${this.freezerState()})`);
+  }
+
+  freeze(): void {
+    this.setFreezer('FROZEN');
+  }
+
+  thaw(): void {
+    this.setFreezer('THAWED');
+  }
+
+  killAll(): void {
+    // SIGKILL stays pending on a frozen task, so signal first and thaw afterwards: every task then
+    // dies the moment it runs, and none gets the chance to fork between a thaw and the kill.
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const pids = this.processes();
+      if (pids.length === 0) return;
+      for (const pid of pids) signalProcess(pid, SIGKILL);
+      const state = this.freezerState();
+      if (state === 'FROZEN' || state === 'FREEZING') writeCgroupFile(this.require('freezer', 'freezer.state'), 'THAWED');
+      if (Date.now() >= deadline) throw conflict(`cgroup ${this.path} still has processes after SIGKILL: ${this.processes().join(', ')}`);
+      sleepMs(2);
+    }
+  }
+
+  destroy(): void {
+    for (const directory of this.uniqueDirectories()) {
+      removeDirectory(directory);
+      // Leave no empty containers-lab/ behind once the last container is gone.
+      const parent = path.dirname(directory);
+      if (path.basename(parent) === CONTAINERS_DIR) removeIfUnused(parent);
+    }
+  }
+}
+
+/** The v1 hierarchy that carries `controller`, if any. */
+export function hierarchyFor(layout: CgroupLayout, controller: string): Hierarchy | undefined {
+  return layout.v1.find((hierarchy) => hierarchy.controllers.includes(controller));
+}
+
+/** Makes `<own>/containers-lab/<name>` in every hierarchy carrying a managed controller. */
+export function createV1Cgroup(layout: CgroupLayout, name: string, limits: CgroupLimits, where: string): CgroupV1 {
+  const directories: V1Directories = {};
+  let primaryPath: string | null = null;
+  for (const controller of V1_MANAGED) {
+    const hierarchy = hierarchyFor(layout, controller);
+    if (!hierarchy) continue;
+    const cgroupPath = containerCgroupPath(hierarchy.ownPath, name);
+    const directory = directoryOf(hierarchy, cgroupPath);
+    if (!directory) throw conflict(`cgroup ${cgroupPath} is outside the ${controller} mount at ${hierarchy.mountPoint} (mounted from ${hierarchy.mountRoot})`);
+    directories[controller] = directory;
+    if (controller === 'memory' || primaryPath === null) primaryPath = cgroupPath;
+  }
+  if (primaryPath === null) throw unsupportedController('memory', where);
+
+  const created: string[] = [];
+  const cgroup = new CgroupV1(primaryPath, directories, where);
+  try {
+    for (const directory of new Set(Object.values(directories))) {
+      if (!makeDirectoryWithParent(directory)) throw conflict(`cgroup ${directory} already exists`);
+      created.push(directory);
+    }
+    cgroup.setLimits(limits);
+    return cgroup;
+  } catch (error) {
+    for (const directory of created.reverse()) {
+      removeDirectory(directory);
+      removeIfUnused(path.dirname(directory));
+    }
+    throw error;
+  }
+}
+
+/** The v1 cgroup a running process is in (its directory in each managed hierarchy). */
+export function v1CgroupOfProcess(layout: CgroupLayout, procCgroupText: string, where: string): CgroupV1 {
+  const lines = procCgroupText.split('\n').map((line) => line.split(':'));
+  const directories: V1Directories = {};
+  let primaryPath = '/';
+  for (const controller of V1_MANAGED) {
+    const hierarchy = hierarchyFor(layout, controller);
+    const line = lines.find((fields) => fields.length >= 3 && fields[1]!.split(',').includes(controller));
+    if (!hierarchy || !line) continue;
+    const cgroupPath = line.slice(2).join(':');
+    const directory = directoryOf(hierarchy, cgroupPath);
+    if (!directory) continue;
+    directories[controller] = directory;
+    if (controller === 'memory') primaryPath = cgroupPath;
+  }
+  return new CgroupV1(primaryPath, directories, where);
+}

@@ -1,0 +1,177 @@
+/*
+ * create: everything up to, but not including, running the container's program.
+ *
+ *   1. write the record ("creating") and the config.json it realises
+ *   2. prepare the overlay's directories and the cgroup with its limits
+ *   3. clone the first process into its new namespaces; it waits at a checkpoint
+ *   4. from outside: uid/gid maps, cgroup membership, network, mounts in its mount namespace
+ *   5. let it mount its /proc; then pivot_root, masked paths, hostname
+ *   6. record "created" — the process now waits for `start` to execve the program
+ *
+ * If anything fails, the steps done so far are undone in reverse and the record removed, so a
+ * failed create leaves nothing behind. If the agent itself dies here, the child dies with it
+ * (parent-death signal) and the next agent finds the "creating" record and cleans up.
+ */
+import type { NamespaceType, NetworkRecord, OciSpec } from '../../protocol';
+import { ChildProgram } from '../../kernel/child-program';
+import { CLONE_NEWCGROUP, O_APPEND, O_CREAT, O_RDONLY, O_WRONLY, PR_SET_PDEATHSIG, SIGKILL } from '../../kernel/constants';
+import { closeFd, openFile } from '../../kernel/files';
+import { sethostname } from '../../kernel/namespaces';
+import { reap, signalProcess } from '../../kernel/processes';
+import { readMountinfo } from '../../inspect/mountinfo';
+import { limitsFromConfig, namespacesFromConfig, networkModeFromConfig, ANNOTATIONS } from '../../oci/from-run-options';
+import { attachBridgeNetwork, DEFAULT_BRIDGE, detachNetwork, setupLoopback } from '../network';
+import { cloneFlagsFor, insideNamespaces } from '../namespaces';
+import { createLayerDirectories, layersFor, shiftedLayer } from '../overlay';
+import { Checkpoints } from '../process/checkpoints';
+import { processStartTime } from '../process/exit-watcher';
+import { appendLaunch } from '../process/launch';
+import { existsInLayers, resolveProgram } from '../process/resolve-program';
+import { assembleRootfs, isChildMount, pivotInto, PROC_MOUNT_FLAGS, restrictPaths } from '../rootfs';
+import { hostIdFor, writeIdMaps } from '../user-namespace';
+import type { ContainerState } from '../state/store';
+import type { RuntimeContext } from './context';
+
+export const PROC_MOUNTED = 'P';
+
+export interface CreateRequest {
+  id: string;
+  name: string;
+  spec: OciSpec;
+  /** The image's read-only layer. */
+  imageLayer: string;
+}
+
+const noNetwork = (mode: NetworkRecord['mode']): NetworkRecord => ({
+  mode, ifname: null, ip: null, prefixLength: null, gateway: null, mac: null, vethHost: null, bridge: null,
+});
+
+export function createContainer(context: RuntimeContext, request: CreateRequest): ContainerState {
+  const { id, name, spec } = request;
+  const namespaces = namespacesFromConfig(spec);
+  const has = (type: NamespaceType): boolean => namespaces.includes(type);
+  const directory = context.store.directory(id);
+  const rootOwner = has('user') ? hostIdFor(spec.linux?.uidMappings ?? [], 0) ?? 0 : 0;
+  const lower = rootOwner !== 0 ? shiftedLayer(request.imageLayer, rootOwner) : request.imageLayer;
+  const rootfs = has('mnt') ? layersFor(directory, [lower]) : null;
+  const networkMode = networkModeFromConfig(spec);
+  const state: ContainerState = {
+    id, name, status: 'creating', pid: null, pidStartTime: null, exitCode: null, oomKilled: false,
+    createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
+    image: spec.annotations?.[ANNOTATIONS.image] ?? 'busybox', hostname: spec.hostname ?? null,
+    namespaces, rootfs, cgroup: null, network: noNetwork(networkMode), logPath: `${directory}/container.log`,
+  };
+  if (networkMode === 'bridge') state.network.bridge = spec.annotations?.[ANNOTATIONS.bridge] ?? DEFAULT_BRIDGE;
+  const recordedSpec: OciSpec = { ...spec, root: { ...spec.root, path: rootfs?.merged ?? '/' } };
+  context.store.create(state, recordedSpec);
+
+  const undo: (() => void)[] = [() => context.store.remove(id)];
+  const checkpoints = new Checkpoints();
+  undo.push(() => checkpoints.close());
+  try {
+    if (rootfs) createLayerDirectories(rootfs, rootOwner);
+    const cgroup = context.cgroups.create(id, limitsFromConfig(spec));
+    undo.push(() => cgroup.destroy());
+    state.cgroup = cgroup.record();
+
+    const processSpec = spec.process!;
+    const env = processSpec.env ?? [];
+    const program = resolveProgram(processSpec.args[0] ?? '', env, existsInLayers(rootfs ? [rootfs.upper, ...rootfs.lower] : ['']));
+    const logFd = openFile(state.logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600);
+    const nullFd = openFile('/dev/null', O_RDONLY);
+
+    const child = new ChildProgram();
+    child.call('prctl', PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    checkpoints.awaitGo(child);
+    // A cgroup namespace's root is the cgroup its creator is in at that moment: unshare only
+    // after the agent has moved the child into the container's cgroup.
+    if (has('cgroup')) child.call('unshare', CLONE_NEWCGROUP);
+    const procMount = spec.mounts?.find(isChildMount);
+    if (rootfs && procMount) child.call('mount', 'proc', `${rootfs.merged}${procMount.destination}`, 'proc', PROC_MOUNT_FLAGS, null);
+    checkpoints.report(child, PROC_MOUNTED);
+    checkpoints.awaitGo(child);
+    appendLaunch(child, checkpoints, {
+      path: program,
+      args: processSpec.args,
+      env,
+      cwd: processSpec.cwd,
+      uid: processSpec.user.uid,
+      gid: processSpec.user.gid,
+      additionalGids: processSpec.user.additionalGids ?? [],
+      stdin: nullFd,
+      stdout: logFd,
+      stderr: logFd,
+      terminal: null,
+    });
+
+    let pid: number;
+    try {
+      pid = child.start(cloneFlagsFor(namespaces.filter((type) => type !== 'cgroup')));
+    } finally {
+      closeFd(logFd);
+      closeFd(nullFd);
+    }
+    checkpoints.closeChildEnds();
+    undo.push(() => {
+      signalProcess(pid, SIGKILL);
+      reap(pid, true);
+    });
+    state.pid = pid;
+    state.pidStartTime = processStartTime(pid);
+    context.store.save(state);
+
+    if (has('user')) writeIdMaps(pid, spec.linux?.uidMappings ?? [], spec.linux?.gidMappings ?? []);
+    cgroup.addProcess(pid);
+
+    if (networkMode === 'bridge') {
+      const bridge = spec.annotations?.[ANNOTATIONS.bridge];
+      const subnet = spec.annotations?.[ANNOTATIONS.subnet];
+      state.network = attachBridgeNetwork({ containerId: id, pid, stateDir: context.stateRoot, ...(bridge ? { bridge } : {}), ...(subnet ? { subnet } : {}) });
+      undo.push(() => detachNetwork({ containerId: id, stateDir: context.stateRoot, ...(bridge ? { bridge } : {}) }));
+    } else if (networkMode === 'none') {
+      setupLoopback(pid);
+    }
+
+    if (rootfs) {
+      const alsoEnter = (['net', 'ipc'] as const).filter(has);
+      insideNamespaces(pid, ['mnt', ...alsoEnter], () => assembleRootfs(recordedSpec, rootfs));
+    }
+    checkpoints.go();
+    const report = checkpoints.nextReport();
+    if (report !== PROC_MOUNTED) throw new Error(`the container's first process exited during setup (${describeExit(pid)})`);
+    if (rootfs && procMount) verifyProcMounted(pid, `${rootfs.merged}${procMount.destination}`);
+    if (rootfs) insideNamespaces(pid, ['mnt'], () => {
+      pivotInto(rootfs.merged);
+      restrictPaths(recordedSpec);
+    });
+    if (has('uts') && spec.hostname) insideNamespaces(pid, ['uts'], () => sethostname(spec.hostname!));
+
+    state.status = 'created';
+    context.store.save(state);
+    context.waiting.set(id, checkpoints);
+    return state;
+  } catch (error) {
+    for (const step of undo.reverse()) {
+      try {
+        step();
+      } catch {
+        // keep undoing; the original error is what the user needs to see
+      }
+    }
+    throw error;
+  }
+}
+
+function verifyProcMounted(pid: number, target: string): void {
+  const mounted = readMountinfo(pid).some((m) => m.fstype === 'proc' && m.target === target);
+  if (!mounted) throw new Error(`mount(proc → ${target}) in the container's PID namespace did not happen`);
+}
+
+function describeExit(pid: number): string {
+  try {
+    const status = reap(pid, false);
+    return status ? `exit code ${status.code}` : 'still running';
+  } catch {
+    return 'already reaped';
+  }
+}

@@ -1,0 +1,27 @@
+/*
+ * delete: remove every trace of a stopped container.
+ *
+ * Its mounts lived in its own mount namespace and vanished with its last process; its network
+ * namespace took the container end of the veth with it, and the kernel deletes a veth's other end
+ * together with its peer. What remains for the agent: the host end if it somehow survived, the
+ * address lease, the cgroup directories, and the container's directory (record, config, upper
+ * and work dirs, log). Each step tolerates "already gone", so delete also finishes a half-made
+ * container after a crash.
+ */
+import { detachNetwork } from '../network';
+import type { Cgroup } from '../cgroups';
+import type { ContainerState } from '../state/store';
+import type { RuntimeContext } from './context';
+
+export function deleteContainer(context: RuntimeContext, state: ContainerState, cgroup: Cgroup | null): void {
+  context.waiting.get(state.id)?.close();
+  context.waiting.delete(state.id);
+  if (state.network.mode === 'bridge') {
+    detachNetwork({ containerId: state.id, stateDir: context.stateRoot, ...(state.network.bridge ? { bridge: state.network.bridge } : {}) });
+  }
+  if (cgroup) {
+    if (cgroup.processes().length > 0) cgroup.killAll();
+    cgroup.destroy();
+  }
+  context.store.remove(state.id);
+}

@@ -1,0 +1,29 @@
+/*
+ * start: let the waiting first process execve the container's program.
+ *
+ * The process has sat at its last checkpoint since create. One byte on the go pipe releases it;
+ * the report pipe then closes at a successful execve (close-on-exec), or carries "E" first when
+ * execve failed — the program is missing or not executable inside the container.
+ */
+import { badInput } from '../../errors';
+import { EXEC_FAILED } from '../process/checkpoints';
+import type { ContainerState } from '../state/store';
+import { assertTransition } from '../state/state-machine';
+import type { RuntimeContext } from './context';
+
+export function startContainer(context: RuntimeContext, state: ContainerState, program: string): void {
+  assertTransition(state.name, state.status, 'running');
+  const checkpoints = context.waiting.get(state.id);
+  if (!checkpoints) throw badInput(`container "${state.name}" was created by an agent that has since exited; remove it and run it again`);
+  context.waiting.delete(state.id);
+  try {
+    checkpoints.go();
+    const report = checkpoints.nextReport();
+    if (report === EXEC_FAILED) throw badInput(`cannot execute "${program}" in container "${state.name}"`);
+  } finally {
+    checkpoints.close();
+  }
+  state.status = 'running';
+  state.startedAt = new Date().toISOString();
+  context.store.save(state);
+}

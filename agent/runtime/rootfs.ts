@@ -1,0 +1,97 @@
+/*
+ * The root filesystem: from an overlay directory to the container's "/".
+ *
+ * Inside the container's fresh mount namespace (a copy of the host's mount table) the agent:
+ *   1. makes every mount private, so nothing done here propagates back to the host;
+ *   2. mounts the overlay at <container>/merged and the config's mounts below it — tmpfs /dev
+ *      with its devices, devpts, /dev/shm, sysfs, /tmp, mqueue;
+ *   3. lets the container's first process mount /proc itself: a proc mount shows the PID
+ *      namespace of the process that mounts it, and only that process is inside it;
+ *   4. pivot_root(2) into merged: the old root is stacked beneath the new one and detached with
+ *      umount2(MNT_DETACH). Unlike chroot(2), which only changes where "/" resolves for one
+ *      process, the host's tree is then unreachable from the mount namespace altogether;
+ *   5. hides what must not be seen (maskedPaths: /proc/kcore, …) and makes read-only what must
+ *      not be written (readonlyPaths: /proc/sys, …).
+ */
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OciMount, OciSpec, RootfsRecord } from '../protocol';
+import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT } from '../kernel/constants';
+import { chdir } from '../kernel/files';
+import { mount, pivotRoot, umount } from '../kernel/mounts';
+import { populateDev } from './devices';
+import { parseMountOptions } from './mount-options';
+import { mountOverlay } from './overlay';
+
+export const PROC_MOUNT_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+/** Mounts done by the child itself rather than the agent (see step 3). */
+export function isChildMount(m: OciMount): boolean {
+  return m.type === 'proc';
+}
+
+/** Step 1-2: run inside the container's mount namespace (and its net/ipc namespaces, for sysfs/mqueue). */
+export function assembleRootfs(spec: OciSpec, layers: RootfsRecord): void {
+  mount(null, '/', null, MS_REC | MS_PRIVATE);
+  mountOverlay(layers);
+  let devMounted = false;
+  for (const m of spec.mounts ?? []) {
+    if (isChildMount(m)) {
+      ensureDirectory(join(layers.merged, m.destination));
+      continue;
+    }
+    mountInto(layers.merged, m);
+    if (m.destination === '/dev') devMounted = true;
+  }
+  if (devMounted) populateDev(join(layers.merged, 'dev'));
+}
+
+function ensureDirectory(path: string): void {
+  if (!existsSync(path)) mkdirSync(path, { recursive: true, mode: 0o755 });
+}
+
+function mountInto(root: string, m: OciMount): void {
+  const target = join(root, m.destination);
+  if (target !== root && !target.startsWith(`${root}/`)) throw new Error(`mount destination ${m.destination} leaves the root`);
+  const options = parseMountOptions(m.options);
+  const isBind = (options.flags & MS_BIND) !== 0 || m.type === 'bind';
+  if (isBind && m.source && !statSync(m.source).isDirectory()) {
+    if (!existsSync(target)) writeFileSync(target, '');
+  } else {
+    ensureDirectory(target);
+  }
+  if (isBind) {
+    mount(m.source ?? null, target, null, MS_BIND | (options.flags & MS_REC));
+    // Bind mounts ignore most flags on creation; they take effect on a remount.
+    const extra = options.flags & ~(MS_BIND | MS_REC);
+    if (extra) mount(null, target, null, MS_REMOUNT | MS_BIND | extra);
+  } else {
+    mount(m.source ?? m.type ?? 'none', target, m.type ?? null, options.flags, options.data);
+  }
+  if (options.propagation) mount(null, target, null, options.propagation);
+}
+
+/** Step 4: make merged the root. The calling thread must be inside the mount namespace. */
+export function pivotInto(merged: string): void {
+  chdir(merged);
+  // pivot_root(".", ".") stacks the old root on top of the new one: no put_old directory is
+  // needed inside the container, and unmounting "." then removes the old root.
+  pivotRoot('.', '.');
+  umount('.', MNT_DETACH);
+  chdir('/');
+}
+
+/** Step 5, after pivot_root and once /proc exists. */
+export function restrictPaths(spec: OciSpec): void {
+  for (const path of spec.linux?.maskedPaths ?? []) {
+    if (!existsSync(path)) continue;
+    if (statSync(path).isDirectory()) mount('tmpfs', path, 'tmpfs', MS_RDONLY);
+    else mount('/dev/null', path, null, MS_BIND);
+  }
+  for (const path of spec.linux?.readonlyPaths ?? []) {
+    if (!existsSync(path)) continue;
+    mount(path, path, null, MS_BIND | MS_REC);
+    mount(null, path, null, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC);
+  }
+  if (spec.root?.readonly) mount(null, '/', null, MS_REMOUNT | MS_BIND | MS_RDONLY);
+}

@@ -1,0 +1,349 @@
+/*
+ * The runtime: the container lifecycle verbs (./lifecycle/*) tied to the state they share — the
+ * records on disk, the host's cgroups, the processes this agent is parent of — and the events
+ * the service turns into notifications. Both `containers-lab serve` and the standalone CLI use it.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { arch, hostname, release } from 'node:os';
+import type {
+  AgentInfo, ContainerRecord, ContainerSummary, ExecOptions, HostSnapshot, NamespaceType, OciSpec, RunOptions,
+} from '../protocol';
+import { LabError, badInput, conflict, notFound } from '../errors';
+import { buildContainerRecord } from '../inspect/container-record';
+import { listLinks } from '../inspect/links';
+import { watchLinks, type LinkWatcher } from '../inspect/link-events';
+import { snapshotProcesses } from '../inspect/processes';
+import { configFromRunOptions, validateName } from '../oci/from-run-options';
+import { validateConfig } from '../oci/validate';
+import type { ContainerRuntime, ExecSession, LogFollower, RuntimeEvents } from './api';
+import { openCgroupHost, type Cgroup } from './cgroups';
+import { busyboxImageStatus, ensureBusyboxImage } from './image/busybox';
+import type { RuntimeContext } from './lifecycle/context';
+import { createContainer } from './lifecycle/create';
+import { deleteContainer } from './lifecycle/delete';
+import { execInContainer } from './lifecycle/exec';
+import { pauseContainer, resumeContainer } from './lifecycle/pause';
+import { startContainer } from './lifecycle/start';
+import { killEverything, stopContainer } from './lifecycle/stop';
+import { detachNetwork } from './network';
+import { ExitWatcher, isSameProcessAlive } from './process/exit-watcher';
+import type { ExitStatus } from '../kernel/processes';
+import { StateStore, stateRootFromEnv, type ContainerState } from './state/store';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface RuntimeOptions {
+  stateRoot?: string;
+  /** Watch network links and emit link.changed (the service does; the one-shot CLI does not). */
+  watchLinks?: boolean;
+}
+
+export function openRuntime(options: RuntimeOptions = {}): ContainerRuntime {
+  return new Runtime(options);
+}
+
+export class Runtime implements ContainerRuntime {
+  readonly events = new EventEmitter<RuntimeEvents>();
+  private readonly context: RuntimeContext;
+  private readonly watcher = new ExitWatcher();
+  private readonly states = new Map<string, ContainerState>();
+  private readonly linkWatcher: LinkWatcher | null;
+
+  constructor(options: RuntimeOptions = {}) {
+    if (process.getuid?.() !== 0) throw new LabError('permission', 'must run as root (the agent creates namespaces, mounts and cgroups)');
+    const stateRoot = options.stateRoot ?? stateRootFromEnv();
+    this.context = { stateRoot, store: new StateStore(stateRoot), cgroups: openCgroupHost(), waiting: new Map() };
+    this.reconcile();
+    this.linkWatcher = options.watchLinks
+      ? watchLinks((event, link) => this.events.emit('link.changed', { event, link }))
+      : null;
+  }
+
+  info(): AgentInfo {
+    const image = busyboxImageStatus(this.context.stateRoot);
+    const cgroups = this.context.cgroups;
+    return {
+      version: AGENT_VERSION,
+      kernel: release(),
+      arch: arch(),
+      hostname: hostname(),
+      cgroupVersion: cgroups.mode,
+      stateRoot: this.context.stateRoot,
+      image: { name: 'busybox', path: image.path, ready: image.ready },
+    };
+  }
+
+  async run(options: RunOptions): Promise<ContainerRecord> {
+    if (typeof options !== 'object' || options === null) throw badInput('run needs options');
+    const id = randomBytes(16).toString('hex');
+    const name = options.name !== undefined ? validateName(options.name) : id.slice(0, 12);
+    if (this.findByName(name)) throw conflict(`a container named "${name}" already exists`);
+    const image = ensureBusyboxImage(this.context.stateRoot);
+    const spec = validateConfig(configFromRunOptions(options, { rootfs: this.context.store.directory(id) + '/merged', name }));
+    const state = createContainer(this.context, { id, name, spec, imageLayer: image.path });
+    this.states.set(id, state);
+    this.watchChild(state);
+    this.changed(state);
+    if (!options.createOnly) await this.start(id);
+    return this.inspect(id);
+  }
+
+  async start(id: string): Promise<ContainerRecord> {
+    const state = this.lookup(id);
+    startContainer(this.context, state, this.context.store.config(state.id).process?.args[0] ?? '');
+    this.changed(state);
+    this.watcher.poll();
+    return this.inspect(state.id);
+  }
+
+  list(): ContainerSummary[] {
+    this.refresh();
+    return [...this.states.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map((state) => this.summary(state));
+  }
+
+  inspect(id: string): ContainerRecord {
+    const state = this.lookup(id);
+    return buildContainerRecord(state, this.context.store.config(state.id), this.cgroupOf(state));
+  }
+
+  async stop(id: string, timeoutSeconds?: number): Promise<ContainerRecord> {
+    const state = this.lookup(id);
+    if (state.status === 'created') {
+      this.killUnstarted(state);
+    } else if (state.status === 'running' || state.status === 'paused') {
+      await stopContainer(state, this.cgroupOf(state), this.watcher, () => state.status === 'stopped', timeoutSeconds);
+    }
+    return this.inspect(state.id);
+  }
+
+  pause(id: string): ContainerRecord {
+    const state = this.lookup(id);
+    pauseContainer(state, this.requireCgroup(state));
+    this.save(state);
+    return this.inspect(state.id);
+  }
+
+  resume(id: string): ContainerRecord {
+    const state = this.lookup(id);
+    resumeContainer(state, this.requireCgroup(state));
+    this.save(state);
+    return this.inspect(state.id);
+  }
+
+  async remove(id: string, force = false): Promise<void> {
+    const state = this.lookup(id);
+    if (state.status === 'running' || state.status === 'paused') {
+      if (!force) throw conflict(`container "${state.name}" is ${state.status}: stop it first or remove with force (-f)`);
+      await stopContainer(state, this.cgroupOf(state), this.watcher, () => state.status === 'stopped', 0);
+    } else if (state.status === 'created' || state.status === 'creating') {
+      this.killUnstarted(state);
+    }
+    deleteContainer(this.context, state, this.cgroupOf(state));
+    this.states.delete(state.id);
+    this.events.emit('container.removed', { id: state.id, name: state.name });
+  }
+
+  logs(id: string): Buffer {
+    const state = this.lookup(id);
+    return existsSync(state.logPath) ? readFileSync(state.logPath) : Buffer.alloc(0);
+  }
+
+  followLogs(id: string, onData: (data: Buffer) => void): LogFollower {
+    const state = this.lookup(id);
+    let offset = existsSync(state.logPath) ? statSync(state.logPath).size : 0;
+    const readMore = (): void => {
+      try {
+        const size = statSync(state.logPath).size;
+        if (size <= offset) return;
+        const fd = openSync(state.logPath, 'r');
+        try {
+          const chunk = Buffer.alloc(size - offset);
+          readSync(fd, chunk, 0, chunk.length, offset);
+          offset = size;
+          onData(chunk);
+        } finally {
+          closeSync(fd);
+        }
+      } catch {
+        // removed: the follower ends with the container
+      }
+    };
+    let watcher: FSWatcher | null = null;
+    try {
+      watcher = watch(state.logPath, readMore);
+    } catch {
+      watcher = null;
+    }
+    return { dispose: () => watcher?.close() };
+  }
+
+  exec(options: ExecOptions): ExecSession {
+    const state = this.lookup(options.id);
+    const session = execInContainer(this.context, state, options);
+    this.watcher.watchChild(session.pid, (status) => session.processExited(status?.code ?? 255));
+    return session;
+  }
+
+  snapshot(): HostSnapshot {
+    const { processes, namespaces } = snapshotProcesses();
+    const owners = new Map<number, string>();
+    for (const state of this.states.values()) {
+      if (state.pid === null || state.status === 'stopped') continue;
+      const mine = processes.find((p) => p.pid === state.pid);
+      for (const type of state.namespaces) {
+        const inode = mine?.namespaces[type as NamespaceType];
+        if (inode !== undefined) owners.set(inode, state.name);
+      }
+    }
+    for (const namespace of namespaces) {
+      const owner = owners.get(namespace.inode);
+      if (owner) namespace.container = owner;
+    }
+    const holders = new Map<number, number>();
+    for (const namespace of namespaces) if (namespace.type === 'net') holders.set(namespace.inode, namespace.pid);
+    const links = listLinks(holders);
+    for (const link of links) {
+      const owner = owners.get(link.netns);
+      if (owner) link.container = owner;
+    }
+    return { takenAt: new Date().toISOString(), processes, namespaces, links };
+  }
+
+  close(): void {
+    this.watcher.close();
+    this.linkWatcher?.close();
+    this.events.removeAllListeners();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private lookup(idOrName: string): ContainerState {
+    if (typeof idOrName !== 'string' || idOrName.length === 0) throw badInput('a container name or id is required');
+    const byName = this.findByName(idOrName);
+    if (byName) return byName;
+    const matches = [...this.states.values()].filter((state) => state.id.startsWith(idOrName));
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length > 1) throw badInput(`"${idOrName}" matches ${matches.length} containers; use more of the id`);
+    throw notFound(`no container named or with id "${idOrName}"`);
+  }
+
+  private findByName(name: string): ContainerState | undefined {
+    return [...this.states.values()].find((state) => state.name === name);
+  }
+
+  private cgroupOf(state: ContainerState): Cgroup | null {
+    if (!state.cgroup) return null;
+    try {
+      return this.context.cgroups.open(state.cgroup);
+    } catch {
+      return null;
+    }
+  }
+
+  private requireCgroup(state: ContainerState): Cgroup {
+    const cgroup = this.cgroupOf(state);
+    if (!cgroup) throw conflict(`container "${state.name}" has no cgroup`);
+    return cgroup;
+  }
+
+  private save(state: ContainerState): void {
+    this.context.store.save(state);
+    this.changed(state);
+  }
+
+  private changed(state: ContainerState): void {
+    this.events.emit('container.changed', { id: state.id, status: state.status, summary: this.summary(state) });
+  }
+
+  private summary(state: ContainerState): ContainerSummary {
+    let config: OciSpec | null = null;
+    try {
+      config = this.context.store.config(state.id);
+    } catch {
+      config = null;
+    }
+    return {
+      id: state.id,
+      name: state.name,
+      status: state.status,
+      pid: state.status === 'stopped' ? null : state.pid,
+      ip: state.network.ip,
+      image: state.image,
+      command: config?.process?.args.join(' ') ?? '',
+      createdAt: state.createdAt,
+      exitCode: state.exitCode,
+    };
+  }
+
+  private watchChild(state: ContainerState): void {
+    if (state.pid === null) return;
+    this.watcher.watchChild(state.pid, (status) => this.containerExited(state, status));
+  }
+
+  /** The container's first process ended: record how, and release what only a live container needs. */
+  private containerExited(state: ContainerState, status: ExitStatus | null): void {
+    if (!this.states.has(state.id) || state.status === 'stopped') return;
+    const cgroup = this.cgroupOf(state);
+    let oomKills = 0;
+    try {
+      oomKills = cgroup?.usage().oomKills ?? 0;
+      if (cgroup && cgroup.processes().length > 0) killEverything(state, cgroup);
+    } catch {
+      // cgroup already gone
+    }
+    state.status = 'stopped';
+    state.exitCode = status?.code ?? null;
+    state.oomKilled = oomKills > 0 && status?.signal === 9;
+    state.finishedAt = new Date().toISOString();
+    this.context.waiting.get(state.id)?.close();
+    this.context.waiting.delete(state.id);
+    if (state.network.mode === 'bridge') {
+      try {
+        detachNetwork({ containerId: state.id, stateDir: this.context.stateRoot, ...(state.network.bridge ? { bridge: state.network.bridge } : {}) });
+      } catch {
+        // the lease stays until rm; nothing else is held
+      }
+    }
+    this.save(state);
+  }
+
+  private killUnstarted(state: ContainerState): void {
+    if (state.pid !== null && isSameProcessAlive(state.pid, state.pidStartTime)) {
+      const cgroup = this.cgroupOf(state);
+      killEverything(state, cgroup);
+      this.watcher.poll();
+    }
+    if (state.status !== 'stopped') this.containerExited(state, null);
+  }
+
+  /** Loads every record; finishes what a crashed agent left half-made; adopts what still runs. */
+  private reconcile(): void {
+    for (const id of this.context.store.ids()) {
+      const state = this.context.store.load(id);
+      if (!state) {
+        this.context.store.remove(id);
+        continue;
+      }
+      this.states.set(id, state);
+      const alive = state.pid !== null && isSameProcessAlive(state.pid, state.pidStartTime);
+      if (state.status === 'creating' || state.status === 'created') {
+        if (alive) killEverything(state, this.cgroupOf(state));
+        try {
+          deleteContainer(this.context, state, this.cgroupOf(state));
+        } finally {
+          this.states.delete(id);
+        }
+      } else if (state.status === 'running' || state.status === 'paused') {
+        if (alive) this.watcher.watchAdopted(state.pid!, state.pidStartTime, (status) => this.containerExited(state, status));
+        else this.containerExited(state, null);
+      }
+    }
+  }
+
+  /** Status of adopted containers is only known by looking. */
+  private refresh(): void {
+    this.watcher.poll();
+  }
+}

@@ -1,0 +1,396 @@
+/*
+ * The agent as a long-lived service: JSON-RPC 2.0 on a root-only Unix socket and/or stdin+stdout.
+ *
+ * A Unix-domain socket is a file-system name for a local stream connection. Whoever can open the
+ * file can talk to the agent, and the agent can create namespaces, mounts and cgroups as root, so
+ * the socket is made while the umask is 0077 (mode 0600, in a 0700 directory): root-only from the
+ * first instant, with no window between bind(2) and a later chmod. A socket file outlives a crashed
+ * agent; a stale one is removed, but only after a connection attempt proves nobody answers on it.
+ *
+ * `--stdio` serves exactly one connection over stdin/stdout: that is how the VS Code extension
+ * reaches the agent through one SSH channel (`ssh vm containers-lab serve --stdio`). Logs then go
+ * to stderr only, because stdout carries the protocol.
+ *
+ * Containers outlive connections: when a client goes away only what it started for itself ends
+ * (its exec sessions and log follows). Lifecycle and link events go to every connection.
+ */
+import { lstatSync, mkdirSync, chmodSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { dirname } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { LabError, conflict } from '../errors';
+import type { LabErrorKind } from '../errors';
+import { KernelError } from '../kernel/errors';
+import { RpcErrorCode } from '../protocol';
+import type { AgentMethod, AgentMethods, AgentNotifications } from '../protocol';
+import type { ContainerRuntime, ExecSession, LogFollower } from '../runtime/api';
+import { RpcConnection, RpcError, sendNotification } from './jsonrpc';
+import type { RpcTransport } from './jsonrpc';
+import { isAgentMethod, validateParams } from './params';
+
+export const DEFAULT_SOCKET_PATH = '/run/containers-lab/agent.sock';
+
+/** The socket path from the environment (CONTAINERS_LAB_SOCKET) or the default. */
+export function defaultSocketPath(): string {
+  return process.env.CONTAINERS_LAB_SOCKET || DEFAULT_SOCKET_PATH;
+}
+
+export type Log = (line: string) => void;
+
+/** Logs go to stderr: in --stdio mode stdout belongs to the protocol. */
+export const logToStderr: Log = (line) => {
+  process.stderr.write(`containers-lab serve: ${line}\n`);
+};
+
+// --- errors ---------------------------------------------------------------------------------------
+
+const codeForKind: Record<LabErrorKind, number> = {
+  'bad-input': RpcErrorCode.BadInput,
+  'not-found': RpcErrorCode.NotFound,
+  conflict: RpcErrorCode.Conflict,
+  unsupported: RpcErrorCode.BadInput,
+  permission: RpcErrorCode.BadInput,
+};
+
+/** Turns anything a handler threw into the JSON-RPC error the peer receives (one line). */
+export function toRpcError(error: unknown): RpcError {
+  if (error instanceof RpcError) return error;
+  if (error instanceof LabError) {
+    return new RpcError(codeForKind[error.kind], oneLine(error.message), { kind: error.kind });
+  }
+  if (error instanceof KernelError) {
+    return new RpcError(RpcErrorCode.KernelError, oneLine(error.message), {
+      call: error.call,
+      target: error.target,
+      errno: error.code,
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new RpcError(RpcErrorCode.InternalError, `internal error: ${oneLine(message)}`);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+// --- the service: one runtime, many connections -------------------------------------------------
+
+/** What the service keeps per connection: things that end when the connection ends. */
+interface Peer {
+  connection: RpcConnection;
+  sessions: Map<string, { session: ExecSession; exited: boolean }>;
+  /** Recently exited sessions: closing one of them is not an error (its exit may overtake the close). */
+  exited: Set<string>;
+  follows: Set<LogFollower>;
+}
+
+const REMEMBERED_EXITS = 256;
+
+type Handler<M extends AgentMethod> = (
+  params: AgentMethods[M][0],
+  peer: Peer,
+) => AgentMethods[M][1] | Promise<AgentMethods[M][1]>;
+
+/** Notifications every connection receives; logs and exec output go only to who asked. */
+const BROADCAST = ['container.changed', 'container.removed', 'link.changed'] as const;
+type Broadcast = (typeof BROADCAST)[number];
+
+export class AgentService {
+  private readonly peers = new Set<Peer>();
+  private readonly unsubscribe: (() => void)[] = [];
+  private closed = false;
+
+  constructor(
+    readonly runtime: ContainerRuntime,
+    private readonly log: Log = logToStderr,
+  ) {
+    for (const name of BROADCAST) this.forward(name);
+  }
+
+  get connectionCount(): number {
+    return this.peers.size;
+  }
+
+  /** Serves one stream (a socket, stdin/stdout, an in-process pair). */
+  accept(transport: RpcTransport): RpcConnection {
+    const connection = new RpcConnection(transport, { log: this.log });
+    if (this.closed) {
+      connection.close();
+      return connection;
+    }
+    const peer: Peer = { connection, sessions: new Map(), exited: new Set(), follows: new Set() };
+    this.peers.add(peer);
+    connection.onRequest((method, params) => this.dispatch(method, params, peer));
+    connection.onClose(() => this.release(peer));
+    return connection;
+  }
+
+  /** Closes every connection (their exec sessions and follows end; containers keep running). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const stop of this.unsubscribe) stop();
+    for (const peer of [...this.peers]) peer.connection.close();
+  }
+
+  private forward<N extends Broadcast>(name: N): void {
+    const listener = (params: AgentNotifications[N]): void => {
+      for (const peer of this.peers) sendNotification(peer.connection, name, params);
+    };
+    const events = this.runtime.events as unknown as NodeJS.EventEmitter;
+    events.on(name, listener);
+    this.unsubscribe.push(() => events.off(name, listener));
+  }
+
+  private release(peer: Peer): void {
+    this.peers.delete(peer);
+    for (const follower of peer.follows) follower.dispose();
+    peer.follows.clear();
+    for (const entry of peer.sessions.values()) {
+      entry.session.close();
+      // The interface has no kill: hang up the process the way a closed terminal would.
+      if (!entry.exited) signalIfAlive(entry.session.pid, 'SIGHUP');
+    }
+    peer.sessions.clear();
+  }
+
+  private async dispatch(method: string, params: unknown, peer: Peer): Promise<unknown> {
+    if (!isAgentMethod(method)) throw new RpcError(RpcErrorCode.MethodNotFound, `method not found: ${method}`);
+    const typed = validateParams(method, params);
+    const handler = this.handlers[method] as Handler<typeof method>;
+    try {
+      return await handler(typed, peer);
+    } catch (error) {
+      const rpcError = toRpcError(error);
+      if (rpcError.code === RpcErrorCode.InternalError) {
+        this.log(`${method} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      }
+      throw rpcError;
+    }
+  }
+
+  private readonly handlers: { [M in AgentMethod]: Handler<M> } = {
+    'agent.info': () => this.runtime.info(),
+    'container.run': (options) => this.runtime.run(options),
+    'container.start': ({ id }) => this.runtime.start(id),
+    'container.list': () => this.runtime.list(),
+    'container.inspect': ({ id }) => this.runtime.inspect(id),
+    'container.stop': ({ id, timeoutSeconds }) => this.runtime.stop(id, timeoutSeconds),
+    'container.pause': ({ id }) => this.runtime.pause(id),
+    'container.resume': ({ id }) => this.runtime.resume(id),
+    'container.remove': async ({ id, force }) => {
+      const canonical = this.runtime.inspect(id).id;
+      await this.runtime.remove(id, force);
+      return { id: canonical };
+    },
+    'container.logs': ({ id, follow }, peer) => this.logs(id, follow === true, peer),
+    'exec.start': (options, peer) => this.startExec(options, peer),
+    'exec.input': ({ session, data }, peer) => {
+      this.session(peer, session).write(Buffer.from(data, 'base64'));
+      return {};
+    },
+    'exec.resize': ({ session, cols, rows }, peer) => {
+      this.session(peer, session).resize(cols, rows);
+      return {};
+    },
+    'exec.close': ({ session }, peer) => {
+      if (!peer.exited.has(session)) this.session(peer, session).close();
+      return {};
+    },
+    'host.snapshot': () => this.runtime.snapshot(),
+  };
+
+  private logs(id: string, follow: boolean, peer: Peer): { data: string } {
+    // Read the file and start following in the same tick, so no write falls between the two.
+    const data = this.runtime.logs(id);
+    if (follow) {
+      const canonical = this.runtime.inspect(id).id;
+      const follower = this.runtime.followLogs(id, (chunk) => {
+        sendNotification(peer.connection, 'container.log', { id: canonical, data: chunk.toString('base64') });
+      });
+      peer.follows.add(follower);
+    }
+    return { data: data.toString('base64') };
+  }
+
+  private startExec(options: AgentMethods['exec.start'][0], peer: Peer): { session: string; pid: number } {
+    const session = this.runtime.exec(options);
+    const entry = { session, exited: false };
+    peer.sessions.set(session.id, entry);
+    session.onOutput((stream, data) => {
+      sendNotification(peer.connection, 'exec.output', { session: session.id, stream, data: data.toString('base64') });
+    });
+    session.onExit((code) => {
+      entry.exited = true;
+      peer.sessions.delete(session.id);
+      peer.exited.add(session.id);
+      if (peer.exited.size > REMEMBERED_EXITS) peer.exited.delete(peer.exited.values().next().value!);
+      sendNotification(peer.connection, 'exec.exit', { session: session.id, code });
+    });
+    return { session: session.id, pid: session.pid };
+  }
+
+  private session(peer: Peer, id: string): ExecSession {
+    const entry = peer.sessions.get(id);
+    if (!entry && peer.exited.has(id)) throw new RpcError(RpcErrorCode.Conflict, `exec session "${id}" has already exited`);
+    if (!entry) throw new RpcError(RpcErrorCode.NotFound, `no exec session "${id}" on this connection`);
+    return entry.session;
+  }
+}
+
+function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Already gone: nothing to end.
+  }
+}
+
+// --- listening ------------------------------------------------------------------------------------
+
+export interface ServeOptions {
+  /** Unix socket to listen on; null for none (stdio only). Default: defaultSocketPath(). */
+  socketPath?: string | null;
+  /** Serve one connection over stdin/stdout (or the given pair, for tests). */
+  stdio?: boolean | { input: Readable; output: Writable };
+  log?: Log;
+  /** Close gracefully on SIGTERM/SIGINT (default true). */
+  handleSignals?: boolean;
+}
+
+export interface AgentServer {
+  readonly service: AgentService;
+  readonly socketPath: string | null;
+  /** Resolves once the server has closed (signal, stdio peer gone, or close()). */
+  readonly done: Promise<void>;
+  /** Stops listening, removes the socket, closes connections and the runtime (containers keep running). */
+  close(): Promise<void>;
+}
+
+export async function serve(runtime: ContainerRuntime, options: ServeOptions = {}): Promise<AgentServer> {
+  const log = options.log ?? logToStderr;
+  const socketPath = options.socketPath === undefined ? defaultSocketPath() : options.socketPath;
+  if (socketPath === null && !options.stdio) throw new LabError('bad-input', 'nothing to serve: give a socket path or --stdio');
+
+  const listener = socketPath === null ? null : await listenOnSocket(socketPath);
+  const service = new AgentService(runtime, log);
+  let resolveDone: () => void = () => {};
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  let closing: Promise<void> | null = null;
+  const signals: NodeJS.Signals[] = options.handleSignals === false ? [] : ['SIGTERM', 'SIGINT'];
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log(`${signal}: shutting down (containers keep running)`);
+    void close();
+  };
+
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      for (const signal of signals) process.off(signal, onSignal);
+      if (listener) await listener.close();
+      service.close();
+      runtime.close();
+      resolveDone();
+    })();
+    return closing;
+  };
+
+  if (listener) {
+    listener.server.on('connection', (socket: Socket) => {
+      socket.on('error', () => {}); // The RpcConnection reports it; keep the process alive.
+      service.accept(socket);
+    });
+    log(`listening on ${socketPath}`);
+  }
+  if (options.stdio) {
+    const pair = options.stdio === true ? { input: process.stdin, output: process.stdout } : options.stdio;
+    const connection = service.accept(pair);
+    // With stdio alone, the peer going away is the end of the service.
+    if (!listener) connection.onClose(() => void close());
+  }
+  for (const signal of signals) process.on(signal, onSignal);
+  return { service, socketPath, done, close };
+}
+
+interface SocketListener {
+  server: Server;
+  close(): Promise<void>;
+}
+
+async function listenOnSocket(path: string): Promise<SocketListener> {
+  const directory = dirname(path);
+  // A directory we create is 0700; an existing one (say /tmp) is left as its owner made it.
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  await removeStaleSocket(path);
+
+  const server = createServer();
+  const previousUmask = process.umask(0o077);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw conflict(`another agent is already listening on ${path}`);
+    }
+    throw error;
+  } finally {
+    process.umask(previousUmask);
+  }
+  chmodSync(path, 0o600);
+  const inode = lstatSync(path).ino;
+
+  return {
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        // Remove the name first so no new client finds it, but only if it is still ours.
+        try {
+          if (lstatSync(path).ino === inode) unlinkSync(path);
+        } catch {
+          // Already gone.
+        }
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Throws a one-line conflict when a live agent answers on `path` (or it is not a socket).
+ * Resolves "stale" for a socket file nobody answers on, "absent" when there is none.
+ */
+export async function assertNoLiveAgent(path: string): Promise<'absent' | 'stale'> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+    throw error;
+  }
+  if (!isSocket) throw conflict(`${path} exists and is not a socket; refusing to replace it`);
+  if (await somebodyAnswers(path)) throw conflict(`another agent is already listening on ${path}`);
+  return 'stale';
+}
+
+async function removeStaleSocket(path: string): Promise<void> {
+  if ((await assertNoLiveAgent(path)) === 'stale') unlinkSync(path);
+}
+
+function somebodyAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const probe = createConnection(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      probe.destroy();
+      if (error.code === 'ECONNREFUSED' || error.code === 'ENOENT') resolve(false);
+      else reject(error);
+    });
+  });
+}
