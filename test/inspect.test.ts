@@ -83,7 +83,8 @@ describe('process snapshot', () => {
   });
 
   test('a process in a new PID namespace is seen by its host PID', async () => {
-    const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', 'sleep', '600'], { stdio: 'ignore' });
+    // --kill-child: the sleeper dies with unshare instead of outliving the test, orphaned.
+    const child = spawn('unshare', ['--pid', '--fork', '--kill-child', '--mount-proc', 'sleep', '600'], { stdio: 'ignore' });
     children.push(child);
     // With --fork the sleeper is unshare's child (PID 1 of the new namespace); pgrep finds it.
     let sleeperPid = 0;

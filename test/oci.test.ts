@@ -3,7 +3,7 @@
  * config.json we build validates and says what the options asked for; a reference runtime
  * (runc) realises our documents; bad options are refused with exactly one line.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,7 @@ import {
   parseSize,
   toOciNamespace,
 } from '../agent/oci/from-run-options';
+import { GENERATED_FILE, generateValidatorSource } from '../agent/oci/generate-validators';
 import { parseConfig, validateConfig, validateState } from '../agent/oci/validate';
 import { ensureBusyboxImage } from '../agent/runtime/image/busybox';
 import type { OciSpec, RunOptions } from '../agent/protocol';
@@ -315,7 +316,6 @@ describe.skipIf(spawnSync('runc', ['--version']).status !== 0)('runc runs our co
     const bundle = path.join(scratch, id);
     fs.mkdirSync(bundle);
     fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
-    const { spawn } = await import('node:child_process');
     const child = spawn('runc', ['run', '--bundle', bundle, id], { stdio: 'ignore' });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     // Wait until runc reports the container running, then ask it to stop politely.
@@ -329,8 +329,7 @@ describe.skipIf(spawnSync('runc', ['--version']).status !== 0)('runc runs our co
   });
 });
 
-test('the precompiled validators are up to date with agent/oci/schema/*.json', async () => {
-  const { GENERATED_FILE, generateValidatorSource } = await import('../agent/oci/generate-validators');
+test('the precompiled validators are up to date with agent/oci/schema/*.json', () => {
   // If this fails: WRITE_VALIDATORS=1 npx vite-node agent/oci/generate-validators.ts
   expect(fs.readFileSync(GENERATED_FILE, 'utf8') === generateValidatorSource()).toBe(true);
 });

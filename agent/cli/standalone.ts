@@ -12,15 +12,13 @@ import { AgentService, logToStderr } from '../service/server';
 
 export const DEFAULT_STATE_ROOT = '/var/lib/containers-lab';
 
-interface RuntimeModule {
-  openRuntime(options: { stateRoot: string }): ContainerRuntime;
-}
-
-/** Loads the runtime only when it is needed: `help`, usage errors and service mode never pay for koffi. */
-export async function loadRuntime(stateRoot: string): Promise<ContainerRuntime> {
-  // @ts-ignore -- agent/runtime/runtime.ts is written in parallel with this file; drop this line once it exists.
-  const runtimeModule: RuntimeModule = await import('../runtime/runtime');
-  return runtimeModule.openRuntime({ stateRoot });
+/**
+ * Loads the runtime only when it is needed: `help`, usage errors and service mode never pay for
+ * koffi and the kernel bindings. `watchLinks` makes it report network-link events (the service).
+ */
+export async function loadRuntime(stateRoot: string, options: { watchLinks?: boolean } = {}): Promise<ContainerRuntime> {
+  const { openRuntime } = await import('../runtime/runtime.js');
+  return openRuntime({ stateRoot, ...options });
 }
 
 export interface InProcessAgent {

@@ -26,7 +26,7 @@ async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
   const socketPath = stdio && stringOption(args, 'socket') === undefined ? null : context.socketPath;
   // Before the runtime touches the state root: another agent may be managing it right now.
   if (socketPath !== null) await assertNoLiveAgent(socketPath);
-  const runtime = await loadRuntime(resolveStateRoot(context.requestedRoot));
+  const runtime = await loadRuntime(resolveStateRoot(context.requestedRoot), { watchLinks: true });
   let server;
   try {
     server = await serve(runtime, { socketPath, stdio, log: logToStderr });

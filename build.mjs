@@ -1,0 +1,50 @@
+// Builds the agent as one bundled file plus koffi's native part, ready to copy to a lab VM:
+//   dist/agent/containers-lab.js          the CLI and service (agent/cli/main.ts)
+//   dist/agent/node_modules/koffi/…       koffi's loader and its native module(s)
+// and the benchmark runner dist/bench.js.
+import { build } from 'esbuild';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const out = join(root, 'dist', 'agent');
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  format: 'cjs',
+  external: ['koffi'],
+  sourcemap: 'linked',
+  logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  entryPoints: [join(root, 'agent/cli/main.ts')],
+  outfile: join(out, 'containers-lab.js'),
+  // Run directly (`node containers-lab.js run …`, as on the VM) or be required by bin/containers-lab.js.
+  footer: {
+    js: 'if (require.main === module) module.exports.main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (error) => { process.stderr.write(`containers-lab: ${error && error.message ? error.message : error}\\n`); process.exitCode = 1; });',
+  },
+});
+
+// koffi finds its native module relative to its own files: ship the package as it is installed.
+const modules = join(out, 'node_modules');
+cpSync(join(root, 'node_modules/koffi'), join(modules, 'koffi'), {
+  recursive: true,
+  // leave out koffi's C++ sources and docs; keep its JavaScript and the prebuilt native modules
+  filter: (path) => !/\/koffi\/(vendor|doc)(\/|$)/.test(path) && !/\.(cc|hh|h|c|cpp|inc|S|asm|txt|md)$/.test(path),
+});
+const natives = join(root, 'node_modules/@koromix');
+for (const entry of existsSync(natives) ? readdirSync(natives) : []) {
+  if (entry.startsWith('koffi-linux-')) cpSync(join(natives, entry), join(modules, '@koromix', entry), { recursive: true });
+}
+writeFileSync(join(out, 'package.json'), JSON.stringify({ name: 'containers-lab-agent', private: true, main: 'containers-lab.js' }, null, 2));
+
+if (existsSync(join(root, 'bench/index.ts'))) {
+  await build({ ...common, entryPoints: [join(root, 'bench/index.ts')], outfile: join(root, 'dist', 'bench.js'), external: ['koffi'] });
+}
