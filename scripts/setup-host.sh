@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what a Linux host needs to be a Containers Lab host and to run the tests:
+# Debian packages (busybox-static for the image, iproute2/util-linux as test witnesses,
+# runc/crun for the benchmark) and the npm dependencies, then builds the agent.
+# Idempotent: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup-host: run as root (the lab creates namespaces, mounts and cgroups)" >&2
+  exit 1
+fi
+
+PACKAGES=(busybox-static iproute2 iputils-ping util-linux procps runc crun openssh-server)
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+log "building the agent"
+npm run --silent build
