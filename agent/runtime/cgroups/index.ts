@@ -24,8 +24,8 @@ import type { CgroupLimits, CgroupRecord, CgroupUsage } from '../../protocol';
 import { describeLayout, layoutFrom, type CgroupLayout, type Hierarchy } from './discovery';
 import { validateLimits } from './limits';
 import { unsupportedController, validateCgroupName } from './placement';
-import { CgroupV1, createV1Cgroup, hierarchyFor, V1_MANAGED, v1CgroupOfProcess } from './v1';
-import { CgroupV2, createV2Cgroup, V2_MANAGED, v2CgroupOfProcess } from './v2';
+import { CgroupV1, createV1Cgroup, hierarchyFor, planV1Cgroup, V1_MANAGED, v1CgroupOfProcess } from './v1';
+import { CgroupV2, createV2Cgroup, planV2Cgroup, V2_MANAGED, v2CgroupOfProcess } from './v2';
 
 export interface Cgroup {
   readonly version: 1 | 2;
@@ -60,6 +60,11 @@ export interface CgroupHost {
   readonly layout: CgroupLayout;
   /** Makes `<own cgroup>/containers-lab/<name>` with `limits`; nothing is left behind on failure. */
   create(name: string, limits: CgroupLimits): Cgroup;
+  /**
+   * Where create(name) will put the cgroup, without touching the filesystem: recorded before the
+   * directories exist, so an agent that dies half-way leaves a record the next one can clean up.
+   */
+  plan(name: string): CgroupRecord;
   /** Re-opens a cgroup from a persisted record (after an agent restart). */
   open(record: CgroupRecord): Cgroup;
   /**
@@ -125,6 +130,17 @@ class Host implements CgroupHost {
     validateLimits(limits);
     if (this.version === 1) return createV1Cgroup(this.layout, name, limits, this.where);
     return createV2Cgroup(this.v2, name, limits, this.v2Managed, this.where);
+  }
+
+  plan(name: string): CgroupRecord {
+    validateCgroupName(name);
+    const unlimited: CgroupLimits = { memoryBytes: null, cpuQuotaUs: null, cpuPeriodUs: 100000, pids: null };
+    if (this.version === 1) {
+      const { path, directories } = planV1Cgroup(this.layout, name, this.where);
+      return { version: 1, path, directories: { ...directories }, files: {}, limits: unlimited, usage: null };
+    }
+    const { path, directory } = planV2Cgroup(this.v2, name);
+    return { version: 2, path, directories: { unified: directory }, files: {}, limits: unlimited, usage: null };
   }
 
   open(record: CgroupRecord): Cgroup {

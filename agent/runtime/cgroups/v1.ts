@@ -221,8 +221,8 @@ export function hierarchyFor(layout: CgroupLayout, controller: string): Hierarch
   return layout.v1.find((hierarchy) => hierarchy.controllers.includes(controller));
 }
 
-/** Makes `<own>/containers-lab/<name>` in every hierarchy carrying a managed controller. */
-export function createV1Cgroup(layout: CgroupLayout, name: string, limits: CgroupLimits, where: string): CgroupV1 {
+/** Where `<own>/containers-lab/<name>` is, in every hierarchy carrying a managed controller. */
+export function planV1Cgroup(layout: CgroupLayout, name: string, where: string): { path: string; directories: V1Directories } {
   const directories: V1Directories = {};
   let primaryPath: string | null = null;
   for (const controller of V1_MANAGED) {
@@ -235,7 +235,12 @@ export function createV1Cgroup(layout: CgroupLayout, name: string, limits: Cgrou
     if (controller === 'memory' || primaryPath === null) primaryPath = cgroupPath;
   }
   if (primaryPath === null) throw unsupportedController('memory', where);
+  return { path: primaryPath, directories };
+}
 
+/** Makes `<own>/containers-lab/<name>` in every hierarchy carrying a managed controller. */
+export function createV1Cgroup(layout: CgroupLayout, name: string, limits: CgroupLimits, where: string): CgroupV1 {
+  const { path: primaryPath, directories } = planV1Cgroup(layout, name, where);
   const created: string[] = [];
   const cgroup = new CgroupV1(primaryPath, directories, where);
   try {

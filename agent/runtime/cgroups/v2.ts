@@ -233,6 +233,14 @@ function enableControllers(hierarchy: Hierarchy, ownPath: string, parentPath: st
   }
 }
 
+/** Where `<own>/containers-lab/<name>` is in the v2 tree. */
+export function planV2Cgroup(hierarchy: Hierarchy, name: string): { path: string; directory: string } {
+  const cgroupPath = containerCgroupPath(ownCgroupFrom(hierarchy.ownPath), name);
+  const directory = directoryOf(hierarchy, cgroupPath);
+  if (!directory) throw conflict(`cgroup ${cgroupPath} is outside the cgroup2 mount at ${hierarchy.mountPoint} (mounted from ${hierarchy.mountRoot})`);
+  return { path: cgroupPath, directory };
+}
+
 /**
  * Makes `<own>/containers-lab/<name>` in the v2 tree with `managed` controllers enabled for it
  * (those the hierarchy offers); undoes what it made if any step fails.
@@ -242,9 +250,7 @@ export function createV2Cgroup(hierarchy: Hierarchy, name: string, limits: Cgrou
     if (!hierarchy.controllers.includes(controller)) throw unsupportedController(controller, where);
   }
   const own = ownCgroupFrom(hierarchy.ownPath);
-  const cgroupPath = containerCgroupPath(own, name);
-  const directory = directoryOf(hierarchy, cgroupPath);
-  if (!directory) throw conflict(`cgroup ${cgroupPath} is outside the cgroup2 mount at ${hierarchy.mountPoint} (mounted from ${hierarchy.mountRoot})`);
+  const { path: cgroupPath, directory } = planV2Cgroup(hierarchy, name);
   const controllers = managed.filter((controller) => hierarchy.controllers.includes(controller));
   const cgroup = new CgroupV2(cgroupPath, directory, where);
   let created = false;

@@ -70,6 +70,8 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
   undo.push(() => checkpoints.close());
   try {
     if (rootfs) createLayerDirectories(rootfs, rootOwner);
+    state.cgroup = context.cgroups.plan(id);
+    context.store.save(state);
     const cgroup = context.cgroups.create(id, limitsFromConfig(spec));
     undo.push(() => cgroup.destroy());
     state.cgroup = cgroup.record();

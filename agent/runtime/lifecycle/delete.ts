@@ -20,7 +20,15 @@ export function deleteContainer(context: RuntimeContext, state: ContainerState, 
     detachNetwork({ containerId: state.id, stateDir: context.stateRoot, ...(state.network.bridge ? { bridge: state.network.bridge } : {}) });
   }
   if (cgroup) {
-    if (cgroup.processes().length > 0) cgroup.killAll();
+    // after a crash the directories may never have been made
+    const members = (() => {
+      try {
+        return cgroup.processes();
+      } catch {
+        return [];
+      }
+    })();
+    if (members.length > 0) cgroup.killAll();
     cgroup.destroy();
   }
   context.store.remove(state.id);

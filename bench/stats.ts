@@ -1,0 +1,48 @@
+/*
+ * Summaries of timing samples.
+ *
+ * A benchmark reports the median, not the mean: one slow outlier (a page-cache miss, a timer
+ * interrupt, the garbage collector) moves a mean a lot and a median not at all, so medians of
+ * two runs on the same machine are comparable. The 95th percentile shows the tail a user feels
+ * now and then. Percentiles use the nearest-rank method: the value at rank ⌈p·n⌉ of the sorted
+ * samples, always one of the measured values.
+ */
+
+export interface Summary {
+  count: number;
+  median: number;
+  p95: number;
+  min: number;
+  max: number;
+}
+
+/** The nearest-rank percentile (0 < p ≤ 100) of the samples. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) throw new Error('percentile of no samples');
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1]!;
+}
+
+/** The middle value; for an even count, the mean of the two middle values. */
+export function median(samples: readonly number[]): number {
+  if (samples.length === 0) throw new Error('median of no samples');
+  const sorted = [...samples].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+export function summarize(samples: readonly number[]): Summary {
+  return {
+    count: samples.length,
+    median: median(samples),
+    p95: percentile(samples, 95),
+    min: Math.min(...samples),
+    max: Math.max(...samples),
+  };
+}
+
+/** Milliseconds since `start` (a process.hrtime.bigint() reading). */
+export function millisecondsSince(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}

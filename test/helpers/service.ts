@@ -1,0 +1,46 @@
+/*
+ * Starts the real agent service (the bundled CLI's `serve`) as a separate process for tests.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectAgent, type AgentClient } from '../../agent/service/client';
+
+const repo = join(__dirname, '..', '..');
+export const AGENT_BUNDLE = join(repo, 'dist', 'agent', 'containers-lab.js');
+
+export function ensureBuilt(): void {
+  if (existsSync(AGENT_BUNDLE)) return;
+  const result = spawnSync('node', [join(repo, 'build.mjs')], { stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('building the agent failed');
+}
+
+export interface RunningService {
+  process: ChildProcess;
+  client: AgentClient;
+  stderr: () => string;
+}
+
+export async function startService(stateRoot: string, socketPath: string): Promise<RunningService> {
+  ensureBuilt();
+  const child = spawn('node', [AGENT_BUNDLE, 'serve', '--root', stateRoot, '--socket', socketPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (data: Buffer) => {
+    stderr += data.toString();
+  });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const client = await connectAgent(socketPath).catch(() => null);
+    if (client) return { process: child, client, stderr: () => stderr };
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the agent service did not start: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export async function stopService(service: RunningService, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  service.client.close();
+  if (service.process.exitCode !== null || service.process.signalCode !== null) return;
+  const exited = new Promise((resolve) => service.process.once('exit', resolve));
+  service.process.kill(signal);
+  await exited;
+}
