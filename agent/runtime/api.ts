@@ -20,6 +20,8 @@ export interface ExecSession {
   resize(cols: number, rows: number): void;
   /** Closes stdin (and the terminal for TTY sessions). */
   close(): void;
+  /** Signals the process (a no-op once it has exited: its PID is never reused while we hold it). */
+  kill(signal: NodeJS.Signals): void;
   onOutput(listener: (stream: 'stdout' | 'stderr', data: Buffer) => void): void;
   onExit(listener: (code: number) => void): void;
 }
@@ -45,7 +47,8 @@ export interface ContainerRuntime {
   resume(id: string): ContainerRecord;
   remove(id: string, force?: boolean): Promise<void>;
   logs(id: string): Buffer;
-  followLogs(id: string, onData: (data: Buffer) => void): LogFollower;
+  /** Streams what is appended to the log from `fromOffset` (default: its current end). */
+  followLogs(id: string, onData: (data: Buffer) => void, fromOffset?: number): LogFollower;
   exec(options: ExecOptions): ExecSession;
   snapshot(): HostSnapshot;
   /** Stops watching (containers keep running). */

@@ -150,9 +150,9 @@ export class Runtime implements ContainerRuntime {
     return existsSync(state.logPath) ? readFileSync(state.logPath) : Buffer.alloc(0);
   }
 
-  followLogs(id: string, onData: (data: Buffer) => void): LogFollower {
+  followLogs(id: string, onData: (data: Buffer) => void, fromOffset?: number): LogFollower {
     const state = this.lookup(id);
-    let offset = existsSync(state.logPath) ? statSync(state.logPath).size : 0;
+    let offset = fromOffset ?? (existsSync(state.logPath) ? statSync(state.logPath).size : 0);
     const readMore = (): void => {
       try {
         const size = statSync(state.logPath).size;
@@ -173,6 +173,7 @@ export class Runtime implements ContainerRuntime {
     let watcher: FSWatcher | null = null;
     try {
       watcher = watch(state.logPath, readMore);
+      readMore();
     } catch {
       watcher = null;
     }

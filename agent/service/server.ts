@@ -149,8 +149,8 @@ export class AgentService {
     peer.follows.clear();
     for (const entry of peer.sessions.values()) {
       entry.session.close();
-      // The interface has no kill: hang up the process the way a closed terminal would.
-      if (!entry.exited) signalIfAlive(entry.session.pid, 'SIGHUP');
+      // Hang up the process the way a closed terminal would.
+      if (!entry.exited) entry.session.kill('SIGHUP');
     }
     peer.sessions.clear();
   }
@@ -208,7 +208,7 @@ export class AgentService {
       const canonical = this.runtime.inspect(id).id;
       const follower = this.runtime.followLogs(id, (chunk) => {
         sendNotification(peer.connection, 'container.log', { id: canonical, data: chunk.toString('base64') });
-      });
+      }, data.length);
       peer.follows.add(follower);
     }
     return { data: data.toString('base64') };
@@ -236,14 +236,6 @@ export class AgentService {
     if (!entry && peer.exited.has(id)) throw new RpcError(RpcErrorCode.Conflict, `exec session "${id}" has already exited`);
     if (!entry) throw new RpcError(RpcErrorCode.NotFound, `no exec session "${id}" on this connection`);
     return entry.session;
-  }
-}
-
-function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // Already gone: nothing to end.
   }
 }
 

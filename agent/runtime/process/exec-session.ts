@@ -89,6 +89,11 @@ export class RunningExec implements ExecSession {
     }
   }
 
+  kill(signal: NodeJS.Signals): void {
+    // Until processExited the child is unreaped, so this PID is still ours.
+    if (this.exitCode === null) process.kill(this.pid, signal);
+  }
+
   onOutput(listener: OutputListener): void {
     this.outputListeners.push(listener);
     for (const { stream, data } of this.pending.splice(0)) listener(stream, data);
