@@ -1,0 +1,280 @@
+/*
+ * `npm run bench`: Containers Lab against the reference tools, measured in one run on one machine.
+ *
+ *   lifecycle  create → running → deleted of a busybox /bin/true: the warm service vs `runc run`
+ *              and `crun run` with the same config.json        target ≤ 0.5× crun   (./lifecycle.ts)
+ *   memory     the service's RSS idle and with 100 containers   target < 60 / < 100 MiB (./memory.ts)
+ *   snapshot   a host snapshot at ≥ 2000 processes vs lsns     target ≤ 1× lsns     (./snapshot.ts)
+ *
+ * Absolute times depend on the machine; ratios against tools measured in the same run do much
+ * less, which is why every target is a ratio or a bound that holds anywhere. The benchmark reports
+ * and never fails: it exits 0 with a PASS or MISS per target. It cleans up after itself (service
+ * stopped, containers, cgroups, runtime state and temporary files removed) and says so, or prints
+ * a warning naming what was left.
+ *
+ * Run as `node dist/bench.js` (built by build.mjs). Called with OCI_HARNESS_FLAG it is instead the
+ * timing harness that ./lifecycle.ts starts inside a private mount namespace for runc and crun.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, release } from 'node:os';
+import { join } from 'node:path';
+import { ensureBusyboxImage } from '../agent/runtime/image/busybox';
+import { findLeftovers } from './leftovers';
+import {
+  benchOciRuntime, benchServiceLifecycle, hybridV2Controllers, ITERATIONS, LIFECYCLE_OPTIONS, OCI_HARNESS_FLAG,
+  runOciHarness, waitForV2Controllers, WARMUP,
+} from './lifecycle';
+import { CONTAINER_COUNT, idleResidentMiB, residentWithContainers, type MemoryAtScale } from './memory';
+import { createOciBundle, type OciBundle } from './oci-bundle';
+import { benchSnapshot, type SnapshotBenchResult } from './snapshot';
+import { startService, type BenchService } from './service';
+import { summarize, type Summary } from './stats';
+
+const TARGETS = { lifecycleVsCrun: 0.5, idleMiB: 60, atScaleMiB: 100, snapshotVsLsns: 1 } as const;
+const RUNTIMES = [
+  { name: 'runc', candidates: ['/usr/sbin/runc', '/usr/bin/runc'] },
+  { name: 'crun', candidates: ['/usr/bin/crun', '/usr/sbin/crun'] },
+] as const;
+
+type Measured<T> = { ok: true; value: T } | { ok: false; why: string };
+
+interface Results {
+  lifecycle: Record<'containers-lab' | 'runc' | 'crun', Measured<Summary>>;
+  idle: Measured<number>;
+  atScale: Measured<MemoryAtScale>;
+  snapshot: Measured<SnapshotBenchResult>;
+  warnings: string[];
+}
+
+const say = (line = ''): void => void process.stdout.write(`${line}\n`);
+
+function reason(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ').trim();
+}
+
+async function measure<T>(what: string, run: () => T | Promise<T>): Promise<Measured<T>> {
+  say(`… ${what}`);
+  try {
+    return { ok: true, value: await run() };
+  } catch (error) {
+    say(`  ${what} failed: ${reason(error)}`);
+    return { ok: false, why: reason(error) };
+  }
+}
+
+const notRun = (why: string): Measured<never> => ({ ok: false, why });
+
+async function runBenchmarks(): Promise<Results> {
+  const runId = `clb${randomBytes(4).toString('hex')}`;
+  const work = mkdtempSync('/tmp/containers-lab-bench-');
+  const created = new Set<string>();
+  const results: Results = {
+    lifecycle: { 'containers-lab': notRun('not run'), runc: notRun('not run'), crun: notRun('not run') },
+    idle: notRun('not run'),
+    atScale: notRun('not run'),
+    snapshot: notRun('not run'),
+    warnings: [],
+  };
+  const v2ControllersBefore = hybridV2Controllers();
+  let service: BenchService | null = null;
+  try {
+    const started = await measure('starting the service', () => startService(work));
+    if (started.ok) service = started.value;
+    else results.lifecycle['containers-lab'] = notRun(`the service did not start: ${started.why}`);
+
+    if (service) {
+      const { client, pid } = service;
+      results.idle = await measure('service RSS, idle', () => idleResidentMiB(client, pid));
+      results.lifecycle['containers-lab'] = await measure(`containers-lab lifecycle (${WARMUP} warm-up + ${ITERATIONS})`, async () =>
+        summarize(await benchServiceLifecycle(client, `${runId}-life`, created)),
+      );
+    } else {
+      results.idle = notRun('the service did not start');
+      results.atScale = notRun('the service did not start');
+    }
+
+    // The same busybox layer the agent uses (built by it already, or built here the same way).
+    const bundle = await measure('OCI bundle for runc and crun', () =>
+      createOciBundle(join(work, 'bundle'), ensureBusyboxImage(service?.root ?? join(work, 'root')).path, LIFECYCLE_OPTIONS),
+    );
+    for (const runtime of RUNTIMES) {
+      results.lifecycle[runtime.name] = bundle.ok
+        ? await measure(`${runtime.name} run (${WARMUP} warm-up + ${ITERATIONS})`, () => benchOneShot(runtime, bundle.value, work, runId, results.warnings, v2ControllersBefore))
+        : notRun(`no bundle: ${bundle.why}`);
+    }
+
+    if (service) {
+      const { client, pid } = service;
+      results.atScale = await measure(`service RSS with ${CONTAINER_COUNT} containers`, () =>
+        residentWithContainers(client, pid, `${runId}-idle`, created),
+      );
+    }
+  } finally {
+    if (service) await stopService(service, created, results.warnings);
+  }
+  results.snapshot = await measure('host snapshot vs lsns', () => benchSnapshot());
+
+  removeWorkDirectory(work, results.warnings);
+  if (!(await waitForV2Controllers(v2ControllersBefore))) {
+    results.warnings.push(`cgroup2 controllers are [${hybridV2Controllers().join(' ')}], were [${v2ControllersBefore.join(' ')}]`);
+  }
+  results.warnings.push(...findLeftovers({ markers: [runId, ...created], servicePid: service?.pid ?? null, workDirectory: work }));
+  return results;
+}
+
+async function benchOneShot(
+  runtime: (typeof RUNTIMES)[number],
+  bundle: OciBundle,
+  work: string,
+  runId: string,
+  warnings: string[],
+  v2ControllersBefore: string[],
+): Promise<Summary> {
+  const binary = runtime.candidates.find((candidate) => existsSync(candidate));
+  if (!binary) throw new Error(`${runtime.name} is not installed (looked at ${runtime.candidates.join(', ')})`);
+  // crun refuses a hybrid host while cgroup2 holds controllers: claim them for v1 (see ./lifecycle.ts).
+  const claimV1 =
+    runtime.name === 'crun' ? v2ControllersBefore.map((controller) => ({ controller, target: join(work, `v1-${controller}`) })) : [];
+  if (claimV1.length > 0) say(`  (crun: claiming ${v2ControllersBefore.join(', ')} as v1 in a private mount namespace)`);
+  const result = benchOciRuntime({
+    binary,
+    bundle: bundle.path,
+    stateRoot: join(work, `${runtime.name}-state`),
+    idPrefix: `${runId}-${runtime.name}`,
+    warmup: WARMUP,
+    iterations: ITERATIONS,
+    claimV1,
+  });
+  if (claimV1.length > 0 && !(await waitForV2Controllers(v2ControllersBefore))) {
+    warnings.push(`after crun, cgroup2 controllers did not return to [${v2ControllersBefore.join(' ')}]`);
+  }
+  if ('error' in result) throw new Error(result.error);
+  if (result.timedDelete) say(`  (${runtime.name} run left its container: \`delete\` is timed too)`);
+  return summarize(result.samples);
+}
+
+/** Removes any container of ours the service still has, then stops the service. */
+async function stopService(service: BenchService, created: Set<string>, warnings: string[]): Promise<void> {
+  try {
+    for (const summary of await service.client.call('container.list', {})) {
+      if (!created.has(summary.id)) continue;
+      warnings.push(`container ${summary.name} was still there at the end (removed now)`);
+      await service.client.call('container.remove', { id: summary.id, force: true });
+    }
+  } catch (error) {
+    warnings.push(`could not list/remove containers before stopping the service: ${reason(error)}`);
+  }
+  await service.stop();
+}
+
+/** Removes the temporary directory, but never through a mount point (that would delete its contents). */
+function removeWorkDirectory(work: string, warnings: string[]): void {
+  const mounted = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((mountPoint) => mountPoint === work || mountPoint.startsWith(`${work}/`));
+  if (mounted.length > 0) {
+    warnings.push(`not removing ${work}: still mounted there: ${mounted.join(', ')}`);
+    return;
+  }
+  rmSync(work, { recursive: true, force: true });
+}
+
+// --- the report -----------------------------------------------------------------------------------
+
+const ms = (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+const mib = (value: number): string => `${value.toFixed(1)} MiB`;
+const ratio = (value: number): string => `${value.toFixed(2)}×`;
+const verdict = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
+
+function printReport(results: Results): void {
+  say();
+  say(`Containers Lab benchmark — kernel ${release()}, Node ${process.version}, ${availableParallelism()} CPUs`);
+  say();
+  say(`Container lifecycle: busybox /bin/true, create → running → deleted; ${ITERATIONS} runs after ${WARMUP} warm-up`);
+  say(`  same config.json for all: pid, ipc, uts, mount, network, cgroup namespaces; memory 64 MiB, cpu 50000/100000, pids 64`);
+  say(`  ${'runtime'.padEnd(16)}${'median'.padStart(11)}${'p95'.padStart(11)}${'min'.padStart(11)}${'max'.padStart(11)}`);
+  for (const [name, measured] of Object.entries(results.lifecycle)) {
+    if (!measured.ok) {
+      say(`  ${name.padEnd(16)}  could not run: ${measured.why}`);
+      continue;
+    }
+    const s = measured.value;
+    say(`  ${name.padEnd(16)}${ms(s.median).padStart(11)}${ms(s.p95).padStart(11)}${ms(s.min).padStart(11)}${ms(s.max).padStart(11)}`);
+  }
+  say();
+  say('Service memory (VmRSS of the service process)');
+  say(`  idle (after start + agent.info): ${results.idle.ok ? mib(results.idle.value) : `not measured: ${results.idle.why}`}`);
+  if (results.atScale.ok) {
+    const a = results.atScale.value;
+    say(`  with ${a.count} running containers: ${mib(a.rssMiB)}; started one by one in ${ms(a.startAllMs)} (${ms(a.startAllMs / a.count)} each), removed in ${ms(a.removeAllMs)}`);
+  } else {
+    say(`  with ${CONTAINER_COUNT} running containers: not measured: ${results.atScale.why}`);
+  }
+  say();
+  say('Host snapshot');
+  if (results.snapshot.ok) {
+    const s = results.snapshot.value;
+    say(`  ${s.name}: containers-lab ${ms(s.ours_ms)}, lsns ${ms(s.lsns_ms)}`);
+  } else {
+    say(`  not measured: ${results.snapshot.why}`);
+  }
+  say();
+  say('Summary');
+  say(lifecycleLine(results));
+  say(memoryLine('memory idle', results.idle.ok ? results.idle.value : null, TARGETS.idleMiB, results.idle.ok ? '' : results.idle.why));
+  say(
+    memoryLine(
+      `memory with ${CONTAINER_COUNT} containers`,
+      results.atScale.ok ? results.atScale.value.rssMiB : null,
+      TARGETS.atScaleMiB,
+      results.atScale.ok ? '' : results.atScale.why,
+    ),
+  );
+  say(snapshotLine(results.snapshot));
+  say();
+  if (results.warnings.length === 0) say('cleanup: nothing left behind (service stopped; no containers, cgroups, mounts, runtime state or temp files)');
+  for (const warning of results.warnings) say(`WARNING: left behind or not restored: ${warning}`);
+}
+
+function lifecycleLine(results: Results): string {
+  const { 'containers-lab': ours, runc, crun } = results.lifecycle;
+  const median = (m: Measured<Summary>): string => (m.ok ? ms(m.value.median) : 'n/a');
+  const head = `lifecycle: containers-lab ${median(ours)}, runc ${median(runc)}, crun ${median(crun)}`;
+  const target = `(target ≤ ${TARGETS.lifecycleVsCrun}× crun)`;
+  if (!ours.ok || !crun.ok) return `${head} → no ratio: ${!ours.ok ? 'containers-lab' : 'crun'} could not run ${target} MISS`;
+  const vsCrun = ours.value.median / crun.value.median;
+  const vsRunc = runc.ok ? `, ${ratio(ours.value.median / runc.value.median)} runc` : '';
+  return `${head} → ${ratio(vsCrun)} crun${vsRunc} ${target} ${verdict(vsCrun <= TARGETS.lifecycleVsCrun)}`;
+}
+
+function memoryLine(label: string, value: number | null, limit: number, why: string): string {
+  if (value === null) return `${label}: not measured (${why}) (target < ${limit} MiB) MISS`;
+  return `${label}: ${mib(value)} (target < ${limit} MiB) ${verdict(value < limit)}`;
+}
+
+function snapshotLine(snapshot: Measured<SnapshotBenchResult>): string {
+  const target = `(target ≤ ${TARGETS.snapshotVsLsns}× lsns)`;
+  if (!snapshot.ok) return `snapshot: not measured (${snapshot.why}) ${target} MISS`;
+  const s = snapshot.value;
+  return `snapshot: containers-lab ${ms(s.ours_ms)}, lsns ${ms(s.lsns_ms)} at ${s.processes} processes → ${ratio(s.ratio)} lsns ${target} ${verdict(s.ratio <= TARGETS.snapshotVsLsns)}`;
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === OCI_HARNESS_FLAG) {
+    runOciHarness(process.argv.slice(3));
+    return;
+  }
+  if (process.getuid?.() !== 0) {
+    say('the benchmark must run as root (it creates containers with the agent, runc and crun)');
+    process.exitCode = 1;
+    return;
+  }
+  printReport(await runBenchmarks());
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,46 @@
+/*
+ * What the rest of the extension knows about a connection to a lab host. Nothing here imports
+ * 'vscode': the connection layer runs (and is tested) in plain Node; the views adapt its events.
+ */
+import type { AgentClient } from '../../agent/service/client';
+import type { AgentInfo } from '../../agent/protocol';
+
+/** Where the lab runs and how it was found. */
+export type TargetKind = 'vagrant' | 'settings' | 'ssh-config' | 'local';
+
+export interface LabTarget {
+  kind: TargetKind;
+  /** What the user sees: "lab VM (vagrant: default)", "root@127.0.0.1:2222", "this machine". */
+  label: string;
+  /** SSH targets. */
+  host?: string;
+  port?: number;
+  username?: string;
+  privateKeyPath?: string;
+  /** Local target: the agent's Unix socket on this machine. */
+  socketPath?: string;
+}
+
+export type ConnectionState = 'disconnected' | 'connecting' | 'bootstrapping' | 'connected' | 'reconnecting' | 'failed';
+
+/** Asked once per new host key; the answer is pinned (TOFU). A changed key is refused without asking. */
+export type HostKeyPrompt = (target: LabTarget, fingerprint: string) => Promise<boolean>;
+
+export interface ConnectionEvents {
+  state: [ConnectionState, string | undefined];
+  /** Every agent notification, re-emitted (container.changed, link.changed, exec.output, …). */
+  notification: [string, unknown];
+  /** A line for the output channel. */
+  log: [string];
+}
+
+export interface LabConnection {
+  readonly target: LabTarget | null;
+  readonly state: ConnectionState;
+  /** The typed JSON-RPC client while connected (it changes on reconnect: always read it fresh). */
+  readonly client: AgentClient | null;
+  readonly info: AgentInfo | null;
+  on<E extends keyof ConnectionEvents>(event: E, listener: (...args: ConnectionEvents[E]) => void): () => void;
+  connect(target: LabTarget): Promise<void>;
+  disconnect(): Promise<void>;
+}
