@@ -15,6 +15,7 @@ import type { ParsedArgs } from './args';
 import type { CliContext, CliIo, Verb } from './context';
 import { openAgentFor, writeAll } from './context';
 import { errorLine, exitCodeFor } from './errors';
+import { dialStdioVerb } from './verbs/dial-stdio';
 import { execVerb } from './verbs/exec';
 import { inspectVerb } from './verbs/inspect';
 import { logsVerb } from './verbs/logs';
@@ -26,7 +27,7 @@ import { stopVerb } from './verbs/stop';
 
 export const VERSION: string = packageJson.version;
 
-export const VERBS: readonly Verb[] = [runVerb, psVerb, execVerb, inspectVerb, logsVerb, stopVerb, rmVerb, serveVerb];
+export const VERBS: readonly Verb[] = [runVerb, psVerb, execVerb, inspectVerb, logsVerb, stopVerb, rmVerb, serveVerb, dialStdioVerb];
 
 export const NOT_ROOT_MESSAGE = 'must run as root (the agent creates namespaces, mounts and cgroups)';
 

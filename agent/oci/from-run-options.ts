@@ -28,6 +28,7 @@ import type {
 } from '../protocol';
 import { NAMESPACE_TYPES } from '../protocol';
 import { validateConfig } from './validate';
+import { DEFAULT_CPU_PERIOD_US, MAX_PIDS, MIN_CPU_QUOTA_US, MIN_MEMORY_BYTES } from '../runtime/cgroups/limits';
 
 export const OCI_VERSION = '1.1.0';
 
@@ -53,12 +54,7 @@ export const DEFAULT_ENV = ['PATH=/bin:/sbin:/usr/bin:/usr/sbin', 'HOME=/root', 
 export const DEFAULT_USERNS = { hostId: 100000, size: 65536 } as const;
 
 /** CFS bandwidth period; a quota of `cpus × period` microseconds per period gives `cpus` CPUs. */
-export const CPU_PERIOD_US = 100000;
-const MIN_MEMORY_BYTES = 4 * 1024 * 1024;
-/** The kernel's PID_MAX_LIMIT on 64-bit: no pids.max above it means anything. */
-const MAX_PIDS = 4194304;
-/** The kernel refuses CFS quotas below 1 ms. */
-const MIN_CPU_QUOTA_US = 1000;
+export const CPU_PERIOD_US = DEFAULT_CPU_PERIOD_US;
 
 /* What runc masks (bind-mounts /dev/null or an empty tmpfs over) and mounts read-only by default:
  * kernel interfaces that leak host information or let root inside reconfigure the host. */

@@ -192,5 +192,5 @@ export function openCgroupHost(options: CgroupHostOptions = {}): CgroupHost {
 }
 
 export { describeLayout, layoutFrom, parseMountinfo, parseProcCgroup, type CgroupLayout, type Hierarchy } from './discovery';
-export { cpusToQuota, limitsFromOci, parseMemorySize, UNLIMITED, validateLimits } from './limits';
+export { UNLIMITED, validateLimits } from './limits';
 export { validateCgroupName } from './placement';

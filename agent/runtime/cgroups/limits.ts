@@ -13,14 +13,13 @@
  *   - pids: the most tasks (processes and threads) the group may hold; fork() beyond it fails
  *     with EAGAIN, which is what stops a fork bomb. v1 and v2: pids.max.
  * This file checks requested limits before anything is created (so a bad request leaves no
- * half-made cgroup) and converts the user's spellings into the numbers above.
+ * half-made cgroup); the user's spellings ("64m", --cpus 0.5) are read in agent/oci.
  */
 import { badInput } from '../../errors';
-import type { CgroupLimits, OciLinuxResources } from '../../protocol';
+import type { CgroupLimits } from '../../protocol';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const GiB = 1024 * MiB;
 
 /** Below this a busybox shell cannot even start; such a limit is a typo, not a wish. */
 export const MIN_MEMORY_BYTES = 4 * MiB;
@@ -59,32 +58,6 @@ export function validateLimits(limits: CgroupLimits): void {
     if (!isWholeNumber(pids)) throw badInput(`invalid pids limit ${String(pids)}: expected a whole number`);
     if (pids < 1 || pids > MAX_PIDS) throw badInput(`pids limit ${pids} is out of range: expected 1…${MAX_PIDS}`);
   }
-}
-
-/** "64m", "512k", "1g", "1.5g", "67108864" → bytes (binary units, as docker reads them). */
-export function parseMemorySize(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([bkmg]?)i?b?$/i.exec(text.trim());
-  if (!match) throw badInput(`invalid memory size "${text}": use a number with an optional unit b, k, m or g (e.g. 64m)`);
-  const unit = { '': 1, b: 1, k: KiB, m: MiB, g: GiB }[match[2]!.toLowerCase() as '' | 'b' | 'k' | 'm' | 'g'];
-  return Math.floor(Number(match[1]) * unit);
-}
-
-/** "--cpus 0.5" → quota 50000us per 100000us period. */
-export function cpusToQuota(cpus: number, periodUs = DEFAULT_CPU_PERIOD_US): { cpuQuotaUs: number; cpuPeriodUs: number } {
-  if (!Number.isFinite(cpus) || cpus <= 0) throw badInput(`invalid cpus value ${String(cpus)}: expected a positive number such as 0.5`);
-  return { cpuQuotaUs: Math.round(cpus * periodUs), cpuPeriodUs: periodUs };
-}
-
-/** The limits an OCI config.json's linux.resources asks for (unset fields mean unlimited). */
-export function limitsFromOci(resources: OciLinuxResources | undefined): CgroupLimits {
-  const period = resources?.cpu?.period ?? DEFAULT_CPU_PERIOD_US;
-  const quota = resources?.cpu?.quota;
-  return {
-    memoryBytes: resources?.memory?.limit !== undefined && resources.memory.limit >= 0 ? resources.memory.limit : null,
-    cpuQuotaUs: quota !== undefined && quota > 0 ? quota : null,
-    cpuPeriodUs: period,
-    pids: resources?.pids?.limit !== undefined && resources.pids.limit > 0 ? resources.pids.limit : null,
-  };
 }
 
 /** v1 writes "unlimited" as -1 and reads it back as a huge page-aligned number; v2 says "max". */

@@ -31,6 +31,7 @@ import { assembleRootfs, isChildMount, pivotInto, PROC_MOUNT_FLAGS, restrictPath
 import { hostIdFor, writeIdMaps } from '../user-namespace';
 import type { ContainerState } from '../state/store';
 import type { RuntimeContext } from './context';
+import { UndoStack } from '../undo';
 
 export const PROC_MOUNTED = 'P';
 
@@ -65,7 +66,8 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
   const recordedSpec: OciSpec = { ...spec, root: { ...spec.root, path: rootfs?.merged ?? '/' } };
   context.store.create(state, recordedSpec);
 
-  const undo: (() => void)[] = [() => context.store.remove(id)];
+  const undo = new UndoStack();
+  undo.push(() => context.store.remove(id));
   const checkpoints = new Checkpoints();
   undo.push(() => checkpoints.close());
   try {
@@ -153,13 +155,7 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
     context.waiting.set(id, checkpoints);
     return state;
   } catch (error) {
-    for (const step of undo.reverse()) {
-      try {
-        step();
-      } catch {
-        // keep undoing; the original error is what the user needs to see
-      }
-    }
+    undo.unwind();
     throw error;
   }
 }

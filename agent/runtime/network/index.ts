@@ -27,6 +27,7 @@ import { createVethPair, vethNameFor } from './veth';
 import { gatewayOf, deleteLedger, nextFreeAddress, parseSubnet, readLedger, writeLedger, type BridgeLedger } from './addresses';
 import { openNetns, withHostSocket, withNetnsOf } from './netns';
 import type { RouteSocket } from '../../kernel/rtnetlink';
+import { UndoStack } from '../undo';
 
 export interface BridgeNetworkOptions {
   /** [a-z0-9]{12,64}; the host veth is named after it. */
@@ -82,7 +83,7 @@ export function attachBridgeNetwork(options: BridgeNetworkOptions): NetworkRecor
   }
 
   return withHostSocket((host) => {
-    const undo: Array<() => void> = [];
+    const undo = new UndoStack();
     try {
       const { bridge, created } = ensureBridge(host, bridgeName, `${gateway}/${subnet.prefixLength}`);
       const ledger: BridgeLedger = existingLedger ?? {
@@ -135,13 +136,7 @@ export function attachBridgeNetwork(options: BridgeNetworkOptions): NetworkRecor
 
       return { mode: 'bridge', ifname: CONTAINER_IFNAME, ip, prefixLength: subnet.prefixLength, gateway, mac, vethHost, bridge: bridgeName };
     } catch (error) {
-      for (const step of undo.reverse()) {
-        try {
-          step();
-        } catch {
-          // Keep undoing; the original error is the one worth reporting.
-        }
-      }
+      undo.unwind();
       throw error;
     }
   });
