@@ -14,12 +14,21 @@
  * on a pipe at each checkpoint, the parent configures it from outside (uid maps, cgroups, veth,
  * mounts in its mount namespace) and checks the kernel's view before letting it continue.
  *
- * The ucontext_t layout is per architecture (the only architecture-specific part): the offsets
- * of uc_link and uc_stack are the same on x86-64 and aarch64, uc_sigmask and the size differ.
+ * The child shares the agent's memory (CLONE_VM): copying the page tables of a 50 MB Node
+ * process for every container (what fork does) costs milliseconds, and the child needs none of
+ * it — it runs on stacks in the native arena, which the agent keeps mapped until the child has
+ * exec'd (its own fresh memory then) or died. Sharing memory is safe because the child makes only
+ * raw system calls through syscall(2): no libc wrapper that touches thread state (cancellation
+ * flags, setxid broadcasts, locks) in memory the agent's threads also use. All signals stay
+ * blocked until the step that execs, so no Node signal handler can ever run in the child.
+ *
+ * The ucontext_t layout is per architecture (with the system-call numbers, the only
+ * architecture-specific part): the offsets of uc_link and uc_stack are the same on x86-64 and
+ * aarch64, uc_sigmask and the size differ.
  */
 import { declare, errorFor } from './libc';
 import { NativeArena, functionAddress, type Address } from './native-memory';
-import { SIGCHLD, supportedArch, type SupportedArch } from './constants';
+import { CLONE_VM, SIGCHLD, supportedArch, syscallNumbers, type SupportedArch, type SyscallName } from './constants';
 
 interface UcontextLayout {
   size: number;
@@ -40,8 +49,10 @@ export const UCONTEXT_LAYOUTS: Record<SupportedArch, UcontextLayout> = {
   arm64: { size: 4560, link: 8, stackPointer: 16, stackFlags: 24, stackSize: 32, sigmask: 40 },
 };
 
+/** The kernel's sigset is 64 bits; glibc's sigset_t reserves 128 bytes. */
+const KERNEL_SIGSET_BYTES = 8;
 const SIGSET_BYTES = 128;
-const STEP_STACK_BYTES = 32 * 1024;
+const STEP_STACK_BYTES = 16 * 1024;
 const CLONE_STACK_BYTES = 64 * 1024;
 
 const getcontext = declare('int getcontext(uintptr_t ucp)');
@@ -53,6 +64,7 @@ export type Argument = number | bigint | string | null;
 interface Step {
   fn: string;
   args: Argument[];
+  signalsBlocked: boolean;
 }
 
 /**
@@ -61,15 +73,30 @@ interface Step {
  */
 export class ChildProgram {
   private readonly steps: Step[] = [];
+  private signalsBlocked = true;
   readonly arena: NativeArena;
+  private readonly numbers: Readonly<Record<SyscallName, number>>;
 
-  constructor(arenaBytes = 2 * 1024 * 1024) {
+  constructor(readonly arch: SupportedArch = supportedArch(), arenaBytes = 2 * 1024 * 1024) {
     this.arena = new NativeArena(arenaBytes);
+    this.numbers = syscallNumbers(arch);
   }
 
+  /** A step calling a C library function by name (up to 7 word-sized arguments). */
   call(fn: string, ...args: Argument[]): this {
-    if (args.length > 6) throw new Error(`${fn}: at most 6 arguments fit in registers`);
-    this.steps.push({ fn, args });
+    if (args.length > 7) throw new Error(`${fn}: at most 7 arguments`);
+    this.steps.push({ fn, args, signalsBlocked: this.signalsBlocked });
+    return this;
+  }
+
+  /** A step making one raw system call: syscall(2) with this architecture's number. */
+  syscall(name: SyscallName, ...args: Argument[]): this {
+    return this.call('syscall', this.numbers[name], ...args);
+  }
+
+  /** Steps added from now on run with no signal blocked (the exec step and after). */
+  unblockSignals(): this {
+    this.signalsBlocked = false;
     return this;
   }
 
@@ -79,37 +106,44 @@ export class ChildProgram {
 
   /**
    * Builds the contexts back to front (each must know its successor) and clones a child that
-   * starts running the first one. Returns the child's PID in the caller's PID namespace.
-   * The arena is released in the parent: the child has its own copy from the moment of clone.
+   * shares this process's memory and starts running the first one. Returns its PID in the
+   * caller's PID namespace. The caller must keep this program until the child has exec'd or
+   * has been reaped, then call release().
    */
-  start(cloneFlags: number, arch: SupportedArch = supportedArch()): number {
-    try {
-      const layout = UCONTEXT_LAYOUTS[arch];
-      let next: Address = 0n;
-      for (let index = this.steps.length - 1; index >= 0; index -= 1) {
-        next = this.context(this.steps[index]!, next, layout);
-      }
-      const stack = this.arena.zeroed(CLONE_STACK_BYTES);
-      const stackTop = stack + BigInt(CLONE_STACK_BYTES);
-      const pid = clone(functionAddress('setcontext'), stackTop, cloneFlags | SIGCHLD, next) as number;
-      if (pid < 0) throw errorFor('clone', `flags 0x${cloneFlags.toString(16)}`);
-      return pid;
-    } finally {
-      this.arena.release();
+  start(cloneFlags: number, options: { shareMemory?: boolean } = {}): number {
+    // Without shared memory (fork semantics) the child works on its own copy; only emulators
+    // that cannot share an address space with a non-thread (qemu-user) need that.
+    const memory = options.shareMemory === false ? 0 : CLONE_VM;
+    const layout = UCONTEXT_LAYOUTS[this.arch];
+    let next: Address = 0n;
+    for (let index = this.steps.length - 1; index >= 0; index -= 1) {
+      next = this.context(this.steps[index]!, next, layout);
     }
+    const stack = this.arena.allocate(CLONE_STACK_BYTES).address;
+    const stackTop = stack + BigInt(CLONE_STACK_BYTES);
+    const pid = clone(functionAddress('setcontext'), stackTop, cloneFlags | memory | SIGCHLD, next) as number;
+    if (pid < 0) throw errorFor('clone', `flags 0x${cloneFlags.toString(16)}`);
+    return pid;
+  }
+
+  /** Unmaps the arena: only once the child no longer runs in it. */
+  release(): void {
+    this.arena.release();
   }
 
   private context(step: Step, link: Address, layout: UcontextLayout): Address {
     const { address, offset } = this.arena.allocate(layout.size, 16);
-    const stack = this.arena.zeroed(STEP_STACK_BYTES);
+    // The arena comes fresh from mmap: already zero, nothing to clear.
+    const stack = this.arena.allocate(STEP_STACK_BYTES).address;
     if ((getcontext(address) as number) !== 0) throw errorFor('getcontext', step.fn);
     const bytes = this.arena.bytes;
     bytes.writeBigUInt64LE(link, offset + layout.link);
     bytes.writeBigUInt64LE(stack, offset + layout.stackPointer);
     bytes.writeInt32LE(0, offset + layout.stackFlags);
     bytes.writeBigUInt64LE(BigInt(STEP_STACK_BYTES), offset + layout.stackSize);
-    // setcontext restores this signal mask: the child runs (and execs) with nothing blocked.
+    // setcontext installs this signal mask before calling the step's function.
     bytes.fill(0, offset + layout.sigmask, offset + layout.sigmask + SIGSET_BYTES);
+    if (step.signalsBlocked) bytes.fill(0xff, offset + layout.sigmask, offset + layout.sigmask + KERNEL_SIGSET_BYTES);
     const variadic: unknown[] = [];
     for (const arg of step.args) variadic.push('uint64', this.word(arg));
     makecontext(address, functionAddress(step.fn), step.args.length, ...variadic);

@@ -14,6 +14,7 @@ export const CLONE_NEWIPC = 0x08000000;
 export const CLONE_NEWUSER = 0x10000000;
 export const CLONE_NEWPID = 0x20000000;
 export const CLONE_NEWNET = 0x40000000;
+export const CLONE_VM = 0x00000100;
 export const CLONE_FS = 0x00000200;
 export const CLONE_FILES = 0x00000400;
 
@@ -77,9 +78,22 @@ export const EPOLL_CTL_DEL = 2;
 
 /** System-call numbers differ per architecture: the two the lab VM runs on. */
 const SYSCALLS = {
-  x64: { pivot_root: 155, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424 },
-  arm64: { pivot_root: 41, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424 },
+  x64: {
+    read: 0, write: 1, close: 3, ioctl: 16, rt_sigaction: 13, rt_sigprocmask: 14, chdir: 80,
+    setsid: 112, setgroups: 116, setresuid: 117, setresgid: 119, prctl: 157, mount: 165,
+    execve: 59, exit_group: 231, unshare: 272, dup3: 292, setns: 308,
+    pivot_root: 155, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424,
+  },
+  // aarch64 uses the generic system-call table (asm-generic/unistd.h): no dup2, open, fork…
+  arm64: {
+    read: 63, write: 64, close: 57, ioctl: 29, rt_sigaction: 134, rt_sigprocmask: 135, chdir: 49,
+    setsid: 157, setgroups: 159, setresuid: 147, setresgid: 149, prctl: 167, mount: 40,
+    execve: 221, exit_group: 94, unshare: 97, dup3: 24, setns: 268,
+    pivot_root: 41, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424,
+  },
 } as const;
+
+export type SyscallName = keyof (typeof SYSCALLS)['x64'];
 
 export type SupportedArch = keyof typeof SYSCALLS;
 
@@ -89,6 +103,10 @@ export function supportedArch(arch: string = process.arch): SupportedArch {
 }
 
 export const SYS = SYSCALLS[supportedArch()];
+
+export function syscallNumbers(arch: SupportedArch): Readonly<Record<SyscallName, number>> {
+  return SYSCALLS[arch];
+}
 
 /*
  * ── Networking (rtnetlink) ─────────────────────────────────────────────────────────────────

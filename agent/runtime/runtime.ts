@@ -22,7 +22,7 @@ import { openCgroupHost, type Cgroup } from './cgroups';
 import { busyboxImageStatus, ensureBusyboxImage } from './image/busybox';
 import type { RuntimeContext } from './lifecycle/context';
 import { createContainer } from './lifecycle/create';
-import { deleteContainer } from './lifecycle/delete';
+import { deleteContainer, releaseParked } from './lifecycle/delete';
 import { execInContainer } from './lifecycle/exec';
 import { pauseContainer, resumeContainer } from './lifecycle/pause';
 import { startContainer } from './lifecycle/start';
@@ -298,8 +298,7 @@ export class Runtime implements ContainerRuntime {
     state.exitCode = status?.code ?? null;
     state.oomKilled = oomKills > 0 && status?.signal === 9;
     state.finishedAt = new Date().toISOString();
-    this.context.waiting.get(state.id)?.close();
-    this.context.waiting.delete(state.id);
+    releaseParked(this.context, state.id);
     if (state.network.mode === 'bridge') {
       try {
         detachNetwork({ containerId: state.id, stateDir: this.context.stateRoot, ...(state.network.bridge ? { bridge: state.network.bridge } : {}) });

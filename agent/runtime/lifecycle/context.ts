@@ -4,12 +4,20 @@
  */
 import type { CgroupHost } from '../cgroups';
 import type { StateStore } from '../state/store';
+import type { ChildProgram } from '../../kernel/child-program';
 import type { Checkpoints } from '../process/checkpoints';
+
+/** A created container's first process, stopped at its last checkpoint before exec. */
+export interface ParkedProcess {
+  checkpoints: Checkpoints;
+  /** The child still runs in this program's memory until it execs. */
+  program: ChildProgram;
+}
 
 export interface RuntimeContext {
   readonly stateRoot: string;
   readonly store: StateStore;
   readonly cgroups: CgroupHost;
   /** Containers created but not started: their first process waits at its last checkpoint. */
-  readonly waiting: Map<string, Checkpoints>;
+  readonly waiting: Map<string, ParkedProcess>;
 }

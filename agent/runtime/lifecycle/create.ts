@@ -14,7 +14,7 @@
  */
 import type { NamespaceType, NetworkRecord, OciSpec } from '../../protocol';
 import { ChildProgram } from '../../kernel/child-program';
-import { CLONE_NEWCGROUP, O_APPEND, O_CREAT, O_RDONLY, O_WRONLY, PR_SET_PDEATHSIG, SIGKILL } from '../../kernel/constants';
+import { CLONE_NEWCGROUP, O_APPEND, O_CREAT, O_RDONLY, O_WRONLY, SIGKILL } from '../../kernel/constants';
 import { closeFd, openFile } from '../../kernel/files';
 import { sethostname } from '../../kernel/namespaces';
 import { reap, signalProcess } from '../../kernel/processes';
@@ -25,7 +25,7 @@ import { cloneFlagsFor, insideNamespaces } from '../namespaces';
 import { createLayerDirectories, layersFor, shiftedLayer } from '../overlay';
 import { Checkpoints } from '../process/checkpoints';
 import { processStartTime } from '../process/exit-watcher';
-import { appendLaunch } from '../process/launch';
+import { appendLaunch, appendPrologue } from '../process/launch';
 import { existsInLayers, resolveProgram } from '../process/resolve-program';
 import { assembleRootfs, isChildMount, pivotInto, PROC_MOUNT_FLAGS, restrictPaths } from '../rootfs';
 import { hostIdFor, writeIdMaps } from '../user-namespace';
@@ -64,16 +64,19 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
   };
   if (networkMode === 'bridge') state.network.bridge = spec.annotations?.[ANNOTATIONS.bridge] ?? DEFAULT_BRIDGE;
   const recordedSpec: OciSpec = { ...spec, root: { ...spec.root, path: rootfs?.merged ?? '/' } };
+  // Where the cgroup will be is recorded before it exists: an agent that dies from here on
+  // leaves a record the next one can clean up completely.
+  state.cgroup = context.cgroups.plan(id);
   context.store.create(state, recordedSpec);
 
   const undo = new UndoStack();
   undo.push(() => context.store.remove(id));
   const checkpoints = new Checkpoints();
   undo.push(() => checkpoints.close());
+  const child = new ChildProgram();
+  undo.push(() => child.release());
   try {
     if (rootfs) createLayerDirectories(rootfs, rootOwner);
-    state.cgroup = context.cgroups.plan(id);
-    context.store.save(state);
     const cgroup = context.cgroups.create(id, limitsFromConfig(spec));
     undo.push(() => cgroup.destroy());
     state.cgroup = cgroup.record();
@@ -84,14 +87,13 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
     const logFd = openFile(state.logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600);
     const nullFd = openFile('/dev/null', O_RDONLY);
 
-    const child = new ChildProgram();
-    child.call('prctl', PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    appendPrologue(child);
     checkpoints.awaitGo(child);
     // A cgroup namespace's root is the cgroup its creator is in at that moment: unshare only
     // after the agent has moved the child into the container's cgroup.
-    if (has('cgroup')) child.call('unshare', CLONE_NEWCGROUP);
+    if (has('cgroup')) child.syscall('unshare', CLONE_NEWCGROUP);
     const procMount = spec.mounts?.find(isChildMount);
-    if (rootfs && procMount) child.call('mount', 'proc', `${rootfs.merged}${procMount.destination}`, 'proc', PROC_MOUNT_FLAGS, null);
+    if (rootfs && procMount) child.syscall('mount', 'proc', `${rootfs.merged}${procMount.destination}`, 'proc', PROC_MOUNT_FLAGS, null);
     checkpoints.report(child, PROC_MOUNTED);
     checkpoints.awaitGo(child);
     appendLaunch(child, checkpoints, {
@@ -120,9 +122,9 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
       signalProcess(pid, SIGKILL);
       reap(pid, true);
     });
+    // Not saved yet: until exec the child dies with the agent (parent-death signal).
     state.pid = pid;
     state.pidStartTime = processStartTime(pid);
-    context.store.save(state);
 
     if (has('user')) writeIdMaps(pid, spec.linux?.uidMappings ?? [], spec.linux?.gidMappings ?? []);
     cgroup.addProcess(pid);
@@ -152,7 +154,7 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
 
     state.status = 'created';
     context.store.save(state);
-    context.waiting.set(id, checkpoints);
+    context.waiting.set(id, { checkpoints, program: child });
     return state;
   } catch (error) {
     undo.unwind();

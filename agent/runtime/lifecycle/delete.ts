@@ -13,9 +13,17 @@ import type { Cgroup } from '../cgroups';
 import type { ContainerState } from '../state/store';
 import type { RuntimeContext } from './context';
 
+/** Forgets a created-but-never-started first process (call once it is dead). */
+export function releaseParked(context: RuntimeContext, id: string): void {
+  const parked = context.waiting.get(id);
+  if (!parked) return;
+  context.waiting.delete(id);
+  parked.checkpoints.close();
+  parked.program.release();
+}
+
 export function deleteContainer(context: RuntimeContext, state: ContainerState, cgroup: Cgroup | null): void {
-  context.waiting.get(state.id)?.close();
-  context.waiting.delete(state.id);
+  releaseParked(context, state.id);
   if (state.network.mode === 'bridge') {
     detachNetwork({ containerId: state.id, stateDir: context.stateRoot, ...(state.network.bridge ? { bridge: state.network.bridge } : {}) });
   }

@@ -14,14 +14,14 @@
 import { randomBytes } from 'node:crypto';
 import type { ExecOptions, NamespaceType } from '../../protocol';
 import { ChildProgram } from '../../kernel/child-program';
-import { O_RDONLY, PR_SET_PDEATHSIG, SIGKILL } from '../../kernel/constants';
+import { O_RDONLY, SIGKILL } from '../../kernel/constants';
 import { closeFd, openFile, pipe } from '../../kernel/files';
 import { reap, signalProcess } from '../../kernel/processes';
 import { badInput, conflict } from '../../errors';
 import { CLONE_FLAG, insideNamespaces, namespaceInodes, namespacePath } from '../namespaces';
 import { Checkpoints, EXEC_FAILED } from '../process/checkpoints';
 import { RunningExec, type ExecStdio } from '../process/exec-session';
-import { appendLaunch } from '../process/launch';
+import { appendLaunch, appendPrologue } from '../process/launch';
 import { existsInLayers, resolveProgram } from '../process/resolve-program';
 import { openPty, resizePty } from '../process/terminal';
 import type { ContainerState } from '../state/store';
@@ -73,8 +73,8 @@ export function execInContainer(context: RuntimeContext, state: ContainerState, 
   }
 
   const child = new ChildProgram();
-  child.call('prctl', PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  for (const [type, fd] of namespaceFds) child.call('setns', fd, CLONE_FLAG[type]);
+  appendPrologue(child);
+  for (const [type, fd] of namespaceFds) child.syscall('setns', fd, CLONE_FLAG[type]);
   checkpoints.report(child, JOINED);
   checkpoints.awaitGo(child);
   appendLaunch(child, checkpoints, {
@@ -95,6 +95,7 @@ export function execInContainer(context: RuntimeContext, state: ContainerState, 
       : child.start(0);
   } catch (error) {
     checkpoints.close();
+    child.release();
     closeParentEnds(stdio);
     throw error;
   } finally {
@@ -114,6 +115,8 @@ export function execInContainer(context: RuntimeContext, state: ContainerState, 
     throw error;
   } finally {
     checkpoints.close();
+    // exec'd, or killed and reaped: either way it no longer runs in the arena
+    child.release();
   }
   return new RunningExec(randomBytes(8).toString('hex'), pid, stdio);
 }

@@ -13,15 +13,18 @@ import type { RuntimeContext } from './context';
 
 export function startContainer(context: RuntimeContext, state: ContainerState, program: string): void {
   assertTransition(state.name, state.status, 'running');
-  const checkpoints = context.waiting.get(state.id);
-  if (!checkpoints) throw badInput(`container "${state.name}" was created by an agent that has since exited; remove it and run it again`);
+  const parked = context.waiting.get(state.id);
+  if (!parked) throw badInput(`container "${state.name}" was created by an agent that has since exited; remove it and run it again`);
   context.waiting.delete(state.id);
+  const { checkpoints } = parked;
   try {
     checkpoints.go();
     const report = checkpoints.nextReport();
     if (report === EXEC_FAILED) throw badInput(`cannot execute "${program}" in container "${state.name}"`);
   } finally {
     checkpoints.close();
+    // End-of-file or "E": the child has exec'd or is exiting; it no longer runs in the arena.
+    parked.program.release();
   }
   state.status = 'running';
   state.startedAt = new Date().toISOString();

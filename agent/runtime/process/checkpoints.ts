@@ -28,12 +28,12 @@ export class Checkpoints {
 
   /** Adds "block until the agent says go" to the child's program. */
   awaitGo(program: ChildProgram): void {
-    program.call('read', this.goRead, program.arena.zeroed(16), 1);
+    program.syscall('read', this.goRead, program.arena.zeroed(16), 1);
   }
 
   /** Adds "tell the agent we reached `mark`" to the child's program. */
   report(program: ChildProgram, mark: string): void {
-    program.call('write', this.reportWrite, program.arena.cString(mark), 1);
+    program.syscall('write', this.reportWrite, program.arena.cString(mark), 1);
   }
 
   /** After clone: the agent keeps only its own ends, so end-of-file means the child is gone or exec'd. */

@@ -3,15 +3,15 @@
  * a clean signal state and no inherited file descriptors, switch to its working directory and
  * user, then execve(2) the program. These run in the child, as calls of its ChildProgram.
  *
- * Order matters: stdio is dup2'd onto 0-2 first (dup2 clears close-on-exec on the copy), then
+ * Order matters: stdio is dup3'd onto 0-2 first (the copy is not close-on-exec), then
  * every other descriptor is marked close-on-exec (close_range CLOEXEC) so nothing the agent had
  * open leaks into the container, yet the checkpoint pipe still closes exactly at execve. The
  * user is switched last because dropping root would forbid the steps before it.
  */
 import type { ChildProgram } from '../../kernel/child-program';
-import { CLOSE_RANGE_CLOEXEC, PR_SET_PDEATHSIG, SIG_DFL, TIOCSCTTY } from '../../kernel/constants';
+import { CLOSE_RANGE_CLOEXEC, PR_SET_PDEATHSIG, SIGKILL, TIOCSCTTY } from '../../kernel/constants';
 import { EXEC_FAILED, type Checkpoints } from './checkpoints';
-import { ignoredSignals } from './signals';
+import { appendSignalReset } from './signals';
 
 export interface LaunchPlan {
   /** Absolute path of the program inside the container's root. */
@@ -29,25 +29,31 @@ export interface LaunchPlan {
   terminal: number | null;
 }
 
+/** The first steps of every child: die with the agent until exec, default signal actions. */
+export function appendPrologue(program: ChildProgram): void {
+  program.syscall('prctl', PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  appendSignalReset(program);
+}
+
 export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, plan: LaunchPlan): void {
   if (plan.terminal !== null) {
-    program.call('setsid');
-    program.call('ioctl', plan.terminal, TIOCSCTTY, 0);
+    program.syscall('setsid');
+    program.syscall('ioctl', plan.terminal, TIOCSCTTY, 0);
   }
-  program.call('dup2', plan.stdin, 0);
-  program.call('dup2', plan.stdout, 1);
-  program.call('dup2', plan.stderr, 2);
-  for (const signal of ignoredSignals()) program.call('signal', signal, SIG_DFL);
-  program.call('close_range', 3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
-  program.call('chdir', plan.cwd);
+  program.syscall('dup3', plan.stdin, 0, 0);
+  program.syscall('dup3', plan.stdout, 1, 0);
+  program.syscall('dup3', plan.stderr, 2, 0);
+  program.syscall('close_range', 3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
+  program.syscall('chdir', plan.cwd);
   const groups = program.arena.zeroed(4 * Math.max(1, plan.additionalGids.length), 4);
   plan.additionalGids.forEach((gid, index) => program.arena.bytes.writeUInt32LE(gid, program.arena.offsetOf(groups) + 4 * index));
-  program.call('setgroups', plan.additionalGids.length, groups);
-  program.call('setresgid', plan.gid, plan.gid, plan.gid);
-  program.call('setresuid', plan.uid, plan.uid, plan.uid);
+  program.syscall('setgroups', plan.additionalGids.length, groups);
+  program.syscall('setresgid', plan.gid, plan.gid, plan.gid);
+  program.syscall('setresuid', plan.uid, plan.uid, plan.uid);
   // Until here the child dies with the agent; from exec on it lives on its own.
-  program.call('prctl', PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  program.call('execve', plan.path, program.arena.cStringArray(plan.args), program.arena.cStringArray(plan.env));
+  program.syscall('prctl', PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  program.unblockSignals();
+  program.syscall('execve', plan.path, program.arena.cStringArray(plan.args), program.arena.cStringArray(plan.env));
   checkpoints.report(program, EXEC_FAILED);
-  program.call('_exit', 127);
+  program.syscall('exit_group', 127);
 }
