@@ -2,7 +2,7 @@
  * A busybox container made by the runtime, checked against the kernel's own view.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRuntime } from '../agent/runtime/runtime';
 import type { ContainerRuntime } from '../agent/runtime/api';
@@ -116,6 +116,25 @@ describe('a started busybox container', () => {
     expect(['FROZEN', '1']).toContain(frozen);
     expect(runtime.resume('anatomy').status).toBe('running');
     expect((await execCollect(runtime, 'anatomy', ['true'])).code).toBe(0);
+  });
+});
+
+describe('the container process', () => {
+  test('is PID 1 with only stdio open, nothing blocked or ignored, and its log captured', async () => {
+    const record = await run({ name: 'clean-exec', net: 'none', args: ['sh', '-c', 'echo to-the-log; exec sleep 600'] });
+    const pid = record.pid!;
+    await waitFor(() => readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), (comm) => comm === 'sleep');
+    expect(readdirSync(`/proc/${pid}/fd`).map(Number).sort()).toEqual([0, 1, 2]);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    expect(/^SigBlk:\s*(\w+)$/m.exec(status)![1]).toMatch(/^0+$/);
+    expect(/^SigIgn:\s*(\w+)$/m.exec(status)![1]).toMatch(/^0+$/);
+    expect(/^NSpid:\s*(.*)$/m.exec(status)![1]!.split(/\s+/).pop()).toBe('1');
+    expect(runtime.logs('clean-exec').toString()).toContain('to-the-log');
+  });
+
+  test('a missing program is a clear error and leaves nothing', async () => {
+    await expect(runtime.run({ name: 'no-such', net: 'none', args: ['no-such-program'] })).rejects.toThrow(/executable "no-such-program" not found/);
+    expect(runtime.list().some((c) => c.name === 'no-such')).toBe(false);
   });
 });
 
