@@ -26,16 +26,18 @@ test('a restarted agent adopts running containers', async () => {
     const inspected = await second.client.call('container.inspect', { id: 'survivor' });
     expect(inspected.namespaces.pid).toBe(nsInode(record.pid!, 'pid'));
 
-    const { session } = await second.client.call('exec.start', { id: 'survivor', args: ['hostname'] });
-    const output = await new Promise<string>((resolve) => {
-      let text = '';
-      second.client.on('exec.output', (p) => {
-        if (p.session === session) text += Buffer.from(p.data, 'base64').toString();
-      });
-      second.client.on('exec.exit', (p) => {
-        if (p.session === session) resolve(text);
-      });
+    // Output and exit may arrive in the same read as the answer to exec.start: listen first.
+    const outputs = new Map<string, string>();
+    const exits = new Map<string, () => void>();
+    const exited = new Set<string>();
+    second.client.on('exec.output', (p) => outputs.set(p.session, (outputs.get(p.session) ?? '') + Buffer.from(p.data, 'base64').toString()));
+    second.client.on('exec.exit', (p) => {
+      exited.add(p.session);
+      exits.get(p.session)?.();
     });
+    const { session } = await second.client.call('exec.start', { id: 'survivor', args: ['hostname'] });
+    await new Promise<void>((resolve) => (exited.has(session) ? resolve() : exits.set(session, resolve)));
+    const output = outputs.get(session) ?? '';
     expect(output.trim()).toBe('survivor');
 
     const stopped = await second.client.call('container.stop', { id: 'survivor', timeoutSeconds: 5 });

@@ -48,7 +48,8 @@ export const O_CREAT = 0o100;
 export const O_NOCTTY = 0o400;
 export const O_APPEND = 0o2000;
 export const O_NONBLOCK = 0o4000;
-export const O_DIRECTORY = 0o200000;
+/** Differs by architecture: on aarch64 0o200000 is O_DIRECT, which /proc refuses. */
+export const O_DIRECTORY = supportedArch() === 'arm64' ? 0o40000 : 0o200000;
 export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
 

@@ -30,7 +30,10 @@ export async function startService(stateRoot: string, socketPath: string): Promi
   });
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const client = await connectAgent(socketPath).catch(() => null);
+    // Connect only once the new service says it listens: until then the path may still name the
+    // socket of an agent that was just killed (its dying children hold it open for a moment).
+    const listening = stderr.includes('listening on');
+    const client = listening ? await connectAgent(socketPath).catch(() => null) : null;
     if (client) return { process: child, client, stderr: () => stderr };
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the agent service did not start: ${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 50));

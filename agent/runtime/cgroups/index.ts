@@ -38,6 +38,11 @@ export interface Cgroup {
   /** The limits as the kernel's files hold them now. */
   limits(): CgroupLimits;
   usage(): CgroupUsage;
+  /**
+   * The cgroup.procs file of every hierarchy. A process writing "0" into them moves itself; the
+   * container's first process does that with descriptors the agent opened for it.
+   */
+  membershipFiles(): string[];
   /** Moves a process (all its threads) into this cgroup — in every hierarchy on v1. */
   addProcess(pid: number): void;
   processes(): number[];

@@ -153,6 +153,10 @@ export class CgroupV1 implements Cgroup {
     };
   }
 
+  membershipFiles(): string[] {
+    return this.uniqueDirectories().map((directory) => path.join(directory, 'cgroup.procs'));
+  }
+
   addProcess(pid: number): void {
     // Moving is per hierarchy: the process must be written into every one of them.
     for (const directory of this.uniqueDirectories()) writeCgroupFile(path.join(directory, 'cgroup.procs'), String(pid));

@@ -123,6 +123,10 @@ export class CgroupV2 implements Cgroup {
     };
   }
 
+  membershipFiles(): string[] {
+    return [this.file('cgroup.procs')];
+  }
+
   addProcess(pid: number): void {
     writeCgroupFile(this.file('cgroup.procs'), String(pid));
   }

@@ -30,6 +30,7 @@ import { existsInLayers, resolveProgram } from '../process/resolve-program';
 import { assembleRootfs, isChildMount, pivotInto, PROC_MOUNT_FLAGS, restrictPaths } from '../rootfs';
 import { hostIdFor, writeIdMaps } from '../user-namespace';
 import type { ContainerState } from '../state/store';
+import type { Cgroup } from '../cgroups';
 import type { RuntimeContext } from './context';
 import { UndoStack } from '../undo';
 
@@ -84,10 +85,22 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
     const processSpec = spec.process!;
     const env = processSpec.env ?? [];
     const program = resolveProgram(processSpec.args[0] ?? '', env, existsInLayers(rootfs ? [rootfs.upper, ...rootfs.lower] : ['']));
-    const logFd = openFile(state.logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600);
-    const nullFd = openFile('/dev/null', O_RDONLY);
+    // Descriptors the child inherits at clone; the agent closes its own copies right after.
+    const forChild: number[] = [];
+    undo.push(() => forChild.splice(0).forEach(closeFd));
+    const handOver = (fd: number): number => {
+      forChild.push(fd);
+      return fd;
+    };
+    const logFd = handOver(openFile(state.logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600));
+    const nullFd = handOver(openFile('/dev/null', O_RDONLY));
 
     appendPrologue(child);
+    // The child moves itself into its cgroup while the agent sets up its network and rootfs:
+    // a cgroup migration can wait out an RCU grace period in the kernel (milliseconds on v1),
+    // and this way nobody waits for it. The descriptors were opened by the agent (as host root).
+    const membership = cgroup.membershipFiles().map((file) => handOver(openFile(file, O_WRONLY)));
+    for (const fd of membership) child.syscall('write', fd, child.arena.cString('0'), 1);
     checkpoints.awaitGo(child);
     // A cgroup namespace's root is the cgroup its creator is in at that moment: unshare only
     // after the agent has moved the child into the container's cgroup.
@@ -110,13 +123,8 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
       terminal: null,
     });
 
-    let pid: number;
-    try {
-      pid = child.start(cloneFlagsFor(namespaces.filter((type) => type !== 'cgroup')));
-    } finally {
-      closeFd(logFd);
-      closeFd(nullFd);
-    }
+    const pid = child.start(cloneFlagsFor(namespaces.filter((type) => type !== 'cgroup')));
+    forChild.splice(0).forEach(closeFd);
     checkpoints.closeChildEnds();
     undo.push(() => {
       signalProcess(pid, SIGKILL);
@@ -127,7 +135,6 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
     state.pidStartTime = processStartTime(pid);
 
     if (has('user')) writeIdMaps(pid, spec.linux?.uidMappings ?? [], spec.linux?.gidMappings ?? []);
-    cgroup.addProcess(pid);
 
     if (networkMode === 'bridge') {
       const bridge = spec.annotations?.[ANNOTATIONS.bridge];
@@ -145,6 +152,7 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
     checkpoints.go();
     const report = checkpoints.nextReport();
     if (report !== PROC_MOUNTED) throw new Error(`the container's first process exited during setup (${describeExit(pid)})`);
+    verifyCgroupMember(cgroup, pid);
     if (rootfs && procMount) verifyProcMounted(pid, `${rootfs.merged}${procMount.destination}`);
     if (rootfs) insideNamespaces(pid, ['mnt'], () => {
       pivotInto(rootfs.merged);
@@ -160,6 +168,10 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
     undo.unwind();
     throw error;
   }
+}
+
+function verifyCgroupMember(cgroup: Cgroup, pid: number): void {
+  if (!cgroup.processes().includes(pid)) throw new Error(`the container's first process did not join its cgroup ${cgroup.path}`);
 }
 
 function verifyProcMounted(pid: number, target: string): void {
