@@ -1,7 +1,7 @@
 // Builds the agent as one bundled file plus koffi's native part, ready to copy to a lab VM:
 //   dist/agent/containers-lab.js          the CLI and service (agent/cli/main.ts)
 //   dist/agent/node_modules/koffi/…       koffi's loader and its native module(s)
-// and the benchmark runner dist/bench.js.
+// the benchmark runner dist/bench.js, and the VS Code extension dist/extension.js.
 import { build } from 'esbuild';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -48,3 +48,16 @@ writeFileSync(join(out, 'package.json'), JSON.stringify({ name: 'containers-lab-
 if (existsSync(join(root, 'bench/index.ts'))) {
   await build({ ...common, entryPoints: [join(root, 'bench/index.ts')], outfile: join(root, 'dist', 'bench.js'), external: ['koffi'] });
 }
+
+// The VS Code extension: one CommonJS file with ssh2 bundled in, so the .vsix needs no node_modules.
+// 'vscode' is provided by the extension host. ssh2 tries two optional native modules and falls back
+// to pure JavaScript when they are missing: 'cpu-features' (to prefer AES-GCM on CPUs with AES-NI)
+// and its own compiled crypto binding. Both stay outside the bundle; their require() fails at run
+// time inside ssh2's try/catch, exactly as on a machine where they were never built.
+await build({
+  ...common,
+  entryPoints: [join(root, 'extension/extension.ts')],
+  outfile: join(root, 'dist', 'extension.js'),
+  external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
+  sourcemap: false,
+});

@@ -22,8 +22,8 @@ import { join } from 'node:path';
 import { ensureBusyboxImage } from '../agent/runtime/image/busybox';
 import { findLeftovers } from './leftovers';
 import {
-  benchOciRuntime, benchServiceLifecycle, hybridV2Controllers, ITERATIONS, LIFECYCLE_OPTIONS, OCI_HARNESS_FLAG,
-  runOciHarness, waitForV2Controllers, WARMUP,
+  benchOciRuntime, benchServiceLifecycle, hybridV2Controllers, ITERATIONS, LIFECYCLE_OPTIONS, OCI_HARNESS_FLAG, ROUNDS,
+  RUNS_PER_ROUND, runOciHarness, waitForV2Controllers, WARMUP_PER_ROUND,
 } from './lifecycle';
 import { CONTAINER_COUNT, idleResidentMiB, residentWithContainers, type MemoryAtScale } from './memory';
 import { createOciBundle, type OciBundle } from './oci-bundle';
@@ -86,9 +86,6 @@ async function runBenchmarks(): Promise<Results> {
     if (service) {
       const { client, pid } = service;
       results.idle = await measure('service RSS, idle', () => idleResidentMiB(client, pid));
-      results.lifecycle['containers-lab'] = await measure(`containers-lab lifecycle (${WARMUP} warm-up + ${ITERATIONS})`, async () =>
-        summarize(await benchServiceLifecycle(client, `${runId}-life`, created)),
-      );
     } else {
       results.idle = notRun('the service did not start');
       results.atScale = notRun('the service did not start');
@@ -98,11 +95,24 @@ async function runBenchmarks(): Promise<Results> {
     const bundle = await measure('OCI bundle for runc and crun', () =>
       createOciBundle(join(work, 'bundle'), ensureBusyboxImage(service?.root ?? join(work, 'root')).path, LIFECYCLE_OPTIONS),
     );
-    for (const runtime of RUNTIMES) {
-      results.lifecycle[runtime.name] = bundle.ok
-        ? await measure(`${runtime.name} run (${WARMUP} warm-up + ${ITERATIONS})`, () => benchOneShot(runtime, bundle.value, work, runId, results.warnings, v2ControllersBefore))
-        : notRun(`no bundle: ${bundle.why}`);
+    if (v2ControllersBefore.length > 0) {
+      say(`  crun refuses hybrid cgroups while cgroup2 holds controllers (${v2ControllersBefore.join(', ')}): its harness claims them as v1 in a private mount namespace`);
     }
+    const lifecycle = new LifecycleSamples(service !== null, bundle.ok ? null : `no bundle: ${bundle.why}`);
+    for (let round = 0; round < ROUNDS; round++) {
+      say(`… lifecycle round ${round + 1}/${ROUNDS}: ${RUNS_PER_ROUND} timed runs each after ${WARMUP_PER_ROUND} warm-up`);
+      if (service && lifecycle.wanted('containers-lab')) {
+        const client = service.client;
+        await lifecycle.add('containers-lab', () => benchServiceLifecycle(client, `${runId}-life${round}`, created));
+      }
+      for (const runtime of RUNTIMES) {
+        if (!bundle.ok || !lifecycle.wanted(runtime.name)) continue;
+        await lifecycle.add(runtime.name, () =>
+          benchOneShot(runtime, bundle.value, work, `${runId}-${runtime.name}${round}`, results.warnings, v2ControllersBefore),
+        );
+      }
+    }
+    results.lifecycle = lifecycle.summaries();
 
     if (service) {
       const { client, pid } = service;
@@ -123,27 +133,63 @@ async function runBenchmarks(): Promise<Results> {
   return results;
 }
 
+type RuntimeName = keyof Results['lifecycle'];
+
+/** Samples per runtime across rounds; a runtime that fails once is reported with why and not retried. */
+class LifecycleSamples {
+  private readonly samples = new Map<RuntimeName, number[]>();
+  private readonly failed = new Map<RuntimeName, string>();
+
+  constructor(serviceRunning: boolean, bundleProblem: string | null) {
+    if (!serviceRunning) this.failed.set('containers-lab', 'the service did not start');
+    if (bundleProblem) for (const runtime of RUNTIMES) this.failed.set(runtime.name, bundleProblem);
+  }
+
+  wanted(name: RuntimeName): boolean {
+    return !this.failed.has(name);
+  }
+
+  async add(name: RuntimeName, run: () => Promise<number[]>): Promise<void> {
+    try {
+      this.samples.set(name, [...(this.samples.get(name) ?? []), ...(await run())]);
+    } catch (error) {
+      say(`  ${name} could not run: ${reason(error)}`);
+      this.failed.set(name, reason(error));
+    }
+  }
+
+  summaries(): Results['lifecycle'] {
+    const one = (name: RuntimeName): Measured<Summary> => {
+      const failure = this.failed.get(name);
+      if (failure !== undefined) return notRun(failure);
+      const samples = this.samples.get(name) ?? [];
+      return samples.length > 0 ? { ok: true, value: summarize(samples) } : notRun('no samples');
+    };
+    return { 'containers-lab': one('containers-lab'), runc: one('runc'), crun: one('crun') };
+  }
+}
+
+/** One harness process (one round) for runc or crun; resolves with its timed samples. */
 async function benchOneShot(
   runtime: (typeof RUNTIMES)[number],
   bundle: OciBundle,
   work: string,
-  runId: string,
+  idPrefix: string,
   warnings: string[],
   v2ControllersBefore: string[],
-): Promise<Summary> {
+): Promise<number[]> {
   const binary = runtime.candidates.find((candidate) => existsSync(candidate));
   if (!binary) throw new Error(`${runtime.name} is not installed (looked at ${runtime.candidates.join(', ')})`);
   // crun refuses a hybrid host while cgroup2 holds controllers: claim them for v1 (see ./lifecycle.ts).
   const claimV1 =
     runtime.name === 'crun' ? v2ControllersBefore.map((controller) => ({ controller, target: join(work, `v1-${controller}`) })) : [];
-  if (claimV1.length > 0) say(`  (crun: claiming ${v2ControllersBefore.join(', ')} as v1 in a private mount namespace)`);
   const result = benchOciRuntime({
     binary,
     bundle: bundle.path,
     stateRoot: join(work, `${runtime.name}-state`),
-    idPrefix: `${runId}-${runtime.name}`,
-    warmup: WARMUP,
-    iterations: ITERATIONS,
+    idPrefix,
+    warmup: WARMUP_PER_ROUND,
+    iterations: RUNS_PER_ROUND,
     claimV1,
   });
   if (claimV1.length > 0 && !(await waitForV2Controllers(v2ControllersBefore))) {
@@ -151,7 +197,7 @@ async function benchOneShot(
   }
   if ('error' in result) throw new Error(result.error);
   if (result.timedDelete) say(`  (${runtime.name} run left its container: \`delete\` is timed too)`);
-  return summarize(result.samples);
+  return result.samples;
 }
 
 /** Removes any container of ours the service still has, then stops the service. */
@@ -192,7 +238,7 @@ function printReport(results: Results): void {
   say();
   say(`Containers Lab benchmark — kernel ${release()}, Node ${process.version}, ${availableParallelism()} CPUs`);
   say();
-  say(`Container lifecycle: busybox /bin/true, create → running → deleted; ${ITERATIONS} runs after ${WARMUP} warm-up`);
+  say(`Container lifecycle: busybox /bin/true, create → running → deleted; ${ITERATIONS} timed runs per runtime in ${ROUNDS} interleaved rounds (${WARMUP_PER_ROUND} warm-up each)`);
   say(`  same config.json for all: pid, ipc, uts, mount, network, cgroup namespaces; memory 64 MiB, cpu 50000/100000, pids 64`);
   say(`  ${'runtime'.padEnd(16)}${'median'.padStart(11)}${'p95'.padStart(11)}${'min'.padStart(11)}${'max'.padStart(11)}`);
   for (const [name, measured] of Object.entries(results.lifecycle)) {

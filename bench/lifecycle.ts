@@ -44,8 +44,15 @@ import { millisecondsSince } from './stats';
 /** The container every runtime makes: same command, network namespace without links, limits. */
 export const LIFECYCLE_OPTIONS: RunOptions = { args: ['/bin/true'], net: 'none', memory: '64m', cpus: 0.5, pids: 64 };
 
-export const WARMUP = 5;
-export const ITERATIONS = 40;
+/*
+ * The three runtimes take turns: ROUNDS rounds, each timing RUNS_PER_ROUND lives per runtime after
+ * WARMUP_PER_ROUND untimed ones. Load on a shared machine drifts over seconds; interleaving makes
+ * such drift hit all three alike instead of whichever happened to run during it.
+ */
+export const ROUNDS = 5;
+export const RUNS_PER_ROUND = 8;
+export const WARMUP_PER_ROUND = 2;
+export const ITERATIONS = ROUNDS * RUNS_PER_ROUND;
 
 /** argv[2] that makes dist/bench.js run as the timing harness instead of the benchmark. */
 export const OCI_HARNESS_FLAG = '--oci-harness';
@@ -60,8 +67,8 @@ export async function benchServiceLifecycle(
   client: AgentClient,
   namePrefix: string,
   created: Set<string>,
-  warmup = WARMUP,
-  iterations = ITERATIONS,
+  warmup = WARMUP_PER_ROUND,
+  iterations = RUNS_PER_ROUND,
 ): Promise<number[]> {
   // Notifications and answers travel in order on one socket: a container that stopped before
   // `container.run` answered has its notification here before the answer arrives.

@@ -10,6 +10,7 @@
 #
 # Idempotent: everything goes into a cache directory, and what is already there is kept.
 # Cache: $AARCH64_CACHE, else ${XDG_CACHE_HOME:-/var/cache}/containers-lab/aarch64.
+# Overrides: QEMU_AARCH64 (the qemu-user binary), AARCH64_SYSROOT (the aarch64 C library's root).
 # Prints the cache directory as its last line. Exits non-zero, naming what is missing, on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +23,8 @@ cache=${AARCH64_CACHE:-${XDG_CACHE_HOME:-/var/cache}/containers-lab/aarch64}
 mkdir -p "$cache"
 
 # ── Debian pieces (installed by scripts/setup-host.sh; this script only checks) ──
-qemu=/usr/bin/qemu-aarch64-static
-sysroot=/usr/aarch64-linux-gnu
+qemu=${QEMU_AARCH64:-/usr/bin/qemu-aarch64-static}
+sysroot=${AARCH64_SYSROOT:-/usr/aarch64-linux-gnu}
 missing=()
 [ -x "$qemu" ] || missing+=(qemu-user-static)
 [ -e "$sysroot/lib/ld-linux-aarch64.so.1" ] || missing+=(libc6-arm64-cross)

@@ -10,19 +10,21 @@
  * Under qemu-user, execve(2) of a host (x86-64) binary runs it natively: everything up to the
  * exec is emulated aarch64, everything after it is the host kernel's own process.
  *
- *   node aarch64-runner.js [--layout x64|arm64] [--clone-flags N]
+ *   node aarch64-runner.js [--no-shared-memory] [--wrong-sigmask] [--clone-flags N]
  */
 import { readFileSync } from 'node:fs';
-import { ChildProgram } from '../../agent/kernel/child-program';
-import { supportedArch, O_RDONLY, PR_SET_PDEATHSIG, SIGKILL } from '../../agent/kernel/constants';
+import { ChildProgram, UCONTEXT_LAYOUTS } from '../../agent/kernel/child-program';
+import { supportedArch, O_DIRECTORY, O_RDONLY } from '../../agent/kernel/constants';
 import { closeFd, openFile, pipe, readFd } from '../../agent/kernel/files';
+import { closeProcessFd, openProcessDir } from '../../agent/kernel/procfs';
 import { reap, type ExitStatus } from '../../agent/kernel/processes';
 import { blockSignals, blockedSignals, probeUcontextLayout, signalMaskWord, type UcontextProbe } from '../../agent/kernel/ucontext-probe';
 import { Checkpoints } from '../../agent/runtime/process/checkpoints';
-import { appendLaunch } from '../../agent/runtime/process/launch';
+import { appendLaunch, appendPrologue } from '../../agent/runtime/process/launch';
 
 /** Blocked in the parent while the child is created; the child must not inherit them. */
 export const PARENT_BLOCKED = [12, 28]; // SIGUSR2, SIGWINCH
+const SIG_BLOCK = 0;
 
 export const SHELL_SCRIPT =
   'echo "argv=$0|$1|$2"; echo "env=$LAB_MARK"; echo "cwd=$(pwd -P)"; exec grep -E "^Sig(Blk|Ign):" /proc/self/status';
@@ -30,7 +32,9 @@ export const SHELL_SCRIPT =
 export interface RunnerResult {
   arch: string;
   node: string;
-  layoutUsed: string;
+  /** The uc_sigmask offset ChildProgram used (differs from the probe only under --wrong-sigmask). */
+  sigmaskOffsetUsed: number;
+  shareMemory: boolean;
   probe: UcontextProbe;
   parentBlocked: string;
   /** SigIgn of the parent (Node ignores SIGPIPE and SIGXFSZ; exec keeps ignored dispositions). */
@@ -39,11 +43,31 @@ export interface RunnerResult {
   cloneError: string | null;
   /** Checkpoint marks in the order the child sent them; null means end-of-file (exec'd or died). */
   reports: (string | null)[];
-  /** The child's blocked-signal word as glibc's sigprocmask saw it inside the child, before exec. */
+  /** The child's blocked-signal word, read inside the child while it runs its steps (before exec). */
   childBlocked: string | null;
   output: string;
   exit: ExitStatus | null;
   cloneToExecMs: number | null;
+  /** Opening directories with the repo's O_DIRECTORY (open flags differ on aarch64): 'ok' or the error. */
+  directoryOpens: Record<string, string>;
+}
+
+/** The agent's own directory opens, as the host-inspection and namespace code do them. */
+function directoryOpens(): Record<string, string> {
+  const outcome = (open: () => number, close: (fd: number) => void): string => {
+    try {
+      const fd = open();
+      if (fd < 0) return `failed (${fd})`;
+      close(fd);
+      return 'ok';
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  };
+  return {
+    'openProcessDir(self)': outcome(() => openProcessDir(process.pid), closeProcessFd),
+    "openFile('/tmp', O_DIRECTORY)": outcome(() => openFile('/tmp', O_RDONLY | O_DIRECTORY), closeFd),
+  };
 }
 
 function option(name: string): string | undefined {
@@ -66,8 +90,10 @@ function hex(word: bigint): string {
 }
 
 export function run(): RunnerResult {
-  const layoutUsed = supportedArch(option('--layout') ?? process.arch);
+  const arch = supportedArch();
   const cloneFlags = Number(option('--clone-flags') ?? '0');
+  // qemu-user cannot run a CLONE_VM child that is not a thread: fork semantics there.
+  const shareMemory = !process.argv.includes('--no-shared-memory');
   const probe = probeUcontextLayout();
 
   const checkpoints = new Checkpoints();
@@ -75,13 +101,19 @@ export function run(): RunnerResult {
   const [witnessRead, witnessWrite] = pipe();
   const nullFd = openFile('/dev/null', O_RDONLY);
 
-  const child = new ChildProgram();
-  child.call('prctl', PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  // Fault injection for the negative control: the other architecture's uc_sigmask offset.
+  if (process.argv.includes('--wrong-sigmask')) {
+    const other = arch === 'x64' ? 'arm64' : 'x64';
+    UCONTEXT_LAYOUTS[arch] = { ...UCONTEXT_LAYOUTS[arch], sigmask: UCONTEXT_LAYOUTS[other].sigmask };
+  }
+
+  const child = new ChildProgram(arch);
+  appendPrologue(child);
   checkpoints.awaitGo(child);
-  // The child's own view of its signal mask, sent to the parent before anything else changes.
+  // The child's own view of its signal mask while it runs its steps, sent to the parent.
   const childMask = child.arena.zeroed(128);
-  child.call('sigprocmask', 0, null, childMask);
-  child.call('write', witnessWrite, childMask, 8);
+  child.syscall('rt_sigprocmask', SIG_BLOCK, null, childMask, 8);
+  child.syscall('write', witnessWrite, childMask, 8);
   checkpoints.report(child, 'M');
   checkpoints.awaitGo(child);
   appendLaunch(child, checkpoints, {
@@ -101,7 +133,8 @@ export function run(): RunnerResult {
   const result: RunnerResult = {
     arch: process.arch,
     node: process.version,
-    layoutUsed,
+    sigmaskOffsetUsed: 0,
+    shareMemory,
     probe,
     parentBlocked: '',
     parentIgnored: /^SigIgn:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '',
@@ -111,6 +144,7 @@ export function run(): RunnerResult {
     output: '',
     exit: null,
     cloneToExecMs: null,
+    directoryOpens: directoryOpens(),
   };
 
   // getcontext() records the current mask in every context: block some signals so a wrong
@@ -120,7 +154,8 @@ export function run(): RunnerResult {
   const started = process.hrtime.bigint();
   try {
     result.parentBlocked = hex(blockedSignals());
-    pid = child.start(cloneFlags, layoutUsed);
+    result.sigmaskOffsetUsed = UCONTEXT_LAYOUTS[arch].sigmask;
+    pid = child.start(cloneFlags, { shareMemory });
   } catch (error) {
     result.cloneError = error instanceof Error ? error.message : String(error);
   } finally {
@@ -145,13 +180,16 @@ export function run(): RunnerResult {
     result.output = readAll(outputRead).toString('utf8');
     result.exit = reap(pid, true);
   }
+  // Only now: with shared memory the child ran in this arena until it exec'd.
+  child.release();
   checkpoints.close();
   closeFd(outputRead);
   closeFd(witnessRead);
   return result;
 }
 
-export const EXPECTED_CHILD_BLOCKED = hex(0n);
+/** Every signal but SIGKILL and SIGSTOP (which cannot be blocked): the child's mask until exec. */
+export const ALL_BLOCKABLE_WORD = hex(BigInt.asUintN(64, ~signalMaskWord([9, 19])));
 export const PARENT_BLOCKED_WORD = hex(signalMaskWord(PARENT_BLOCKED));
 
 if (require.main === module) process.stdout.write(`${JSON.stringify(run())}\n`);

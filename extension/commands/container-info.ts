@@ -1,0 +1,68 @@
+/*
+ * Small context-menu commands on a container: Copy ID, Copy PID, Show Manifest, Show in Topology.
+ *
+ * Show Manifest opens the OCI runtime-spec config.json the container was made from — the one
+ * document the agent realised — as a read-only JSON editor. It is served by a text document
+ * content provider (scheme "containers-lab"), which VS Code opens read-only.
+ */
+import * as vscode from 'vscode';
+import type { Lab } from '../lab';
+import { registerLabCommand } from './register';
+import { isRunning, resolveContainer } from './resolve-container';
+
+export const MANIFEST_SCHEME = 'containers-lab';
+
+/** containers-lab:/<name>/config.json?<id> */
+export function manifestUri(id: string, name: string): vscode.Uri {
+  return vscode.Uri.from({ scheme: MANIFEST_SCHEME, path: `/${name}/config.json`, query: id });
+}
+
+class ManifestProvider implements vscode.TextDocumentContentProvider {
+  constructor(private readonly lab: Lab) {}
+
+  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+    const id = uri.query;
+    const record = this.lab.store.record(id) ?? (await this.lab.store.inspect(id, false));
+    if (!record) throw new Error(`No container ${id}`);
+    return `${JSON.stringify(record.config, null, 2)}\n`;
+  }
+}
+
+export function registerContainerInfoCommands(lab: Lab): void {
+  lab.context.subscriptions.push(vscode.workspace.registerTextDocumentContentProvider(MANIFEST_SCHEME, new ManifestProvider(lab)));
+
+  registerLabCommand(lab, 'containersLab.copyId', async (argument?: unknown) => {
+    const summary = await resolveContainer(lab, argument, { placeHolder: 'Copy the ID of which container?', none: 'There are no containers.' });
+    await vscode.env.clipboard.writeText(summary.id);
+    vscode.window.setStatusBarMessage(`Copied the ID of ${summary.name}: ${summary.id}`, 3000);
+    return summary.id;
+  });
+
+  registerLabCommand(lab, 'containersLab.copyPid', async (argument?: unknown) => {
+    const summary = await resolveContainer(lab, argument, { filter: isRunning, placeHolder: 'Copy the host PID of which container?', none: 'No running container.' });
+    if (summary.pid === null) throw new Error(`${summary.name} has no process (it is ${summary.status}).`);
+    await vscode.env.clipboard.writeText(String(summary.pid));
+    vscode.window.setStatusBarMessage(`Copied the host PID of ${summary.name}: ${summary.pid}`, 3000);
+    return summary.pid;
+  });
+
+  registerLabCommand(lab, 'containersLab.showManifest', async (argument?: unknown) => {
+    await lab.ensureConnected();
+    const summary = await resolveContainer(lab, argument, { placeHolder: 'Show the config.json of which container?', none: 'There are no containers.', takeSingle: true });
+    // The path ends in config.json, so VS Code opens it as JSON; a content provider's documents are read-only.
+    const document = await vscode.workspace.openTextDocument(manifestUri(summary.id, summary.name));
+    await vscode.window.showTextDocument(document, { preview: true });
+    return document.uri.toString();
+  });
+
+  // The topology webview comes with a later version; until then say so plainly, and offer the
+  // Networks view, which already shows the bridges, veth pairs and containers.
+  registerLabCommand(lab, 'containersLab.showInTopology', async (argument?: unknown) => {
+    const summary = await resolveContainer(lab, argument, { placeHolder: 'Show which container?', none: 'There are no containers.', takeSingle: true });
+    const choice = await vscode.window.showInformationMessage(
+      `The topology view is not built yet (it comes in a later version). The Networks view shows ${summary.name}'s bridge and veth pair meanwhile.`,
+      'Show Networks',
+    );
+    if (choice === 'Show Networks') await vscode.commands.executeCommand('containersLab.networks.focus');
+  });
+}

@@ -1,0 +1,144 @@
+/*
+ * The extension's entry point. activate() builds the pieces and wires them together:
+ *
+ *   connection (SSH or local socket → agent)        extension/connection/
+ *        │ state, notifications, log lines
+ *        ├─► status bar + Lab view                   which host, connected or not, what it runs
+ *        ├─► container store → Containers view       list once, then container.changed/removed
+ *        ├─► Networks view                           one snapshot, then link.changed
+ *        └─► output channel
+ *   commands (palette, view menus, inline actions)   extension/commands/
+ *
+ * Nothing polls the lab: after the first read everything follows the agent's notifications.
+ */
+import * as vscode from 'vscode';
+import type { AgentNotification, AgentNotifications } from '../agent/protocol';
+import { ReconnectingLabConnection } from './connection/lab-connection';
+import type { ConnectionState } from './connection/types';
+import { askToTrustHostKey, connect, registerConnectionCommands } from './commands/connection';
+import { registerContainerInfoCommands } from './commands/container-info';
+import { registerLifecycleCommands } from './commands/lifecycle';
+import { registerOpenShellCommand } from './commands/open-shell';
+import { registerRefreshAndOutputCommands } from './commands/refresh-and-output';
+import { registerShowLogsCommand } from './commands/show-logs';
+import { registerStartBusyboxCommands } from './commands/start-busybox';
+import { GlobalStateHostKeyStore } from './host-key-store';
+import { NotConnectedError, type Lab } from './lab';
+import { LabOutput } from './output';
+import { LabStatusBar } from './status-bar';
+import { readTargetSettings } from './target/resolve-target';
+import { ContainerStore } from './views/containers/container-store';
+import { ContainersProvider } from './views/containers/containers-provider';
+import { LabProvider } from './views/lab/lab-provider';
+import { NetworksProvider } from './views/networks/networks-provider';
+
+let activeLab: Lab | undefined;
+
+export function activate(context: vscode.ExtensionContext): Lab {
+  const output = new LabOutput();
+  const hostKeys = new GlobalStateHostKeyStore(context.globalState);
+  const connection = new ReconnectingLabConnection({
+    // The agent bundle shipped inside the .vsix; uploaded to a lab host that lacks this build.
+    bundleDir: context.asAbsolutePath('dist/agent'),
+    hostKeys,
+    promptHostKey: askToTrustHostKey,
+    remote: { socketPath: readTargetSettings().socketPath },
+  });
+
+  const clientOrNull = () => (connection.state === 'connected' ? connection.client : null);
+  const store = new ContainerStore(clientOrNull);
+  const containers = new ContainersProvider(store);
+  const networks = new NetworksProvider(clientOrNull, (message, error) => output.error(message, error));
+  const labView = new LabProvider(connection);
+  const statusBar = new LabStatusBar();
+
+  const lab: Lab = {
+    context,
+    connection,
+    store,
+    containers,
+    networks,
+    output,
+    hostKeys,
+    client() {
+      const client = clientOrNull();
+      if (!client) throw new NotConnectedError();
+      return client;
+    },
+    ensureConnected: () => connect(lab),
+    onNotification<N extends AgentNotification>(name: N, listener: (params: AgentNotifications[N]) => void): vscode.Disposable {
+      const off = connection.on('notification', (method, params) => {
+        if (method === name) listener(params as AgentNotifications[N]);
+      });
+      return { dispose: off };
+    },
+  };
+
+  const containersView = vscode.window.createTreeView('containersLab.containers', { treeDataProvider: containers, showCollapseAll: true });
+  containers.attach(containersView);
+  const networksView = vscode.window.createTreeView('containersLab.networks', { treeDataProvider: networks, showCollapseAll: true });
+  networks.attach(networksView);
+  const labTreeView = vscode.window.createTreeView('containersLab.lab', { treeDataProvider: labView });
+  context.subscriptions.push(output, statusBar, containers, networks, labView, containersView, networksView, labTreeView);
+
+  const onState = (state: ConnectionState, detail: string | undefined): void => {
+    void vscode.commands.executeCommand('setContext', 'containersLab.connected', state === 'connected');
+    void vscode.commands.executeCommand('setContext', 'containersLab.state', state);
+    statusBar.update(connection.target, state, detail);
+    labView.update(detail);
+    containersView.message = state === 'reconnecting' ? `Reconnecting to ${connection.target?.label ?? 'the lab host'}… (containers keep running there)` : undefined;
+    if (state === 'connected') {
+      // A new link (first connect or reconnect): read the world once; notifications do the rest.
+      store.load().catch((error: unknown) => output.error('container.list failed', error));
+      networks.reload();
+    } else if (state === 'disconnected' || state === 'failed') {
+      store.clear();
+      networks.clear();
+    }
+  };
+  void vscode.commands.executeCommand('setContext', 'containersLab.connected', false);
+  void vscode.commands.executeCommand('setContext', 'containersLab.state', 'disconnected');
+
+  const subscriptions = [
+    connection.on('state', (state, detail) => {
+      output.info(`connection: ${state}${detail ? ` (${detail})` : ''}`);
+      onState(state, detail);
+    }),
+    connection.on('log', (line) => output.info(line)),
+    connection.on('notification', (method, params) => {
+      switch (method) {
+        case 'container.changed':
+          store.handleChanged(params as AgentNotifications['container.changed']);
+          break;
+        case 'container.removed': {
+          const removed = params as AgentNotifications['container.removed'];
+          store.handleRemoved(removed);
+          networks.handleContainerRemoved(removed.name);
+          break;
+        }
+        case 'link.changed':
+          networks.handleLinkChanged(params as AgentNotifications['link.changed']);
+          break;
+      }
+    }),
+  ];
+  context.subscriptions.push({ dispose: () => subscriptions.forEach((off) => off()) });
+
+  registerConnectionCommands(lab);
+  registerStartBusyboxCommands(lab);
+  registerOpenShellCommand(lab);
+  registerLifecycleCommands(lab);
+  registerShowLogsCommand(lab);
+  registerContainerInfoCommands(lab);
+  registerRefreshAndOutputCommands(lab, async () => labView.setInfo(await lab.client().call('agent.info', {})));
+
+  output.info(`Containers Lab ${String(context.extension.packageJSON.version)} activated`);
+  activeLab = lab;
+  return lab;
+}
+
+export async function deactivate(): Promise<void> {
+  // Containers keep running on the lab host; only the link is closed.
+  await activeLab?.connection.disconnect();
+  activeLab = undefined;
+}
