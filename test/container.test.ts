@@ -106,7 +106,7 @@ describe('a started busybox container', () => {
     expect(result.stdout).toContain(`mnt:[${nsInode(record.pid!, 'mnt')}]`);
     expect(result.stdout).toContain(`net:[${nsInode(record.pid!, 'net')}]`);
     expect(result.stdout).toMatch(/memory:\/\r?\n/); // the cgroup namespace's root is the container's cgroup
-    expect(result.stdout).toContain('/dev/pts/0');
+    expect(result.stdout, result.stdout).toContain('/dev/pts/0');
     expect(result.code).toBe(0);
   });
 
