@@ -49,6 +49,7 @@ export class Runtime implements ContainerRuntime {
   private readonly context: RuntimeContext;
   private readonly watcher = new ExitWatcher();
   private readonly states = new Map<string, ContainerState>();
+  private readonly configs = new Map<string, OciSpec>();
   private readonly linkWatcher: LinkWatcher | null;
 
   constructor(options: RuntimeOptions = {}) {
@@ -82,20 +83,35 @@ export class Runtime implements ContainerRuntime {
     if (this.findByName(name)) throw conflict(`a container named "${name}" already exists`);
     const image = ensureBusyboxImage(this.context.stateRoot);
     const spec = validateConfig(configFromRunOptions(options, { rootfs: this.context.store.directory(id) + '/merged', name }));
-    const state = createContainer(this.context, { id, name, spec, imageLayer: image.path });
+    const state = createContainer(this.context, { id, name, spec, imageLayer: image.path, persistCreated: options.createOnly === true });
     this.states.set(id, state);
+    this.configs.set(id, spec);
     this.watchChild(state);
     this.changed(state);
-    if (!options.createOnly) await this.start(id);
+    if (!options.createOnly) this.startState(state);
     return this.inspect(id);
   }
 
   async start(id: string): Promise<ContainerRecord> {
     const state = this.lookup(id);
-    startContainer(this.context, state, this.context.store.config(state.id).process?.args[0] ?? '');
+    this.startState(state);
+    return this.inspect(state.id);
+  }
+
+  private startState(state: ContainerState): void {
+    startContainer(this.context, state, this.config(state).process?.args[0] ?? '');
     this.changed(state);
     this.watcher.poll();
-    return this.inspect(state.id);
+  }
+
+  /** config.json never changes after create: read it once. */
+  private config(state: ContainerState): OciSpec {
+    let config = this.configs.get(state.id);
+    if (!config) {
+      config = this.context.store.config(state.id);
+      this.configs.set(state.id, config);
+    }
+    return config;
   }
 
   list(): ContainerSummary[] {
@@ -105,7 +121,7 @@ export class Runtime implements ContainerRuntime {
 
   inspect(id: string): ContainerRecord {
     const state = this.lookup(id);
-    return buildContainerRecord(state, this.context.store.config(state.id), this.cgroupOf(state));
+    return buildContainerRecord(state, this.config(state), this.cgroupOf(state));
   }
 
   async stop(id: string, timeoutSeconds?: number): Promise<ContainerRecord> {
@@ -142,6 +158,7 @@ export class Runtime implements ContainerRuntime {
     }
     deleteContainer(this.context, state, this.cgroupOf(state));
     this.states.delete(state.id);
+    this.configs.delete(state.id);
     this.events.emit('container.removed', { id: state.id, name: state.name });
   }
 
@@ -261,7 +278,7 @@ export class Runtime implements ContainerRuntime {
   private summary(state: ContainerState): ContainerSummary {
     let config: OciSpec | null = null;
     try {
-      config = this.context.store.config(state.id);
+      config = this.config(state);
     } catch {
       config = null;
     }

@@ -42,6 +42,8 @@ export interface CreateRequest {
   spec: OciSpec;
   /** The image's read-only layer. */
   imageLayer: string;
+  /** Write the "created" record (when it will wait for `start`; run starts it at once). */
+  persistCreated: boolean;
 }
 
 const noNetwork = (mode: NetworkRecord['mode']): NetworkRecord => ({
@@ -161,7 +163,7 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
     if (has('uts') && spec.hostname) insideNamespaces(pid, ['uts'], () => sethostname(spec.hostname!));
 
     state.status = 'created';
-    context.store.save(state);
+    if (request.persistCreated) context.store.save(state);
     context.waiting.set(id, { checkpoints, program: child });
     return state;
   } catch (error) {
