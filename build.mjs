@@ -3,7 +3,9 @@
 //   dist/agent/node_modules/koffi/…       koffi's loader and its native module(s)
 // the benchmark runner dist/bench.js, and the VS Code extension dist/extension.js.
 import { build } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,7 +45,33 @@ const natives = join(root, 'node_modules/@koromix');
 for (const entry of existsSync(natives) ? readdirSync(natives) : []) {
   if (entry.startsWith('koffi-linux-')) cpSync(join(natives, entry), join(modules, '@koromix', entry), { recursive: true });
 }
+// npm installs only this machine's native module; a lab VM on Apple Silicon needs the arm64 one.
+for (const arch of ['x64', 'arm64']) {
+  const target = join(modules, '@koromix', `koffi-linux-${arch}`);
+  if (existsSync(target)) continue;
+  const fetched = fetchNativeKoffi(arch);
+  if (fetched) cpSync(fetched, target, { recursive: true });
+  else console.warn(`build: koffi's linux-${arch} native module is not in the bundle (offline?): the agent will not run on ${arch} hosts`);
+}
 writeFileSync(join(out, 'package.json'), JSON.stringify({ name: 'containers-lab-agent', private: true, main: 'containers-lab.js' }, null, 2));
+
+/** The koffi native package for `arch`, at the installed koffi's version, cached in node_modules/.cache. */
+function fetchNativeKoffi(arch) {
+  const version = JSON.parse(readFileSync(join(root, 'node_modules/koffi/package.json'), 'utf8')).version;
+  const cache = join(root, 'node_modules', '.cache', 'containers-lab', `koffi-linux-${arch}-${version}`);
+  if (existsSync(join(cache, 'package.json'))) return cache;
+  const scratch = mkdtempSync(join(tmpdir(), 'koffi-native-'));
+  try {
+    const packed = spawnSync('npm', ['pack', `@koromix/koffi-linux-${arch}@${version}`, '--silent'], { cwd: scratch, encoding: 'utf8' });
+    const tarball = packed.status === 0 ? packed.stdout.trim().split('\n').pop() : null;
+    if (!tarball) return null;
+    mkdirSync(cache, { recursive: true });
+    const untar = spawnSync('tar', ['-xzf', join(scratch, tarball), '-C', cache, '--strip-components=1']);
+    return untar.status === 0 ? cache : null;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
 
 if (existsSync(join(root, 'bench/index.ts'))) {
   await build({ ...common, entryPoints: [join(root, 'bench/index.ts')], outfile: join(root, 'dist', 'bench.js'), external: ['koffi'] });
