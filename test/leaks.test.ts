@@ -13,6 +13,7 @@ import { startService, stopService } from './helpers/service';
 
 const BRIDGE = 'cltl0';
 const SUBNET = '10.77.94.0/24';
+const CRASH_BRIDGE = 'cltk0';
 
 function openFds(): number {
   return readdirSync('/proc/self/fd').length;
@@ -52,7 +53,7 @@ describe('an agent killed mid-create', () => {
   const stateRoot = mkdtempSync('/tmp/cl-crash-test-');
   const socket = join(stateRoot, 'agent.sock');
   afterAll(() => {
-    removeBridge(BRIDGE.replace('l', 'k'), stateRoot);
+    removeBridge(CRASH_BRIDGE, stateRoot);
     rmSync(stateRoot, { recursive: true, force: true });
   });
 
@@ -71,7 +72,7 @@ describe('an agent killed mid-create', () => {
           }
         });
       });
-      void service.client.call('container.run', { name: `crash-${round}`, bridge: 'cltk0', subnet: '10.77.95.0/24', memory: '32m' }).catch(() => undefined);
+      void service.client.call('container.run', { name: `crash-${round}`, bridge: CRASH_BRIDGE, subnet: '10.77.95.0/24', memory: '32m' }).catch(() => undefined);
       const id = await appeared;
       await new Promise((resolve) => setTimeout(resolve, round * 3));
       await stopService(service, 'SIGKILL');

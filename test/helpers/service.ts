@@ -21,9 +21,18 @@ export interface RunningService {
   stderr: () => string;
 }
 
+// A failed or timed-out test must not leave its agent running: kill what is left when the test
+// process ends (by the PIDs we started).
+const started = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 export async function startService(stateRoot: string, socketPath: string): Promise<RunningService> {
   ensureBuilt();
   const child = spawn('node', [AGENT_BUNDLE, 'serve', '--root', stateRoot, '--socket', socketPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
   let stderr = '';
   child.stderr!.on('data', (data: Buffer) => {
     stderr += data.toString();

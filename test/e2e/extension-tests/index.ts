@@ -1,0 +1,123 @@
+/*
+ * extensionTestsPath module for Containers Lab: runs INSIDE code-server's extension host, with the
+ * packaged extension loaded, and drives it through its commands (vscode.commands.executeCommand)
+ * and its tree providers — no UI clicks. The vitest side (test/e2e/extension-tests.e2e.ts) starts
+ * an agent service on a throwaway socket and sets containersLab.target = "local" with
+ * containersLab.agent.socketPath pointing at it, so these tests check command and provider logic
+ * against a real agent; the extension host runs as root on the same machine, so the kernel's
+ * /proc/<pid>/ns/* is read here as the independent witness.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { ContainerRecord } from '../../../agent/protocol';
+import type { Lab } from '../../../extension/lab';
+import type { ContainersTreeNode } from '../../../extension/views/containers/tree-node';
+import type { LabTarget } from '../../../extension/connection/types';
+import { assert, assertEqual, eventually, runAll, test } from './runner';
+
+const EXTENSION_ID = 'containers-lab.containers-lab';
+let lab: Lab;
+let record: ContainerRecord;
+
+function label(item: vscode.TreeItem): string {
+  return typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
+}
+
+async function childrenOf(node?: ContainersTreeNode): Promise<{ node: ContainersTreeNode; item: vscode.TreeItem }[]> {
+  const nodes = (await lab.containers.getChildren(node)) ?? [];
+  return nodes.map((child) => ({ node: child, item: lab.containers.getTreeItem(child) as vscode.TreeItem }));
+}
+
+test('the extension activates and returns its Lab', async () => {
+  const extension = vscode.extensions.getExtension<Lab>(EXTENSION_ID);
+  assert(extension, `${EXTENSION_ID} is not installed`);
+  lab = extension.isActive ? extension.exports : await extension.activate();
+  assert(lab && lab.connection && lab.containers, 'activate() did not return the Lab');
+});
+
+test('every command the manifest contributes is registered', async () => {
+  const manifest = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as { contributes: { commands: { command: string }[] } };
+  const registered = new Set(await vscode.commands.getCommands(true));
+  const missing = manifest.contributes.commands.map((c) => c.command).filter((id) => !registered.has(id));
+  assertEqual(missing, [], 'contributed but not registered');
+});
+
+test('Connect with target "local" reaches the agent on the configured socket', async () => {
+  const socket = vscode.workspace.getConfiguration('containersLab').get<string>('agent.socketPath');
+  assertEqual(socket, process.env.CONTAINERS_LAB_E2E_SOCKET, 'containersLab.agent.socketPath');
+  const target = await vscode.commands.executeCommand<LabTarget>('containersLab.connect');
+  assertEqual(target?.kind, 'local', 'target kind');
+  assertEqual(lab.connection.state, 'connected', 'connection state');
+  assert(lab.connection.info?.version, 'agent.info has no version');
+});
+
+test('Start busybox container returns a running record and the Containers provider shows it', async () => {
+  record = (await vscode.commands.executeCommand<ContainerRecord>('containersLab.startBusybox'))!;
+  assert(record && record.id, 'startBusybox returned no record');
+  assertEqual(record.status, 'running', 'status');
+  assert(record.pid && existsSync(`/proc/${record.pid}`), `PID ${record.pid} is not running`);
+  const top = await childrenOf();
+  const node = top.find((entry) => label(entry.item) === record.name);
+  assert(node, `no tree node "${record.name}" (nodes: ${top.map((e) => label(e.item)).join(', ')})`);
+  const sections = (await childrenOf(node.node)).map((entry) => label(entry.item));
+  for (const section of ['Processes', 'Namespaces', 'Cgroup', 'Filesystem', 'Network']) {
+    assert(sections.some((text) => text.startsWith(section)), `section ${section} missing (has ${sections.join(', ')})`);
+  }
+});
+
+test('the Namespaces rows carry the kernel\'s inodes for /proc/<pid>/ns/*', async () => {
+  const node = (await childrenOf()).find((entry) => label(entry.item) === record.name)!;
+  const namespaces = (await childrenOf(node.node)).find((entry) => label(entry.item).startsWith('Namespaces'))!;
+  const rows = (await childrenOf(namespaces.node)).map((entry) => label(entry.item));
+  assertEqual(rows.length, 7, `namespace rows (${rows.join(', ')})`);
+  for (const row of rows) {
+    const [type, inode] = row.split(': ');
+    assertEqual(inode, String(statSync(`/proc/${record.pid}/ns/${type}`).ino), `${type} inode vs /proc/${record.pid}/ns/${type}`);
+  }
+});
+
+test('Open Shell in Container opens a terminal whose shell joins the container', async () => {
+  const procsFile = Object.values(record.cgroup?.directories ?? {}).map((dir) => join(dir, 'cgroup.procs')).find((file) => existsSync(file));
+  assert(procsFile, 'no cgroup.procs for the container');
+  const processes = () => readFileSync(procsFile, 'utf8').trim().split('\n').filter(Boolean);
+  const before = processes();
+  const name = await vscode.commands.executeCommand<string>('containersLab.openShell', record.id);
+  assertEqual(name, `Shell: ${record.name}`, 'terminal name');
+  await eventually('the terminal in window.terminals', () => vscode.window.terminals.some((terminal) => terminal.name === name));
+  // the shell is a new process in the container's cgroup and in its PID namespace
+  const shellPid = await eventually('a new process in the container cgroup', () => processes().find((pid) => !before.includes(pid)));
+  assertEqual(statSync(`/proc/${shellPid}/ns/pid`).ino, statSync(`/proc/${record.pid}/ns/pid`).ino, 'shell PID namespace');
+  for (const terminal of vscode.window.terminals) if (terminal.name === name) terminal.dispose();
+  await eventually('the shell process gone after closing the terminal', () => !processes().includes(shellPid));
+});
+
+test('Stop Container stops it (the store and provider follow)', async () => {
+  const status = await vscode.commands.executeCommand<string>('containersLab.stopContainer', record.id);
+  assertEqual(status, 'stopped', 'status returned by stopContainer');
+  await eventually('PID gone', () => !existsSync(`/proc/${record.pid}/ns`));
+  const node = (await childrenOf()).find((entry) => label(entry.item) === record.name);
+  assert(node, 'the stopped container left the tree');
+  assertEqual(lab.store.find(record.id)?.status, 'stopped', 'status in the store');
+});
+
+test('Remove Container removes it from the provider and the kernel', async () => {
+  const id = await vscode.commands.executeCommand<string>('containersLab.removeContainer', record.id);
+  assertEqual(id, record.id, 'id returned by removeContainer');
+  await eventually('the node gone from the provider', async () => !(await childrenOf()).some((entry) => label(entry.item) === record.name));
+  for (const dir of Object.values(record.cgroup?.directories ?? {})) assert(!existsSync(dir), `cgroup ${dir} still exists`);
+});
+
+test('Remove All Containers with none left does nothing and returns 0', async () => {
+  assertEqual(await vscode.commands.executeCommand<number>('containersLab.removeAllContainers'), 0, 'removed count');
+});
+
+test('Disconnect leaves the provider empty and the state disconnected', async () => {
+  await vscode.commands.executeCommand('containersLab.disconnect');
+  assertEqual(lab.connection.state, 'disconnected', 'connection state');
+  assertEqual((await childrenOf()).length, 0, 'tree nodes after disconnect');
+});
+
+export function run(): Promise<void> {
+  return runAll();
+}

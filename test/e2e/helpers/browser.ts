@@ -1,0 +1,181 @@
+/*
+ * Drives the VS Code workbench the way a learner does — activity bar, command palette, tree views,
+ * terminals — in Debian's Chromium, headless, through playwright-core (no browser download).
+ *
+ * Selectors are the workbench's own accessibility surface wherever it has one (aria-labels of
+ * activity-bar items and tree rows, the quick-input list), because those are what VS Code keeps
+ * stable for screen readers. The terminal is read from xterm's DOM rows: the tests turn GPU
+ * acceleration off so xterm renders rows as DOM text rather than into a canvas.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { REPO } from './code-server';
+
+export const ARTIFACTS = join(REPO, 'test', 'artifacts', 'e2e');
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  /** Everything the page printed to its console (workbench errors show up here). */
+  consoleLines: string[];
+  close(): Promise<void>;
+}
+
+/** Chromium, headless, with a fresh profile (--user-data-dir) that is deleted on close. */
+export async function launchBrowser(): Promise<Browser> {
+  const profile = mkdtempSync(join(tmpdir(), 'cl-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1440, height: 900 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const consoleLines: string[] = [];
+  page.on('console', (message) => consoleLines.push(`[${message.type()}] ${message.text()}`));
+  page.on('pageerror', (error) => consoleLines.push(`[pageerror] ${error.message}`));
+  return {
+    context,
+    page,
+    consoleLines,
+    close: async () => {
+      await context.close().catch(() => undefined);
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens the workbench (optionally on a folder and with a `payload`) and waits until it is usable. */
+export async function openWorkbench(page: Page, url: string, options: { folder?: string; payload?: [string, string][] } = {}): Promise<void> {
+  const target = new URL(url);
+  if (options.folder) target.searchParams.set('folder', options.folder);
+  if (options.payload) target.searchParams.set('payload', JSON.stringify(options.payload));
+  await page.goto(target.toString());
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+  await page.locator('.part.activitybar').waitFor({ state: 'visible', timeout: 60_000 });
+  // The remote extension host is up once the status bar shows its items; give activation a moment.
+  await page.locator('.part.statusbar').waitFor({ state: 'visible', timeout: 60_000 });
+}
+
+/** Runs a command from the palette by its full title ("Containers Lab: Start busybox container"). */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await page.locator('.monaco-workbench').click({ position: { x: 700, y: 5 } }).catch(() => undefined);
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input[type="text"], .quick-input-widget .quick-input-filter input').first();
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await input.fill(`>${title}`);
+  // Pick the row whose label is exactly the title, not merely the first fuzzy match.
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) }).first();
+  await row.waitFor({ state: 'visible', timeout: 15_000 });
+  await row.click();
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15_000 }).catch(() => undefined);
+}
+
+/** Clicks an activity-bar item by its aria-label (e.g. "Containers Lab"). */
+export async function clickActivityBarItem(page: Page, label: string): Promise<void> {
+  const item = page.locator(`.part.activitybar [aria-label="${label}"], .part.activitybar [aria-label^="${label} ("]`).first();
+  await item.waitFor({ state: 'visible', timeout: 30_000 });
+  await item.click();
+}
+
+/** The sidebar's title (e.g. "CONTAINERS LAB"), to check which view container is open. */
+export async function sidebarTitle(page: Page): Promise<string> {
+  const title = page.locator('.part.sidebar .composite.title h2, .part.sidebar .title-label h2').first();
+  await title.waitFor({ state: 'visible', timeout: 15_000 });
+  return (await title.innerText()).trim();
+}
+
+/** A section (view) of the sidebar by its title, e.g. "Containers". */
+export function viewPane(page: Page, title: string): Locator {
+  return page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header', { hasText: new RegExp(`^\\s*${escapeRegExp(title)}`, 'i') }) });
+}
+
+/** Tree rows whose label matches; scoped to a view when given. */
+export function treeItems(scope: Page | Locator, label: string | RegExp): Locator {
+  const page = 'page' in scope && typeof scope.page === 'function' ? (scope as Locator).page() : (scope as Page);
+  return scope.locator('.monaco-list-row[role="treeitem"]').filter({ has: page.locator('.label-name', { hasText: label }) });
+}
+
+/** Waits for a tree item by label and returns it. */
+export async function waitForTreeItem(scope: Page | Locator, label: string | RegExp, timeout = 30_000): Promise<Locator> {
+  const item = treeItems(scope, label).first();
+  await item.waitFor({ state: 'visible', timeout });
+  return item;
+}
+
+/** Expands a collapsed tree item (no-op if it is already expanded or is a leaf). */
+export async function expandTreeItem(item: Locator, timeout = 15_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while ((await item.getAttribute('aria-expanded')) === 'false') {
+    if (Date.now() > deadline) throw new Error(`tree item ${await item.getAttribute('aria-label')} did not expand`);
+    // The twistie toggles the node without running the item's own command (a row click would).
+    await item.locator('.monaco-tl-twistie').click();
+    await item.page().waitForTimeout(300);
+  }
+}
+
+/** The visible rows of a tree item's descendants: label and description as the user reads them. */
+export async function treeRowTexts(scope: Page | Locator): Promise<string[]> {
+  return scope.locator('.monaco-list-row[role="treeitem"]').evaluateAll((rows) =>
+    rows.map((row) => {
+      const label = row.querySelector('.label-name')?.textContent ?? '';
+      const description = row.querySelector('.label-description')?.textContent ?? '';
+      return `${label}${description ? ` ${description}` : ''}`.trim();
+    }),
+  );
+}
+
+/** The text of the active terminal, row by row (xterm's DOM renderer). */
+export async function terminalText(page: Page): Promise<string> {
+  const rows = page.locator('.terminal-wrapper.active .xterm-rows, .xterm .xterm-rows').first();
+  await rows.waitFor({ state: 'attached', timeout: 15_000 });
+  return rows.evaluate((element) => Array.from(element.children, (row) => (row.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()).join('\n'));
+}
+
+/** Waits until the active terminal shows text matching `pattern`; returns the terminal's text. */
+export async function waitForTerminalText(page: Page, pattern: RegExp, timeout = 20_000): Promise<string> {
+  const deadline = Date.now() + timeout;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await terminalText(page).catch(() => '');
+    if (pattern.test(text)) return text;
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`the terminal never showed ${pattern}; it shows:\n${text}`);
+}
+
+/** Types into the focused terminal (a line ends with Enter). */
+export async function typeInTerminal(page: Page, line: string): Promise<void> {
+  await page.locator('.terminal-wrapper.active .xterm, .xterm').first().click();
+  await page.keyboard.type(line);
+  await page.keyboard.press('Enter');
+}
+
+/** Visible notification toasts' messages (errors from the extension surface here). */
+export async function notificationMessages(page: Page): Promise<string[]> {
+  return page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts();
+}
+
+/** Saves a full-window screenshot to test/artifacts/e2e/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
