@@ -7,7 +7,7 @@
  * CLI then runs the runtime in-process instead. Anything else (EACCES for a non-root caller) is a
  * real error and is reported as one.
  */
-import { createConnection } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AgentMethod, AgentMethods, AgentNotification, AgentNotifications } from '../protocol';
 import { RpcConnection, callMethod, onAgentNotification } from './jsonrpc';
@@ -44,19 +44,35 @@ export function clientFor(connection: RpcConnection): AgentClient {
   };
 }
 
-/** Connects to the agent's socket; null when no agent listens there. */
-export function connectAgent(socketPath: string = defaultSocketPath()): Promise<AgentClient | null> {
+/** Opens a stream to a Unix socket; rejects with the system error (its `code` says why). */
+export function connectSocket(socketPath: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(socketPath);
     const onError = (error: NodeJS.ErrnoException): void => {
       socket.destroy();
-      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') resolve(null);
-      else reject(new Error(`cannot connect to the agent at ${socketPath}: ${error.code ?? error.message}`));
+      reject(error);
     };
     socket.once('error', onError);
     socket.once('connect', () => {
       socket.off('error', onError);
-      resolve(attachAgent(socket));
+      resolve(socket);
     });
   });
+}
+
+/** True for the errors that mean "no agent listens there" (no socket file, or nobody accepting). */
+export function isNoAgent(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' || code === 'ECONNREFUSED';
+}
+
+/** Connects to the agent's socket; null when no agent listens there. */
+export async function connectAgent(socketPath: string = defaultSocketPath()): Promise<AgentClient | null> {
+  try {
+    return attachAgent(await connectSocket(socketPath));
+  } catch (error) {
+    if (isNoAgent(error)) return null;
+    const system = error as NodeJS.ErrnoException;
+    throw new Error(`cannot connect to the agent at ${socketPath}: ${system.code ?? system.message}`);
+  }
 }

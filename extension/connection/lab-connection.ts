@@ -13,11 +13,10 @@
  * A changed host key is the one failure that is never retried: it goes to "failed".
  */
 import { EventEmitter } from 'node:events';
-import { createConnection } from 'node:net';
 import type { Duplex } from 'node:stream';
 import packageJson from '../../package.json';
 import type { AgentInfo, AgentMethod, AgentMethods } from '../../agent/protocol';
-import { clientFor } from '../../agent/service/client';
+import { clientFor, connectSocket } from '../../agent/service/client';
 import type { AgentClient } from '../../agent/service/client';
 import { RpcConnection } from '../../agent/service/jsonrpc';
 import type { RequestOptions } from '../../agent/service/jsonrpc';
@@ -154,17 +153,9 @@ export class ReconnectingLabConnection implements LabConnection {
 
   private async establishLocal(target: LabTarget): Promise<Link> {
     const socketPath = target.socketPath ?? DEFAULT_SOCKET_PATH;
-    const stream = await new Promise<Duplex>((resolve, reject) => {
-      const socket = createConnection(socketPath);
-      socket.once('connect', () => {
-        socket.removeAllListeners('error');
-        resolve(socket);
-      });
-      socket.once('error', (error: NodeJS.ErrnoException) => {
-        socket.destroy();
-        const hint = error.code === 'EACCES' ? 'the socket is root-only: VS Code must run as root' : 'start it with "sudo containers-lab serve"';
-        reject(new Error(`no agent answers on ${socketPath} (${error.code ?? error.message}): ${hint}`));
-      });
+    const stream: Duplex = await connectSocket(socketPath).catch((error: NodeJS.ErrnoException) => {
+      const hint = error.code === 'EACCES' ? 'the socket is root-only: VS Code must run as root' : 'start it with "sudo containers-lab serve"';
+      throw new Error(`no agent answers on ${socketPath} (${error.code ?? error.message}): ${hint}`);
     });
     const { rpc, client, info } = await this.attach(stream);
     this.log(`connected to the agent on ${socketPath} (agent ${info.version}, ${info.hostname})`);

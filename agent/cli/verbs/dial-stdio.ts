@@ -11,7 +11,7 @@
  * It ends when either side ends: stdin's EOF half-closes the socket (the agent then closes the
  * connection), and the socket closing ends this process.
  */
-import { createConnection } from 'node:net';
+import { connectSocket, isNoAgent } from '../../service/client';
 import type { Socket } from 'node:net';
 import type { ParsedArgs, VerbSpec } from '../args';
 import type { CliContext, Verb } from '../context';
@@ -25,19 +25,13 @@ const spec: VerbSpec = {
   command: 'none',
 };
 
-function connect(socketPath: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection(socketPath);
-    socket.once('connect', () => {
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      socket.destroy();
-      const reason = error.code === 'ENOENT' || error.code === 'ECONNREFUSED' ? 'no agent answers there' : (error.code ?? error.message);
-      reject(new Error(`cannot reach the agent at ${socketPath}: ${reason}`));
-    });
-  });
+async function connect(socketPath: string): Promise<Socket> {
+  try {
+    return await connectSocket(socketPath);
+  } catch (error) {
+    const reason = isNoAgent(error) ? 'no agent answers there' : ((error as NodeJS.ErrnoException).code ?? String(error));
+    throw new Error(`cannot reach the agent at ${socketPath}: ${reason}`);
+  }
 }
 
 async function execute(_args: ParsedArgs, context: CliContext): Promise<number> {
