@@ -26,7 +26,6 @@
 import { fstatSync } from 'node:fs';
 import type { LinkRecord } from '../protocol';
 import {
-  IFF_UP,
   NETLINK_ROUTE,
   O_NONBLOCK,
   O_RDONLY,
@@ -42,7 +41,7 @@ import { closeFd, openFile, pipe, writeFd } from '../kernel/files';
 import { RouteSocket, decodeAddressMessage, decodeIfInfo, decodeLinkMessage, decodeMessages, type LinkMessage, type NetlinkMessage } from '../kernel/rtnetlink';
 import { bindNetlink, closeSocket, openNetlinkSocket, pollAsync, pollSet, setReceiveBuffer, tryReceiveMessage } from '../kernel/sockets';
 import { OWN_NETNS_PATH } from '../runtime/network/netns';
-import { dumpNamespace, linkKind } from './links';
+import { dumpNamespace, linkRecord } from './links';
 
 export type LinkEvent = 'added' | 'removed' | 'changed';
 
@@ -91,21 +90,7 @@ class HostLinkTable {
           ? { ifindex: link.link, netns: this.netns, name: this.records.get(link.link)?.name }
           : { ifindex: link.link, netns: null }
         : null;
-    return this.withMaster(
-      {
-        ifindex: link.index,
-        name: link.name,
-        kind: linkKind(link),
-        mac: link.mac,
-        mtu: link.mtu,
-        up: (link.flags & IFF_UP) !== 0,
-        netns: this.netns,
-        addresses,
-        master: null,
-        peer,
-      },
-      link.master,
-    );
+    return this.withMaster(linkRecord(link, { netns: this.netns, addresses, master: null, peer }), link.master);
   }
 
   withMaster(record: LinkRecord, master: number | null): LinkRecord {

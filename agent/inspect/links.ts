@@ -120,6 +120,19 @@ function toRecord(view: NamespaceView, link: LinkMessage, views: NamespaceView[]
         : { ifindex: link.link, netns: null };
     }
   }
+  return linkRecord(link, {
+    netns: view.inode,
+    addresses: view.addresses.get(link.index) ?? [],
+    master: link.master !== null ? view.byIndex.get(link.master)?.name ?? null : null,
+    peer,
+  });
+}
+
+/** A decoded link as the protocol shows it, with what only its namespace's view can tell. */
+export function linkRecord(
+  link: LinkMessage,
+  where: { netns: number; addresses: string[]; master: string | null; peer: LinkRecord['peer'] },
+): LinkRecord {
   return {
     ifindex: link.index,
     name: link.name,
@@ -127,10 +140,7 @@ function toRecord(view: NamespaceView, link: LinkMessage, views: NamespaceView[]
     mac: link.mac,
     mtu: link.mtu,
     up: (link.flags & IFF_UP) !== 0,
-    netns: view.inode,
-    addresses: view.addresses.get(link.index) ?? [],
-    master: link.master !== null ? view.byIndex.get(link.master)?.name ?? null : null,
-    peer,
+    ...where,
   };
 }
 
