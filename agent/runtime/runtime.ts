@@ -5,16 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { arch, hostname, release } from 'node:os';
 import type {
-  AgentInfo, ContainerRecord, ContainerSummary, ExecOptions, HostSnapshot, NamespaceType, OciSpec, RunOptions,
+  AgentInfo, ContainerRecord, ContainerSummary, ExecOptions, HostSnapshot, OciSpec, RunOptions,
 } from '../protocol';
 import { LabError, badInput, conflict, notFound } from '../errors';
 import { buildContainerRecord } from '../inspect/container-record';
-import { listLinks } from '../inspect/links';
 import { watchLinks, type LinkWatcher } from '../inspect/link-events';
-import { snapshotProcesses } from '../inspect/processes';
+import { takeHostSnapshot } from '../inspect/host-snapshot';
 import { configFromRunOptions, validateName } from '../oci/from-run-options';
 import { validateConfig } from '../oci/validate';
 import type { ContainerRuntime, ExecSession, LogFollower, RuntimeEvents } from './api';
@@ -23,6 +21,7 @@ import { busyboxImageStatus, ensureBusyboxImage } from './image/busybox';
 import type { RuntimeContext } from './lifecycle/context';
 import { createContainer } from './lifecycle/create';
 import { deleteContainer, releaseParked } from './lifecycle/delete';
+import { followLog, readLog } from './lifecycle/logs';
 import { execInContainer } from './lifecycle/exec';
 import { pauseContainer, resumeContainer } from './lifecycle/pause';
 import { startContainer } from './lifecycle/start';
@@ -163,38 +162,11 @@ export class Runtime implements ContainerRuntime {
   }
 
   logs(id: string): Buffer {
-    const state = this.lookup(id);
-    return existsSync(state.logPath) ? readFileSync(state.logPath) : Buffer.alloc(0);
+    return readLog(this.lookup(id).logPath);
   }
 
   followLogs(id: string, onData: (data: Buffer) => void, fromOffset?: number): LogFollower {
-    const state = this.lookup(id);
-    let offset = fromOffset ?? (existsSync(state.logPath) ? statSync(state.logPath).size : 0);
-    const readMore = (): void => {
-      try {
-        const size = statSync(state.logPath).size;
-        if (size <= offset) return;
-        const fd = openSync(state.logPath, 'r');
-        try {
-          const chunk = Buffer.alloc(size - offset);
-          readSync(fd, chunk, 0, chunk.length, offset);
-          offset = size;
-          onData(chunk);
-        } finally {
-          closeSync(fd);
-        }
-      } catch {
-        // removed: the follower ends with the container
-      }
-    };
-    let watcher: FSWatcher | null = null;
-    try {
-      watcher = watch(state.logPath, readMore);
-      readMore();
-    } catch {
-      watcher = null;
-    }
-    return { dispose: () => watcher?.close() };
+    return followLog(this.lookup(id).logPath, onData, fromOffset);
   }
 
   exec(options: ExecOptions): ExecSession {
@@ -205,28 +177,8 @@ export class Runtime implements ContainerRuntime {
   }
 
   snapshot(): HostSnapshot {
-    const { processes, namespaces } = snapshotProcesses();
-    const owners = new Map<number, string>();
-    for (const state of this.states.values()) {
-      if (state.pid === null || state.status === 'stopped') continue;
-      const mine = processes.find((p) => p.pid === state.pid);
-      for (const type of state.namespaces) {
-        const inode = mine?.namespaces[type as NamespaceType];
-        if (inode !== undefined) owners.set(inode, state.name);
-      }
-    }
-    for (const namespace of namespaces) {
-      const owner = owners.get(namespace.inode);
-      if (owner) namespace.container = owner;
-    }
-    const holders = new Map<number, number>();
-    for (const namespace of namespaces) if (namespace.type === 'net') holders.set(namespace.inode, namespace.pid);
-    const links = listLinks(holders);
-    for (const link of links) {
-      const owner = owners.get(link.netns);
-      if (owner) link.container = owner;
-    }
-    return { takenAt: new Date().toISOString(), processes, namespaces, links };
+    const running = [...this.states.values()].filter((state) => state.pid !== null && state.status !== 'stopped');
+    return takeHostSnapshot(running.map((state) => ({ name: state.name, pid: state.pid!, namespaces: state.namespaces })));
   }
 
   close(): void {
