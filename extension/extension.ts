@@ -107,9 +107,12 @@ export function activate(context: vscode.ExtensionContext): Lab {
     connection.on('log', (line) => output.info(line)),
     connection.on('notification', (method, params) => {
       switch (method) {
-        case 'container.changed':
-          store.handleChanged(params as AgentNotifications['container.changed']);
+        case 'container.changed': {
+          const changed = params as AgentNotifications['container.changed'];
+          store.handleChanged(changed);
+          labView.containerChanged(changed.status, () => lab.client().call('agent.info', {}), (error) => output.error('agent.info failed', error));
           break;
+        }
         case 'container.removed': {
           const removed = params as AgentNotifications['container.removed'];
           store.handleRemoved(removed);

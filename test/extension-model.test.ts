@@ -30,7 +30,7 @@ import {
   processDescription,
   sortSummaries,
 } from '../extension/views/containers/model';
-import { labRows } from '../extension/views/lab/model';
+import { detailBesidesTarget, infoIsStale, labRows } from '../extension/views/lab/model';
 import { applyLinkEvent, buildNetworkModel, needsSnapshot, peerDescription } from '../extension/views/networks/model';
 
 const proc = (pid: number, ppid: number, nspid: number, command = 'sh'): ProcessRecord => ({ pid, ppid, nspid, command, state: 'S' });
@@ -239,6 +239,27 @@ describe('Lab view rows', () => {
   test('a failed state carries its reason and a click to connect again', () => {
     const state = labRows(target, 'failed', 'host key changed', null).find((row) => row.key === 'state')!;
     expect(state).toMatchObject({ description: 'failed — host key changed', command: 'containersLab.connect' });
+  });
+  test('the State row does not repeat the target the Target row shows (the full detail stays in its tooltip)', () => {
+    const detail = `${target.label} · agent 0.1.0 via streamlocal`;
+    const state = labRows(target, 'connected', detail, info).find((row) => row.key === 'state')!;
+    expect(state).toMatchObject({ description: 'connected — agent 0.1.0 via streamlocal', tooltip: detail });
+    expect(labRows(target, 'connecting', target.label, null).find((row) => row.key === 'state')!.description).toBe('connecting');
+    expect(detailBesidesTarget('host key changed', target.label)).toBe('host key changed');
+    expect(detailBesidesTarget(undefined, target.label)).toBeUndefined();
+  });
+  test('agent.info is re-read when a container starts while the image still shows "not unpacked" — and only then', () => {
+    const unpacked = info;
+    const notYet: AgentInfo = { ...info, image: { ...info.image, ready: false } };
+    expect(labRows(target, 'connected', undefined, notYet).find((row) => row.key === 'image')!.description).toMatch(/^not unpacked yet/);
+    expect(infoIsStale(notYet, 'running')).toBe(true);
+    expect(infoIsStale(notYet, 'created')).toBe(true);
+    // a stop, or a container still being made, says nothing new about the image
+    expect(infoIsStale(notYet, 'stopped')).toBe(false);
+    expect(infoIsStale(notYet, 'creating')).toBe(false);
+    // once the view shows the image, no container event makes it ask again
+    expect(infoIsStale(unpacked, 'running')).toBe(false);
+    expect(infoIsStale(null, 'running')).toBe(false);
   });
 });
 

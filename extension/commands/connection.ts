@@ -9,6 +9,7 @@ import type { HostKeyPrompt } from '../connection/types';
 import { describeTarget } from '../connection/targets';
 import type { Lab } from '../lab';
 import { resolveTarget } from '../target/resolve-target';
+import { detailBesidesTarget } from '../views/lab/model';
 import { Cancelled } from './cancelled';
 import { registerLabCommand } from './register';
 
@@ -51,7 +52,8 @@ async function doConnect(lab: Lab): Promise<AgentClient> {
     { location: vscode.ProgressLocation.Notification, title: `Containers Lab: connecting to ${target.label}` },
     async (progress) => {
       const off = lab.connection.on('state', (state, detail) => {
-        progress.report({ message: state === 'bootstrapping' ? `installing/starting the agent${detail ? `: ${detail}` : ''}` : detail ?? state });
+        const news = detailBesidesTarget(detail, target.label);
+        progress.report({ message: state === 'bootstrapping' ? `installing/starting the agent${news ? `: ${news}` : ''}` : news ?? state });
       });
       try {
         await lab.connection.connect(target);

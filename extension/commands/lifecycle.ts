@@ -14,8 +14,10 @@ const REMOVE_ALL = 'Remove All';
 
 async function remove(lab: Lab, summary: ContainerSummary): Promise<void> {
   const client = lab.client();
+  const started = Date.now();
+  lab.output.info(`removing ${summary.name} (${summary.id})…`);
   await client.call('container.remove', { id: summary.id, force: true }, { timeoutMs: 60_000 });
-  lab.output.info(`removed ${summary.name} (${summary.id})`);
+  lab.output.info(`removed ${summary.name} (${summary.id}) in ${Date.now() - started} ms`);
   lab.store.handleRemoved({ id: summary.id, name: summary.name });
 }
 

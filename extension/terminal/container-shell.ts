@@ -13,6 +13,7 @@ import * as vscode from 'vscode';
 import type { AgentClient } from '../../agent/service/client';
 import type { Lab } from '../lab';
 import { errorMessage } from '../output';
+import { isEndedStatus, ShellEndArbiter, type ShellEnd } from './shell-exit';
 import { Base64TextDecoder, encodeInput, shellEnvironment } from './terminal-text';
 
 export interface ShellOptions {
@@ -35,6 +36,8 @@ export class ContainerShell implements vscode.Pseudoterminal {
   /** Output that arrived before exec.start answered (kept in order, matched by session later). */
   private early: Array<{ session: string; data?: string; code?: number }> = [];
   private readonly subscriptions: vscode.Disposable[] = [];
+  /** Tells a shell killed with its container (quiet close) from one that exited on its own. */
+  private readonly ending = new ShellEndArbiter((end) => this.finished(end));
 
   constructor(
     private readonly lab: Lab,
@@ -50,6 +53,12 @@ export class ContainerShell implements vscode.Pseudoterminal {
       this.lab.onNotification('exec.exit', ({ session, code }) => {
         if (this.session === null) this.early.push({ session, code });
         else if (session === this.session) this.exited(code);
+      }),
+      this.lab.onNotification('container.changed', ({ id, status }) => {
+        if (id === this.options.containerId && isEndedStatus(status)) this.ending.containerEnded('stopped');
+      }),
+      this.lab.onNotification('container.removed', ({ id }) => {
+        if (id === this.options.containerId) this.ending.containerEnded('removed');
       }),
     );
     const onState = this.lab.connection.on('state', (state) => {
@@ -105,19 +114,32 @@ export class ContainerShell implements vscode.Pseudoterminal {
       this.client.call('exec.close', { session: this.session }).catch(() => undefined);
     }
     this.ended = true;
+    this.ending.dispose();
     this.dispose();
   }
 
   private exited(code: number): void {
     if (this.ended) return;
+    // No more input or resizes for a session that is gone; keep listening for the container's news.
     this.ended = true;
+    this.ending.shellExited(code);
+  }
+
+  private finished(end: ShellEnd): void {
     this.dispose();
-    this.closeEmitter.fire(code);
+    if (end.kind === 'exit') {
+      this.closeEmitter.fire(end.code);
+      return;
+    }
+    // The container's end killed the shell (SIGKILL, 137): not an error of the shell — close without a code.
+    this.lab.output.info(`shell in ${this.options.containerName} closed: the container was ${end.how}`);
+    this.closeEmitter.fire();
   }
 
   /** Keeps the terminal open with a last line, so what was on screen stays readable. */
   private end(message: string): void {
     this.ended = true;
+    this.ending.dispose();
     this.writeEmitter.fire(`\r\n\x1b[2m[${message}]\x1b[0m\r\n`);
     this.dispose();
   }

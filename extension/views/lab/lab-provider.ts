@@ -2,9 +2,9 @@
  * The Lab view: which host, the connection's state, and what the agent reports about the host.
  */
 import * as vscode from 'vscode';
-import type { AgentInfo } from '../../../agent/protocol';
+import type { AgentInfo, ContainerStatus } from '../../../agent/protocol';
 import type { LabConnection } from '../../connection/types';
-import { labRows, type LabRow } from './model';
+import { infoIsStale, labRows, type LabRow } from './model';
 
 export class LabProvider implements vscode.TreeDataProvider<LabRow>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<LabRow | undefined>();
@@ -12,6 +12,7 @@ export class LabProvider implements vscode.TreeDataProvider<LabRow>, vscode.Disp
   private detail: string | undefined;
   /** A fresher agent.info than the connection's (after "Refresh"); dropped on every state change. */
   private info: AgentInfo | null = null;
+  private refreshing = false;
 
   constructor(private readonly connection: LabConnection) {}
 
@@ -25,6 +26,18 @@ export class LabProvider implements vscode.TreeDataProvider<LabRow>, vscode.Disp
   setInfo(info: AgentInfo): void {
     this.info = info;
     this.changed.fire(undefined);
+  }
+
+  /** A container.changed: re-read agent.info when it still says the image is not unpacked. */
+  containerChanged(status: ContainerStatus, readInfo: () => Promise<AgentInfo>, onError: (error: unknown) => void): void {
+    if (this.refreshing || this.connection.state !== 'connected' || !infoIsStale(this.info ?? this.connection.info, status)) return;
+    this.refreshing = true;
+    readInfo()
+      .then((info) => {
+        if (this.connection.state === 'connected') this.setInfo(info);
+      })
+      .catch(onError)
+      .finally(() => (this.refreshing = false));
   }
 
   getTreeItem(row: LabRow): vscode.TreeItem {

@@ -3,7 +3,7 @@
  * learner will see (a kernel version, cgroup v1, v2 or a hybrid of both, the agent's version and
  * whether the busybox image is unpacked). Pure rows from the connection's state and agent.info.
  */
-import type { AgentInfo } from '../../../agent/protocol';
+import type { AgentInfo, ContainerStatus } from '../../../agent/protocol';
 import type { ConnectionState, LabTarget } from '../../connection/types';
 
 export interface LabRow {
@@ -31,6 +31,18 @@ export function cgroupText(version: AgentInfo['cgroupVersion']): string {
   return version === 'hybrid' ? 'v1 + v2 (hybrid)' : `v${version}`;
 }
 
+/**
+ * A state detail without the target's label, which the Target row (and the connect toast's
+ * title) already show: "connected — root@lab:22 · agent 0.1.0 via streamlocal" was cut off in a
+ * narrow sidebar before it said anything new.
+ */
+export function detailBesidesTarget(detail: string | undefined, targetLabel: string | undefined): string | undefined {
+  if (!detail || !targetLabel) return detail;
+  if (detail === targetLabel) return undefined;
+  const prefix = `${targetLabel} · `;
+  return detail.startsWith(prefix) ? detail.slice(prefix.length) : detail;
+}
+
 export function stateText(state: ConnectionState, detail?: string): string {
   return detail ? `${state} — ${detail}` : state;
 }
@@ -43,7 +55,7 @@ export function labRows(target: LabTarget | null, state: ConnectionState, detail
     {
       key: 'state',
       label: 'State',
-      description: stateText(state, detail),
+      description: stateText(state, detailBesidesTarget(detail, target?.label)),
       tooltip: detail,
       icon: STATE_ICONS[state],
       command: state === 'failed' || state === 'disconnected' ? 'containersLab.connect' : undefined,
@@ -64,4 +76,13 @@ export function labRows(target: LabTarget | null, state: ConnectionState, detail
     );
   }
   return rows;
+}
+
+/**
+ * agent.info is read once per connection; the one fact in it that a container start changes is
+ * the busybox image (the first start unpacks it). So the view asks again only when it still says
+ * "not unpacked" and a container has been created — once, not on every notification.
+ */
+export function infoIsStale(info: AgentInfo | null, status: ContainerStatus): boolean {
+  return info !== null && !info.image.ready && (status === 'created' || status === 'running');
 }

@@ -90,11 +90,38 @@ test('Open Shell in Container opens a terminal whose shell joins the container',
   assertEqual(statSync(`/proc/${shellPid}/ns/pid`).ino, statSync(`/proc/${record.pid}/ns/pid`).ino, 'shell PID namespace');
   for (const terminal of vscode.window.terminals) if (terminal.name === name) terminal.dispose();
   await eventually('the shell process gone after closing the terminal', () => !processes().includes(shellPid));
+
+  // A shell that ends on its own reports its exit code, as any terminal does.
+  const second = await openShellTerminal(name);
+  await eventually('the second shell in the container cgroup', () => processes().find((pid) => !before.includes(pid)));
+  second.sendText('exit 3');
+  const status = await closedStatus(second);
+  assertEqual(status?.code, 3, 'exit code of a shell that ran `exit 3`');
 });
 
-test('Stop Container stops it (the store and provider follow)', async () => {
+/** Runs Open Shell and returns its terminal. */
+async function openShellTerminal(name: string): Promise<vscode.Terminal> {
+  const known = new Set(vscode.window.terminals);
+  assertEqual(await vscode.commands.executeCommand<string>('containersLab.openShell', record.id), name, 'terminal name');
+  return eventually('the new shell terminal', () => vscode.window.terminals.find((terminal) => terminal.name === name && !known.has(terminal)));
+}
+
+/** The terminal's exit status once it has closed. */
+async function closedStatus(terminal: vscode.Terminal, timeout = 10_000): Promise<vscode.TerminalExitStatus | undefined> {
+  await eventually('the terminal closed', () => !vscode.window.terminals.includes(terminal), timeout);
+  return terminal.exitStatus;
+}
+
+test('Stop Container stops it (the store and provider follow); its open shell closes quietly', async () => {
+  const procsFile = Object.values(record.cgroup?.directories ?? {}).map((dir) => join(dir, 'cgroup.procs')).find((file) => existsSync(file))!;
+  const before = readFileSync(procsFile, 'utf8').trim().split('\n').filter(Boolean);
+  const shell = await openShellTerminal(`Shell: ${record.name}`);
+  await eventually('the shell in the container cgroup', () => readFileSync(procsFile, 'utf8').trim().split('\n').filter(Boolean).length > before.length);
   const status = await vscode.commands.executeCommand<string>('containersLab.stopContainer', record.id);
   assertEqual(status, 'stopped', 'status returned by stopContainer');
+  // Killed with its container (SIGKILL, 137): closed without an exit code, so VS Code shows no error.
+  const exit = await closedStatus(shell, 5_000);
+  assertEqual(exit?.code, undefined, 'exit code of a shell whose container was stopped');
   await eventually('PID gone', () => !existsSync(`/proc/${record.pid}/ns`));
   const node = (await childrenOf()).find((entry) => label(entry.item) === record.name);
   assert(node, 'the stopped container left the tree');

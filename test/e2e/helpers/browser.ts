@@ -80,7 +80,25 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) }).first();
   await row.waitFor({ state: 'visible', timeout: 15_000 });
   await row.click();
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 15_000 }).catch(() => undefined);
+  await paletteClosed(page, `>${title}`);
+}
+
+/**
+ * Waits until the palette that ran a command has gone: the quick-input widget is hidden, or it
+ * no longer holds the palette's text because the command opened its own quick pick in the same
+ * widget ("Remove which container?"). Waiting for "hidden" alone sat out the full timeout in that
+ * second case (15 s that looked like a slow command).
+ */
+async function paletteClosed(page: Page, paletteText: string): Promise<void> {
+  const widget = page.locator('.quick-input-widget').first();
+  const input = widget.locator('input[type="text"], .quick-input-filter input').first();
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (!(await widget.isVisible())) return;
+    const value = await input.inputValue({ timeout: 1_000 }).catch(() => '');
+    if (value !== paletteText) return;
+    await page.waitForTimeout(20);
+  }
 }
 
 /** Clicks an activity-bar item by its aria-label (e.g. "Containers Lab"). */
