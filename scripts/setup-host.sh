@@ -29,7 +29,12 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  if ! npm ci --no-audit --no-fund --loglevel=error; then
+    # A registry that serves only this platform's builds makes npm ci refuse a lock file that
+    # lists every platform's optional packages (rollup's, esbuild's); npm install skips them.
+    log "npm ci refused the lock file here; installing with npm install instead"
+    npm install --no-audit --no-fund --loglevel=error
+  fi
 fi
 
 log "building the agent"
