@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { removeBridgeIfCreated } from '../helpers/kernel-witness';
 import { startService, stopService, type RunningService } from '../helpers/service';
 import { launchBrowser, screenshot, type Browser } from './helpers/browser';
 import type { CodeServer } from './helpers/code-server';
@@ -21,11 +22,13 @@ let agent: RunningService;
 let server: CodeServer;
 let browser: Browser;
 let tests: { file: string; cleanup(): void };
+let removeLabBridge: () => void = () => undefined;
 
 beforeAll(async () => {
   const vsix = productVsix();
   mkdirSync(join(work, 'run'), { recursive: true });
   mkdirSync(join(work, 'workspace'), { recursive: true });
+  removeLabBridge = removeBridgeIfCreated('cl0');
   agent = await startService(stateRoot, socketPath);
   tests = await bundleTests(join(__dirname, 'extension-tests', 'index.ts'));
   server = await startTestServer({
@@ -47,6 +50,7 @@ afterAll(async () => {
     }
     await stopService(agent);
   }
+  removeLabBridge();
   tests?.cleanup();
   rmSync(work, { recursive: true, force: true });
 });

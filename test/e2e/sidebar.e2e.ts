@@ -17,13 +17,12 @@
  * extension's bootstrap still uploads its agent build into root's ~/.containers-lab/agent; a build
  * directory that was not there before is removed afterwards.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { homedir, hostname as hostHostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerRecord, ContainerSummary } from '../../agent/protocol';
-import { hostLinkNames, leftovers, NONE_LEFT, nsInode, processExists } from '../helpers/kernel-witness';
+import { hostLinkNames, leftovers, NONE_LEFT, nsInode, processExists, removeBridgeIfCreated } from '../helpers/kernel-witness';
 import { startService, stopService, type RunningService } from '../helpers/service';
 import { makeKey, opensshFingerprint, startSshd, type TestSshd } from '../helpers/sshd';
 import {
@@ -59,7 +58,7 @@ let server: CodeServer;
 let browser: Browser;
 let installRootExisted = false;
 let buildsBefore = new Set<string>();
-let bridgeExisted = true;
+let removeLabBridge: () => void = () => undefined;
 
 /** The one container this test starts, as the agent recorded it (for the kernel witnesses). */
 let container: ContainerRecord | undefined;
@@ -79,7 +78,7 @@ beforeAll(async () => {
   agent = await startService(stateRoot, socketPath);
   installRootExisted = existsSync(INSTALL_ROOT);
   buildsBefore = new Set(installRootExisted ? readdirSync(INSTALL_ROOT) : []);
-  bridgeExisted = hostLinkNames().includes('cl0');
+  removeLabBridge = removeBridgeIfCreated('cl0');
 
   server = await startCodeServer({
     label: 'sidebar',
@@ -116,7 +115,7 @@ afterAll(async () => {
   if (!installRootExisted) rmSync(join(homedir(), '.containers-lab'), { recursive: true, force: true });
   else for (const entry of readdirSync(INSTALL_ROOT)) if (!buildsBefore.has(entry)) rmSync(join(INSTALL_ROOT, entry), { recursive: true, force: true });
   // the lab bridge, if this run's container was the one that made it
-  if (!bridgeExisted && hostLinkNames().includes('cl0')) execFileSync('ip', ['link', 'del', 'cl0']);
+  removeLabBridge();
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -86,3 +86,14 @@ export function leftovers(stateRoot: string, containers: { id: string; pid: numb
 }
 
 export const NONE_LEFT: Leftovers = { cgroups: [], links: [], mounts: [], processes: [], stateDirs: [] };
+
+/**
+ * For tests that start containers on the agent's default bridge: call before, and call the
+ * returned function after — it deletes the bridge only if the test is what created it.
+ */
+export function removeBridgeIfCreated(name: string): () => void {
+  const existed = hostLinkNames().includes(name);
+  return () => {
+    if (!existed && hostLinkNames().includes(name)) execFileSync('ip', ['link', 'del', name]);
+  };
+}
