@@ -95,6 +95,11 @@ describe('a runtime with a warm pool', () => {
 
   test('a command that cannot run is reported, and the sandbox is not reused', async () => {
     await until(() => poolIds().length === 2, 'the pool to refill');
+    const waiting = poolIds();
+    // Not in PATH: refused before a sandbox is taken.
+    await expect(runtime.run({ name: 'wp-unknown', net: 'none', args: ['no-such-command'] })).rejects.toThrow(/not found/);
+    expect(poolIds()).toEqual(waiting);
+    expect(runtime.list()).toEqual([]);
     await expect(runtime.run({ name: 'wp-missing', net: 'none', args: ['/no/such/program'] })).rejects.toThrow(/cannot execute/);
     const failed = runtime.list().find((summary) => summary.name === 'wp-missing');
     if (failed) {

@@ -106,9 +106,20 @@ export class WarmPool {
    * fits the slots; null otherwise (the caller creates the container the ordinary way).
    */
   claim(request: ClaimRequest): Claimed | null {
-    if (this.ready.length === 0 || shapeOf(request.spec) !== this.shape) return null;
+    const first = this.ready[0];
+    if (!first || shapeOf(request.spec) !== this.shape) return null;
+    // Every sandbox has the same image layer and an empty upper layer: resolve once, before
+    // taking one, so a command that is not there costs no sandbox.
     const processSpec = request.spec.process!;
     const env = processSpec.env ?? [];
+    const layers = [first.state.rootfs!.upper, ...first.state.rootfs!.lower];
+    const exec: ExecText = {
+      path: resolveProgram(processSpec.args[0] ?? '', env, existsInLayers(layers)),
+      args: processSpec.args,
+      env,
+      cwd: processSpec.cwd,
+    };
+    if (!ExecSlots.fits(exec)) return null;
     let sandbox: Sandbox | undefined;
     while ((sandbox = this.ready.shift())) {
       if (isSameProcessAlive(sandbox.state.pid!, sandbox.state.pidStartTime)) break;
@@ -118,16 +129,6 @@ export class WarmPool {
     const { state, cgroup, parked, slots } = sandbox;
     const rootfs = state.rootfs!;
     try {
-      const exec: ExecText = {
-        path: resolveProgram(processSpec.args[0] ?? '', env, existsInLayers([rootfs.upper, ...rootfs.lower])),
-        args: processSpec.args,
-        env,
-        cwd: processSpec.cwd,
-      };
-      if (!ExecSlots.fits(exec)) {
-        this.ready.unshift(sandbox);
-        return null;
-      }
       const limits = limitsFromConfig(request.spec);
       if (limits.memoryBytes !== null || limits.cpuQuotaUs !== null || limits.pids !== null) cgroup.setLimits(limits);
       if (request.spec.hostname !== this.templateHostname && request.spec.hostname !== undefined) {
