@@ -25,6 +25,7 @@ import { followLog, readLog } from './lifecycle/logs';
 import { execInContainer } from './lifecycle/exec';
 import { pauseContainer, resumeContainer } from './lifecycle/pause';
 import { startContainer } from './lifecycle/start';
+import { WarmPool } from './lifecycle/warm-pool';
 import { killEverything, stopContainer } from './lifecycle/stop';
 import { detachNetwork } from './network';
 import { ExitWatcher, isSameProcessAlive } from './process/exit-watcher';
@@ -37,6 +38,11 @@ export interface RuntimeOptions {
   stateRoot?: string;
   /** Watch network links and emit link.changed (the service does; the one-shot CLI does not). */
   watchLinks?: boolean;
+  /**
+   * How many pre-made containers to keep waiting for `run` (./lifecycle/warm-pool.ts); 0, the
+   * default, makes none. The service keeps a few; a one-shot CLI would only waste them.
+   */
+  warmPool?: number;
 }
 
 export function openRuntime(options: RuntimeOptions = {}): ContainerRuntime {
@@ -50,12 +56,15 @@ export class Runtime implements ContainerRuntime {
   private readonly states = new Map<string, ContainerState>();
   private readonly configs = new Map<string, OciSpec>();
   private readonly linkWatcher: LinkWatcher | null;
+  private readonly pool: WarmPool | null;
 
   constructor(options: RuntimeOptions = {}) {
     if (process.getuid?.() !== 0) throw new LabError('permission', 'must run as root (the agent creates namespaces, mounts and cgroups)');
     const stateRoot = options.stateRoot ?? stateRootFromEnv();
     this.context = { stateRoot, store: new StateStore(stateRoot), cgroups: openCgroupHost(), waiting: new Map() };
     this.reconcile();
+    const poolSize = options.warmPool ?? 0;
+    this.pool = poolSize > 0 ? new WarmPool(this.context, poolSize, () => ensureBusyboxImage(stateRoot).path) : null;
     this.linkWatcher = options.watchLinks
       ? watchLinks((event, link) => this.events.emit('link.changed', { event, link }))
       : null;
@@ -77,18 +86,22 @@ export class Runtime implements ContainerRuntime {
 
   async run(options: RunOptions): Promise<ContainerRecord> {
     if (typeof options !== 'object' || options === null) throw badInput('run needs options');
+    this.pool?.noteActivity();
     const id = randomBytes(16).toString('hex');
     const name = options.name !== undefined ? validateName(options.name) : id.slice(0, 12);
     if (this.findByName(name)) throw conflict(`a container named "${name}" already exists`);
     const image = ensureBusyboxImage(this.context.stateRoot);
     const spec = validateConfig(configFromRunOptions(options, { rootfs: this.context.store.directory(id) + '/merged', name }));
-    const state = createContainer(this.context, { id, name, spec, imageLayer: image.path, persistCreated: options.createOnly === true });
-    this.states.set(id, state);
-    this.configs.set(id, spec);
+    const persistCreated = options.createOnly === true;
+    // A pre-made container if one fits the request (it brings its own id); else made now.
+    const claimed = this.pool?.claim({ name, spec, persistCreated }) ?? null;
+    const state = claimed?.state ?? createContainer(this.context, { id, name, spec, imageLayer: image.path, persistCreated });
+    this.states.set(state.id, state);
+    this.configs.set(state.id, claimed?.spec ?? spec);
     this.watchChild(state);
     this.changed(state);
     if (!options.createOnly) this.startState(state);
-    return this.inspect(id);
+    return this.inspect(state.id);
   }
 
   async start(id: string): Promise<ContainerRecord> {
@@ -148,6 +161,7 @@ export class Runtime implements ContainerRuntime {
   }
 
   async remove(id: string, force = false): Promise<void> {
+    this.pool?.noteActivity();
     const state = this.lookup(id);
     if (state.status === 'running' || state.status === 'paused') {
       if (!force) throw conflict(`container "${state.name}" is ${state.status}: stop it first or remove with force (-f)`);
@@ -181,7 +195,14 @@ export class Runtime implements ContainerRuntime {
     return takeHostSnapshot(running.map((state) => ({ name: state.name, pid: state.pid!, namespaces: state.namespaces })));
   }
 
+  /** The pre-made containers waiting in the warm pool (not containers; for tests). */
+  warmPoolSandboxes(): { id: string; pid: number }[] {
+    return this.pool?.sandboxes() ?? [];
+  }
+
   close(): void {
+    // Unclaimed sandboxes are the agent's own: they go with it (containers keep running).
+    this.pool?.close();
     this.watcher.close();
     this.linkWatcher?.close();
     this.events.removeAllListeners();
@@ -258,7 +279,7 @@ export class Runtime implements ContainerRuntime {
     const cgroup = this.cgroupOf(state);
     let oomKills = 0;
     try {
-      oomKills = cgroup?.usage().oomKills ?? 0;
+      oomKills = cgroup?.oomKills() ?? 0;
       if (cgroup && cgroup.processes().length > 0) killEverything(state, cgroup);
     } catch {
       // cgroup already gone
@@ -289,6 +310,7 @@ export class Runtime implements ContainerRuntime {
 
   /** Loads every record; finishes what a crashed agent left half-made; adopts what still runs. */
   private reconcile(): void {
+    this.context.store.emptyDiscarded();
     for (const id of this.context.store.ids()) {
       const state = this.context.store.load(id);
       if (!state) {

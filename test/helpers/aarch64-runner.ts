@@ -117,10 +117,12 @@ export function run(): RunnerResult {
   checkpoints.report(child, 'M');
   checkpoints.awaitGo(child);
   appendLaunch(child, checkpoints, {
-    path: '/bin/sh',
-    args: ['sh', '-c', SHELL_SCRIPT, 'lab-arg0', 'two words', 'third'],
-    env: ['LAB_MARK=aarch64-chain', 'PATH=/usr/bin:/bin'],
-    cwd: '/tmp',
+    exec: {
+      path: '/bin/sh',
+      args: ['sh', '-c', SHELL_SCRIPT, 'lab-arg0', 'two words', 'third'],
+      env: ['LAB_MARK=aarch64-chain', 'PATH=/usr/bin:/bin'],
+      cwd: '/tmp',
+    },
     uid: 0,
     gid: 0,
     additionalGids: [],

@@ -38,6 +38,8 @@ export interface Cgroup {
   /** The limits as the kernel's files hold them now. */
   limits(): CgroupLimits;
   usage(): CgroupUsage;
+  /** Only the OOM-kill counter of usage(): one file, for the bookkeeping when a container exits. */
+  oomKills(): number;
   /**
    * The cgroup.procs file of every hierarchy. A process writing "0" into them moves itself; the
    * container's first process does that with descriptors the agent opened for it.

@@ -137,18 +137,22 @@ export class CgroupV1 implements Cgroup {
     };
   }
 
+  oomKills(): number {
+    const oomControl = this.file('memory', 'memory.oom_control');
+    return oomControl ? parseKeyedLines(readOptional(oomControl)).get('oom_kill') ?? 0 : 0;
+  }
+
   usage(): CgroupUsage {
     const number = (controller: string, name: string): number => {
       const file = this.file(controller, name);
       return (file && readNumber(file)) || 0;
     };
-    const oomControl = this.file('memory', 'memory.oom_control');
     return {
       memoryCurrentBytes: number('memory', 'memory.usage_in_bytes'),
       memoryPeakBytes: number('memory', 'memory.max_usage_in_bytes'),
       cpuUsageNs: number('cpuacct', 'cpuacct.usage'),
       pidsCurrent: number('pids', 'pids.current'),
-      oomKills: oomControl ? parseKeyedLines(readOptional(oomControl)).get('oom_kill') ?? 0 : 0,
+      oomKills: this.oomKills(),
       frozen: this.freezerState() === 'FROZEN',
     };
   }

@@ -108,6 +108,10 @@ export class CgroupV2 implements Cgroup {
     };
   }
 
+  oomKills(): number {
+    return parseKeyedLines(readOptional(this.file('memory.events'))).get('oom_kill') ?? 0;
+  }
+
   usage(): CgroupUsage {
     const current = readNumber(this.file('memory.current')) ?? 0;
     this.peakSeen = Math.max(this.peakSeen, current);
@@ -118,7 +122,7 @@ export class CgroupV2 implements Cgroup {
       memoryPeakBytes: peak ?? this.peakSeen,
       cpuUsageNs: (cpuStat.get('usage_usec') ?? 0) * 1000,
       pidsCurrent: readNumber(this.file('pids.current')) ?? 0,
-      oomKills: parseKeyedLines(readOptional(this.file('memory.events'))).get('oom_kill') ?? 0,
+      oomKills: this.oomKills(),
       frozen: this.frozen(),
     };
   }

@@ -6,12 +6,15 @@ import type { CgroupHost } from '../cgroups';
 import type { StateStore } from '../state/store';
 import type { ChildProgram } from '../../kernel/child-program';
 import type { Checkpoints } from '../process/checkpoints';
+import type { ExecSlots } from '../process/exec-slots';
 
 /** A created container's first process, stopped at its last checkpoint before exec. */
 export interface ParkedProcess {
   checkpoints: Checkpoints;
   /** The child still runs in this program's memory until it execs. */
   program: ChildProgram;
+  /** Where its chdir/execve read their arguments, when they are filled in after create. */
+  slots?: ExecSlots;
 }
 
 export interface RuntimeContext {

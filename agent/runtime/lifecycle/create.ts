@@ -31,7 +31,8 @@ import { assembleRootfs, isChildMount, pivotInto, PROC_MOUNT_FLAGS, restrictPath
 import { hostIdFor, writeIdMaps } from '../user-namespace';
 import type { ContainerState } from '../state/store';
 import type { Cgroup } from '../cgroups';
-import type { RuntimeContext } from './context';
+import type { ParkedProcess, RuntimeContext } from './context';
+import { ExecSlots } from '../process/exec-slots';
 import { UndoStack } from '../undo';
 
 export const PROC_MOUNTED = 'P';
@@ -46,11 +47,39 @@ export interface CreateRequest {
   persistCreated: boolean;
 }
 
+/** A container made up to its last checkpoint: the parts whoever finishes it needs. */
+export interface PreparedContainer {
+  state: ContainerState;
+  /** The config as recorded (root.path is the merged overlay). */
+  spec: OciSpec;
+  parked: ParkedProcess;
+  cgroup: Cgroup;
+}
+
+/**
+ * What the first process will execute: given now, or left to the exec slots that the agent
+ * fills just before start (the warm pool prepares containers before the command is known).
+ */
+export type ExecChoice = 'from-spec' | 'slots-filled-later';
+
 const noNetwork = (mode: NetworkRecord['mode']): NetworkRecord => ({
   mode, ifname: null, ip: null, prefixLength: null, gateway: null, mac: null, vethHost: null, bridge: null,
 });
 
 export function createContainer(context: RuntimeContext, request: CreateRequest): ContainerState {
+  const { state, parked } = prepareContainer(context, request, 'from-spec');
+  state.status = 'created';
+  if (request.persistCreated) context.store.save(state);
+  context.waiting.set(state.id, parked);
+  return state;
+}
+
+/**
+ * Steps 1–5: on return the first process waits at its last checkpoint, before chdir and execve.
+ * The record on disk still says "creating" (an agent that dies now leaves it for the next one to
+ * clean up); the caller decides what happens next.
+ */
+export function prepareContainer(context: RuntimeContext, request: Omit<CreateRequest, 'persistCreated'>, execChoice: ExecChoice): PreparedContainer {
   const { id, name, spec } = request;
   const namespaces = namespacesFromConfig(spec);
   const has = (type: NamespaceType): boolean => namespaces.includes(type);
@@ -86,7 +115,14 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
 
     const processSpec = spec.process!;
     const env = processSpec.env ?? [];
-    const program = resolveProgram(processSpec.args[0] ?? '', env, existsInLayers(rootfs ? [rootfs.upper, ...rootfs.lower] : ['']));
+    const exec = execChoice === 'slots-filled-later'
+      ? new ExecSlots(child.arena)
+      : {
+        path: resolveProgram(processSpec.args[0] ?? '', env, existsInLayers(rootfs ? [rootfs.upper, ...rootfs.lower] : [''])),
+        args: processSpec.args,
+        env,
+        cwd: processSpec.cwd,
+      };
     // Descriptors the child inherits at clone; the agent closes its own copies right after.
     const forChild: number[] = [];
     undo.push(() => forChild.splice(0).forEach(closeFd));
@@ -112,10 +148,7 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
     checkpoints.report(child, PROC_MOUNTED);
     checkpoints.awaitGo(child);
     appendLaunch(child, checkpoints, {
-      path: program,
-      args: processSpec.args,
-      env,
-      cwd: processSpec.cwd,
+      exec,
       uid: processSpec.user.uid,
       gid: processSpec.user.gid,
       additionalGids: processSpec.user.additionalGids ?? [],
@@ -162,10 +195,7 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
     });
     if (has('uts') && spec.hostname) insideNamespaces(pid, ['uts'], () => sethostname(spec.hostname!));
 
-    state.status = 'created';
-    if (request.persistCreated) context.store.save(state);
-    context.waiting.set(id, { checkpoints, program: child });
-    return state;
+    return { state, spec: recordedSpec, cgroup, parked: { checkpoints, program: child, ...(exec instanceof ExecSlots ? { slots: exec } : {}) } };
   } catch (error) {
     undo.unwind();
     throw error;

@@ -5,7 +5,8 @@
  * namespace took the container end of the veth with it, and the kernel deletes a veth's other end
  * together with its peer. What remains for the agent: the host end if it somehow survived, the
  * address lease, the cgroup directories, and the container's directory (record, config, upper
- * and work dirs, log). Each step tolerates "already gone", so delete also finishes a half-made
+ * and work dirs, log), which is renamed out of the store at once and deleted in the background
+ * (see StateStore.discard). Each step tolerates "already gone", so delete also finishes a half-made
  * container after a crash.
  */
 import { detachNetwork } from '../network';
@@ -39,5 +40,6 @@ export function deleteContainer(context: RuntimeContext, state: ContainerState, 
     if (members.length > 0) cgroup.killAll();
     cgroup.destroy();
   }
-  context.store.remove(state.id);
+  // The record disappears now; the directory's bytes are freed in the background.
+  context.store.discard(state.id);
 }

@@ -78,10 +78,7 @@ export function execInContainer(context: RuntimeContext, state: ContainerState, 
   checkpoints.report(child, JOINED);
   checkpoints.awaitGo(child);
   appendLaunch(child, checkpoints, {
-    path: program,
-    args: options.args,
-    env,
-    cwd: options.cwd ?? spec.process?.cwd ?? '/',
+    exec: { path: program, args: options.args, env, cwd: options.cwd ?? spec.process?.cwd ?? '/' },
     uid: spec.process?.user.uid ?? 0,
     gid: spec.process?.user.gid ?? 0,
     additionalGids: spec.process?.user.additionalGids ?? [],

@@ -11,14 +11,15 @@
 import type { ChildProgram } from '../../kernel/child-program';
 import { CLOSE_RANGE_CLOEXEC, PR_SET_PDEATHSIG, SIGKILL, TIOCSCTTY } from '../../kernel/constants';
 import { EXEC_FAILED, type Checkpoints } from './checkpoints';
+import { ExecSlots, type ExecText } from './exec-slots';
 import { appendSignalReset } from './signals';
 
 export interface LaunchPlan {
-  /** Absolute path of the program inside the container's root. */
-  path: string;
-  args: string[];
-  env: string[];
-  cwd: string;
+  /**
+   * What to execute (path absolute inside the container's root), fixed now — or slots the agent
+   * fills later, while the child is parked at its last checkpoint (see ./exec-slots.ts).
+   */
+  exec: ExecText | ExecSlots;
   uid: number;
   gid: number;
   additionalGids: number[];
@@ -44,7 +45,10 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
   program.syscall('dup3', plan.stdout, 1, 0);
   program.syscall('dup3', plan.stderr, 2, 0);
   program.syscall('close_range', 3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
-  program.syscall('chdir', plan.cwd);
+  const exec = plan.exec instanceof ExecSlots
+    ? plan.exec
+    : { path: program.arena.cString(plan.exec.path), cwd: program.arena.cString(plan.exec.cwd), argv: program.arena.cStringArray(plan.exec.args), envp: program.arena.cStringArray(plan.exec.env) };
+  program.syscall('chdir', exec.cwd);
   const groups = program.arena.zeroed(4 * Math.max(1, plan.additionalGids.length), 4);
   plan.additionalGids.forEach((gid, index) => program.arena.bytes.writeUInt32LE(gid, program.arena.offsetOf(groups) + 4 * index));
   program.syscall('setgroups', plan.additionalGids.length, groups);
@@ -53,7 +57,7 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
   // Until here the child dies with the agent; from exec on it lives on its own.
   program.syscall('prctl', PR_SET_PDEATHSIG, 0, 0, 0, 0);
   program.unblockSignals();
-  program.syscall('execve', plan.path, program.arena.cStringArray(plan.args), program.arena.cStringArray(plan.env));
+  program.syscall('execve', exec.path, exec.argv, exec.envp);
   checkpoints.report(program, EXEC_FAILED);
   program.syscall('exit_group', 127);
 }

@@ -5,6 +5,7 @@
  * its log. Writes go to a temporary file renamed into place, so a crash never leaves half a file.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CgroupRecord, ContainerStatus, NamespaceType, NetworkRecord, OciSpec, RootfsRecord } from '../../protocol';
 
@@ -39,8 +40,14 @@ export function stateRootFromEnv(): string {
 export class StateStore {
   readonly containersDir: string;
 
+  /** Directories of removed containers whose deletion is still under way (see discard). */
+  readonly discardedDir: string;
+  private pendingDeletions = 0;
+  private readonly idleWaiters: (() => void)[] = [];
+
   constructor(readonly root: string) {
     this.containersDir = join(root, 'containers');
+    this.discardedDir = join(root, 'discarded');
     mkdirSync(this.containersDir, { recursive: true, mode: 0o700 });
   }
 
@@ -50,8 +57,13 @@ export class StateStore {
 
   create(state: ContainerState, config: OciSpec): void {
     mkdirSync(this.directory(state.id), { mode: 0o700 });
-    writeAtomically(join(this.directory(state.id), 'config.json'), JSON.stringify(config, null, 2));
+    this.saveConfig(state.id, config);
     this.save(state);
+  }
+
+  /** config.json: written at create, and once more when a warm-pool sandbox is claimed. */
+  saveConfig(id: string, config: OciSpec): void {
+    writeAtomically(join(this.directory(id), 'config.json'), JSON.stringify(config, null, 2));
   }
 
   save(state: ContainerState): void {
@@ -76,6 +88,45 @@ export class StateStore {
 
   remove(id: string): void {
     rmSync(this.directory(id), { recursive: true, force: true });
+  }
+
+  /**
+   * Removes a container's directory from the store at once and frees its bytes in the background.
+   *
+   * Deleting a container's directory — the overlay's upper and work trees, the log — takes a
+   * millisecond or more of unlink(2)/rmdir(2) calls; renaming it is one system call. So it is
+   * renamed into discarded/ (on the same filesystem, so rename cannot fail with EXDEV) and
+   * deleted from there by libuv's thread pool. When this returns the container is gone from the
+   * store (no id, no record); should the agent die before the deletion ends, the next agent
+   * empties discarded/ when it opens the store (see emptyDiscarded).
+   */
+  discard(id: string): void {
+    const target = join(this.discardedDir, `${id}-${process.pid}-${Date.now()}`);
+    try {
+      mkdirSync(this.discardedDir, { recursive: true, mode: 0o700 });
+      renameSync(this.directory(id), target);
+    } catch {
+      // missing already, or cannot be moved: delete in place
+      this.remove(id);
+      return;
+    }
+    this.pendingDeletions += 1;
+    rm(target, { recursive: true, force: true })
+      .catch(() => undefined)
+      .finally(() => {
+        this.pendingDeletions -= 1;
+        if (this.pendingDeletions === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+      });
+  }
+
+  /** Resolves once every discarded directory has been deleted. */
+  deletionsSettled(): Promise<void> {
+    return this.pendingDeletions === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Deletes what a previous agent discarded but did not get to delete (synchronously, at open). */
+  emptyDiscarded(): void {
+    rmSync(this.discardedDir, { recursive: true, force: true });
   }
 }
 
