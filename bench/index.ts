@@ -31,7 +31,7 @@ import {
 import { CONTAINER_COUNT, idleResidentMiB, residentWithContainers, type MemoryAtScale } from './memory';
 import { createOciBundle, type OciBundle } from './oci-bundle';
 import { benchSnapshot, type SnapshotBenchResult } from './snapshot';
-import { startService, type BenchService } from './service';
+import { BENCH_WARM_POOL, startService, type BenchService } from './service';
 import { summarize, type Summary } from './stats';
 
 /** How a benchmark that this machine cannot run says so (it is not a failure of the benchmark). */
@@ -257,6 +257,7 @@ function printReport(results: Results): void {
   say();
   say(`Container lifecycle: busybox /bin/true, create → running → deleted; ${ITERATIONS} timed runs per runtime in ${ROUNDS} interleaved rounds (${WARMUP_PER_ROUND} warm-up each)`);
   say(`  same config.json for all: pid, ipc, uts, mount, network, cgroup namespaces; memory 64 MiB, cpu 50000/100000, pids 64`);
+  say(`  containers-lab: the service started with --warm-pool ${BENCH_WARM_POOL} (sandboxes made ahead while idle)`);
   say(`  ${'runtime'.padEnd(16)}${'median'.padStart(11)}${'p95'.padStart(11)}${'min'.padStart(11)}${'max'.padStart(11)}`);
   for (const [name, measured] of Object.entries(results.lifecycle)) {
     if (!measured.ok) {

@@ -25,6 +25,8 @@ export interface BenchService {
 }
 
 const START_TIMEOUT_MS = 15000;
+/** The bench measures the service as it can be run warm: with sandboxes made ahead (`serve --warm-pool`). */
+export const BENCH_WARM_POOL = 12;
 
 /** dist/bench.js sits next to dist/agent/; build both when the agent bundle is missing. */
 export function agentEntryPoint(): string {
@@ -39,7 +41,7 @@ export function agentEntryPoint(): string {
 export async function startService(directory: string): Promise<BenchService> {
   const root = join(directory, 'root');
   const socket = join(directory, 'agent.sock');
-  const child = spawn(process.execPath, [agentEntryPoint(), '--root', root, '--socket', socket, 'serve'], {
+  const child = spawn(process.execPath, [agentEntryPoint(), '--root', root, '--socket', socket, 'serve', '--warm-pool', String(BENCH_WARM_POOL)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -12,11 +12,12 @@ import { loadRuntime } from '../standalone';
 import { assertNoLiveAgent, logToStderr, serve } from '../../service/server';
 
 /**
- * Enough pre-made containers for a burst of `run`s; the pool refills whenever the service is idle.
- * Each waiting one is a parked process with its mounts and cgroup (about 0.2 MiB of the service's
- * memory).
+ * `--warm-pool N` keeps N containers made ahead for a burst of `run`s; the pool refills whenever
+ * the service is idle. Each waiting one is a parked process with its mounts and cgroup (about
+ * 0.2 MiB of the service's memory).
  */
-const DEFAULT_WARM_POOL = 12;
+// Off unless asked: a learner's `lsns` should show exactly the containers they started.
+const DEFAULT_WARM_POOL = 0;
 
 const spec: VerbSpec = {
   name: 'serve',
