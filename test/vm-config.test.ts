@@ -56,7 +56,8 @@ function vagrant(args: string[], env: Record<string, string> = {}, cwd = vmDir):
     cwd,
     encoding: 'utf8',
     timeout: 120_000,
-    env: { ...process.env, VAGRANT_HOME: vagrantHome, VAGRANT_CHECKPOINT_DISABLE: '1', LAB_SHOW_SETTINGS: '1', ...env },
+    // Machine state (.vagrant/) goes to the scratch folder: nothing is left in the work tree.
+    env: { ...process.env, VAGRANT_HOME: vagrantHome, VAGRANT_DOTFILE_PATH: join(scratch, 'state'), VAGRANT_CHECKPOINT_DISABLE: '1', LAB_SHOW_SETTINGS: '1', ...env },
   });
   return { status: result.status, output: `${result.stdout}${result.stderr}${result.error ? result.error.message : ''}` };
 }
