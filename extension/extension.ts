@@ -22,6 +22,7 @@ import { registerOpenShellCommand } from './commands/open-shell';
 import { registerRefreshAndOutputCommands } from './commands/refresh-and-output';
 import { registerShowLogsCommand } from './commands/show-logs';
 import { registerStartBusyboxCommands } from './commands/start-busybox';
+import { registerVmCommands } from './commands/vm';
 import { GlobalStateHostKeyStore } from './host-key-store';
 import { NotConnectedError, type Lab } from './lab';
 import { LabOutput } from './output';
@@ -133,6 +134,7 @@ export function activate(context: vscode.ExtensionContext): Lab {
   registerLifecycleCommands(lab);
   registerShowLogsCommand(lab);
   registerContainerInfoCommands(lab);
+  registerVmCommands(lab);
   registerRefreshAndOutputCommands(lab, async () => labView.setInfo(await lab.client().call('agent.info', {})));
 
   output.info(`Containers Lab ${String(context.extension.packageJSON.version)} activated`);

@@ -45,7 +45,7 @@ fetch_package() { # name version destination
   rm -rf "$destination" "$cache/pack"
   mkdir -p "$cache/pack" "$destination"
   tarball=$(cd "$cache/pack" && npm pack --silent --ignore-scripts "$name@$version" 2>/dev/null | tail -1)
-  [ -n "$tarball" ] && [ -f "$cache/pack/$tarball" ] || fail "npm pack $name@$version failed"
+  if [ -z "$tarball" ] || [ ! -f "$cache/pack/$tarball" ]; then fail "npm pack $name@$version failed"; fi
   tar -xzf "$cache/pack/$tarball" -C "$destination" --strip-components=1
   rm -rf "$cache/pack"
   touch "$destination/.complete"

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Turns a plain Debian 12 machine into a lab host; run as root by `vagrant up` (and by
+# vm/build-box.sh inside the image it builds). Idempotent: a rerun changes only what differs.
+#
+# What a lab host needs, and why:
+#   - cgroup v2 ("unified hierarchy", one tree at /sys/fs/cgroup): the lab teaches memory.max,
+#     cpu.max and pids.max, the v2 files. Debian 12 boots with it; we check instead of assuming.
+#   - Node.js >= 18: the agent is TypeScript bundled to one file, run by the VM's own Node.
+#   - busybox-static: one static binary that is a whole userland — the lab's container image.
+#   - iproute2: `ip` to look at the veth pairs and bridges the agent makes, as an independent witness.
+#   - the agent as a systemd service. KillMode=process: stopping the agent must not kill the
+#     containers it started (they are its children). Delegate=yes: systemd hands the service's cgroup
+#     subtree to the agent, which places each container in a child cgroup of its own.
+#
+# Environment: LAB_AGENT_SOURCE (default /vagrant/dist/agent, the synced repository's build),
+# LAB_IN_IMAGE=1 when run inside an image being built (no running systemd, the host's cgroups).
+set -euo pipefail
+
+AGENT_SOURCE=${LAB_AGENT_SOURCE:-/vagrant/dist/agent}
+AGENT_DIR=/opt/containers-lab/agent
+UNIT=/etc/systemd/system/containers-lab.service
+WRAPPER=/usr/local/bin/containers-lab
+PACKAGES=(nodejs busybox-static iproute2 ca-certificates)
+IN_IMAGE=${LAB_IN_IMAGE:-0}
+
+log() { printf '==> provision: %s\n' "$*"; }
+fail() { printf 'provision: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || fail "run as root (vagrant runs provisioners with sudo)"
+
+# 1. cgroup v2. In an image build /sys/fs/cgroup belongs to the build host, so the check waits for boot.
+if [ "$IN_IMAGE" != 1 ]; then
+  fs_type=$(stat -fc %T /sys/fs/cgroup 2>/dev/null || echo missing)
+  if [ "$fs_type" != cgroup2fs ]; then
+    fail "this VM does not run cgroup v2 (/sys/fs/cgroup is \"$fs_type\", expected cgroup2fs): remove systemd.unified_cgroup_hierarchy=0 from the kernel command line (/etc/default/grub), run update-grub and reboot"
+  fi
+  log "cgroup v2: yes ($(tr '\n' ' ' </sys/fs/cgroup/cgroup.controllers))"
+fi
+
+# 2. Debian packages, only the missing ones: a box that has them already needs no network.
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+[ "$node_major" -ge 18 ] || fail "Node.js 18 or newer is needed, found $(node --version 2>/dev/null || echo none)"
+
+# 3. The agent: copied only when the build differs, into a fresh directory swapped in whole,
+#    so a half-copied agent never runs.
+changed=0
+if [ -f "$AGENT_SOURCE/containers-lab.js" ]; then
+  if ! cmp -s "$AGENT_SOURCE/containers-lab.js" "$AGENT_DIR/containers-lab.js"; then
+    log "installing the agent from $AGENT_SOURCE into $AGENT_DIR"
+    mkdir -p "$(dirname "$AGENT_DIR")"
+    rm -rf "$AGENT_DIR.new"
+    cp -a "$AGENT_SOURCE" "$AGENT_DIR.new"
+    rm -rf "$AGENT_DIR.old"
+    [ -d "$AGENT_DIR" ] && mv "$AGENT_DIR" "$AGENT_DIR.old"
+    mv "$AGENT_DIR.new" "$AGENT_DIR"
+    rm -rf "$AGENT_DIR.old"
+    changed=1
+  else
+    log "agent already up to date in $AGENT_DIR"
+  fi
+elif [ -f "$AGENT_DIR/containers-lab.js" ]; then
+  log "no agent build at $AGENT_SOURCE (run \"npm run build\" on the host, then \"vagrant rsync\"); keeping the installed one"
+else
+  fail "no agent build at $AGENT_SOURCE: run \"npm run build\" in the repository on the host, then \"vagrant rsync && vagrant provision\""
+fi
+
+# 4. The `containers-lab` command for a shell in the VM (`sudo containers-lab ps`).
+wrapper_text=$(printf '%s\n' '#!/bin/sh' \
+  '# The Containers Lab CLI: the agent installed by vm/provision.sh, run with the VM'"'"'s Node.' \
+  "exec node $AGENT_DIR/containers-lab.js \"\$@\"")
+if [ "$(cat "$WRAPPER" 2>/dev/null)" != "$wrapper_text" ]; then
+  printf '%s\n' "$wrapper_text" >"$WRAPPER"
+  chmod 755 "$WRAPPER"
+  log "installed $WRAPPER"
+fi
+
+# 5. The service (the same unit the extension writes when it installs an agent itself).
+unit_text=$(cat <<EOF
+[Unit]
+Description=Containers Lab agent (namespaces, overlay, cgroups, veth as a service)
+After=network.target
+
+[Service]
+ExecStart=$(command -v node) $AGENT_DIR/containers-lab.js serve
+KillMode=process
+Delegate=yes
+Restart=on-failure
+
+[Install]
+WantedBy=multi-user.target
+EOF
+)
+if [ "$(cat "$UNIT" 2>/dev/null)" != "$unit_text" ]; then
+  printf '%s\n' "$unit_text" >"$UNIT"
+  changed=1
+  log "installed $UNIT"
+fi
+# `systemctl enable` only makes symlinks, so it works in an image too; starting needs a running systemd.
+systemctl enable containers-lab.service >/dev/null 2>&1
+if [ "$IN_IMAGE" != 1 ] && [ -d /run/systemd/system ]; then
+  systemctl daemon-reload
+  if [ "$changed" = 1 ] || ! systemctl is-active --quiet containers-lab.service; then
+    systemctl restart containers-lab.service
+  fi
+  systemctl is-active --quiet containers-lab.service || fail "the agent service did not start: journalctl -u containers-lab"
+  log "agent service running ($(containers-lab --version 2>/dev/null || echo "$AGENT_DIR"))"
+fi
+log "done: $(hostname) is a lab host${LAB_NODE_NAME:+ (node $LAB_NODE_NAME of ${LAB_NODES:-1})}"
