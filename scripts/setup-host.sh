@@ -14,8 +14,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # qemu-user + arm64 C libraries: the aarch64 child-program test runs an arm64 Node under emulation
+# vagrant + vagrant-libvirt + shellcheck: the VM configuration is validated and linted by the tests
 PACKAGES=(busybox-static iproute2 iputils-ping util-linux procps runc crun openssh-server
-  qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross)
+  qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
+  vagrant vagrant-libvirt shellcheck)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
