@@ -147,7 +147,7 @@ describe('a service with a warm pool', () => {
     });
 
   test('SIGTERM leaves nothing; a crash is cleaned up by the next agent', async () => {
-    const service = await startService(stateRoot, socket);
+    const service = await startService(stateRoot, socket, ['--warm-pool', '3']);
     await until(() => waitingSandboxes().length >= 3, 'the service to fill its pool');
     expect(await service.client.call('container.list', {})).toEqual([]);
     const beforeTerm = waitingSandboxes();
@@ -155,7 +155,7 @@ describe('a service with a warm pool', () => {
     expect(leftovers(stateRoot, beforeTerm)).toEqual(NONE_LEFT);
     expect(readdirSync(join(stateRoot, 'containers'))).toEqual([]);
 
-    const crashing = await startService(stateRoot, socket);
+    const crashing = await startService(stateRoot, socket, ['--warm-pool', '3']);
     await until(() => waitingSandboxes().length >= 3, 'the service to fill its pool');
     const beforeKill = waitingSandboxes();
     await stopService(crashing, 'SIGKILL');

@@ -28,9 +28,9 @@ process.once('exit', () => {
   for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
-export async function startService(stateRoot: string, socketPath: string): Promise<RunningService> {
+export async function startService(stateRoot: string, socketPath: string, serveOptions: string[] = []): Promise<RunningService> {
   ensureBuilt();
-  const child = spawn('node', [AGENT_BUNDLE, 'serve', '--root', stateRoot, '--socket', socketPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('node', [AGENT_BUNDLE, 'serve', '--root', stateRoot, '--socket', socketPath, ...serveOptions], { stdio: ['ignore', 'ignore', 'pipe'] });
   started.add(child);
   child.once('exit', () => started.delete(child));
   let stderr = '';
