@@ -348,6 +348,22 @@ setTimeout(() => watcher.close(), 100);
       });
       expect(exitCode).toBe(0);
       expect(Date.now() - startedAt).toBeLessThan(5_000);
+
+      // And one that dies of an uncaught error without closing: Node must still exit (libuv
+      // joins its pool threads on exit, so the watcher's wait must end by itself).
+      writeFileSync(entry, `import { watchLinks } from ${JSON.stringify(resolve(__dirname, '../agent/inspect/link-events'))};
+watchLinks(() => undefined);
+setTimeout(() => { throw new Error('deliberate'); }, 100);
+`);
+      buildSync({ entryPoints: [entry], bundle: true, platform: 'node', external: ['koffi'], outfile: join(dir, 'entry.js'), logLevel: 'silent' });
+      const crashedAt = Date.now();
+      const crashCode = await new Promise<number | null>((resolveExit, reject) => {
+        const child = spawn(process.execPath, [join(dir, 'entry.js')], { env: { ...process.env, NODE_PATH: resolve(__dirname, '../node_modules') }, stdio: 'ignore' });
+        const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('a watcher process hung on exit after an uncaught error')); }, 10_000);
+        child.on('exit', (code) => { clearTimeout(timer); resolveExit(code); });
+      });
+      expect(crashCode).toBe(1);
+      expect(Date.now() - crashedAt).toBeLessThan(5_000);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -49,6 +49,9 @@ export interface LinkWatcher {
   close(): void;
 }
 
+/** How long one wait on the pool thread may last before it is renewed. */
+const POLL_TIMEOUT_MS = 1000;
+
 /** Address family of the bridge module's per-port messages (<linux/socket.h>). */
 const AF_BRIDGE = 7;
 
@@ -179,7 +182,9 @@ export function watchLinks(onEvent: (event: LinkEvent, link: LinkRecord) => void
   };
 
   const waitForMessages = (): void => {
-    pollAsync(set, -1, (error) => {
+    // Never wait forever: when Node exits (even on an uncaught error, before anyone calls close)
+    // libuv joins its pool threads, and a poll with no timeout would hold the process alive.
+    pollAsync(set, POLL_TIMEOUT_MS, (error) => {
       if (closing) {
         release();
         return;
