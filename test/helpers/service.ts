@@ -4,6 +4,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { connectAgent, type AgentClient } from '../../agent/service/client';
 
 const repo = join(__dirname, '..', '..');
@@ -21,12 +22,14 @@ export interface RunningService {
   stderr: () => string;
 }
 
-// A failed or timed-out test must not leave its agent running: kill what is left when the test
-// process ends (by the PIDs we started).
+// A failed or timed-out test must not leave its agent running: what is still running when the
+// test file ends (or its process exits) is stopped, by the PIDs this file started.
 const started = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
+const killLeftovers = (): void => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+};
+afterAll(killLeftovers);
+process.once('exit', killLeftovers);
 
 export async function startService(stateRoot: string, socketPath: string, serveOptions: string[] = []): Promise<RunningService> {
   ensureBuilt();
