@@ -50,6 +50,8 @@ interface Results {
   atScale: Measured<MemoryAtScale>;
   snapshot: Measured<SnapshotBenchResult>;
   extension: Measured<ExtensionBenchResult>;
+  /** Idle RSS of the warm service (its pool's parked sandboxes included), for comparison. */
+  warmIdleMiB?: number;
   warnings: string[];
 }
 
@@ -86,16 +88,31 @@ async function runBenchmarks(): Promise<Results> {
   const v2ControllersBefore = hybridV2Controllers();
   let service: BenchService | null = null;
   try {
-    const started = await measure('starting the service', () => startService(work));
+    // Memory is measured on the service as it runs by default (no warm pool) …
+    const plain = await measure('starting the service (default settings) for memory', () => startService(join(work, 'plain'), 0));
+    if (plain.ok) {
+      const { client, pid } = plain.value;
+      try {
+        results.idle = await measure('service RSS, idle', () => idleResidentMiB(client, pid));
+        results.atScale = await measure(`service RSS with ${CONTAINER_COUNT} containers`, () =>
+          residentWithContainers(client, pid, `${runId}-idle`, created),
+        );
+      } finally {
+        await stopService(plain.value, created, results.warnings);
+      }
+    } else {
+      results.idle = notRun(`the service did not start: ${plain.why}`);
+      results.atScale = notRun(`the service did not start: ${plain.why}`);
+    }
+
+    // … and the lifecycle on the warm service, with sandboxes made ahead.
+    const started = await measure('starting the warm service (--warm-pool) for the lifecycle', () => startService(work));
     if (started.ok) service = started.value;
     else results.lifecycle['containers-lab'] = notRun(`the service did not start: ${started.why}`);
-
     if (service) {
       const { client, pid } = service;
-      results.idle = await measure('service RSS, idle', () => idleResidentMiB(client, pid));
-    } else {
-      results.idle = notRun('the service did not start');
-      results.atScale = notRun('the service did not start');
+      const pooled = await measure('warm service RSS, idle', () => idleResidentMiB(client, pid));
+      if (pooled.ok) results.warmIdleMiB = pooled.value;
     }
 
     // The same busybox layer the agent uses (built by it already, or built here the same way).
@@ -120,13 +137,6 @@ async function runBenchmarks(): Promise<Results> {
       }
     }
     results.lifecycle = lifecycle.summaries();
-
-    if (service) {
-      const { client, pid } = service;
-      results.atScale = await measure(`service RSS with ${CONTAINER_COUNT} containers`, () =>
-        residentWithContainers(client, pid, `${runId}-idle`, created),
-      );
-    }
   } finally {
     if (service) await stopService(service, created, results.warnings);
   }
@@ -268,8 +278,9 @@ function printReport(results: Results): void {
     say(`  ${name.padEnd(16)}${ms(s.median).padStart(11)}${ms(s.p95).padStart(11)}${ms(s.min).padStart(11)}${ms(s.max).padStart(11)}`);
   }
   say();
-  say('Service memory (VmRSS of the service process)');
+  say('Service memory (VmRSS of the service process, default settings)');
   say(`  idle (after start + agent.info): ${results.idle.ok ? mib(results.idle.value) : `not measured: ${results.idle.why}`}`);
+  if (results.warmIdleMiB !== undefined) say(`  idle with --warm-pool ${BENCH_WARM_POOL} (the lifecycle's service): ${mib(results.warmIdleMiB)}`);
   if (results.atScale.ok) {
     const a = results.atScale.value;
     say(`  with ${a.count} running containers: ${mib(a.rssMiB)}; started one by one in ${ms(a.startAllMs)} (${ms(a.startAllMs / a.count)} each), removed in ${ms(a.removeAllMs)}`);

@@ -38,10 +38,10 @@ export function agentEntryPoint(): string {
   return entry;
 }
 
-export async function startService(directory: string): Promise<BenchService> {
+export async function startService(directory: string, warmPool = BENCH_WARM_POOL): Promise<BenchService> {
   const root = join(directory, 'root');
   const socket = join(directory, 'agent.sock');
-  const child = spawn(process.execPath, [agentEntryPoint(), '--root', root, '--socket', socket, 'serve', '--warm-pool', String(BENCH_WARM_POOL)], {
+  const child = spawn(process.execPath, [agentEntryPoint(), '--root', root, '--socket', socket, 'serve', '--warm-pool', String(warmPool)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
