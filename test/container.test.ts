@@ -10,6 +10,7 @@ import type { ContainerRecord } from '../agent/protocol';
 import { removeBridge } from '../agent/runtime/network';
 import { execCollect } from './helpers/exec';
 import { leftovers, NONE_LEFT, nsInode } from './helpers/kernel-witness';
+import { waitFor } from './helpers/wait';
 
 const BRIDGE = 'cltc0';
 const SUBNET = '10.77.93.0/24';
@@ -24,14 +25,6 @@ async function run(options: Parameters<ContainerRuntime['run']>[0]): Promise<Con
   return record;
 }
 
-async function waitFor<T>(read: () => T, done: (value: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 beforeAll(() => {
   stateRoot = mkdtempSync('/tmp/cl-container-test-');

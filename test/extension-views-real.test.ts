@@ -18,6 +18,7 @@ import { defaultBusyboxOptions } from '../extension/commands/busybox-options';
 import { buildProcessTree, cgroupRows, filesystemRows, namespaceRows, networkRows, summaryFromRecord, containerDescription } from '../extension/views/containers/model';
 import { buildNetworkModel } from '../extension/views/networks/model';
 import { ipJson, leftovers, NONE_LEFT, nsInode } from './helpers/kernel-witness';
+import { waitFor } from './helpers/wait';
 
 const BRIDGE = 'clte0';
 const SUBNET = '10.77.97.0/24';
@@ -29,14 +30,6 @@ let record: ContainerRecord;
 let snapshot: HostSnapshot;
 const made: ContainerRecord[] = [];
 
-async function waitFor<T>(read: () => T, done: (value: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 beforeAll(async () => {
   stateRoot = mkdtempSync('/tmp/cl-ext-views-test-');
