@@ -42,6 +42,8 @@ export interface ContainerRuntime {
   start(id: string): Promise<ContainerRecord>;
   list(): ContainerSummary[];
   inspect(id: string): ContainerRecord;
+  /** The full id of the container a name or id prefix names (throws as inspect does). */
+  resolveId(idOrName: string): string;
   stop(id: string, timeoutSeconds?: number): Promise<ContainerRecord>;
   pause(id: string): ContainerRecord;
   resume(id: string): ContainerRecord;

@@ -136,6 +136,10 @@ export class Runtime implements ContainerRuntime {
     return buildContainerRecord(state, this.config(state), this.cgroupOf(state));
   }
 
+  resolveId(idOrName: string): string {
+    return this.lookup(idOrName).id;
+  }
+
   async stop(id: string, timeoutSeconds?: number): Promise<ContainerRecord> {
     const state = this.lookup(id);
     if (state.status === 'created') {

@@ -209,8 +209,22 @@ export class RpcConnection {
 
   private send(message: Message | Message[]): void {
     if (this.output.writableEnded || this.output.destroyed) return;
+    // Messages sent in one turn of the event loop (a `run` sends two notifications and its
+    // answer) leave in one write(2): the stream is corked at the first and uncorked once the
+    // turn's callbacks and promise jobs have run, so the peer wakes up once, not per message.
+    if (!this.corked) {
+      this.corked = true;
+      this.output.cork();
+      setImmediate(this.uncork);
+    }
     this.output.write(JSON.stringify(message) + '\n');
   }
+
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    if (!this.output.destroyed) this.output.uncork();
+  };
 
   /** Forgets a request we no longer wait for and tells the peer it may stop working on it. */
   private abandon(id: RequestId): void {

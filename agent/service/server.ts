@@ -180,7 +180,7 @@ export class AgentService {
     'container.pause': ({ id }) => this.runtime.pause(id),
     'container.resume': ({ id }) => this.runtime.resume(id),
     'container.remove': async ({ id, force }) => {
-      const canonical = this.runtime.inspect(id).id;
+      const canonical = this.runtime.resolveId(id);
       await this.runtime.remove(id, force);
       return { id: canonical };
     },
@@ -205,7 +205,7 @@ export class AgentService {
     // Read the file and start following in the same tick, so no write falls between the two.
     const data = this.runtime.logs(id);
     if (follow) {
-      const canonical = this.runtime.inspect(id).id;
+      const canonical = this.runtime.resolveId(id);
       const follower = this.runtime.followLogs(id, (chunk) => {
         sendNotification(peer.connection, 'container.log', { id: canonical, data: chunk.toString('base64') });
       }, data.length);

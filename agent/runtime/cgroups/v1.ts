@@ -82,7 +82,7 @@ export class CgroupV1 implements Cgroup {
     ];
     for (const [key, controller, name] of candidates) {
       const file = this.file(controller, name);
-      if (file && (!present || fileExists(file))) files[key] = file;
+      if (file && (!present || controllerFileExists(file))) files[key] = file;
     }
     return {
       version: 1,
@@ -222,6 +222,23 @@ export class CgroupV1 implements Cgroup {
       if (path.basename(parent) === CONTAINERS_DIR) removeIfUnused(parent);
     }
   }
+}
+
+/**
+ * Whether a v1 cgroup has control file `file`. In v1 the files of a cgroup are fixed by its
+ * hierarchy — the controllers mounted there and the kernel's boot options (memory.memsw.* exists
+ * only with swap accounting) — so every cgroup under the same parent has the same ones: the
+ * answer is looked up once per parent directory and file name, not on every record.
+ */
+const knownFiles = new Map<string, boolean>();
+function controllerFileExists(file: string): boolean {
+  const key = path.join(path.dirname(path.dirname(file)), path.basename(file));
+  let exists = knownFiles.get(key);
+  if (exists === undefined) {
+    exists = fileExists(file);
+    knownFiles.set(key, exists);
+  }
+  return exists;
 }
 
 /** The v1 hierarchy that carries `controller`, if any. */
