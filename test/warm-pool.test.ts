@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Runtime } from '../agent/runtime/runtime';
 import { cgroupDirsNamed, hostMountsMentioning, leftovers, NONE_LEFT, nsInode, processExists } from './helpers/kernel-witness';
@@ -88,6 +88,14 @@ describe('a runtime with a warm pool', () => {
     expect(record.hostname).toBe('wp-host');
     expect(record.config.process?.args).toEqual(['sleep', '300']);
     expect(record.config.root?.path).toBe(join(stateRoot, 'containers', record.id, 'merged'));
+    // … and so do the files on disk (config.json is replaced at claim, not rewritten in place)
+    const directory = join(stateRoot, 'containers', record.id);
+    const onDisk = JSON.parse(readFileSync(join(directory, 'config.json'), 'utf8')) as typeof record.config;
+    expect(onDisk.process?.args).toEqual(['sleep', '300']);
+    expect(onDisk.hostname).toBe('wp-host');
+    expect(statSync(join(directory, 'config.json')).mode & 0o777).toBe(0o600);
+    expect((JSON.parse(readFileSync(join(directory, 'state.json'), 'utf8')) as { status: string }).status).toBe('running');
+    expect(readdirSync(directory).filter((entry) => entry.includes('.tmp'))).toEqual([]);
     expect(runtime.list().map((summary) => summary.name)).toEqual(['wp-claimed']);
     await runtime.remove(record.id, true);
     expect(leftovers(stateRoot, seen)).toEqual(NONE_LEFT);
@@ -158,6 +166,9 @@ describe('a service with a warm pool', () => {
     const crashing = await startService(stateRoot, socket, ['--warm-pool', '3']);
     await until(() => waitingSandboxes().length >= 3, 'the service to fill its pool');
     const beforeKill = waitingSandboxes();
+    // A crash in the middle of a claim leaves a "creating" record whose config.json is missing
+    // (deleted, its replacement not yet written): reconcile must delete it all the same.
+    unlinkSync(join(stateRoot, 'containers', beforeKill[0]!.id, 'config.json'));
     await stopService(crashing, 'SIGKILL');
     // The parked children die with the agent (parent-death signal)…
     await until(() => beforeKill.every(({ pid }) => !processExists(pid)), 'the parked children to die', 5000);

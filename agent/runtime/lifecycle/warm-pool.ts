@@ -12,7 +12,7 @@
  *   hostname    sethostname(2) inside its uts namespace
  *   command     path, argv, envp, cwd written into the exec slots the child's chdir/execve steps
  *               point at — the child shares the agent's memory (see ../process/exec-slots.ts)
- *   record      config.json rewritten with the request's document; name and times in the state
+ *   record      config.json replaced by the request's document; name and times in the state
  *
  * after which it is an ordinary "created" container: `start` releases the checkpoint. A request
  * of any other shape takes the ordinary path (./create.ts), unchanged.
@@ -144,7 +144,9 @@ export class WarmPool {
       state.image = spec.annotations?.[ANNOTATIONS.image] ?? state.image;
       // What the cgroup's files now say; the full record is read from them on inspect.
       state.cgroup = { ...state.cgroup!, limits };
-      this.context.store.saveConfig(state.id, spec);
+      // On disk the record still says "creating" until the save below (with persistCreated) or
+      // start's: a crash before then leaves a record reconcile deletes, whatever config.json holds.
+      this.context.store.replaceConfigWhileCreating(state.id, spec);
       state.status = 'created';
       if (request.persistCreated) this.context.store.save(state);
       this.context.waiting.set(state.id, parked);
