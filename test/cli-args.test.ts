@@ -7,13 +7,13 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError, formatVerbHelp, parseVerbArgs } from '../agent/cli/args';
 import type { VerbSpec } from '../agent/cli/args';
-import { NOT_ROOT_MESSAGE, VERBS, VERSION, main } from '../agent/cli/main';
+import { NOT_ROOT_MESSAGE, VERBS, VERSION } from '../agent/cli/main';
+import { runCli, type CliResult } from './helpers/cli';
 import { runOptionsFrom } from '../agent/cli/verbs/run';
 
 const repo = resolve(__dirname, '..');
@@ -41,15 +41,8 @@ function usageError(verb: string, ...argv: string[]): string {
 }
 
 /** Runs main() with captured stdout/stderr. */
-async function runMain(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await main(argv, { stdin: new PassThrough(), stdout, stderr });
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+function runMain(...argv: string[]): Promise<CliResult> {
+  return runCli(argv);
 }
 
 describe('run', () => {

@@ -21,6 +21,7 @@ import {
   onAgentNotification,
 } from '../agent/service/jsonrpc';
 import type { RequestContext } from '../agent/service/jsonrpc';
+import { lineReader } from './helpers/json-lines';
 
 type Pair = { left: RpcConnection; right: RpcConnection; close(): void };
 
@@ -63,35 +64,6 @@ async function connect(path: string): Promise<Socket> {
   sockets.push(socket);
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   return socket;
-}
-
-/** Reads newline-delimited JSON answers from a raw socket. */
-function lineReader(socket: Socket): () => Promise<unknown> {
-  let buffered = '';
-  const lines: string[] = [];
-  const waiters: ((line: string) => void)[] = [];
-  socket.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
-    let newline;
-    while ((newline = buffered.indexOf('\n')) !== -1) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      const waiter = waiters.shift();
-      if (waiter) waiter(line);
-      else lines.push(line);
-    }
-  });
-  return () =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5000);
-      const take = (line: string): void => {
-        clearTimeout(timer);
-        resolve(JSON.parse(line));
-      };
-      const line = lines.shift();
-      if (line !== undefined) take(line);
-      else waiters.push(take);
-    });
 }
 
 function echoHandler(method: string, params: unknown): unknown {

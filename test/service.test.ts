@@ -18,7 +18,8 @@ import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../agent/cli/main';
+import { runCli } from './helpers/cli';
+import { lineReader } from './helpers/json-lines';
 import { RpcErrorCode } from '../agent/protocol';
 import type { AgentNotifications } from '../agent/protocol';
 import type { ContainerRuntime } from '../agent/runtime/api';
@@ -55,31 +56,8 @@ async function rawSocket(): Promise<{ socket: Socket; next: () => Promise<Record
   const socket = createConnection(socketPath);
   sockets.push(socket);
   await new Promise<void>((resolveConnect, reject) => socket.once('connect', resolveConnect).once('error', reject));
-  let buffered = '';
-  const lines: string[] = [];
-  const waiters: ((line: string) => void)[] = [];
-  socket.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    let newline;
-    while ((newline = buffered.indexOf('\n')) !== -1) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      const waiter = waiters.shift();
-      if (waiter) waiter(line);
-      else lines.push(line);
-    }
-  });
-  const next = (): Promise<Record<string, unknown>> =>
-    new Promise((resolveLine, reject) => {
-      const timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5000);
-      const take = (line: string): void => {
-        clearTimeout(timer);
-        resolveLine(JSON.parse(line) as Record<string, unknown>);
-      };
-      const line = lines.shift();
-      if (line !== undefined) take(line);
-      else waiters.push(take);
-    });
+  const read = lineReader(socket);
+  const next = (): Promise<Record<string, unknown>> => read() as Promise<Record<string, unknown>>;
   return { socket, next };
 }
 
@@ -92,16 +70,7 @@ async function cliWith(
   where: { socket: string; root: string; stdin?: string },
   ...argv: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdin = new PassThrough();
-  stdin.end(where.stdin ?? '');
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const code = await main(['--socket', where.socket, '--root', where.root, ...argv], { stdin, stdout, stderr });
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+  return runCli(['--socket', where.socket, '--root', where.root, ...argv], where.stdin);
 }
 
 function processAlive(pid: number): boolean {
@@ -186,9 +155,9 @@ describe.skipIf(!runtimeExists)('containers-lab serve with the real runtime', ()
   it('refuses a second serve on the same socket with a clear error', async () => {
     const other = join(work, 'other-root');
     await expect(serve(runtime, { socketPath, handleSignals: false, log: () => {} })).rejects.toThrow(`another agent is already listening on ${socketPath}`);
-    const result = await main(['serve', '--socket', socketPath, '--root', other], captureIo());
-    expect(result).toBe(1);
-    expect(lastCapture.stderr()).toBe(`containers-lab: another agent is already listening on ${socketPath}\n`);
+    const result = await runCli(['serve', '--socket', socketPath, '--root', other]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`containers-lab: another agent is already listening on ${socketPath}\n`);
     expect(existsSync(other)).toBe(false); // refused before the runtime touched its state root
     // And the first agent still answers.
     expect((await (await client()).call('agent.info', {})).stateRoot).toBe(stateRoot);
@@ -394,14 +363,3 @@ describe.skipIf(!runtimeExists)('a containers-lab serve process', () => {
     expect(await connectAgent(socket)).toBeNull();
   });
 });
-
-// main() with captured output, for the refusal test.
-let lastCapture = { stderr: (): string => '' };
-function captureIo(): { stdin: PassThrough; stdout: PassThrough; stderr: PassThrough } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const err: Buffer[] = [];
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  lastCapture = { stderr: () => Buffer.concat(err).toString() };
-  return { stdin: new PassThrough(), stdout, stderr };
-}

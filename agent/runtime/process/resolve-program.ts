@@ -6,7 +6,7 @@
 import { lstatSync } from 'node:fs';
 import { badInput } from '../../errors';
 
-/** `rootOnHost` is a host path to the container's root (a layer, or /proc/<pid>/root). */
+/** `exists` answers for a path inside the container (see existsInLayers for a host-side view of it). */
 export function resolveProgram(name: string, env: readonly string[], exists: (pathInContainer: string) => boolean): string {
   if (name.length === 0) throw badInput('no command given');
   if (name.includes('/')) return name.startsWith('/') ? name : `/${name}`;
