@@ -89,3 +89,16 @@ await build({
   external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
   sourcemap: false,
 });
+
+// Webviews: each folder under extension/webviews/ (but shared/) with a view/main.ts is one page,
+// bundled for the browser to dist/webviews/<name>.js, its view/style.css to dist/webviews/<name>.css.
+const webviewsDir = join(root, 'extension', 'webviews');
+for (const name of existsSync(webviewsDir) ? readdirSync(webviewsDir) : []) {
+  const page = join(webviewsDir, name, 'view');
+  if (name === 'shared' || !existsSync(join(page, 'main.ts'))) continue;
+  const browser = { bundle: true, platform: 'browser', target: 'chrome120', format: 'iife', minify: true, sourcemap: false, logLevel: 'warning' };
+  await build({ ...browser, entryPoints: [join(page, 'main.ts')], outfile: join(root, 'dist', 'webviews', `${name}.js`) });
+  if (existsSync(join(page, 'style.css'))) {
+    await build({ ...browser, entryPoints: [join(page, 'style.css')], outfile: join(root, 'dist', 'webviews', `${name}.css`) });
+  }
+}

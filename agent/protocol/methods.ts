@@ -2,7 +2,7 @@
  * JSON-RPC methods and notifications the agent serves. Requests map one-to-one onto the CLI
  * verbs; notifications tell every connected client what changed so views never poll the world.
  */
-import type { ContainerRecord, ContainerStatus, NamespaceType, NetworkMode } from './records';
+import type { ContainerRecord, ContainerStatus, NamespaceType, NetworkMode, PathLayer } from './records';
 import type { OciSpec } from './oci-spec';
 
 export interface RunOptions {
@@ -120,6 +120,7 @@ export interface AgentMethods {
   'container.resume': [{ id: string }, ContainerRecord];
   'container.remove': [{ id: string; force?: boolean }, { id: string }];
   'container.logs': [{ id: string; follow?: boolean }, { data: string }];
+  'container.pathLayer': [{ id: string; path: string }, PathLayer];
   'exec.start': [ExecOptions, { session: string; pid: number }];
   'exec.input': [{ session: string; data: string }, Record<string, never>];
   'exec.resize': [{ session: string; cols: number; rows: number }, Record<string, never>];

@@ -107,3 +107,18 @@ export interface ContainerRecord {
   processes: ProcessRecord[];
   logPath: string;
 }
+
+/** Where a path in a container's root comes from (container.pathLayer), read off the overlay's directories. */
+export interface PathLayer {
+  path: string;
+  /** upper: this container wrote it; lower: still the image's; deleted: a whiteout hides the image's copy. */
+  layer: 'upper' | 'lower' | 'deleted' | 'absent';
+  /** Set for layer "upper": a file the image also has, so a write copied it up. */
+  copiedUp?: boolean;
+  /** Which lower directory (index into rootfs.lower) for layer "lower". */
+  lowerIndex?: number;
+  inLower: boolean;
+  size: number | null;
+  upperPath: string;
+  lowerPath: string | null;
+}

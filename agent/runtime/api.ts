@@ -10,6 +10,7 @@ import type {
   ContainerSummary,
   ExecOptions,
   HostSnapshot,
+  PathLayer,
   RunOptions,
 } from '../protocol';
 
@@ -49,6 +50,8 @@ export interface ContainerRuntime {
   resume(id: string): ContainerRecord;
   remove(id: string, force?: boolean): Promise<void>;
   logs(id: string): Buffer;
+  /** Which overlay layer a path inside the container's root comes from. */
+  pathLayer(id: string, path: string): PathLayer;
   /** Streams what is appended to the log from `fromOffset` (default: its current end). */
   followLogs(id: string, onData: (data: Buffer) => void, fromOffset?: number): LogFollower;
   exec(options: ExecOptions): ExecSession;

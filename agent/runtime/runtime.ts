@@ -7,8 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { arch, hostname, release } from 'node:os';
 import type {
-  AgentInfo, ContainerRecord, ContainerSummary, ExecOptions, HostSnapshot, OciSpec, RunOptions,
+  AgentInfo, ContainerRecord, ContainerSummary, ExecOptions, HostSnapshot, OciSpec, PathLayer, RunOptions,
 } from '../protocol';
+import { pathLayer } from '../inspect/overlay-layer';
 import { LabError, badInput, conflict, notFound } from '../errors';
 import { buildContainerRecord } from '../inspect/container-record';
 import { watchLinks, type LinkWatcher } from '../inspect/link-events';
@@ -134,6 +135,13 @@ export class Runtime implements ContainerRuntime {
   inspect(id: string): ContainerRecord {
     const state = this.lookup(id);
     return buildContainerRecord(state, this.config(state), this.cgroupOf(state));
+  }
+
+  pathLayer(id: string, path: string): PathLayer {
+    const state = this.lookup(id);
+    const rootfs = state.rootfs;
+    if (!rootfs) throw badInput(`${state.name} shares the host's root: it has no overlay layers`);
+    return pathLayer(rootfs, path);
   }
 
   resolveId(idOrName: string): string {

@@ -58,6 +58,7 @@ const rules: { [M in AgentMethod]: ParamRules } = {
   'container.pause': { id },
   'container.resume': { id },
   'container.remove': { id, force: { type: 'boolean' } },
+  'container.pathLayer': { id, path: { type: 'string', required: true } },
   'container.logs': { id, follow: { type: 'boolean' } },
   'exec.start': {
     id,

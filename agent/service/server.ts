@@ -185,6 +185,7 @@ export class AgentService {
       return { id: canonical };
     },
     'container.logs': ({ id, follow }, peer) => this.logs(id, follow === true, peer),
+    'container.pathLayer': ({ id, path }) => this.runtime.pathLayer(id, path),
     'exec.start': (options, peer) => this.startExec(options, peer),
     'exec.input': ({ session, data }, peer) => {
       this.session(peer, session).write(Buffer.from(data, 'base64'));
