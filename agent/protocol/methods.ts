@@ -3,7 +3,7 @@
  * verbs; notifications tell every connected client what changed so views never poll the world.
  */
 import type { ContainerRecord, ContainerStatus, NamespaceType, NetworkMode, PathLayer } from './records';
-import type { OciSpec } from './oci-spec';
+import type { OciSeccomp, OciSpec } from './oci-spec';
 
 export interface RunOptions {
   name?: string;
@@ -28,6 +28,35 @@ export interface RunOptions {
   config?: OciSpec;
   /** Create only (status "created"); the default runs the process at once. */
   createOnly?: boolean;
+  /** Run the process as this user: a uid, or "uid:gid" (Kubernetes: securityContext.runAsUser/runAsGroup). */
+  user?: string | number;
+  /** Mount the root filesystem read-only (securityContext.readOnlyRootFilesystem). */
+  readOnlyRoot?: boolean;
+  /** Capabilities added to / dropped from the default set, e.g. "NET_ADMIN" or "CAP_NET_ADMIN"; "ALL" means every one. */
+  capAdd?: string[];
+  capDrop?: string[];
+  /** A seccomp profile (OCI linux.seccomp); none by default. */
+  seccomp?: OciSeccomp;
+  /** Set no_new_privs: execve can never gain privileges (setuid bits, file capabilities). */
+  noNewPrivileges?: boolean;
+  /**
+   * Join a pod: every container of one pod shares the network, IPC and UTS namespaces held by the
+   * pod's sandbox (a small "pause" container made with the first member) and the pod's emptyDir volumes.
+   */
+  pod?: string;
+  volumes?: VolumeMount[];
+  /** A command run to completion inside the container before its main process starts (an init step). */
+  init?: string[];
+}
+
+/** A volume mounted into a container: a host directory (hostPath) or the pod's scratch directory (emptyDir). */
+export interface VolumeMount {
+  /** emptyDir volumes with the same name are the same directory for every container of a pod. */
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+  /** Bind this host directory (Kubernetes hostPath); otherwise an emptyDir. */
+  hostPath?: string;
 }
 
 export interface ContainerSummary {

@@ -67,4 +67,27 @@ export interface OciLinux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   sysctl?: Record<string, string>;
+  seccomp?: OciSeccomp;
+}
+
+/**
+ * A seccomp profile: for each system call the process makes, the kernel runs a small filter that
+ * decides allow / fail with an errno / kill. Names are per-architecture syscall names.
+ */
+export interface OciSeccomp {
+  defaultAction: OciSeccompAction;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  syscalls?: { names: string[]; action: OciSeccompAction; errnoRet?: number; args?: OciSeccompArg[] }[];
+}
+
+export type OciSeccompAction =
+  | 'SCMP_ACT_KILL' | 'SCMP_ACT_KILL_PROCESS' | 'SCMP_ACT_KILL_THREAD' | 'SCMP_ACT_TRAP'
+  | 'SCMP_ACT_ERRNO' | 'SCMP_ACT_TRACE' | 'SCMP_ACT_ALLOW' | 'SCMP_ACT_LOG' | 'SCMP_ACT_NOTIFY';
+
+export interface OciSeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: 'SCMP_CMP_NE' | 'SCMP_CMP_LT' | 'SCMP_CMP_LE' | 'SCMP_CMP_EQ' | 'SCMP_CMP_GE' | 'SCMP_CMP_GT' | 'SCMP_CMP_MASKED_EQ';
 }
