@@ -12,25 +12,20 @@
  * `ip -j link`) and against OpenSSH's own fingerprint, and a screenshot of each step is saved to
  * test/artifacts/e2e/.
  *
- * Isolation: the agent service the extension talks to is started by this test with its own state
- * root and socket (the extension reaches it through the sshd: containersLab.agent.socketPath). The
- * extension's bootstrap still uploads its agent build into root's ~/.containers-lab/agent; a build
- * directory that was not there before is removed afterwards.
+ * Isolation and cleanup: helpers/lab-session.ts (the agent service has its own state root and socket,
+ * reached through the sshd; nothing of its containers may be left at the end).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { homedir, hostname as hostHostname, tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerRecord, ContainerSummary } from '../../agent/protocol';
-import { hostLinkNames, leftovers, NONE_LEFT, nsInode, processExists, removeBridgeIfCreated } from '../helpers/kernel-witness';
-import { startService, stopService, type RunningService } from '../helpers/service';
-import { makeKey, opensshFingerprint, startSshd, type TestSshd } from '../helpers/sshd';
+import { hostLinkNames, leftovers, NONE_LEFT, nsInode, processExists } from '../helpers/kernel-witness';
+import { opensshFingerprint } from '../helpers/sshd';
 import {
   clickActivityBarItem,
   expandTreeItem,
-  launchBrowser,
   notificationMessages,
-  openWorkbench,
   runCommand,
   screenshot,
   sidebarTitle,
@@ -40,93 +35,38 @@ import {
   viewPane,
   waitForTerminalText,
   waitForTreeItem,
-  type Browser,
 } from './helpers/browser';
-import { extensionHostLogs, listExtensions, startCodeServer, type CodeServer } from './helpers/code-server';
+import { listExtensions } from './helpers/code-server';
 import { clickDialogButton, pickIfAsked, waitForDialog } from './helpers/dialogs';
-import { productVsix } from './helpers/vsix';
+import { startLabSession, type LabSession } from './helpers/lab-session';
 
 const NAMESPACE_TYPES = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts'] as const;
-const INSTALL_ROOT = join(homedir(), '.containers-lab', 'agent');
 
-const work = mkdtempSync(join(tmpdir(), 'cl-e2e-sidebar-'));
-const stateRoot = join(work, 'state');
-const socketPath = join(work, 'run', 'agent.sock');
-let sshd: TestSshd;
-let agent: RunningService;
-let server: CodeServer;
-let browser: Browser;
-let installRootExisted = false;
-let buildsBefore = new Set<string>();
-let removeLabBridge: () => void = () => undefined;
+let session: LabSession;
 
 /** The one container this test starts, as the agent recorded it (for the kernel witnesses). */
 let container: ContainerRecord | undefined;
 
 async function containersNow(): Promise<ContainerSummary[]> {
-  return agent.client.call('container.list', {});
+  return session.containers();
 }
 
 beforeAll(async () => {
-  const vsix = productVsix();
-  mkdirSync(join(work, 'sshd'), { recursive: true });
-  mkdirSync(join(work, 'run'), { recursive: true });
-  mkdirSync(join(work, 'workspace'), { recursive: true });
-  const hostKey = join(work, 'sshd', 'host_key');
-  makeKey(hostKey, 'containers-lab-e2e-host');
-  sshd = await startSshd(join(work, 'sshd'), hostKey);
-  agent = await startService(stateRoot, socketPath);
-  installRootExisted = existsSync(INSTALL_ROOT);
-  buildsBefore = new Set(installRootExisted ? readdirSync(INSTALL_ROOT) : []);
-  removeLabBridge = removeBridgeIfCreated('cl0');
-
-  server = await startCodeServer({
-    label: 'sidebar',
-    vsix: [vsix],
-    folder: join(work, 'workspace'),
-    settings: {
-      'containersLab.target': 'settings',
-      'containersLab.ssh.host': '127.0.0.1',
-      'containersLab.ssh.port': sshd.port,
-      'containersLab.ssh.username': 'root',
-      'containersLab.ssh.privateKeyPath': sshd.clientKey,
-      'containersLab.agent.socketPath': socketPath,
-      // xterm renders rows as DOM text (not a canvas) so the test can read the terminal
-      'terminal.integrated.gpuAcceleration': 'off',
-    },
-  });
-  browser = await launchBrowser();
+  session = await startLabSession({ label: 'sidebar' });
 });
 
 afterAll(async () => {
-  await browser?.close();
-  if (server) {
-    if (process.env.CONTAINERS_LAB_E2E_DEBUG) console.log(extensionHostLogs(server));
-    await server.stop();
-  }
-  if (agent) {
-    for (const summary of await containersNow().catch(() => [])) {
-      await agent.client.call('container.remove', { id: summary.id, force: true }).catch(() => undefined);
-    }
-    await stopService(agent);
-  }
-  await sshd?.stop();
-  // what the extension's bootstrap uploaded into root's home for this run
-  if (!installRootExisted) rmSync(join(homedir(), '.containers-lab'), { recursive: true, force: true });
-  else for (const entry of readdirSync(INSTALL_ROOT)) if (!buildsBefore.has(entry)) rmSync(join(INSTALL_ROOT, entry), { recursive: true, force: true });
-  // the lab bridge, if this run's container was the one that made it
-  removeLabBridge();
-  rmSync(work, { recursive: true, force: true });
+  await session?.close();
 });
 
 describe('Containers Lab in a real VS Code (code-server + headless Chromium, loopback sshd)', () => {
   it('has the packaged extension installed', () => {
-    expect(listExtensions(server).some((id) => id.startsWith('containers-lab.containers-lab@'))).toBe(true);
+    expect(listExtensions(session.server).some((id) => id.startsWith('containers-lab.containers-lab@'))).toBe(true);
   });
 
   it('the activity-bar icon opens the "Containers Lab" sidebar with its three views', async () => {
-    const { page } = browser;
-    await openWorkbench(page, server.url, { folder: join(work, 'workspace') });
+    const { page } = session;
+    await session.openWorkbench();
     await screenshot(page, 'sidebar-01-workbench');
     await clickActivityBarItem(page, 'Containers Lab');
     expect(await sidebarTitle(page)).toMatch(/^containers lab$/i);
@@ -135,25 +75,25 @@ describe('Containers Lab in a real VS Code (code-server + headless Chromium, loo
   });
 
   it('"Start busybox container" connects over SSH (trusting the real host key) and shows the container', async () => {
-    const { page } = browser;
+    const { page } = session;
     await runCommand(page, 'Containers Lab: Start busybox container');
     // First connection: a modal asks to trust the host key; it must show OpenSSH's own fingerprint.
     const dialog = await waitForDialog(page, 60_000);
     await screenshot(page, 'sidebar-03-trust-host-key');
     expect(dialog.message).toMatch(/Trust the host key/);
-    expect(dialog.detail).toContain(opensshFingerprint(join(work, 'sshd', 'host_key.pub')));
+    expect(dialog.detail).toContain(opensshFingerprint(join(session.work, 'sshd', 'host_key.pub')));
     await clickDialogButton(page, 'Trust and Connect');
 
     const containersPane = viewPane(page, 'Containers');
     const node = await waitForTreeItem(containersPane, /^busybox-\d+$/, 90_000).catch(async (error: unknown) => {
       await screenshot(page, 'sidebar-03-failed');
-      throw new Error(`${String(error)}\nnotifications: ${(await notificationMessages(page)).join(' | ')}\n${extensionHostLogs(server).slice(-4000)}`);
+      throw new Error(`${String(error)}\nnotifications: ${(await notificationMessages(page)).join(' | ')}\n${session.diagnostics()}`);
     });
     const name = (await node.locator('.label-name').innerText()).trim();
     const summaries = await containersNow();
     const summary = summaries.find((entry) => entry.name === name);
     expect(summary, `the agent has no container "${name}" (it has: ${summaries.map((s) => s.name).join(', ')})`).toBeDefined();
-    container = await agent.client.call('container.inspect', { id: summary!.id });
+    container = await session.agent.client.call('container.inspect', { id: summary!.id });
     expect(container.status).toBe('running');
     expect(processExists(container.pid!)).toBe(true);
     await screenshot(page, 'sidebar-04-container-node');
@@ -163,11 +103,11 @@ describe('Containers Lab in a real VS Code (code-server + headless Chromium, loo
     const imageRow = async () => (await treeRowTexts(viewPane(page, 'Lab'))).find((row) => row.startsWith('Busybox image')) ?? '';
     const deadline = Date.now() + 10_000;
     while (/not unpacked/.test(await imageRow()) && Date.now() < deadline) await page.waitForTimeout(100);
-    expect(await imageRow()).toBe(`Busybox image ${(await agent.client.call('agent.info', {})).image.path}`);
+    expect(await imageRow()).toBe(`Busybox image ${(await session.agent.client.call('agent.info', {})).image.path}`);
   });
 
   it('the container\'s Namespaces rows show the kernel\'s /proc/<pid>/ns/* inodes', async () => {
-    const { page } = browser;
+    const { page } = session;
     expect(container, 'no container from the previous step').toBeDefined();
     const pid = container!.pid!;
     const containersPane = viewPane(page, 'Containers');
@@ -196,7 +136,7 @@ describe('Containers Lab in a real VS Code (code-server + headless Chromium, loo
   });
 
   it('"Open Shell in Container" runs `hostname` in the container and the terminal shows it', async () => {
-    const { page } = browser;
+    const { page } = session;
     const name = container!.name;
     await runCommand(page, 'Containers Lab: Open Shell in Container');
     await pickIfAsked(page, name);
@@ -210,7 +150,7 @@ describe('Containers Lab in a real VS Code (code-server + headless Chromium, loo
   });
 
   it('"Remove Container" makes the node disappear and the kernel objects go away', async () => {
-    const { page } = browser;
+    const { page } = session;
     const record = container!;
     const cgroupDirs = Object.values(record.cgroup?.directories ?? {});
     expect(cgroupDirs.length).toBeGreaterThan(0);
@@ -244,6 +184,6 @@ describe('Containers Lab in a real VS Code (code-server + headless Chromium, loo
     expect(existsSync(`/proc/${record.pid}`)).toBe(false);
     expect(cgroupDirs.filter((dir) => existsSync(dir))).toEqual([]);
     expect(hostLinkNames()).not.toContain(record.network.vethHost);
-    expect(leftovers(stateRoot, [{ id: record.id, pid: record.pid }])).toEqual(NONE_LEFT);
+    expect(leftovers(session.stateRoot, [{ id: record.id, pid: record.pid }])).toEqual(NONE_LEFT);
   });
 });
