@@ -1,0 +1,43 @@
+/*
+ * Every kind of check, by the name lab files use. Each runs in the agent against the kernel's own
+ * state; see the file of each kind for what exactly it reads.
+ */
+import type { CheckKind, CheckParamsByKind } from '../format';
+import type { LabContext } from '../context';
+import { checkCapabilities } from './capabilities';
+import { checkCgroupEvents } from './cgroup-events';
+import { checkCgroupLimit } from './cgroup-limit';
+import { checkContainer } from './container';
+import { checkFile } from './file';
+import { checkFileLayer } from './file-layer';
+import { checkHostname } from './hostname';
+import { checkInterface } from './interface';
+import { checkMount } from './mount';
+import { checkNamespaces } from './namespaces';
+import { checkProcessTree } from './process-tree';
+import { checkReachable } from './reachable';
+import { checkRoute } from './route';
+import { checkUidMap } from './uid-map';
+import { checkUser } from './user';
+
+type CheckRunner<K extends CheckKind> = (params: CheckParamsByKind[K], context: LabContext) => void | Promise<void>;
+
+export const CHECKS: { [K in CheckKind]: CheckRunner<K> } = {
+  container: checkContainer,
+  namespaces: checkNamespaces,
+  hostname: checkHostname,
+  'uid-map': checkUidMap,
+  user: checkUser,
+  'cgroup-limit': checkCgroupLimit,
+  'cgroup-events': checkCgroupEvents,
+  mount: checkMount,
+  'file-layer': checkFileLayer,
+  file: checkFile,
+  interface: checkInterface,
+  route: checkRoute,
+  reachable: checkReachable,
+  'process-tree': checkProcessTree,
+  capabilities: checkCapabilities,
+};
+
+export { CheckFailed } from './outcome';

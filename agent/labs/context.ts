@@ -1,0 +1,69 @@
+/*
+ * What setup actions, checks and solution steps share while a lab runs: the runtime (the agent's
+ * own, so every read is of this machine's kernel), the lab, its answer directory and its token,
+ * and small helpers to look containers up and run commands inside them.
+ */
+import type { ContainerRecord } from '../protocol';
+import type { ContainerRuntime } from '../runtime/api';
+import { LabError } from '../errors';
+import type { LabDefinition } from './format';
+
+export interface LabNetworkDefaults {
+  /** Bridge for bridged containers that do not name one (the runtime's default when unset). */
+  bridge: string;
+  subnet: string;
+}
+
+export interface LabContext {
+  runtime: ContainerRuntime;
+  lab: LabDefinition;
+  stateRoot: string;
+  /** The lab's answer directory on the lab host ({{workdir}}). */
+  workdir: string;
+  /** A random word made at start ({{token}}): answers that must be found cannot be guessed. */
+  token: string;
+  network: LabNetworkDefaults | null;
+}
+
+/** The container's record as the kernel shows it now, or null when there is no such container. */
+export function findContainer(context: LabContext, name: string): ContainerRecord | null {
+  try {
+    return context.runtime.inspect(name);
+  } catch (error) {
+    if (error instanceof LabError && error.kind === 'not-found') return null;
+    throw error;
+  }
+}
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command inside a running container and collects its output; gives up after `timeoutMs`. */
+export function execCapture(runtime: ContainerRuntime, container: string, args: string[], timeoutMs = 10_000): Promise<CommandResult> {
+  const session = runtime.exec({ id: container, args });
+  let stdout = '';
+  let stderr = '';
+  session.onOutput((stream, data) => {
+    if (stream === 'stdout') stdout += data.toString();
+    else stderr += data.toString();
+  });
+  session.close();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      session.kill('SIGKILL');
+      stderr += `\n(timed out after ${timeoutMs} ms)`;
+    }, timeoutMs);
+    session.onExit((code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Fills {{workdir}} and {{token}} in a lab string. */
+export function fill(text: string, context: Pick<LabContext, 'workdir' | 'token'>): string {
+  return text.replace(/\{\{\s*(workdir|token)\s*\}\}/g, (_, name: string) => (name === 'workdir' ? context.workdir : context.token));
+}

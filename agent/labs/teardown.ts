@@ -1,0 +1,68 @@
+/*
+ * Teardown: remove everything a lab made — the containers its setup ran, the ones its task asks
+ * the learner to make (named in the solution), the bridges it named, and its work directory —
+ * so that starting again begins from nothing and other labs never see its leftovers. Names are
+ * collected from the lab file itself, so nothing the learner made outside the lab is touched.
+ */
+import { rmSync } from 'node:fs';
+import { LabError } from '../errors';
+import { removeBridge } from '../runtime/network';
+import type { LabContext } from './context';
+import type { LabDefinition, SolutionStep } from './format';
+
+const NAME_OPTION = /--name[= ](\S+)/;
+const POD_OPTION = /--pod[= ](\S+)/;
+const BRIDGE_OPTION = /--bridge[= ](\S+)/;
+
+function cliLines(steps: readonly SolutionStep[]): string[] {
+  return steps.flatMap((step) => ('cli' in step ? [step.cli] : []));
+}
+
+/** Container names, pod names and bridges a lab may leave behind. */
+export function labResources(lab: LabDefinition): { containers: Set<string>; pods: Set<string>; bridges: Set<string> } {
+  const containers = new Set(lab.cleanup?.containers ?? []);
+  const pods = new Set<string>();
+  const bridges = new Set(lab.cleanup?.bridges ?? []);
+  for (const action of lab.setup ?? []) {
+    if ('run' in action) {
+      containers.add(action.run.name);
+      if (action.run.pod) pods.add(action.run.pod);
+      if (action.run.bridge) bridges.add(action.run.bridge);
+    }
+    if ('fault' in action && action.fault.kind === 'move-to-bridge') bridges.add(action.fault.bridge);
+  }
+  for (const line of cliLines([...lab.solution.steps, ...(lab.partial?.steps ?? [])])) {
+    const name = NAME_OPTION.exec(line)?.[1];
+    if (name) containers.add(name);
+    const pod = POD_OPTION.exec(line)?.[1];
+    if (pod) pods.add(pod);
+    const bridge = BRIDGE_OPTION.exec(line)?.[1];
+    if (bridge) bridges.add(bridge);
+  }
+  return { containers, pods, bridges };
+}
+
+export async function teardownLab(context: LabContext): Promise<void> {
+  const { runtime, lab } = context;
+  const { containers, pods, bridges } = labResources(lab);
+  // Pod members first, then whatever holds a pod's shared namespaces (named after the pod).
+  const podMember = (name: string): boolean => [...pods].some((pod) => name === pod || name.startsWith(`${pod}-`) || name.startsWith(`${pod}.`));
+  const doomed = runtime.list().filter((summary) => containers.has(summary.name) || podMember(summary.name));
+  doomed.sort((a, b) => Number(pods.has(a.name)) - Number(pods.has(b.name)));
+  for (const summary of doomed) {
+    try {
+      await runtime.remove(summary.id, true);
+    } catch (error) {
+      if (!(error instanceof LabError && error.kind === 'not-found')) throw error;
+    }
+  }
+  const stillUsed = new Set(runtime.list().flatMap((summary) => {
+    try {
+      return [runtime.inspect(summary.id).network.bridge];
+    } catch {
+      return [];
+    }
+  }));
+  for (const bridge of bridges) if (!stillUsed.has(bridge)) removeBridge(bridge, context.stateRoot);
+  rmSync(context.workdir, { recursive: true, force: true });
+}

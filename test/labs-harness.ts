@@ -1,0 +1,83 @@
+/*
+ * Runs every lab of one kind through the same ordeal, against real containers (root):
+ *   setup → check: not passed, score 0, and every failure says what is missing;
+ *   partial solution (when the lab has one) → exactly the partial score its weights give;
+ *   reset, reference solution → full score;
+ *   stop → nothing left: no container, veth, cgroup, mount, bridge or work directory.
+ * A lab that needs a runtime feature this agent lacks (probed on real containers) is skipped,
+ * and says which feature.
+ */
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { openRuntime } from '../agent/runtime/runtime';
+import type { ContainerRuntime } from '../agent/runtime/api';
+import { removeBridge } from '../agent/runtime/network';
+import { LabEngine } from '../agent/labs/engine';
+import { loadLabs } from '../agent/labs/loader';
+import { probeFeatures } from '../agent/labs/features';
+import { labResources } from '../agent/labs/teardown';
+import type { LabFeature, LabKind } from '../agent/protocol/labs';
+import { hostLinkNames, leftovers, NONE_LEFT } from './helpers/kernel-witness';
+
+export const LABS_DIRECTORY = join(__dirname, '..', 'labs');
+
+export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (id: string) => boolean): void {
+  let stateRoot: string;
+  let runtime: ContainerRuntime;
+  let engine: LabEngine;
+  let features: Set<LabFeature>;
+
+  beforeAll(async () => {
+    stateRoot = mkdtempSync(`/tmp/cl-labs-${kind}-`);
+    runtime = openRuntime({ stateRoot });
+    engine = new LabEngine(runtime, { stateRoot, labsDirectory: LABS_DIRECTORY, network: { bridge, subnet } });
+    features = await probeFeatures(runtime);
+  });
+
+  afterAll(async () => {
+    for (const summary of runtime.list()) await runtime.remove(summary.id, true);
+    removeBridge(bridge, stateRoot);
+    runtime.close();
+    rmSync(stateRoot, { recursive: true, force: true });
+  });
+
+  const labs = loadLabs(LABS_DIRECTORY).filter((lab) => lab.kind === kind && (!only || only(lab.id)));
+  for (const lab of labs) {
+    test(`${lab.id}: unsolved fails, ${lab.partial ? 'partial scores its weights, ' : ''}solution scores full, stop leaves nothing`, async (context) => {
+      const missing = (lab.requires ?? []).filter((feature) => !features.has(feature));
+      if (missing.length > 0) context.skip(`needs runtime features not available yet: ${missing.join(', ')}`);
+
+      await engine.start(lab.id);
+      const unsolved = await engine.check(lab.id);
+      expect(unsolved.passed).toBe(false);
+      expect(unsolved.score).toBe(0);
+      for (const [index, result] of unsolved.checks.entries()) {
+        const spec = lab.checks[index]!;
+        expect(result.passed, `${spec.id} passed on the unsolved setup`).toBe(false);
+        expect(result.message).toMatch(result.message.startsWith('skipped: needs ') ? /^skipped: needs [a-z0-9-]+$/ : /\(found: .+\)$/);
+      }
+
+      if (lab.partial) {
+        const partial = await engine.solve(lab.id, true);
+        expect(partial.score, JSON.stringify(partial.checks.filter((check) => !check.passed))).toBe(lab.partial.score);
+        expect(partial.passed).toBe(false);
+        await engine.reset(lab.id);
+      }
+
+      const solved = await engine.solve(lab.id);
+      expect(solved.checks.filter((check) => !check.passed)).toEqual([]);
+      expect(solved.score).toBe(solved.max);
+      expect(solved.passed).toBe(true);
+
+      const { containers, bridges } = labResources(lab);
+      const made = runtime.list().filter((summary) => containers.has(summary.name)).map((summary) => ({ id: summary.id, pid: summary.pid }));
+      await engine.stop(lab.id);
+      expect(runtime.list().map((summary) => summary.name).filter((name) => containers.has(name))).toEqual([]);
+      expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
+      const links = hostLinkNames();
+      expect([...bridges].filter((name) => links.includes(name))).toEqual([]);
+      expect(existsSync(engine.workdir(lab.id))).toBe(false);
+    });
+  }
+}
