@@ -1,0 +1,34 @@
+/*
+ * What the Manifests panel (extension side) and its page say to each other. Types only: both
+ * sides import this file, the page through its browser bundle.
+ */
+import type { ContainerStatus } from '../../../agent/protocol';
+import type { FieldSpan } from './document-fields';
+import type { KernelObject } from './kernel-objects';
+import type { FieldLink } from './pod-yaml';
+
+export interface ManifestsState {
+  id: string;
+  name: string;
+}
+
+export interface ManifestDocument {
+  /** The document's text exactly as the read-only editor shows it. */
+  text: string;
+  fields: FieldSpan[];
+}
+
+/** A link as the page needs it: which fields on each side belong together (values come on demand). */
+export type PageLink = Omit<FieldLink, 'kernel'> & { hasKernel: boolean };
+
+export type ToPage =
+  | { type: 'documents'; name: string; status: ContainerStatus; config: ManifestDocument; pod: ManifestDocument; links: PageLink[] }
+  /** The kernel object behind a link, read from a fresh container.inspect at `readAt`. */
+  | { type: 'kernel'; linkId: string; kernel: KernelObject | null; readAt: string }
+  | { type: 'status'; status: ContainerStatus | 'removed' }
+  | { type: 'error'; message: string };
+
+export type FromPage =
+  | { type: 'ready' }
+  | { type: 'select'; linkId: string }
+  | { type: 'open'; document: 'config' | 'pod' };
