@@ -7,7 +7,7 @@
  * commands to exec, files to write, faults to inject), checks against kernel state, and a reference
  * solution the tests (and a "show me" button) run. Strings in setup, checks and solutions may use
  * {{workdir}} (the lab's answer directory) and {{token}} (a random word made at start); solution
- * steps may also use {{pid:NAME}}, {{ip:NAME}}, {{gateway:NAME}}, {{veth:NAME}} and {{bridge:NAME}}.
+ * steps may also use {{pid:NAME}}, {{ip:NAME}}, {{gateway:NAME}}, {{veth:NAME}}, {{bridge:NAME}} and {{rootfs:NAME}}.
  */
 import type { NamespaceType, RunOptions } from '../protocol';
 import type { LabDifficulty, LabDomain, LabFeature, LabKind } from '../protocol/labs';

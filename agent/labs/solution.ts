@@ -5,7 +5,7 @@
  * commands on the lab host (`ip link …`, `nsenter …`) for the faults that are fixed from outside.
  *
  * Steps may name facts known only at run time: {{pid:NAME}}, {{ip:NAME}}, {{gateway:NAME}},
- * {{veth:NAME}} (the host end of NAME's veth pair) and {{bridge:NAME}}, besides {{workdir}}.
+ * {{veth:NAME}} (the host end of NAME's veth pair), {{bridge:NAME}} and {{rootfs:NAME}}, besides {{workdir}}.
  */
 import { execFileSync } from 'node:child_process';
 import { badInput } from '../errors';
@@ -23,9 +23,9 @@ import { splitWords } from './words';
 
 /** Fills run-time facts about containers, then {{workdir}} and {{token}}. */
 export function fillFacts(text: string, context: LabContext): string {
-  const filled = text.replace(/\{\{\s*(pid|ip|gateway|veth|bridge):([A-Za-z0-9_.-]+)\s*\}\}/g, (_, fact: string, name: string) => {
+  const filled = text.replace(/\{\{\s*(pid|ip|gateway|veth|bridge|rootfs):([A-Za-z0-9_.-]+)\s*\}\}/g, (_, fact: string, name: string) => {
     const record = context.runtime.inspect(name);
-    const value = { pid: record.pid, ip: record.network.ip, gateway: record.network.gateway, veth: record.network.vethHost, bridge: record.network.bridge }[fact];
+    const value = { pid: record.pid, ip: record.network.ip, gateway: record.network.gateway, veth: record.network.vethHost, bridge: record.network.bridge, rootfs: record.rootfs?.merged }[fact];
     if (value === null || value === undefined) throw badInput(`"${name}" has no ${fact}`);
     return String(value);
   });

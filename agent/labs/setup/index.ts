@@ -16,6 +16,8 @@ import { waitUntilStopped } from './wait';
 /** RunOptions with the lab's templates filled and its network defaults applied. */
 export function labRunOptions(options: RunOptions, context: LabContext): RunOptions {
   const filled: RunOptions = { ...options };
+  if (options.hostname !== undefined) filled.hostname = fill(options.hostname, context);
+  if (options.args) filled.args = options.args.map((arg) => fill(arg, context));
   if (options.volumes) {
     filled.volumes = options.volumes.map((volume) => (volume.hostPath ? { ...volume, hostPath: fill(volume.hostPath, context) } : volume));
   }
