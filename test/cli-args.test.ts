@@ -89,6 +89,23 @@ describe('run', () => {
     expect(() => runOptionsFrom(parse('run', '--config', 'none.json', 'busybox'), read)).toThrow(/cannot read none\.json: ENOENT/);
   });
 
+  it('maps the securityContext, pod, volume and init flags; repeated -v and comma lists collect', () => {
+    const read = (path: string): string => {
+      if (path === 'profile.json') return JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW' });
+      throw Object.assign(new Error('missing'), { code: 'ENOENT' });
+    };
+    const options = runOptionsFrom(parse('run', '-u', '1000:1000', '--read-only', '--cap-drop', 'ALL', '--cap-add', 'NET_BIND_SERVICE,CHOWN', '--cap-add', 'KILL',
+      '--seccomp', 'profile.json', '--no-new-privileges', '--pod', 'web', '-v', 'shared:/data', '-v', '/srv/site:/site:ro', '--init', 'echo ready', 'busybox'), read);
+    expect(options).toMatchObject({
+      user: '1000:1000', readOnlyRoot: true, capDrop: ['ALL'], capAdd: ['NET_BIND_SERVICE', 'CHOWN', 'KILL'],
+      seccomp: { defaultAction: 'SCMP_ACT_ALLOW' }, noNewPrivileges: true, pod: 'web', init: ['sh', '-c', 'echo ready'],
+      volumes: [{ name: 'shared', mountPath: '/data' }, { name: 'host-2', hostPath: '/srv/site', mountPath: '/site', readOnly: true }],
+    });
+    expect(() => runOptionsFrom(parse('run', '-v', 'shared', 'busybox'))).toThrow(/-v: expected NAME:\/path/);
+    expect(() => runOptionsFrom(parse('run', '-v', 'a:/a:rw', 'busybox'))).toThrow(/-v: expected/);
+    expect(() => parse('run', '--pod', 'a', '--pod', 'b', 'busybox')).toThrow(/--pod given twice/);
+  });
+
   it('rejects bad values with one line naming the option', () => {
     const bad = (...argv: string[]): string => {
       try {

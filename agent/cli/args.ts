@@ -25,6 +25,8 @@ export interface OptionSpec {
   /** Placeholder for the value ("N", "SIZE"); absent for a boolean switch. */
   value?: string;
   help: string;
+  /** May be given more than once (-v a:/a -v b:/b); read with listOption. */
+  repeatable?: boolean;
 }
 
 export interface VerbSpec {
@@ -69,7 +71,12 @@ export function parseVerbArgs(spec: VerbSpec, argv: readonly string[]): ParsedAr
   const prefix = topLevel ? '' : `${spec.name}: `;
   const helpHint = topLevel ? 'containers-lab help' : `containers-lab ${spec.name} --help`;
   const set = (option: OptionSpec, value: string | true): void => {
-    if (options.has(option.long)) throw new UsageError(`${prefix}option --${option.long} given twice`);
+    const previous = options.get(option.long);
+    if (previous !== undefined && option.repeatable && typeof previous === 'string' && typeof value === 'string') {
+      options.set(option.long, `${previous}${LIST_SEPARATOR}${value}`);
+      return;
+    }
+    if (previous !== undefined) throw new UsageError(`${prefix}option --${option.long} given twice`);
     options.set(option.long, value);
   };
 
@@ -148,6 +155,16 @@ export function parseVerbArgs(spec: VerbSpec, argv: readonly string[]): ParsedAr
 }
 
 // --- typed accessors with one-line errors ----------------------------------------------------------
+
+const LIST_SEPARATOR = '\0';
+
+/** Every value of a repeatable option, in order; comma-separated values are split too when `splitCommas`. */
+export function listOption(args: ParsedArgs, long: string, splitCommas = false): string[] {
+  const value = args.options.get(long);
+  if (typeof value !== 'string') return [];
+  const values = value.split(LIST_SEPARATOR);
+  return splitCommas ? values.flatMap((entry) => entry.split(',')).map((entry) => entry.trim()).filter((entry) => entry !== '') : values;
+}
 
 export function stringOption(args: ParsedArgs, long: string): string | undefined {
   const value = args.options.get(long);

@@ -9,6 +9,7 @@ import { NAMESPACE_TYPES, type ContainerRecord, type NamespaceType, type OciSpec
 import type { Cgroup } from '../runtime/cgroups';
 import { namespaceInodes } from '../runtime/namespaces';
 import type { ContainerState } from '../runtime/state/store';
+import { ANNOTATIONS } from '../oci/from-run-options';
 import { readMountinfo } from './mountinfo';
 
 const agentNamespaces = namespaceInodes('self');
@@ -44,7 +45,19 @@ export function buildContainerRecord(state: ContainerState, config: OciSpec, cgr
     network: state.network,
     processes: alive && cgroup ? safely(() => cgroup.processes(), []).flatMap((pid) => processRecord(pid)) : [],
     logPath: state.logPath,
+    pod: podOf(config),
+    init: initOf(config, state),
   };
+}
+
+function podOf(config: OciSpec): ContainerRecord['pod'] {
+  const name = config.annotations?.[ANNOTATIONS.pod];
+  return name ? { name, sandbox: config.annotations?.[ANNOTATIONS.podSandbox] === 'true' } : null;
+}
+
+function initOf(config: OciSpec, state: ContainerState): ContainerRecord['init'] {
+  const args = config.annotations?.[ANNOTATIONS.init];
+  return args ? { args: JSON.parse(args) as string[], exitCode: state.initExitCode ?? null } : null;
 }
 
 function safely<T>(read: () => T, fallback: T): T {

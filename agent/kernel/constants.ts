@@ -65,6 +65,17 @@ export const WNOHANG = 1;
 /** prctl(2). */
 export const PR_SET_PDEATHSIG = 1;
 export const PR_SET_CHILD_SUBREAPER = 36;
+export const PR_SET_KEEPCAPS = 8;
+export const PR_CAPBSET_DROP = 24;
+export const PR_SET_NO_NEW_PRIVS = 38;
+export const PR_CAP_AMBIENT = 47;
+export const PR_CAP_AMBIENT_RAISE = 2;
+
+/** capset(2): the 64-bit capability interface (two 32-bit words per set). */
+export const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+
+/** seccomp(2). */
+export const SECCOMP_SET_MODE_FILTER = 1;
 
 /** ioctl(2) requests for terminals. */
 export const TIOCSCTTY = 0x540e;
@@ -84,6 +95,7 @@ const SYSCALLS = {
     setsid: 112, setgroups: 116, setresuid: 117, setresgid: 119, prctl: 157, mount: 165,
     execve: 59, exit_group: 231, unshare: 272, dup3: 292, setns: 308,
     pivot_root: 155, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424,
+    capset: 126, seccomp: 317,
   },
   // aarch64 uses the generic system-call table (asm-generic/unistd.h): no dup2, open, fork…
   arm64: {
@@ -91,6 +103,7 @@ const SYSCALLS = {
     setsid: 157, setgroups: 159, setresuid: 147, setresgid: 149, prctl: 167, mount: 40,
     execve: 221, exit_group: 94, unshare: 97, dup3: 24, setns: 268,
     pivot_root: 41, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424,
+    capset: 91, seccomp: 277,
   },
 } as const;
 

@@ -28,6 +28,8 @@ import type {
 } from '../protocol';
 import { NAMESPACE_TYPES } from '../protocol';
 import { validateConfig } from './validate';
+import { securityFromRunOptions } from './security-options';
+import { volumeMounts, type EmptyDirLocator } from './volume-options';
 import { DEFAULT_CPU_PERIOD_US, MAX_PIDS, MIN_CPU_QUOTA_US, MIN_MEMORY_BYTES } from '../runtime/cgroups/limits';
 
 export const OCI_VERSION = '1.1.0';
@@ -39,7 +41,15 @@ export const ANNOTATIONS = {
   network: 'lab.containers.network',
   bridge: 'lab.containers.bridge',
   subnet: 'lab.containers.subnet',
+  /** The pod a container belongs to, and whether it is the pod's sandbox (which holds the shared namespaces). */
+  pod: 'lab.containers.pod',
+  podSandbox: 'lab.containers.pod-sandbox',
+  /** The init step's command (JSON) — run to completion before the main process. */
+  init: 'lab.containers.init',
 } as const;
+
+/** The namespaces a pod's containers share (Kubernetes: network, IPC and the hostname). */
+export const POD_SHARED_NAMESPACES = ['net', 'ipc', 'uts'] as const;
 
 export const DEFAULT_BRIDGE = 'cl0';
 
@@ -289,6 +299,12 @@ export interface ConfigDefaults {
   name?: string;
   /** Host range that container uid/gid 0… maps to when a user namespace is requested. */
   userns?: { hostId: number; size: number };
+  /** Where emptyDir volumes live (the runtime decides: the pod's directory, or the container's). */
+  emptyDir?: EmptyDirLocator;
+  /** Set when making a pod's sandbox: the pod's name. */
+  sandboxOfPod?: string;
+  /** For a pod member: the pod's sandbox, whose net/ipc/uts namespaces it joins. */
+  pod?: { name: string; sandboxPid: number; network: NetworkMode };
 }
 
 /**
@@ -302,10 +318,14 @@ export function configFromRunOptions(options: RunOptions, defaults: ConfigDefaul
   if (image !== 'busybox') throw badInput(`unknown image ${JSON.stringify(image)}: only busybox is available`);
   const name = options.name ?? defaults.name;
   if (name !== undefined) validateName(name);
-  const { namespaces, network } = chooseNamespaces(options);
+  const pod = defaults.pod;
+  const { namespaces, network } = pod ? podNamespaces(options, pod.network) : chooseNamespaces(options);
+  const security = securityFromRunOptions(options);
 
   let hostname: string | undefined;
-  if (options.hostname !== undefined) {
+  if (pod) {
+    if (options.hostname !== undefined) throw badInput(`the containers of pod "${pod.name}" share its hostname (${pod.name}): leave --hostname out`);
+  } else if (options.hostname !== undefined) {
     hostname = validateHostname(options.hostname);
     if (!namespaces.has('uts')) throw badInput(`hostname "${hostname}" needs a uts namespace: add "uts" to the namespace list`);
   } else if (namespaces.has('uts')) {
@@ -319,7 +339,15 @@ export function configFromRunOptions(options: RunOptions, defaults: ConfigDefaul
 
   const annotations: Record<string, string> = { [ANNOTATIONS.image]: image, [ANNOTATIONS.network]: network };
   if (name !== undefined) annotations[ANNOTATIONS.name] = name;
-  if (network === 'bridge') {
+  if (pod) annotations[ANNOTATIONS.pod] = pod.name;
+  if (defaults.sandboxOfPod !== undefined) {
+    annotations[ANNOTATIONS.pod] = defaults.sandboxOfPod;
+    annotations[ANNOTATIONS.podSandbox] = 'true';
+  }
+  if (options.init !== undefined) annotations[ANNOTATIONS.init] = JSON.stringify(validateArgs(options.init));
+  if (pod) {
+    if (options.bridge !== undefined || options.subnet !== undefined) throw badInput(`pod "${pod.name}" has its network already: leave --bridge and --subnet out`);
+  } else if (network === 'bridge') {
     annotations[ANNOTATIONS.bridge] = validateBridgeName(options.bridge ?? DEFAULT_BRIDGE);
     if (options.subnet !== undefined) annotations[ANNOTATIONS.subnet] = validateSubnet(options.subnet);
   } else if (options.bridge !== undefined || options.subnet !== undefined) {
@@ -330,21 +358,27 @@ export function configFromRunOptions(options: RunOptions, defaults: ConfigDefaul
     ociVersion: OCI_VERSION,
     process: {
       terminal: false,
-      user: { uid: 0, gid: 0 },
+      user: security.user,
       args: options.args === undefined ? [...IDLE_PROCESS] : validateArgs(options.args),
       env: mergeEnv(options.env),
       cwd: '/',
+      capabilities: security.capabilities,
+      ...(security.noNewPrivileges ? { noNewPrivileges: true } : {}),
     },
-    root: { path: defaults.rootfs, readonly: false },
+    root: { path: defaults.rootfs, readonly: security.readOnlyRoot },
     ...(hostname !== undefined ? { hostname } : {}),
-    mounts: defaultMounts(namespaces),
+    mounts: [...defaultMounts(namespaces), ...volumeMounts(options, defaults.emptyDir ?? noEmptyDir)],
     annotations,
     linux: {
       // Listed in NAMESPACE_TYPES order so documents are stable and diffable.
-      namespaces: NAMESPACE_TYPES.filter((type) => namespaces.has(type)).map((type) => ({ type: toOciNamespace(type) })),
+      namespaces: NAMESPACE_TYPES.filter((type) => namespaces.has(type)).map((type) => {
+        const joined = pod && (POD_SHARED_NAMESPACES as readonly NamespaceType[]).includes(type);
+        return joined ? { type: toOciNamespace(type), path: `/proc/${pod.sandboxPid}/ns/${type}` } : { type: toOciNamespace(type) };
+      }),
       resources,
       maskedPaths: [...DEFAULT_MASKED_PATHS],
       readonlyPaths: [...DEFAULT_READONLY_PATHS],
+      ...(security.seccomp ? { seccomp: security.seccomp } : {}),
     },
   };
   if (namespaces.has('user')) {
@@ -356,7 +390,21 @@ export function configFromRunOptions(options: RunOptions, defaults: ConfigDefaul
   return spec;
 }
 
-function isHostname(text: string): boolean {
+const noEmptyDir: EmptyDirLocator = (name) => {
+  throw badInput(`volume ${name} needs a hostPath here (emptyDir volumes are made by the agent)`);
+};
+
+/** A pod member creates pid, mnt and cgroup namespaces of its own and joins the pod's net, ipc and uts. */
+function podNamespaces(options: RunOptions, network: NetworkMode): { namespaces: Set<NamespaceType>; network: NetworkMode } {
+  if (options.net !== undefined || options.namespaces !== undefined || options.userns) {
+    throw badInput('a pod member shares the pod\'s namespaces: leave --net, --namespaces and --userns out');
+  }
+  const namespaces = new Set<NamespaceType>(['cgroup', 'ipc', 'mnt', 'pid', 'uts']);
+  if (network !== 'host') namespaces.add('net');
+  return { namespaces, network };
+}
+
+export function isHostname(text: string): boolean {
   return text.length <= 63 && text.split('.').every((label) => HOSTNAME_LABEL.test(label));
 }
 
@@ -371,6 +419,20 @@ export function namespacesFromConfig(spec: OciSpec): NamespaceType[] {
     if (ours) types.add(ours);
   }
   return NAMESPACE_TYPES.filter((type) => types.has(type));
+}
+
+/** Namespaces the document joins (a path) rather than creates: only net, ipc and uts can be joined. */
+export function joinedNamespacesFromConfig(spec: OciSpec): { type: NamespaceType; path: string }[] {
+  const joined: { type: NamespaceType; path: string }[] = [];
+  for (const entry of spec.linux?.namespaces ?? []) {
+    if (entry.path === undefined) continue;
+    const type = fromOciNamespace(entry.type);
+    if (type !== 'net' && type !== 'ipc' && type !== 'uts') {
+      throw badInput(`joining a ${entry.type} namespace is not supported: only network, ipc and uts namespaces can be shared`);
+    }
+    joined.push({ type, path: entry.path });
+  }
+  return joined;
 }
 
 /** The annotation if present; otherwise "host" without a network namespace and "none" with one. */

@@ -135,6 +135,8 @@ export interface ExecOptions {
   rows?: number;
   env?: string[];
   cwd?: string;
+  /** Keep root's full power (no capability drop, no seccomp): for lab setup steps, not for learners' shells. */
+  privileged?: boolean;
 }
 
 /** Request method → [params, result]. */

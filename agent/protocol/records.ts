@@ -106,6 +106,10 @@ export interface ContainerRecord {
   network: NetworkRecord;
   processes: ProcessRecord[];
   logPath: string;
+  /** The pod this container belongs to (it shares the pod's net, ipc and uts namespaces); null outside pods. */
+  pod: { name: string; sandbox: boolean } | null;
+  /** The init step run before the main process, and how it ended (null exit code: not run yet). */
+  init: { args: string[]; exitCode: number | null } | null;
 }
 
 /** Where a path in a container's root comes from (container.pathLayer), read off the overlay's directories. */

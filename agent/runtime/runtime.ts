@@ -4,17 +4,19 @@
  * the service turns into notifications. Both `containers-lab serve` and the standalone CLI use it.
  */
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { arch, hostname, release } from 'node:os';
 import type {
   AgentInfo, ContainerRecord, ContainerSummary, ExecOptions, HostSnapshot, OciSpec, PathLayer, RunOptions,
 } from '../protocol';
 import { pathLayer } from '../inspect/overlay-layer';
+import { emptyDirUnder, podDirectory, podMembership, removePodDirectory, sandboxName } from './lifecycle/pod';
 import { LabError, badInput, conflict, notFound } from '../errors';
 import { buildContainerRecord } from '../inspect/container-record';
 import { watchLinks, type LinkWatcher } from '../inspect/link-events';
 import { takeHostSnapshot } from '../inspect/host-snapshot';
-import { configFromRunOptions, validateName } from '../oci/from-run-options';
+import { configFromRunOptions, isHostname, validateName } from '../oci/from-run-options';
 import { validateConfig } from '../oci/validate';
 import type { ContainerRuntime, ExecSession, LogFollower, RuntimeEvents } from './api';
 import { openCgroupHost, type Cgroup } from './cgroups';
@@ -87,22 +89,86 @@ export class Runtime implements ContainerRuntime {
 
   async run(options: RunOptions): Promise<ContainerRecord> {
     if (typeof options !== 'object' || options === null) throw badInput('run needs options');
+    if (options.pod === undefined) return this.runContainer(options);
+    // A pod's first member brings up the pod's sandbox; if the member then fails, so does the pod.
+    const pod = validateName(options.pod);
+    const sandboxExisted = this.findByName(sandboxName(pod)) !== undefined;
+    const sandbox = await this.podSandbox(pod, options);
+    // The first member's network options made the sandbox's network; they are not the member's own.
+    const { net: _net, bridge: _bridge, subnet: _subnet, ...memberOptions } = options;
+    try {
+      return await this.runContainer(sandboxExisted ? options : memberOptions, sandbox);
+    } catch (error) {
+      if (!sandboxExisted) await this.remove(sandbox.id, true).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async runContainer(options: RunOptions, podSandbox?: ContainerState, sandboxOfPod?: string): Promise<ContainerRecord> {
     this.pool?.noteActivity();
     const id = randomBytes(16).toString('hex');
     const name = options.name !== undefined ? validateName(options.name) : id.slice(0, 12);
     if (this.findByName(name)) throw conflict(`a container named "${name}" already exists`);
     const image = ensureBusyboxImage(this.context.stateRoot);
-    const spec = validateConfig(configFromRunOptions(options, { rootfs: this.context.store.directory(id) + '/merged', name }));
+    const pod = podSandbox ? { name: options.pod!, sandboxPid: podSandbox.pid!, network: podSandbox.network.mode } : undefined;
+    const emptyDir = emptyDirUnder(pod ? podDirectory(this.context.stateRoot, pod.name) : this.context.store.directory(id));
+    const spec = validateConfig(configFromRunOptions(options, {
+      rootfs: this.context.store.directory(id) + '/merged', name, emptyDir,
+      ...(pod ? { pod } : {}), ...(sandboxOfPod ? { sandboxOfPod } : {}),
+    }));
     const persistCreated = options.createOnly === true;
     // A pre-made container if one fits the request (it brings its own id); else made now.
     const claimed = this.pool?.claim({ name, spec, persistCreated }) ?? null;
-    const state = claimed?.state ?? createContainer(this.context, { id, name, spec, imageLayer: image.path, persistCreated });
+    const state = claimed?.state ?? createContainer(this.context, {
+      id, name, spec, imageLayer: image.path, persistCreated, ...(podSandbox ? { joinedNetwork: podSandbox.network } : {}),
+    });
     this.states.set(state.id, state);
     this.configs.set(state.id, claimed?.spec ?? spec);
     this.watchChild(state);
     this.changed(state);
-    if (!options.createOnly) this.startState(state);
+    if (!options.createOnly) {
+      const init = options.init !== undefined ? await this.runInitStep(state, options.init) : 0;
+      if (init === 0) this.startState(state);
+    }
     return this.inspect(state.id);
+  }
+
+  /** The pod's sandbox: found running, or made now with the pod's network. */
+  private async podSandbox(pod: string, options: RunOptions): Promise<ContainerState> {
+    const existing = this.findByName(sandboxName(pod));
+    if (existing) {
+      if (podMembership(this.config(existing))?.sandbox !== true) throw conflict(`"${sandboxName(pod)}" is not the sandbox of pod "${pod}": rename that container`);
+      if (existing.status !== 'running') throw conflict(`pod "${pod}" is ${existing.status} (its sandbox ${existing.name} is not running): remove its containers and start again`);
+      return existing;
+    }
+    const record = await this.runContainer({
+      name: sandboxName(pod),
+      ...(isHostname(pod) ? { hostname: pod } : {}),
+      ...(options.net !== undefined ? { net: options.net } : {}),
+      ...(options.bridge !== undefined ? { bridge: options.bridge } : {}),
+      ...(options.subnet !== undefined ? { subnet: options.subnet } : {}),
+    }, undefined, pod);
+    return this.lookup(record.id);
+  }
+
+  /**
+   * The init step: the command runs to completion inside the created container (all its
+   * namespaces, its cgroup, its capabilities) before the main process starts; its output goes to
+   * the container's log. A failed step leaves the container stopped with the step's exit code.
+   */
+  private async runInitStep(state: ContainerState, args: string[]): Promise<number> {
+    const session = this.execSession(state, { id: state.id, args }, true);
+    session.onOutput((_stream, data) => appendFileSync(state.logPath, data));
+    session.close();
+    const code = await new Promise<number>((resolve) => session.onExit(resolve));
+    state.initExitCode = code;
+    if (code !== 0) {
+      this.killUnstarted(state);
+      state.exitCode = code;
+    }
+    this.save(state);
+    this.changed(state);
+    return code;
   }
 
   async start(id: string): Promise<ContainerRecord> {
@@ -112,7 +178,7 @@ export class Runtime implements ContainerRuntime {
   }
 
   private startState(state: ContainerState): void {
-    startContainer(this.context, state, this.config(state).process?.args[0] ?? '');
+    startContainer(this.context, state, this.config(state));
     this.changed(state);
     this.watcher.poll();
   }
@@ -175,6 +241,11 @@ export class Runtime implements ContainerRuntime {
   async remove(id: string, force = false): Promise<void> {
     this.pool?.noteActivity();
     const state = this.lookup(id);
+    const membership = podMembership(this.config(state));
+    const members = membership ? this.podMembers(membership.pod).filter((member) => member !== state) : [];
+    if (membership?.sandbox && members.length > 0) {
+      throw conflict(`${state.name} holds pod "${membership.pod}" together: remove its containers first (${members.map((m) => m.name).join(', ')})`);
+    }
     if (state.status === 'running' || state.status === 'paused') {
       if (!force) throw conflict(`container "${state.name}" is ${state.status}: stop it first or remove with force (-f)`);
       await stopContainer(state, this.cgroupOf(state), this.watcher, () => state.status === 'stopped', 0);
@@ -185,6 +256,20 @@ export class Runtime implements ContainerRuntime {
     this.states.delete(state.id);
     this.configs.delete(state.id);
     this.events.emit('container.removed', { id: state.id, name: state.name });
+    if (membership?.sandbox) removePodDirectory(this.context.stateRoot, membership.pod);
+    else if (membership && members.length === 0) {
+      // The last member is gone: the pod goes, sandbox and volumes with it.
+      const sandbox = this.findByName(sandboxName(membership.pod));
+      if (sandbox) await this.remove(sandbox.id, true);
+    }
+  }
+
+  /** Containers of a pod other than its sandbox. */
+  private podMembers(pod: string): ContainerState[] {
+    return [...this.states.values()].filter((state) => {
+      const membership = podMembership(this.config(state));
+      return membership?.pod === pod && !membership.sandbox;
+    });
   }
 
   logs(id: string): Buffer {
@@ -196,8 +281,11 @@ export class Runtime implements ContainerRuntime {
   }
 
   exec(options: ExecOptions): ExecSession {
-    const state = this.lookup(options.id);
-    const session = execInContainer(this.context, state, options);
+    return this.execSession(this.lookup(options.id), options, false);
+  }
+
+  private execSession(state: ContainerState, options: ExecOptions, beforeStart: boolean): ExecSession {
+    const session = execInContainer(this.context, state, options, beforeStart);
     this.watcher.watchChild(session.pid, (status) => session.processExited(status?.code ?? 255));
     return session;
   }

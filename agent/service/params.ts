@@ -18,6 +18,7 @@ type FieldType =
   | 'boolean'
   | 'object'
   | 'string[]'
+  | 'object[]'
   | 'string|number'
   | { oneOf: readonly string[] }
   | { listOf: readonly string[] };
@@ -50,6 +51,15 @@ const rules: { [M in AgentMethod]: ParamRules } = {
     subnet: { type: 'string' },
     config: { type: 'object' },
     createOnly: { type: 'boolean' },
+    user: { type: 'string|number' },
+    readOnlyRoot: { type: 'boolean' },
+    capAdd: { type: 'string[]' },
+    capDrop: { type: 'string[]' },
+    seccomp: { type: 'object' },
+    noNewPrivileges: { type: 'boolean' },
+    pod: { type: 'string' },
+    volumes: { type: 'object[]' },
+    init: { type: 'string[]' },
   },
   'container.start': { id },
   'container.list': {},
@@ -68,6 +78,7 @@ const rules: { [M in AgentMethod]: ParamRules } = {
     rows: { type: 'integer' },
     env: { type: 'string[]' },
     cwd: { type: 'string' },
+    privileged: { type: 'boolean' },
   },
   'exec.input': { session, data: { type: 'string', required: true } },
   'exec.resize': { session, cols: { type: 'integer', required: true }, rows: { type: 'integer', required: true } },
@@ -126,6 +137,8 @@ function checkType(value: unknown, type: FieldType): string | null {
       return typeof value === 'object' && value !== null && !Array.isArray(value) ? null : 'must be an object';
     case 'string[]':
       return Array.isArray(value) && value.every((item) => typeof item === 'string') ? null : 'must be an array of strings';
+    case 'object[]':
+      return Array.isArray(value) && value.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item)) ? null : 'must be an array of objects';
     case 'string|number':
       return typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) ? null : 'must be a string or a number';
   }

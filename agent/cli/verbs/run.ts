@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { NAMESPACE_TYPES } from '../../protocol';
-import type { NamespaceType, NetworkMode, OciSpec, RunOptions } from '../../protocol';
-import { UsageError, integerOption, numberOption, stringOption, switchOption } from '../args';
+import type { NamespaceType, NetworkMode, OciSeccomp, OciSpec, RunOptions, VolumeMount } from '../../protocol';
+import { UsageError, integerOption, listOption, numberOption, stringOption, switchOption } from '../args';
 import type { ParsedArgs, VerbSpec } from '../args';
 import type { CliContext, Verb } from '../context';
 import { writeAll } from '../context';
@@ -28,6 +28,15 @@ const spec: VerbSpec = {
     { long: 'userns', help: 'also create a user namespace (container root = an unprivileged host uid)' },
     { long: 'bridge', value: 'NAME', help: 'bridge for --net bridge (default cl0)' },
     { long: 'subnet', value: 'CIDR', help: "the bridge's subnet, e.g. 10.88.0.0/16" },
+    { long: 'user', short: 'u', value: 'UID[:GID]', help: 'run the process as this numeric user (and group)' },
+    { long: 'read-only', help: 'mount the root filesystem read-only' },
+    { long: 'cap-add', value: 'CAPS', repeatable: true, help: 'add capabilities to the default set, e.g. NET_ADMIN (comma-separated; ALL)' },
+    { long: 'cap-drop', value: 'CAPS', repeatable: true, help: 'drop capabilities from the default set (comma-separated; ALL)' },
+    { long: 'seccomp', value: 'FILE', help: 'a seccomp profile (OCI linux.seccomp JSON)' },
+    { long: 'no-new-privileges', help: 'set no_new_privs: execve can never gain privileges' },
+    { long: 'pod', value: 'NAME', help: "join pod NAME: share its network, IPC and hostname (made with its first container)" },
+    { long: 'volume', short: 'v', value: 'SRC:DEST[:ro]', repeatable: true, help: 'mount a volume: NAME:/path (emptyDir) or /host/dir:/path (hostPath)' },
+    { long: 'init', value: 'CMD', help: 'a shell command run to completion before the main process (an init step)' },
     { long: 'config', value: 'FILE', help: 'an OCI runtime-spec config.json to realise' },
   ],
   positionals: { name: 'the image (busybox)', min: 1, max: 1 },
@@ -36,6 +45,7 @@ const spec: VerbSpec = {
     'Examples:',
     '  containers-lab run -d --name web --memory 64m --pids 64 busybox -- httpd -f -p 8080',
     '  containers-lab run --net none --ns pid,uts,mnt busybox -- ps',
+    '  containers-lab run -d --name app --pod web -v shared:/data --user 1000 --cap-drop ALL busybox -- sleep 1d',
   ],
 };
 
@@ -70,8 +80,24 @@ export function runOptionsFrom(args: ParsedArgs, readConfig: (path: string) => s
   if (bridge !== undefined) options.bridge = bridge;
   const subnet = stringOption(args, 'subnet');
   if (subnet !== undefined) options.subnet = subnet;
+  const user = stringOption(args, 'user');
+  if (user !== undefined) options.user = user;
+  if (switchOption(args, 'read-only')) options.readOnlyRoot = true;
+  const capAdd = listOption(args, 'cap-add', true);
+  if (capAdd.length) options.capAdd = capAdd;
+  const capDrop = listOption(args, 'cap-drop', true);
+  if (capDrop.length) options.capDrop = capDrop;
+  const seccompPath = stringOption(args, 'seccomp');
+  if (seccompPath !== undefined) options.seccomp = readJsonObject('--seccomp', seccompPath, readConfig) as OciSeccomp;
+  if (switchOption(args, 'no-new-privileges')) options.noNewPrivileges = true;
+  const pod = stringOption(args, 'pod');
+  if (pod !== undefined) options.pod = pod;
+  const volumes = listOption(args, 'volume');
+  if (volumes.length) options.volumes = volumes.map(parseVolume);
+  const init = stringOption(args, 'init');
+  if (init !== undefined) options.init = ['sh', '-c', init];
   const configPath = stringOption(args, 'config');
-  if (configPath !== undefined) options.config = readOciConfig(configPath, readConfig);
+  if (configPath !== undefined) options.config = readJsonObject('--config', configPath, readConfig) as OciSpec;
   if (args.command && args.command.length > 0) options.args = args.command;
   return options;
 }
@@ -87,23 +113,36 @@ function namespaceList(text: string): NamespaceType[] {
   return [...new Set(names)] as NamespaceType[];
 }
 
-function readOciConfig(path: string, readConfig: (path: string) => string): OciSpec {
+/** -v NAME:/path[:ro] is an emptyDir; -v /host/dir:/path[:ro] a hostPath (named after its position). */
+export function parseVolume(text: string, index: number): VolumeMount {
+  const parts = text.split(':');
+  const readOnly = parts.length === 3 && parts[2] === 'ro';
+  if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && !readOnly) || !parts[0] || !parts[1]) {
+    throw new UsageError(`-v: expected NAME:/path or /host/dir:/path, optionally with :ro — got "${text}"`);
+  }
+  const [source, mountPath] = parts as [string, string];
+  const volume: VolumeMount = source.startsWith('/') ? { name: `host-${index + 1}`, hostPath: source, mountPath } : { name: source, mountPath };
+  if (readOnly) volume.readOnly = true;
+  return volume;
+}
+
+function readJsonObject(option: string, path: string, readFile: (path: string) => string): object {
   let text: string;
   try {
-    text = readConfig(path);
+    text = readFile(path);
   } catch (error) {
-    throw new UsageError(`--config: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new UsageError(`${option}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`--config: ${path} is not valid JSON (${(error as Error).message})`);
+    throw new UsageError(`${option}: ${path} is not valid JSON (${(error as Error).message})`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new UsageError(`--config: ${path} must hold a JSON object (an OCI config.json)`);
+    throw new UsageError(`${option}: ${path} must hold a JSON object`);
   }
-  return value as OciSpec;
+  return value;
 }
 
 async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
@@ -112,6 +151,10 @@ async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
   const agent = await context.openAgent();
   try {
     const record = await agent.client.call('container.run', options);
+    if (record.init && record.init.exitCode !== 0) {
+      await writeAll(context.io.stderr, `containers-lab: the init step of ${record.name} exited with ${record.init.exitCode}; the container did not start (see: containers-lab logs ${record.name})\n`);
+      return record.init.exitCode ?? 1;
+    }
     if (detach) {
       await writeAll(context.io.stdout, `${record.id}\n`);
       return 0;

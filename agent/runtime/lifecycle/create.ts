@@ -3,7 +3,8 @@
  *
  *   1. write the record ("creating") and the config.json it realises
  *   2. prepare the overlay's directories and the cgroup with its limits
- *   3. clone the first process into its new namespaces; it waits at a checkpoint
+ *   3. clone the first process into its new namespaces (and into the ones it joins: a pod's
+ *      containers share the sandbox's net, ipc and uts); it waits at a checkpoint
  *   4. from outside: uid/gid maps, cgroup membership, network, mounts in its mount namespace
  *   5. let it mount its /proc; then pivot_root, masked paths, hostname
  *   6. record "created" — the process now waits for `start` to execve the program
@@ -12,6 +13,7 @@
  * failed create leaves nothing behind. If the agent itself dies here, the child dies with it
  * (parent-death signal) and the next agent finds the "creating" record and cleans up.
  */
+import { statSync } from 'node:fs';
 import type { NamespaceType, NetworkRecord, OciSpec } from '../../protocol';
 import { ChildProgram } from '../../kernel/child-program';
 import { CLONE_NEWCGROUP, O_APPEND, O_CREAT, O_RDONLY, O_WRONLY, SIGKILL } from '../../kernel/constants';
@@ -19,13 +21,14 @@ import { closeFd, openFile } from '../../kernel/files';
 import { sethostname } from '../../kernel/namespaces';
 import { reap, signalProcess } from '../../kernel/processes';
 import { readMountinfo } from '../../inspect/mountinfo';
-import { limitsFromConfig, namespacesFromConfig, networkModeFromConfig, ANNOTATIONS } from '../../oci/from-run-options';
+import { joinedNamespacesFromConfig, limitsFromConfig, namespacesFromConfig, networkModeFromConfig, ANNOTATIONS } from '../../oci/from-run-options';
 import { attachBridgeNetwork, DEFAULT_BRIDGE, detachNetwork, setupLoopback } from '../network';
-import { cloneFlagsFor, insideNamespaces } from '../namespaces';
+import { CLONE_FLAG, cloneFlagsFor, insideNamespaces, namespaceInodes } from '../namespaces';
 import { createLayerDirectories, layersFor, shiftedLayer } from '../overlay';
 import { Checkpoints } from '../process/checkpoints';
 import { processStartTime } from '../process/exit-watcher';
 import { appendLaunch, appendPrologue } from '../process/launch';
+import { securityPlanFor } from '../process/security-plan';
 import { existsInLayers, resolveProgram } from '../process/resolve-program';
 import { assembleRootfs, isChildMount, pivotInto, PROC_MOUNT_FLAGS, restrictPaths } from '../rootfs';
 import { hostIdFor, writeIdMaps } from '../user-namespace';
@@ -33,9 +36,11 @@ import type { ContainerState } from '../state/store';
 import type { Cgroup } from '../cgroups';
 import type { ParkedProcess, RuntimeContext } from './context';
 import { ExecSlots } from '../process/exec-slots';
+import { makeEmptyDirs } from './pod';
 import { UndoStack } from '../undo';
 
 export const PROC_MOUNTED = 'P';
+const NAMESPACES_JOINED = 'J';
 
 export interface CreateRequest {
   id: string;
@@ -45,6 +50,8 @@ export interface CreateRequest {
   imageLayer: string;
   /** Write the "created" record (when it will wait for `start`; run starts it at once). */
   persistCreated: boolean;
+  /** For a container that joins another's network namespace (a pod member): that network, as recorded. */
+  joinedNetwork?: NetworkRecord;
 }
 
 /** A container made up to its last checkpoint: the parts whoever finishes it needs. */
@@ -83,6 +90,8 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
   const { id, name, spec } = request;
   const namespaces = namespacesFromConfig(spec);
   const has = (type: NamespaceType): boolean => namespaces.includes(type);
+  const joined = joinedNamespacesFromConfig(spec);
+  const joins = (type: NamespaceType): boolean => joined.some((entry) => entry.type === type);
   const directory = context.store.directory(id);
   const rootOwner = has('user') ? hostIdFor(spec.linux?.uidMappings ?? [], 0) ?? 0 : 0;
   const lower = rootOwner !== 0 ? shiftedLayer(request.imageLayer, rootOwner) : request.imageLayer;
@@ -94,7 +103,8 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     image: spec.annotations?.[ANNOTATIONS.image] ?? 'busybox', hostname: spec.hostname ?? null,
     namespaces, rootfs, cgroup: null, network: noNetwork(networkMode), logPath: `${directory}/container.log`,
   };
-  if (networkMode === 'bridge') state.network.bridge = spec.annotations?.[ANNOTATIONS.bridge] ?? DEFAULT_BRIDGE;
+  if (joins('net') && request.joinedNetwork) state.network = { ...request.joinedNetwork };
+  else if (networkMode === 'bridge') state.network.bridge = spec.annotations?.[ANNOTATIONS.bridge] ?? DEFAULT_BRIDGE;
   const recordedSpec: OciSpec = { ...spec, root: { ...spec.root, path: rootfs?.merged ?? '/' } };
   // Where the cgroup will be is recorded before it exists: an agent that dies from here on
   // leaves a record the next one can clean up completely.
@@ -109,6 +119,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
   undo.push(() => child.release());
   try {
     if (rootfs) createLayerDirectories(rootfs, rootOwner);
+    makeEmptyDirs(spec, context.stateRoot);
     const cgroup = context.cgroups.create(id, limitsFromConfig(spec));
     undo.push(() => cgroup.destroy());
     state.cgroup = cgroup.record();
@@ -134,6 +145,11 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     const nullFd = handOver(openFile('/dev/null', O_RDONLY));
 
     appendPrologue(child);
+    // Joining comes first: everything after (sysfs, mqueue, hostname) must see the joined namespaces.
+    for (const { type, path } of joined) {
+      child.syscall('setns', handOver(openFile(path, O_RDONLY)), CLONE_FLAG[type]);
+    }
+    if (joined.length) checkpoints.report(child, NAMESPACES_JOINED);
     // The child moves itself into its cgroup while the agent sets up its network and rootfs:
     // a cgroup migration can wait out an RCU grace period in the kernel (milliseconds on v1),
     // and this way nobody waits for it. The descriptors were opened by the agent (as host root).
@@ -156,9 +172,10 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       stdout: logFd,
       stderr: logFd,
       terminal: null,
+      security: securityPlanFor(spec),
     });
 
-    const pid = child.start(cloneFlagsFor(namespaces.filter((type) => type !== 'cgroup')));
+    const pid = child.start(cloneFlagsFor(namespaces.filter((type) => type !== 'cgroup' && !joins(type))));
     forChild.splice(0).forEach(closeFd);
     checkpoints.closeChildEnds();
     undo.push(() => {
@@ -170,8 +187,11 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     state.pidStartTime = processStartTime(pid);
 
     if (has('user')) writeIdMaps(pid, spec.linux?.uidMappings ?? [], spec.linux?.gidMappings ?? []);
+    if (joined.length) verifyJoined(checkpoints.nextReport(), pid, joined);
 
-    if (networkMode === 'bridge') {
+    if (joins('net')) {
+      // The pod's sandbox owns the interfaces; a member brings none of its own.
+    } else if (networkMode === 'bridge') {
       const bridge = spec.annotations?.[ANNOTATIONS.bridge];
       const subnet = spec.annotations?.[ANNOTATIONS.subnet];
       state.network = attachBridgeNetwork({ containerId: id, pid, stateDir: context.stateRoot, ...(bridge ? { bridge } : {}), ...(subnet ? { subnet } : {}) });
@@ -193,12 +213,21 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       pivotInto(rootfs.merged);
       restrictPaths(recordedSpec);
     });
-    if (has('uts') && spec.hostname) insideNamespaces(pid, ['uts'], () => sethostname(spec.hostname!));
+    if (has('uts') && !joins('uts') && spec.hostname) insideNamespaces(pid, ['uts'], () => sethostname(spec.hostname!));
 
     return { state, spec: recordedSpec, cgroup, parked: { checkpoints, program: child, ...(exec instanceof ExecSlots ? { slots: exec } : {}) } };
   } catch (error) {
     undo.unwind();
     throw error;
+  }
+}
+
+/** The kernel's word that the child is in the namespaces it was to join. */
+function verifyJoined(report: string | null, pid: number, joined: { type: NamespaceType; path: string }[]): void {
+  if (report !== NAMESPACES_JOINED) throw new Error(`the container's first process exited while joining namespaces (${describeExit(pid)})`);
+  const actual = namespaceInodes(pid);
+  for (const { type, path } of joined) {
+    if (actual[type] !== statSync(path).ino) throw new Error(`the container's first process is not in the ${type} namespace of ${path}`);
   }
 }
 

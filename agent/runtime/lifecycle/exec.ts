@@ -22,6 +22,7 @@ import { CLONE_FLAG, insideNamespaces, namespaceInodes, namespacePath } from '..
 import { Checkpoints, EXEC_FAILED } from '../process/checkpoints';
 import { RunningExec, type ExecStdio } from '../process/exec-session';
 import { appendLaunch, appendPrologue } from '../process/launch';
+import { securityPlanFor } from '../process/security-plan';
 import { existsInLayers, resolveProgram } from '../process/resolve-program';
 import { openPty, resizePty } from '../process/terminal';
 import type { ContainerState } from '../state/store';
@@ -31,8 +32,10 @@ const JOINED = 'J';
 /** The child joins these itself, user first; pid is entered by the agent around clone. */
 const JOIN_ORDER: NamespaceType[] = ['user', 'mnt', 'net', 'uts', 'ipc', 'cgroup'];
 
-export function execInContainer(context: RuntimeContext, state: ContainerState, options: ExecOptions): RunningExec {
-  if (state.status !== 'running' || state.pid === null) throw conflict(`container "${state.name}" is ${state.status}, not running`);
+/** `beforeStart`: also into a created container, whose first process waits for start (the init step). */
+export function execInContainer(context: RuntimeContext, state: ContainerState, options: ExecOptions, beforeStart = false): RunningExec {
+  const ready = state.status === 'running' || (beforeStart && state.status === 'created');
+  if (!ready || state.pid === null) throw conflict(`container "${state.name}" is ${state.status}, not running`);
   if (!Array.isArray(options.args) || options.args.length === 0) throw badInput('exec needs a command');
   const containerPid = state.pid;
   const spec = context.store.config(state.id);
@@ -79,10 +82,11 @@ export function execInContainer(context: RuntimeContext, state: ContainerState, 
   checkpoints.awaitGo(child);
   appendLaunch(child, checkpoints, {
     exec: { path: program, args: options.args, env, cwd: options.cwd ?? spec.process?.cwd ?? '/' },
-    uid: spec.process?.user.uid ?? 0,
-    gid: spec.process?.user.gid ?? 0,
-    additionalGids: spec.process?.user.additionalGids ?? [],
+    uid: options.privileged ? 0 : spec.process?.user.uid ?? 0,
+    gid: options.privileged ? 0 : spec.process?.user.gid ?? 0,
+    additionalGids: options.privileged ? [] : spec.process?.user.additionalGids ?? [],
     ...childStdio,
+    security: options.privileged ? null : securityPlanFor(spec),
   });
 
   let pid: number;

@@ -6,12 +6,17 @@
  * execve failed — the program is missing or not executable inside the container.
  */
 import { badInput } from '../../errors';
+import type { OciSpec } from '../../protocol';
+import { SIGKILL } from '../../kernel/constants';
+import { signalProcess } from '../../kernel/processes';
 import { EXEC_FAILED } from '../process/checkpoints';
+import { securityMismatch, securityPlanFor } from '../process/security-plan';
 import type { ContainerState } from '../state/store';
 import { assertTransition } from '../state/state-machine';
 import type { RuntimeContext } from './context';
 
-export function startContainer(context: RuntimeContext, state: ContainerState, program: string): void {
+export function startContainer(context: RuntimeContext, state: ContainerState, spec: OciSpec): void {
+  const program = spec.process?.args[0] ?? '';
   assertTransition(state.name, state.status, 'running');
   const parked = context.waiting.get(state.id);
   if (!parked) throw badInput(`container "${state.name}" was created by an agent that has since exited; remove it and run it again`);
@@ -25,6 +30,11 @@ export function startContainer(context: RuntimeContext, state: ContainerState, p
     checkpoints.close();
     // End-of-file or "E": the child has exec'd or is exiting; it no longer runs in the arena.
     parked.program.release();
+  }
+  const mismatch = state.pid !== null ? securityMismatch(state.pid, securityPlanFor(spec)) : null;
+  if (mismatch) {
+    signalProcess(state.pid!, SIGKILL);
+    throw new Error(`container "${state.name}" was stopped: its security settings did not take effect (${mismatch})`);
   }
   state.status = 'running';
   state.startedAt = new Date().toISOString();

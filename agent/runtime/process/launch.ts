@@ -6,12 +6,20 @@
  * Order matters: stdio is dup3'd onto 0-2 first (the copy is not close-on-exec), then
  * every other descriptor is marked close-on-exec (close_range CLOEXEC) so nothing the agent had
  * open leaks into the container, yet the checkpoint pipe still closes exactly at execve. The
- * user is switched last because dropping root would forbid the steps before it.
+ * user is switched late because dropping root would forbid the steps before it.
+ *
+ * Security steps (./security-plan.ts) wrap the user switch, in runc's order: a seccomp filter
+ * goes in first while the process is still privileged — unless no_new_privs is asked for, which
+ * lets it go in last, right before execve; the bounding set shrinks before the uid switch (it
+ * needs CAP_SETPCAP), the other capability sets are set after it.
  */
 import type { ChildProgram } from '../../kernel/child-program';
-import { CLOSE_RANGE_CLOEXEC, PR_SET_PDEATHSIG, SIGKILL, TIOCSCTTY } from '../../kernel/constants';
+import { CLOSE_RANGE_CLOEXEC, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, SIGKILL, TIOCSCTTY } from '../../kernel/constants';
+import { appendBoundingDrops, appendCapabilitySets } from '../capabilities';
+import { appendSeccompInstall } from '../seccomp';
 import { EXEC_FAILED, type Checkpoints } from './checkpoints';
 import { ExecSlots, type ExecText } from './exec-slots';
+import type { SecurityPlan } from './security-plan';
 import { appendSignalReset } from './signals';
 
 export interface LaunchPlan {
@@ -28,6 +36,8 @@ export interface LaunchPlan {
   stderr: number;
   /** When set, the process gets a new session with this terminal (a pty's secondary end) as its controlling tty. */
   terminal: number | null;
+  /** Capabilities, no_new_privs, seccomp; null keeps the agent's (root's) full power. */
+  security?: SecurityPlan | null;
 }
 
 /** The first steps of every child: die with the agent until exec, default signal actions. */
@@ -49,13 +59,19 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
     ? plan.exec
     : { path: program.arena.cString(plan.exec.path), cwd: program.arena.cString(plan.exec.cwd), argv: program.arena.cStringArray(plan.exec.args), envp: program.arena.cStringArray(plan.exec.env) };
   program.syscall('chdir', exec.cwd);
+  const security = plan.security ?? null;
+  if (security?.seccomp && !security.noNewPrivileges) appendSeccompInstall(program, security.seccomp);
+  if (security?.capabilities) appendBoundingDrops(program, security.capabilities);
   const groups = program.arena.zeroed(4 * Math.max(1, plan.additionalGids.length), 4);
   plan.additionalGids.forEach((gid, index) => program.arena.bytes.writeUInt32LE(gid, program.arena.offsetOf(groups) + 4 * index));
   program.syscall('setgroups', plan.additionalGids.length, groups);
   program.syscall('setresgid', plan.gid, plan.gid, plan.gid);
   program.syscall('setresuid', plan.uid, plan.uid, plan.uid);
+  if (security?.capabilities) appendCapabilitySets(program, security.capabilities);
   // Until here the child dies with the agent; from exec on it lives on its own.
   program.syscall('prctl', PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  if (security?.noNewPrivileges) program.syscall('prctl', PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  if (security?.seccomp && security.noNewPrivileges) appendSeccompInstall(program, security.seccomp);
   program.unblockSignals();
   program.syscall('execve', exec.path, exec.argv, exec.envp);
   checkpoints.report(program, EXEC_FAILED);

@@ -29,6 +29,8 @@ export interface ContainerState {
   cgroup: CgroupRecord | null;
   network: NetworkRecord;
   logPath: string;
+  /** Exit code of the init step, once it ran. */
+  initExitCode?: number;
 }
 
 export const DEFAULT_STATE_ROOT = '/var/lib/containers-lab';
