@@ -1,0 +1,155 @@
+/*
+ * `containers-lab lab …` end to end on real containers, standalone (no service on the socket):
+ * the exact --json shapes, a learner's run through the real `run` verb turning a check green,
+ * the kernel's own view as witness, and one-line errors for bad input.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { parseVerbArgs } from '../agent/cli/args';
+import { openAgentFor, type CliContext, type Verb } from '../agent/cli/context';
+import { errorLine, exitCodeFor } from '../agent/cli/errors';
+import { labVerb } from '../agent/cli/verbs/lab';
+import { runVerb } from '../agent/cli/verbs/run';
+import { rmVerb } from '../agent/cli/verbs/rm';
+import { loadLabs } from '../agent/labs/loader';
+import { openRuntime } from '../agent/runtime/runtime';
+import { leftovers, NONE_LEFT, removeBridgeIfCreated } from './helpers/kernel-witness';
+import { LABS_DIRECTORY } from './labs-harness';
+
+let stateRoot: string;
+let removeBridge: () => void;
+
+interface Result { code: number; stdout: string; stderr: string }
+
+/** Runs one verb as main() would (parse, execute, one-line errors), with captured output. */
+async function cli(verb: Verb, argv: string[]): Promise<Result> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => out.push(chunk));
+  stderr.on('data', (chunk: Buffer) => err.push(chunk));
+  const partial = { io: { stdin: new PassThrough(), stdout, stderr }, requestedRoot: stateRoot, socketPath: `${stateRoot}/no-agent.sock` };
+  const context: CliContext = { ...partial, openAgent: () => openAgentFor(partial) };
+  let code: number;
+  try {
+    code = await verb.execute(parseVerbArgs(verb.spec, argv), context);
+  } catch (error) {
+    stderr.write(errorLine(error));
+    code = exitCodeFor(error);
+  }
+  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+}
+
+const lab = (...argv: string[]): Promise<Result> => cli(labVerb, argv);
+
+beforeAll(() => {
+  stateRoot = mkdtempSync('/tmp/cl-labs-cli-');
+  removeBridge = removeBridgeIfCreated('cl0');
+});
+
+afterAll(async () => {
+  const runtime = openRuntime({ stateRoot });
+  const made = runtime.list().map((summary) => ({ id: summary.id, pid: summary.pid }));
+  for (const summary of runtime.list()) await runtime.remove(summary.id, true);
+  runtime.close();
+  removeBridge();
+  expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
+  rmSync(stateRoot, { recursive: true, force: true });
+});
+
+describe('lab list and show', () => {
+  test('list --json is exactly [{id, title, kind, domain}] for every lab file, ≥12 levels and ≥20 exercises', async () => {
+    const result = await lab('list', '--json');
+    expect(result.code).toBe(0);
+    const entries = JSON.parse(result.stdout) as Record<string, unknown>[];
+    for (const entry of entries) expect(Object.keys(entry).sort()).toEqual(['domain', 'id', 'kind', 'title']);
+    expect(entries.map((entry) => entry.id)).toEqual(loadLabs(LABS_DIRECTORY).map((definition) => definition.id));
+    expect(entries.filter((entry) => entry.kind === 'level').length).toBeGreaterThanOrEqual(12);
+    expect(entries.filter((entry) => entry.kind === 'exercise').length).toBeGreaterThanOrEqual(20);
+  });
+
+  test('list prints a table; show --json carries the task and checks but no solution', async () => {
+    const table = await lab('list');
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+KIND\s+MIN\s+PROGRESS\s+DOMAIN\s+TITLE$/);
+    expect(table.stdout).toContain('uts-namespace');
+    const detail = JSON.parse((await lab('show', 'pid-namespace', '--json')).stdout) as Record<string, unknown>;
+    expect(detail.task).toContain(`${stateRoot}/labs/work/pid-namespace/host-pid`);
+    expect(JSON.stringify(detail)).not.toMatch(/"(solution|params|steps)"/);
+    for (const check of detail.checks as Record<string, unknown>[]) expect(Object.keys(check).sort()).toEqual(['hint', 'id', 'needs', 'title', 'weight']);
+  });
+});
+
+describe('a learner solves uts-namespace from the terminal', () => {
+  test('start → check fails naming what is missing → run → check passes → stop removes it', async () => {
+    expect((await lab('start', 'uts-namespace')).code).toBe(0);
+
+    const before = await lab('check', 'uts-namespace', '--json');
+    expect(before.code).toBe(0);
+    const unsolved = JSON.parse(before.stdout);
+    expect(Object.keys(unsolved)).toEqual(['id', 'passed', 'score', 'max', 'checks']);
+    expect(unsolved).toMatchObject({ id: 'uts-namespace', passed: false, score: 0, max: 4 });
+    for (const check of unsolved.checks) expect(Object.keys(check)).toEqual(['id', 'passed', 'weight', 'message', 'hint']);
+    expect(unsolved.checks.map((check: { message: string }) => check.message)).toEqual([
+      'no running container named "named" (found: no container named "named")',
+      'skipped: needs running',
+      'skipped: needs own-uts',
+    ]);
+
+    const run = await cli(runVerb, ['-d', '--name', 'named', '--hostname', 'lab-uts', 'busybox', '--', 'sleep', '3600']);
+    expect(run.code).toBe(0);
+    const after = JSON.parse((await lab('check', 'uts-namespace', '--json')).stdout);
+    expect(after).toEqual({
+      id: 'uts-namespace', passed: true, score: 4, max: 4,
+      checks: [
+        { id: 'running', passed: true, weight: 1, message: '', hint: null },
+        { id: 'own-uts', passed: true, weight: 1, message: '', hint: null },
+        { id: 'hostname', passed: true, weight: 2, message: '', hint: 'containers-lab run -d --name named --hostname lab-uts busybox -- sleep 3600' },
+      ],
+    });
+    // The kernel agrees: the container's UTS namespace holds lab-uts, the host's does not.
+    const runtime = openRuntime({ stateRoot });
+    const record = runtime.inspect('named');
+    runtime.close();
+    expect(execFileSync('nsenter', ['-t', String(record.pid), '-u', 'hostname'], { encoding: 'utf8' }).trim()).toBe('lab-uts');
+    expect(execFileSync('hostname', { encoding: 'utf8' }).trim()).not.toBe('lab-uts');
+
+    const human = await lab('check', 'uts-namespace');
+    expect(human.stdout).toContain('Score: 4/4 — passed');
+    const list = JSON.parse((await lab('list', '--json')).stdout) as { id: string }[];
+    expect(list.some((entry) => entry.id === 'uts-namespace')).toBe(true);
+
+    expect((await lab('solution', 'uts-namespace')).stdout).toContain('containers-lab run -d --name named --hostname lab-uts busybox -- sleep 3600');
+    expect((await lab('stop', 'uts-namespace')).code).toBe(0);
+    expect(leftovers(stateRoot, [{ id: record.id, pid: record.pid }])).toEqual(NONE_LEFT);
+    expect(existsSync(`${stateRoot}/labs/work/uts-namespace`)).toBe(false);
+  });
+
+  test('solve --partial scores what the partial weights say, in the human form too', async () => {
+    await lab('start', 'uts-namespace');
+    const partial = await lab('solve', 'uts-namespace', '--partial');
+    expect(partial.stdout).toMatch(/✗ hostname \[2\] — the hostname inside "named" is not lab-uts \(found: hostname is "[^"]+"\)/);
+    expect(partial.stdout).toContain('Score: 2/4');
+    await lab('stop', 'uts-namespace');
+    expect((await cli(rmVerb, ['named'])).stderr).toMatch(/no container named/);
+  });
+});
+
+describe('bad input: one line, non-zero exit, nothing made', () => {
+  test.each([
+    [['frobnicate'], 2, /^containers-lab: lab: unknown subcommand "frobnicate"/],
+    [['show'], 2, /^containers-lab: lab show: missing the lab ID/],
+    [['list', 'extra'], 2, /^containers-lab: lab list: unexpected argument "extra"/],
+    [['check', 'no-such-lab'], 1, /^containers-lab: no lab "no-such-lab"/],
+    [['check', 'a-process'], 1, /^containers-lab: lab "a-process" is not started/],
+    [['start', 'a-process', '--partial'], 2, /^containers-lab: lab: --partial goes with solve/],
+  ])('lab %j', async (argv, code, pattern) => {
+    const result = await lab(...argv);
+    expect(result.code).toBe(code);
+    expect(result.stderr).toMatch(pattern);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stdout).toBe('');
+  });
+});

@@ -1,0 +1,58 @@
+/*
+ * Every lab file against labs/schema/lab.schema.json (ajv), and the loader's own checks: ids
+ * unique, `needs` naming checks of the same lab, no cycles, partial scores its weights can give.
+ */
+import { describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv from 'ajv';
+import { checkLab, labFiles, loadLabs, parseLabFile } from '../agent/labs/loader';
+import { LABS_DIRECTORY } from './labs-harness';
+
+const schema = JSON.parse(readFileSync(join(LABS_DIRECTORY, 'schema', 'lab.schema.json'), 'utf8')) as object;
+const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+const files = labFiles(LABS_DIRECTORY);
+
+describe('lab files', () => {
+  test.each(files.map((file) => [file.slice(LABS_DIRECTORY.length + 1), file]))('%s matches the schema', (_, file) => {
+    const valid = validate(parseLabFile(file));
+    expect(validate.errors ?? [], JSON.stringify(validate.errors)).toEqual([]);
+    expect(valid).toBe(true);
+  });
+
+  test('the loader accepts them all: ≥12 levels, ≥20 exercises, unique ids, partial scores reachable by weights', () => {
+    const labs = loadLabs(LABS_DIRECTORY);
+    expect(labs.filter((lab) => lab.kind === 'level').length).toBeGreaterThanOrEqual(12);
+    expect(labs.filter((lab) => lab.kind === 'exercise').length).toBeGreaterThanOrEqual(20);
+    for (const lab of labs.filter((candidate) => candidate.partial)) {
+      // the partial score must be a sum of some checks' weights
+      const weights = lab.checks.map((check) => check.weight);
+      const sums = weights.reduce((all, weight) => new Set([...all, ...[...all].map((sum) => sum + weight)]), new Set([0]));
+      expect(sums.has(lab.partial!.score), lab.id).toBe(true);
+    }
+  });
+});
+
+describe('the schema and the loader refuse broken labs', () => {
+  const good = (): Record<string, unknown> => JSON.parse(JSON.stringify(parseLabFile(files[0]!))) as Record<string, unknown>;
+
+  test('schema: an unknown check kind, a missing message, an unknown field', () => {
+    const unknownKind = good();
+    (unknownKind.checks as Record<string, unknown>[])[0]!.kind = 'telepathy';
+    expect(validate(unknownKind)).toBe(false);
+    const noMessage = good();
+    delete (noMessage.checks as Record<string, unknown>[])[0]!.message;
+    expect(validate(noMessage)).toBe(false);
+    expect(validate({ ...good(), answer: 42 })).toBe(false);
+  });
+
+  test('loader: needs on a missing check, a cycle, a repeated check id', () => {
+    const lab = good();
+    const checks = lab.checks as Record<string, unknown>[];
+    const [first, second] = [checks[0]!.id as string, checks[1]!.id as string];
+    expect(() => checkLab({ ...lab, checks: [{ ...checks[0], needs: ['ghost'] }] }, 'x.yaml')).toThrow(`x.yaml: check "${first}" needs "ghost"`);
+    const cycle = [{ ...checks[0], needs: [second] }, { ...checks[1], needs: [first] }];
+    expect(() => checkLab({ ...lab, checks: cycle, partial: undefined }, 'x.yaml')).toThrow(`cycle: ${first} → ${second} → ${first}`);
+    expect(() => checkLab({ ...lab, checks: [checks[0], checks[0]] }, 'x.yaml')).toThrow(/repeated/);
+  });
+});
