@@ -5,3 +5,4 @@
 export * from './records';
 export * from './oci-spec';
 export * from './methods';
+export * from './labs';

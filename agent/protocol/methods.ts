@@ -3,6 +3,7 @@
  * verbs; notifications tell every connected client what changed so views never poll the world.
  */
 import type { ContainerRecord, ContainerStatus, NamespaceType, NetworkMode, PathLayer } from './records';
+import type { LabMethods } from './labs';
 import type { OciSeccomp, OciSpec } from './oci-spec';
 
 export interface RunOptions {
@@ -139,8 +140,8 @@ export interface ExecOptions {
   privileged?: boolean;
 }
 
-/** Request method → [params, result]. */
-export interface AgentMethods {
+/** Request method → [params, result]: the container methods here, the labs' in ./labs.ts. */
+export interface AgentMethods extends LabMethods {
   'agent.info': [Record<string, never>, AgentInfo];
   'container.run': [RunOptions, ContainerRecord];
   'container.start': [{ id: string }, ContainerRecord];

@@ -10,6 +10,7 @@
 import { NAMESPACE_TYPES, RpcErrorCode } from '../protocol';
 import type { AgentMethod, AgentMethods } from '../protocol';
 import { RpcError } from './jsonrpc';
+import { LAB_PARAM_RULES } from '../labs/service';
 
 type FieldType =
   | 'string'
@@ -34,6 +35,7 @@ const id: FieldRule = { type: 'string', required: true };
 const session: FieldRule = { type: 'string', required: true };
 
 const rules: { [M in AgentMethod]: ParamRules } = {
+  ...LAB_PARAM_RULES,
   'agent.info': {},
   'container.run': {
     name: { type: 'string' },

@@ -28,6 +28,7 @@ import type { ContainerRuntime, ExecSession, LogFollower } from '../runtime/api'
 import { RpcConnection, RpcError, sendNotification } from './jsonrpc';
 import type { RpcTransport } from './jsonrpc';
 import { isAgentMethod, validateParams } from './params';
+import { labHandlers } from '../labs/service';
 
 export const DEFAULT_SOCKET_PATH = '/run/containers-lab/agent.sock';
 
@@ -171,6 +172,7 @@ export class AgentService {
   }
 
   private readonly handlers: { [M in AgentMethod]: Handler<M> } = {
+    ...labHandlers(() => this.runtime),
     'agent.info': () => this.runtime.info(),
     'container.run': (options) => this.runtime.run(options),
     'container.start': ({ id }) => this.runtime.start(id),
