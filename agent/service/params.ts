@@ -10,7 +10,7 @@
 import { NAMESPACE_TYPES, RpcErrorCode } from '../protocol';
 import type { AgentMethod, AgentMethods } from '../protocol';
 import { RpcError } from './jsonrpc';
-import { LAB_PARAM_RULES } from '../labs/service';
+import { LAB_PARAM_RULES } from '../labs/params';
 
 type FieldType =
   | 'string'
