@@ -91,6 +91,16 @@ describe('user, no_new_privs, read-only root', () => {
     expect((await execCollect(runtime, record.id, ['touch', '/etc/owned'])).code).not.toBe(0);
   });
 
+  test('the container record reports what the kernel enforces', async () => {
+    const record = runtime.inspect((await run({ name: 'record-security', user: '1000:1000', readOnlyRoot: true, noNewPrivileges: true, capDrop: ['ALL'], capAdd: ['KILL'] })).id);
+    expect(record.security).toEqual({
+      uid: 1000, gid: 1000,
+      capabilities: { effective: [], bounding: ['CAP_KILL'], ambient: [] },
+      noNewPrivileges: true, seccomp: 'disabled', readOnlyRoot: true,
+    });
+    expect(Number(field(record.pid!, 'Uid')!.split(/\s+/)[0])).toBe(record.security!.uid);
+  });
+
   test('noNewPrivileges sets NoNewPrivs', async () => {
     const record = await run({ name: 'nnp', noNewPrivileges: true });
     expect(field(record.pid!, 'NoNewPrivs')).toBe('1');

@@ -11,6 +11,7 @@ import { namespaceInodes } from '../runtime/namespaces';
 import type { ContainerState } from '../runtime/state/store';
 import { ANNOTATIONS } from '../oci/from-run-options';
 import { readMountinfo } from './mountinfo';
+import { readSecurity } from './security';
 
 const agentNamespaces = namespaceInodes('self');
 
@@ -24,6 +25,7 @@ export function buildContainerRecord(state: ContainerState, config: OciSpec, cgr
   } catch {
     // removed underneath us; show the stored description
   }
+  const mounts = alive ? safely(() => readMountinfo(state.pid!), []) : [];
   return {
     id: state.id,
     name: state.name,
@@ -41,12 +43,13 @@ export function buildContainerRecord(state: ContainerState, config: OciSpec, cgr
     sharedWithHost: alive ? NAMESPACE_TYPES.filter((type) => namespaces[type] !== undefined && namespaces[type] === agentNamespaces[type]) : sharedWithHost,
     cgroup: cgroupRecord,
     rootfs: state.rootfs,
-    mounts: alive ? safely(() => readMountinfo(state.pid!), []) : [],
+    mounts,
     network: state.network,
     processes: alive && cgroup ? safely(() => cgroup.processes(), []).flatMap((pid) => processRecord(pid)) : [],
     logPath: state.logPath,
     pod: podOf(config),
     init: initOf(config, state),
+    security: alive ? readSecurity(state.pid!, mounts) : null,
   };
 }
 

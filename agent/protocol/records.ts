@@ -110,6 +110,18 @@ export interface ContainerRecord {
   pod: { name: string; sandbox: boolean } | null;
   /** The init step run before the main process, and how it ended (null exit code: not run yet). */
   init: { args: string[]; exitCode: number | null } | null;
+  /** What the first process may do, read from /proc/<pid>/status; null when it is not running. */
+  security: SecurityRecord | null;
+}
+
+export interface SecurityRecord {
+  uid: number;
+  gid: number;
+  /** Capability names (CAP_…) in the effective, bounding and ambient sets. */
+  capabilities: { effective: string[]; bounding: string[]; ambient: string[] };
+  noNewPrivileges: boolean;
+  seccomp: 'disabled' | 'strict' | 'filter';
+  readOnlyRoot: boolean;
 }
 
 /** Where a path in a container's root comes from (container.pathLayer), read off the overlay's directories. */
