@@ -18,7 +18,7 @@ import { loadLabs } from '../agent/labs/loader';
 import { probeFeatures } from '../agent/labs/features';
 import { labResources } from '../agent/labs/teardown';
 import type { LabFeature, LabKind } from '../agent/protocol/labs';
-import { hostLinkNames, leftovers, NONE_LEFT } from './helpers/kernel-witness';
+import { hostLinkNames, leftovers, NONE_LEFT, removeBridgeIfCreated } from './helpers/kernel-witness';
 
 export const LABS_DIRECTORY = join(__dirname, '..', 'labs');
 
@@ -27,9 +27,12 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
   let runtime: ContainerRuntime;
   let engine: LabEngine;
   let features: Set<LabFeature>;
+  // Pods take the runtime's default bridge (their sandbox holds the network): remove it if we made it.
+  let removeDefaultBridge: () => void;
 
   beforeAll(async () => {
     stateRoot = mkdtempSync(`/tmp/cl-labs-${kind}-`);
+    removeDefaultBridge = removeBridgeIfCreated('cl0');
     runtime = openRuntime({ stateRoot });
     engine = new LabEngine(runtime, { stateRoot, labsDirectory: LABS_DIRECTORY, network: { bridge, subnet } });
     features = await probeFeatures(runtime);
@@ -39,6 +42,7 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
     for (const summary of runtime.list()) await runtime.remove(summary.id, true);
     removeBridge(bridge, stateRoot);
     runtime.close();
+    removeDefaultBridge();
     rmSync(stateRoot, { recursive: true, force: true });
   });
 
@@ -70,10 +74,10 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
       expect(solved.score).toBe(solved.max);
       expect(solved.passed).toBe(true);
 
-      const { containers, bridges } = labResources(lab);
-      const made = runtime.list().filter((summary) => containers.has(summary.name)).map((summary) => ({ id: summary.id, pid: summary.pid }));
+      const { bridges } = labResources(lab);
+      const made = runtime.list().map((summary) => ({ id: summary.id, pid: summary.pid }));
       await engine.stop(lab.id);
-      expect(runtime.list().map((summary) => summary.name).filter((name) => containers.has(name))).toEqual([]);
+      expect(runtime.list().map((summary) => summary.name)).toEqual([]);
       expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
       const links = hostLinkNames();
       expect([...bridges].filter((name) => links.includes(name))).toEqual([]);

@@ -42,8 +42,8 @@ export interface CommandResult {
 }
 
 /** Runs a command inside a running container and collects its output; gives up after `timeoutMs`. */
-export function execCapture(runtime: ContainerRuntime, container: string, args: string[], timeoutMs = 10_000): Promise<CommandResult> {
-  const session = runtime.exec({ id: container, args });
+export function execCapture(runtime: ContainerRuntime, container: string, args: string[], timeoutMs = 10_000, privileged = false): Promise<CommandResult> {
+  const session = runtime.exec({ id: container, args, ...(privileged ? { privileged: true } : {}) });
   let stdout = '';
   let stderr = '';
   session.onOutput((stream, data) => {

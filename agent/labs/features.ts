@@ -44,7 +44,8 @@ async function probe(runtime: ContainerRuntime, feature: LabFeature): Promise<bo
   try {
     const pids: number[] = [];
     for (const [index, options] of PROBES[feature].options.entries()) {
-      const record = await runtime.run({ ...options, name: `clprobe-${feature}-${index}`, net: 'none' });
+      // Pod members take their network from the pod's sandbox; the others need none.
+      const record = await runtime.run({ ...options, name: `clprobe-${feature}-${index}`, ...(options.pod ? {} : { net: 'none' as const }) });
       made.push(record.id);
       if (record.pid === null) return false;
       pids.push(record.pid);
@@ -54,6 +55,8 @@ async function probe(runtime: ContainerRuntime, feature: LabFeature): Promise<bo
     return false;
   } finally {
     for (const id of made.reverse()) await runtime.remove(id, true).catch(() => {});
+    // A pod's sandbox ("<pod>-pause") outlives its members until removed itself.
+    for (const summary of runtime.list()) if (summary.name.startsWith('clprobe-pod')) await runtime.remove(summary.id, true).catch(() => {});
   }
 }
 

@@ -28,15 +28,4 @@ export function labHandlers(runtime: ContainerRuntime | (() => ContainerRuntime)
   };
 }
 
-/** Field rules for agent/service/params.ts, in its format. */
-const labId = { type: 'string', required: true } as const;
-export const LAB_PARAM_RULES = {
-  'lab.list': {},
-  'lab.show': { id: labId },
-  'lab.start': { id: labId },
-  'lab.check': { id: labId },
-  'lab.reset': { id: labId },
-  'lab.stop': { id: labId },
-  'lab.solution': { id: labId },
-  'lab.solve': { id: labId, partial: { type: 'boolean' } },
-} as const;
+export { LAB_PARAM_RULES } from './params';

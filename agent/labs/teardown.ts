@@ -48,7 +48,8 @@ export async function teardownLab(context: LabContext): Promise<void> {
   // Pod members first, then whatever holds a pod's shared namespaces (named after the pod).
   const podMember = (name: string): boolean => [...pods].some((pod) => name === pod || name.startsWith(`${pod}-`) || name.startsWith(`${pod}.`));
   const doomed = runtime.list().filter((summary) => containers.has(summary.name) || podMember(summary.name));
-  doomed.sort((a, b) => Number(pods.has(a.name)) - Number(pods.has(b.name)));
+  const holdsPod = (name: string): boolean => [...pods].some((pod) => name === pod || name === `${pod}-pause`);
+  doomed.sort((a, b) => Number(holdsPod(a.name)) - Number(holdsPod(b.name)));
   for (const summary of doomed) {
     try {
       await runtime.remove(summary.id, true);

@@ -21,7 +21,8 @@ export function labRunOptions(options: RunOptions, context: LabContext): RunOpti
   if (options.volumes) {
     filled.volumes = options.volumes.map((volume) => (volume.hostPath ? { ...volume, hostPath: fill(volume.hostPath, context) } : volume));
   }
-  const bridged = options.net === undefined || options.net === 'bridge';
+  // Pod members share the network of the pod's sandbox: they name none of their own.
+  const bridged = options.pod === undefined && (options.net === undefined || options.net === 'bridge');
   if (bridged && context.network && options.bridge === undefined) {
     filled.bridge = context.network.bridge;
     filled.subnet = context.network.subnet;
@@ -36,9 +37,10 @@ async function perform(action: SetupAction, context: LabContext): Promise<void> 
     return;
   }
   if ('exec' in action) {
-    // `privileged` asks for every capability (for breaking things the container itself may not);
-    // the runtime's exec gives the container's own set — see the report on ExecOptions.privileged.
-    const result = await execCapture(context.runtime, action.exec.container, ['sh', '-c', fill(action.exec.command, context)], 20_000);
+    // `privileged` keeps root's full power (no capability drop, no seccomp) for setup steps that
+    // do what the container itself may not — mounting a /proc for a chroot jail, say.
+    const command = ['sh', '-c', fill(action.exec.command, context)];
+    const result = await execCapture(context.runtime, action.exec.container, command, 20_000, action.exec.privileged === true);
     if (result.code !== 0) {
       throw badInput(`setup: "${action.exec.command}" in ${action.exec.container} exited ${result.code}: ${result.stderr.trim().split('\n').pop() ?? ''}`);
     }
