@@ -1,0 +1,158 @@
+/*
+ * The exercise commands — Open, Start, Check, Reset, Show Solution, Stop, and Open Terminal — for
+ * the palette, the Exercises view's menus and the exercise panel's buttons. Each acts through the
+ * ExerciseStore, whose events update the tree and the open panel together.
+ *
+ * Which lab a command is about: the tree node it was run on, a lab id passed by a caller (tests,
+ * the panel), the view's selection, or a quick pick (the exercise opened last comes first).
+ *
+ * "Open Terminal" gives the learner a shell to solve the exercise in. On a local lab host that is
+ * a terminal on this machine. Over SSH the connection carries the agent's stream but no terminal
+ * channel, so the shell opened is one inside the scenario's main container (the existing "Open
+ * Shell in Container", through the agent); a lab whose work is all on the host (`containers-lab
+ * run …`) gets the ssh command line to open a host shell with.
+ */
+import * as vscode from 'vscode';
+import type { LabCheckReport, LabSolutionText, LabStarted, LabSummary } from '../../agent/protocol';
+import type { LabTarget } from '../connection/types';
+import type { Lab } from '../lab';
+import type { ExerciseStore } from '../views/exercises/exercise-store';
+import { ExerciseNode } from '../views/exercises/exercise-node';
+import type { ExercisesProvider } from '../views/exercises/exercises-provider';
+import { exerciseDescription, exerciseStatus, pickOrder, statusLook } from '../views/exercises/model';
+import { showPanel, type PanelKind } from '../webviews/shared/panel';
+import type { ExerciseState } from '../webviews/exercise/messages';
+import { Cancelled } from './cancelled';
+import { registerLabCommand } from './register';
+
+export interface ExerciseCommandsContext {
+  store: ExerciseStore;
+  provider: ExercisesProvider;
+  panelKind: PanelKind<ExerciseState>;
+  lastOpened(): string | undefined;
+  setLastOpened(id: string): Thenable<void>;
+}
+
+interface LabQuery {
+  placeHolder: string;
+  /** Only labs this accepts are offered (e.g. started ones for Check). */
+  filter?: (summary: LabSummary) => boolean;
+  /** Nothing to offer: this message. */
+  none?: string;
+}
+
+const isStarted = (summary: LabSummary): boolean => summary.progress.startedAt !== null;
+
+export function registerExerciseCommands(lab: Lab, context: ExerciseCommandsContext): void {
+  const { store } = context;
+
+  const resolveLab = async (argument: unknown, query: LabQuery): Promise<LabSummary> => {
+    await lab.ensureConnected();
+    if (!store.loaded) await store.load();
+    const id = argument instanceof ExerciseNode ? argument.id : typeof argument === 'string' ? argument : (argument as { id?: unknown } | undefined)?.id;
+    if (typeof id === 'string') {
+      const summary = store.summary(id) ?? (await store.load()).find((candidate) => candidate.id === id);
+      if (!summary) throw new Error(`No exercise "${id}" (see the Exercises view).`);
+      return summary;
+    }
+    const selected = context.provider.selection()?.summary;
+    if (selected && (!query.filter || query.filter(selected))) return selected;
+    const candidates = pickOrder(store.list(), context.lastOpened()).filter(query.filter ?? (() => true));
+    if (candidates.length === 0) throw new Error(query.none ?? 'No exercises are available from this lab host.');
+    const picked = await vscode.window.showQuickPick(
+      candidates.map((summary) => ({
+        label: `${statusLook(exerciseStatus(summary.progress)).glyph} ${summary.title}`,
+        description: exerciseDescription(summary),
+        detail: `${summary.kind === 'level' ? 'Learning path' : summary.domain} · ${summary.difficulty} · ${summary.timeLimitMinutes} min${summary.id === context.lastOpened() ? ' · last opened' : ''}`,
+        summary,
+      })),
+      { placeHolder: query.placeHolder, matchOnDescription: true, matchOnDetail: true },
+    );
+    if (!picked) throw new Cancelled();
+    return picked.summary;
+  };
+
+  const open = async (summary: LabSummary): Promise<void> => {
+    showPanel(lab, context.panelKind, { id: summary.id, title: summary.title });
+    if (context.lastOpened() !== summary.id) {
+      await context.setLastOpened(summary.id);
+      context.provider.refresh();
+    }
+    await context.provider.reveal(summary.id).catch(() => undefined);
+  };
+
+  registerLabCommand(lab, 'containersLab.openExercise', async (argument?: unknown): Promise<string> => {
+    const summary = await resolveLab(argument, { placeHolder: 'Open which exercise?' });
+    await open(summary);
+    return summary.id;
+  });
+
+  registerLabCommand(lab, 'containersLab.startExercise', async (argument?: unknown): Promise<LabStarted> => {
+    const summary = await resolveLab(argument, { placeHolder: 'Start which exercise? (its setup builds the scenario)' });
+    await open(summary);
+    return store.start(summary.id);
+  });
+
+  registerLabCommand(lab, 'containersLab.checkExercise', async (argument?: unknown): Promise<LabCheckReport> => {
+    const summary = await resolveLab(argument, { placeHolder: 'Check which exercise?', filter: isStarted, none: 'No exercise is started: start one first.' });
+    await open(summary);
+    const report = await store.check(summary.id);
+    vscode.window.setStatusBarMessage(`${summary.title}: ${report.score}/${report.max}${report.passed ? ' ✓' : ''}`, 5000);
+    return report;
+  });
+
+  registerLabCommand(lab, 'containersLab.resetExercise', async (argument?: unknown): Promise<LabStarted> => {
+    const summary = await resolveLab(argument, { placeHolder: 'Reset which exercise? (teardown, then its setup again)', filter: isStarted, none: 'No exercise is started.' });
+    return store.reset(summary.id);
+  });
+
+  registerLabCommand(lab, 'containersLab.showExerciseSolution', async (argument?: unknown): Promise<LabSolutionText> => {
+    const summary = await resolveLab(argument, { placeHolder: 'Show the solution of which exercise?', filter: (candidate) => candidate.progress.attempts > 0, none: 'Solutions open after trying: press Check on an exercise first.' });
+    await open(summary);
+    return store.solution(summary.id);
+  });
+
+  registerLabCommand(lab, 'containersLab.stopExercise', async (argument?: unknown): Promise<{ id: string }> => {
+    const summary = await resolveLab(argument, { placeHolder: 'Stop which exercise? (its containers and files are removed)', filter: isStarted, none: 'No exercise is started.' });
+    await store.stop(summary.id);
+    return { id: summary.id };
+  });
+
+  registerLabCommand(lab, 'containersLab.openExerciseTerminal', async (argument?: unknown): Promise<string | undefined> => {
+    const summary = await resolveLab(argument, { placeHolder: 'Open a terminal for which exercise?', filter: isStarted, none: 'No exercise is started.' });
+    return openExerciseTerminal(lab, store, summary);
+  });
+}
+
+/** A shell to solve the exercise in (see the file's comment); resolves with the terminal's name. */
+async function openExerciseTerminal(lab: Lab, store: ExerciseStore, summary: LabSummary): Promise<string | undefined> {
+  const target = lab.connection.target;
+  if (target?.kind === 'local') {
+    // The lab host is this machine: a shell here is a shell on the lab host.
+    const terminal = vscode.window.createTerminal({ name: `Lab host: ${summary.title}`, iconPath: new vscode.ThemeIcon('terminal') });
+    terminal.show();
+    return terminal.name;
+  }
+  const made = store.started(summary.id)?.containers ?? [];
+  const running = lab.store.list().filter((container) => container.status === 'running');
+  const main = made.find((name) => running.some((container) => container.name === name));
+  if (main) return vscode.commands.executeCommand<string | undefined>('containersLab.openShell', main);
+  // A start from another window or session: which containers it made is not known here, so ask.
+  if (made.length === 0 && running.length > 0) return vscode.commands.executeCommand<string | undefined>('containersLab.openShell');
+  const command = hostShellCommand(target);
+  const choice = await vscode.window.showInformationMessage(
+    `"${summary.title}" is solved in a shell on the lab host (with containers-lab), and its setup runs no container to open a shell in. Open a host shell with: ${command}`,
+    'Copy Command',
+  );
+  if (choice === 'Copy Command') await vscode.env.clipboard.writeText(command);
+  return undefined;
+}
+
+/** How to get a login shell on the lab host from a terminal here. */
+export function hostShellCommand(target: LabTarget | null): string {
+  if (!target) return 'ssh <lab host>';
+  if (target.kind === 'vagrant') return 'vagrant ssh (in the vm/ folder), then sudo -i';
+  const port = target.port && target.port !== 22 ? ` -p ${target.port}` : '';
+  const key = target.privateKeyPath ? ` -i ${target.privateKeyPath}` : '';
+  return `ssh${port}${key} ${target.username ? `${target.username}@` : ''}${target.host ?? '<lab host>'}`;
+}

@@ -1,0 +1,37 @@
+/*
+ * What the Exercise panel (extension side) and its page say to each other. Types only: both sides
+ * import this file, the page through its browser bundle.
+ */
+import type { LabCheckReport, LabDetail, LabSolutionText, LabStarted } from '../../../agent/protocol';
+
+/**
+ * The page's saved state: the serializer revives the panel from it after a window reload, and
+ * the page redraws from it before the agent answers (the timer keeps running meanwhile).
+ */
+export interface ExerciseState {
+  id: string;
+  title: string;
+  /** The running scenario's start (lab.start), or null when stopped. */
+  startedAt?: string | null;
+  timeLimitMinutes?: number;
+  /** How many of the lab's hints the learner has revealed. */
+  hintsShown?: number;
+  /** The last check's report, to show again after a reload. */
+  report?: LabCheckReport | null;
+}
+
+export type Action = 'start' | 'reset' | 'check' | 'stop' | 'solution' | 'openTerminal';
+
+export type ToPage =
+  /** The lab as the agent describes it now (task, checks, hints, progress). */
+  | { type: 'detail'; detail: LabDetail }
+  | { type: 'started'; started: LabStarted }
+  | { type: 'report'; report: LabCheckReport }
+  | { type: 'stopped' }
+  | { type: 'solution'; solution: LabSolutionText }
+  /** An action is under way (buttons wait), or none (null). */
+  | { type: 'busy'; action: Action | null }
+  | { type: 'error'; message: string }
+  | { type: 'connection'; connected: boolean };
+
+export type FromPage = { type: 'ready' } | { type: 'connect' } | { type: 'action'; action: Action };
