@@ -54,6 +54,8 @@ for (const arch of ['x64', 'arm64']) {
   else console.warn(`build: koffi's linux-${arch} native module is not in the bundle (offline?): the agent will not run on ${arch} hosts`);
 }
 writeFileSync(join(out, 'package.json'), JSON.stringify({ name: 'containers-lab-agent', private: true, main: 'containers-lab.js' }, null, 2));
+// The labs (levels and exercises) travel with the agent: the lab host checks them against its own kernel.
+cpSync(join(root, 'labs'), join(out, 'labs'), { recursive: true });
 
 /** The koffi native package for `arch`, at the installed koffi's version, cached in node_modules/.cache. */
 function fetchNativeKoffi(arch) {

@@ -18,6 +18,7 @@ import { errorLine, exitCodeFor } from './errors';
 import { dialStdioVerb } from './verbs/dial-stdio';
 import { execVerb } from './verbs/exec';
 import { inspectVerb } from './verbs/inspect';
+import { labVerb } from './verbs/lab';
 import { logsVerb } from './verbs/logs';
 import { psVerb } from './verbs/ps';
 import { rmVerb } from './verbs/rm';
@@ -27,7 +28,7 @@ import { stopVerb } from './verbs/stop';
 
 export const VERSION: string = packageJson.version;
 
-export const VERBS: readonly Verb[] = [runVerb, psVerb, execVerb, inspectVerb, logsVerb, stopVerb, rmVerb, serveVerb, dialStdioVerb];
+export const VERBS: readonly Verb[] = [runVerb, psVerb, execVerb, inspectVerb, logsVerb, stopVerb, rmVerb, labVerb, serveVerb, dialStdioVerb];
 
 export const NOT_ROOT_MESSAGE = 'must run as root (the agent creates namespaces, mounts and cgroups)';
 
