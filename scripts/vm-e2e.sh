@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# The lab VM, end to end — what CI runs after the other suites (scripts/test):
+#
+#   1. install what is missing (scripts/vm-install.sh: Debian packages only) and code-server
+#   2. build the box from Debian packages (vm/build-box.sh; cached, a rerun reuses it)
+#   3. a network namespace of this run's own, where libvirtd and virtlogd are started by hand
+#      (PID 1 here is no systemd) and where everything that talks to the VM runs: vagrant, and the
+#      vitest file that drives code-server + headless Chromium. The VM's network (libvirt's bridge,
+#      its DHCP server) exists only inside that namespace: nothing in the machine's own network
+#      namespace can reach the VM's private addresses.
+#   4. `vagrant up --provider=libvirt` with the qemu driver (software emulation: nested KVM does not
+#      boot kernels on these machines), then test/vm-e2e/*.vm.ts (vitest.vm.config.ts)
+#   5. whatever happens: `vagrant destroy -f`, the box removed from Vagrant and from libvirt's pool,
+#      the networks libvirt made stopped, libvirtd/virtlogd stopped by the PIDs we started, the
+#      namespace deleted. The built box file stays in its cache so the next run is fast.
+#
+# Results are vitest JSON in test/artifacts/vm-e2e-results.json (VM_E2E_RESULTS overrides). When
+# this machine lacks something the job needs (not x86-64, no root, no network namespaces, too little
+# memory or disk, no Debian mirror and nothing cached), it prints why and writes a result with one
+# skipped test saying so: never a silent skip. CONTAINERS_LAB_VM_E2E=skip skips on purpose, also said.
+# Exit status: 0 when the tests passed or were skipped for a reason printed, 1 otherwise.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+REPO=$PWD
+RESULTS=${VM_E2E_RESULTS:-$REPO/test/artifacts/vm-e2e-results.json}
+CACHE=${LAB_BOX_CACHE:-/var/cache/containers-lab/box}
+BOX_FILE=$CACHE/containers-lab-debian12-libvirt.box
+BOX_NAME=containers-lab/debian12
+MIRROR=${LAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+NETNS=cl-vm-e2e-$$
+STARTED=$(date +%s)
+
+log() { printf '\033[1m==> vm-e2e [%3ss] %s\033[0m\n' "$(($(date +%s) - STARTED))" "$*"; }
+
+# A results file in vitest's JSON shape with one test that did not run: skipped (a reason this
+# machine lacks) or failed (the job broke before its tests ran). scripts/test adds it up.
+write_result() {
+  local status=$1 reason=$2
+  mkdir -p "$(dirname "$RESULTS")"
+  node -e '
+    const [file, status, reason] = process.argv.slice(1);
+    const failed = status === "failed";
+    const assertion = { title: "lab VM end to end", fullName: "lab VM end to end", status: failed ? "failed" : "pending", failureMessages: [reason] };
+    const result = {
+      numTotalTests: 1, numPassedTests: 0, numFailedTests: failed ? 1 : 0, numPendingTests: failed ? 0 : 1, numTodoTests: 0,
+      success: !failed,
+      testResults: [{ name: "scripts/vm-e2e.sh", status: failed ? "failed" : "skipped", message: reason, assertionResults: [assertion] }],
+    };
+    require("fs").writeFileSync(file, JSON.stringify(result, null, 2) + "\n");
+  ' "$RESULTS" "$status" "$reason"
+}
+skip() { printf 'vm-e2e: SKIPPED, this machine cannot run the lab VM: %s\n' "$*" >&2; write_result skipped "$*"; exit 0; }
+broken() { printf 'vm-e2e: FAILED before the tests ran: %s\n' "$*" >&2; write_result failed "$*"; exit 1; }
+
+rm -f "$RESULTS"
+[ "${CONTAINERS_LAB_VM_E2E:-}" = skip ] && skip "CONTAINERS_LAB_VM_E2E=skip was set"
+
+# --- what the machine must have ------------------------------------------------------------------
+[ "$(id -u)" -eq 0 ] || skip "not root (libvirtd, loop devices and network namespaces need it)"
+[ "$(uname -m)" = x86_64 ] || skip "the box builder makes x86-64 (BIOS/extlinux) boxes; this is $(uname -m)"
+command -v apt-get >/dev/null 2>&1 || skip "no apt-get: the VM's tools come from Debian packages"
+mem_kib=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
+[ "${mem_kib:-0}" -ge $((3 * 1024 * 1024)) ] || skip "$((${mem_kib:-0} / 1024)) MiB of memory available, the VM needs 3 GiB (2 GiB guest + qemu)"
+mkdir -p "$CACHE" /var/lib/libvirt 2>/dev/null
+disk_kib=$(df -Pk "$CACHE" | awk 'NR == 2 { print $4 }')
+[ "${disk_kib:-0}" -ge $((6 * 1024 * 1024)) ] || skip "$((${disk_kib:-0} / 1024)) MiB free in $CACHE, the box build needs 6 GiB"
+ip netns add "$NETNS" 2>/dev/null || skip "cannot create a network namespace (ip netns add): the VM's network must stay inside one"
+ip netns delete "$NETNS"
+if [ ! -f "$BOX_FILE" ] && [ ! -f "$CACHE/rootfs/.stage-debootstrap" ]; then
+  curl -sfI --max-time 20 "$MIRROR/dists/bookworm/Release" >/dev/null ||
+    skip "the Debian mirror $MIRROR cannot be reached and no box is cached in $CACHE (the box is built from Debian packages)"
+fi
+
+# --- 1. tools ------------------------------------------------------------------------------------
+log "installing what is missing (scripts/vm-install.sh, code-server)"
+bash scripts/vm-install.sh || broken "installing the Debian packages failed (see above)"
+bash scripts/install-code-server.sh >/dev/null || broken "installing code-server failed (see above)"
+if [ ! -f dist/agent/containers-lab.js ]; then npm run --silent build || broken "npm run build failed"; fi
+
+# --- 2. the box ----------------------------------------------------------------------------------
+log "building the box (vm/build-box.sh; cached in $CACHE)"
+bash vm/build-box.sh --no-add || broken "vm/build-box.sh failed (see above)"
+log "box: $BOX_FILE, $(du -m "$BOX_FILE" | cut -f1) MiB"
+
+# --- 3. the namespace, libvirt, and everything undone at exit ------------------------------------
+STATE=$(mktemp -d /tmp/cl-vm-e2e.XXXXXX)
+export VAGRANT_HOME=$STATE/vagrant.d VAGRANT_DOTFILE_PATH=$STATE/machines VAGRANT_CHECKPOINT_DISABLE=1
+export VAGRANT_DEFAULT_PROVIDER=libvirt LAB_LIBVIRT_DRIVER=qemu VAGRANT_NO_COLOR=1
+in_netns() { ip netns exec "$NETNS" "$@"; }
+virsh_() { virsh -q -c qemu:///system "$@"; }
+pool_existed=0
+LIBVIRTD_PID=
+VIRTLOGD_PID=
+networks_before=
+
+# shellcheck disable=SC2317 # run by the EXIT trap, which shellcheck does not follow
+teardown() {
+  local status=$?
+  trap - EXIT INT TERM
+  log "cleaning up"
+  if [ -n "$LIBVIRTD_PID" ]; then
+    (cd vm && in_netns vagrant destroy -f) || echo "vm-e2e: vagrant destroy failed" >&2
+    # the box's image as vagrant-libvirt uploaded it into libvirt's "default" pool
+    for volume in $(virsh_ vol-list default 2>/dev/null | awk '{ print $1 }' | grep '^containers-lab-VAGRANTSLASH-debian12_vagrant_box_image' || true); do
+      virsh_ vol-delete --pool default "$volume" >/dev/null || echo "vm-e2e: could not delete volume $volume" >&2
+    done
+    if [ "$pool_existed" = 0 ] && virsh_ pool-info default >/dev/null 2>&1; then
+      virsh_ pool-destroy default >/dev/null 2>&1; virsh_ pool-undefine default >/dev/null 2>&1
+    fi
+    # active networks run a dnsmasq each: stop them before libvirtd; undefine the ones this run defined
+    for network in $(virsh_ net-list --name 2>/dev/null); do virsh_ net-destroy "$network" >/dev/null || true; done
+    for network in $(virsh_ net-list --all --name 2>/dev/null); do
+      grep -qx "$network" <<<"$networks_before" || virsh_ net-undefine "$network" >/dev/null || true
+    done
+  fi
+  for pid in $LIBVIRTD_PID $VIRTLOGD_PID; do
+    kill -TERM "$pid" 2>/dev/null || continue
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  ip netns delete "$NETNS" 2>/dev/null
+  rm -rf "$STATE"
+  log "done in $(($(date +%s) - STARTED)) s"
+  exit "$status"
+}
+trap teardown EXIT
+trap 'exit 130' INT TERM
+
+# Another libvirtd on this machine would own the same sockets under /run/libvirt.
+for pidfile in /run/libvirtd.pid /run/virtlogd.pid; do
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    broken "a $(basename "$pidfile" .pid) is already running (pid $(cat "$pidfile")); this job starts its own inside a network namespace: stop it first"
+  fi
+done
+ip netns add "$NETNS" || broken "ip netns add $NETNS failed"
+ip -n "$NETNS" link set lo up
+log "network namespace $NETNS: starting virtlogd and libvirtd in it"
+in_netns virtlogd --daemon --pid-file "$STATE/virtlogd.pid" || broken "virtlogd did not start"
+for _ in $(seq 1 50); do [ -s "$STATE/virtlogd.pid" ] && break; sleep 0.1; done
+VIRTLOGD_PID=$(cat "$STATE/virtlogd.pid" 2>/dev/null)
+in_netns libvirtd --daemon --pid-file "$STATE/libvirtd.pid" || broken "libvirtd did not start"
+for _ in $(seq 1 100); do [ -s "$STATE/libvirtd.pid" ] && virsh_ version >/dev/null 2>&1 && break; sleep 0.2; done
+LIBVIRTD_PID=$(cat "$STATE/libvirtd.pid" 2>/dev/null)
+if [ -z "$LIBVIRTD_PID" ] || ! virsh_ version >/dev/null 2>&1; then broken "libvirtd does not answer on qemu:///system"; fi
+networks_before=$(virsh_ net-list --all --name)
+virsh_ pool-info default >/dev/null 2>&1 && pool_existed=1
+
+# --- 4. the VM and the tests ---------------------------------------------------------------------
+log "vagrant box add $BOX_NAME (into this run's VAGRANT_HOME)"
+vagrant box add --force --name "$BOX_NAME" "$BOX_FILE" >/dev/null || broken "vagrant box add failed"
+log "vagrant up --provider=libvirt (driver qemu: software emulation, a few minutes)"
+up_started=$(date +%s)
+(cd vm && in_netns vagrant up --provider=libvirt) || broken "vagrant up failed (see above)"
+up_seconds=$(($(date +%s) - up_started))
+log "vagrant up took $up_seconds s"
+
+log "the extension in code-server + headless Chromium against the VM (vitest.vm.config.ts)"
+mkdir -p "$(dirname "$RESULTS")"
+status=0
+# LAB_HOST_NETNS_PID: a process (this script) in the machine's own network namespace, for the
+# test that proves the VM's network is not reachable from there.
+in_netns env LAB_VM_NETNS="$NETNS" LAB_HOST_NETNS_PID=$$ LAB_VM_UP_SECONDS="$up_seconds" \
+  npx vitest run -c vitest.vm.config.ts --reporter=default --reporter=json --outputFile.json="$RESULTS" || status=1
+[ -f "$RESULTS" ] || broken "vitest wrote no results"
+exit "$status"
