@@ -192,6 +192,26 @@ describe('configToPod on a container with a user namespace', () => {
   });
 });
 
+describe('configToPod on a container with a securityContext (user, read-only root, no new privileges)', () => {
+  test('runAsUser/runAsGroup, readOnlyRootFilesystem and allowPrivilegeEscalation map to what /proc/<pid>/status and mountinfo show', async () => {
+    const record = await run({ name: 'podyaml-secure', user: '1000:1000', readOnlyRoot: true, noNewPrivileges: true, net: 'none' });
+    const { pod, links, yaml } = configToPod(record.config, record);
+    expect(pod.spec.containers[0].securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    const status = readFileSync(`/proc/${record.pid}/status`, 'utf8');
+    const field = (name: string) => status.match(new RegExp(`^${name}:\\s*(\\S+)`, 'm'))![1];
+    expect(field('Uid')).toBe('1000');
+    expect(kernelOf(links, 'user', 'process').value).toBe(`Uid: ${field('Uid')}  Gid: ${field('Gid')}`);
+    expect(kernelOf(links, 'no-new-privileges', 'process').value).toBe(`NoNewPrivs: ${field('NoNewPrivs')}`);
+    expect(field('NoNewPrivs')).toBe('1');
+    // the root mount the kernel lists for the container is read-only
+    expect(kernelOf(links, 'readonly-root', 'mount').value).toMatch(/ on \/ type overlay \((ro|.*,ro)[,)]/);
+    expectLinksInDocuments(links, `${JSON.stringify(record.config, null, 2)}\n`, yaml);
+    const { options } = podToRunOptions(yaml);
+    expect(options).toMatchObject({ user: '1000:1000', readOnlyRoot: true, noNewPrivileges: true });
+    expect(configFromRunOptions(options, { rootfs: record.config.root!.path })).toEqual(record.config);
+  });
+});
+
 describe('podToRunOptions refuses what the lab cannot do, in one line', () => {
   const base = (): PodManifest => ({
     apiVersion: 'v1',
@@ -203,7 +223,7 @@ describe('podToRunOptions refuses what the lab cannot do, in one line', () => {
     ['requests', (pod) => ((pod.spec.containers[0] as unknown as Record<string, unknown>).resources = { requests: { cpu: '1' } }), /^spec\.containers\[0\]\.resources\.requests: not supported/],
     ['another image', (pod) => (pod.spec.containers[0].image = 'nginx'), /^spec\.containers\[0\]\.image: only busybox is available, got "nginx"$/],
     ['two containers', (pod) => ((pod.spec as unknown as { containers: unknown[] }).containers.push({ name: 'b', image: 'busybox' })), /^spec\.containers: exactly one container is supported, got 2$/],
-    ['a non-root user', (pod) => (pod.spec.containers[0].securityContext.runAsUser = 1000), /^spec\.containers\[0\]\.securityContext\.runAsUser: only 0 is supported/],
+    ['a user that is not a number', (pod) => ((pod.spec.containers[0].securityContext as unknown as Record<string, unknown>).runAsUser = 'root'), /^spec\.containers\[0\]\.securityContext\.runAsUser: expected a whole number from 0 to 65535, got "root"$/],
     ['an unknown field', (pod) => ((pod.spec as unknown as Record<string, unknown>).nodeName = 'n1'), /^spec\.nodeName: not supported here \(supported: containers, /],
     ['a bad memory quantity', (pod) => (pod.spec.containers[0].resources = { limits: { memory: '64 megs' } }), /^spec\.containers\[0\]\.resources\.limits\.memory: invalid memory quantity "64 megs"/],
     ['a Deployment', (pod) => ((pod as unknown as Record<string, unknown>).kind = 'Deployment'), /^kind: only "Pod" is supported, got "Deployment"$/],

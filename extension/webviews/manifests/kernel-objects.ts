@@ -40,10 +40,18 @@ export function utsObject(record: ContainerRecord): KernelObject {
   return { kind: 'uts', file: procFile(record, 'ns/uts'), inode: record.namespaces.uts ?? null, value: record.hostname };
 }
 
-/** The container's first process: what it runs (cmdline), and files the record does not read (value null). */
-export function processObject(record: ContainerRecord, file: 'cmdline' | 'environ' | 'cwd' | 'status'): KernelObject {
+/**
+ * The container's first process: what it runs (cmdline), who it runs as and whether it may gain
+ * privileges (status: Uid, Gid, NoNewPrivs), and files the record does not read (value null).
+ */
+export function processObject(record: ContainerRecord, file: 'cmdline' | 'environ' | 'cwd' | 'status', field?: 'user' | 'noNewPrivileges'): KernelObject {
   const first = record.processes.find((process) => process.pid === record.pid);
-  return { kind: 'process', pid: record.pid, file: procFile(record, file), value: file === 'cmdline' ? (first?.command ?? null) : null };
+  const security = record.security ?? null;
+  let value: string | null = null;
+  if (file === 'cmdline') value = first?.command ?? null;
+  else if (file === 'status' && security && field === 'user') value = `Uid: ${security.uid}  Gid: ${security.gid}`;
+  else if (file === 'status' && security && field === 'noNewPrivileges') value = `NoNewPrivs: ${security.noNewPrivileges ? 1 : 0}`;
+  return { kind: 'process', pid: record.pid, file: procFile(record, file), value };
 }
 
 /** A mount as /proc/<pid>/mountinfo shows it: "overlay on / type overlay (lowerdir=…)". */

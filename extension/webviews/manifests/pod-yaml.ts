@@ -35,7 +35,7 @@ export interface PodContainer {
   workingDir?: string;
   env?: { name: string; value: string }[];
   resources?: { limits: { memory?: string; cpu?: string } };
-  securityContext: { runAsUser: number; runAsGroup: number; readOnlyRootFilesystem: boolean };
+  securityContext: { runAsUser: number; runAsGroup: number; readOnlyRootFilesystem: boolean; allowPrivilegeEscalation?: false };
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 
@@ -96,7 +96,12 @@ export function configToPod(config: OciSpec, record?: ContainerRecord): PodTrans
   const container: PodContainer = {
     name,
     image: annotations[LAB_ANNOTATIONS.image] ?? 'busybox',
-    securityContext: { runAsUser: process?.user.uid ?? 0, runAsGroup: process?.user.gid ?? 0, readOnlyRootFilesystem: config.root?.readonly === true },
+    securityContext: {
+      runAsUser: process?.user.uid ?? 0,
+      runAsGroup: process?.user.gid ?? 0,
+      readOnlyRootFilesystem: config.root?.readonly === true,
+      ...(process?.noNewPrivileges ? { allowPrivilegeEscalation: false as const } : {}),
+    },
   };
   if (args.length > 0) container.command = [args[0]!];
   if (args.length > 1) container.args = args.slice(1);
@@ -126,7 +131,11 @@ export function configToPod(config: OciSpec, record?: ContainerRecord): PodTrans
   link({ id: 'cwd', label: 'working directory', jsonPaths: ['process.cwd'], podPaths: [`${CONTAINER}.workingDir`],
     note: 'workingDir ↔ process.cwd: the runtime chdir()s there before execve().' }, (r) => processObject(r, 'cwd'));
   link({ id: 'user', label: 'user', jsonPaths: ['process.user'], podPaths: [`${CONTAINER}.securityContext.runAsUser`, `${CONTAINER}.securityContext.runAsGroup`, `${CONTAINER}.securityContext`],
-    note: 'runAsUser/runAsGroup ↔ process.user: setuid()/setgid() before execve(); /proc/<pid>/status shows Uid and Gid.' }, (r) => processObject(r, 'status'));
+    note: 'runAsUser/runAsGroup ↔ process.user: setuid()/setgid() before execve(); /proc/<pid>/status shows Uid and Gid.' }, (r) => processObject(r, 'status', 'user'));
+  if (process?.noNewPrivileges) {
+    link({ id: 'no-new-privileges', label: 'no new privileges', jsonPaths: ['process.noNewPrivileges'], podPaths: [`${CONTAINER}.securityContext.allowPrivilegeEscalation`],
+      note: 'allowPrivilegeEscalation: false ↔ noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS): execve can never gain privileges (setuid bits, file capabilities).' }, (r) => processObject(r, 'status', 'noNewPrivileges'));
+  }
 
   // --- namespaces and what the Pod says about them --------------------------------------------
   if (config.hostname !== undefined) {
@@ -396,11 +405,30 @@ export function podToRunOptions(podYaml: string): PodRequest {
   }
   if (container.securityContext !== undefined) {
     const context = object(container.securityContext, `${CONTAINER}.securityContext`);
-    only(context, `${CONTAINER}.securityContext`, ['runAsUser', 'runAsGroup', 'readOnlyRootFilesystem']);
-    for (const key of ['runAsUser', 'runAsGroup'] as const) {
-      if (context[key] !== undefined && context[key] !== 0) throw new Error(`${CONTAINER}.securityContext.${key}: only 0 is supported (the lab runs the process as the container's root)`);
+    const where = `${CONTAINER}.securityContext`;
+    only(context, where, ['runAsUser', 'runAsGroup', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation']);
+    const id = (key: 'runAsUser' | 'runAsGroup'): number => {
+      const value = context[key] ?? 0;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${where}.${key}: expected a whole number from 0 to 65535, got ${JSON.stringify(value)}`);
+      return value;
+    };
+    const uid = id('runAsUser');
+    const gid = context.runAsGroup === undefined ? uid : id('runAsGroup');
+    if (uid !== 0 || gid !== 0) {
+      options.user = `${uid}:${gid}`;
+      effect(`${where}.runAsUser`, 'user', 'the first process\'s Uid and Gid (/proc/<pid>/status)');
     }
-    if (context.readOnlyRootFilesystem === true) throw new Error(`${CONTAINER}.securityContext.readOnlyRootFilesystem: true is not supported yet`);
+    for (const key of ['readOnlyRootFilesystem', 'allowPrivilegeEscalation'] as const) {
+      if (context[key] !== undefined && typeof context[key] !== 'boolean') throw new Error(`${where}.${key}: expected true or false, got ${JSON.stringify(context[key])}`);
+    }
+    if (context.readOnlyRootFilesystem === true) {
+      options.readOnlyRoot = true;
+      effect(`${where}.readOnlyRootFilesystem`, 'readOnlyRoot', 'the overlay on / mounted read-only (/proc/<pid>/mountinfo)');
+    }
+    if (context.allowPrivilegeEscalation === false) {
+      options.noNewPrivileges = true;
+      effect(`${where}.allowPrivilegeEscalation`, 'noNewPrivileges', 'NoNewPrivs: 1 in /proc/<pid>/status');
+    }
   }
   checkVolumes(spec.volumes, container.volumeMounts);
   return { options, effects };

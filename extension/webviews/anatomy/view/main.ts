@@ -292,7 +292,7 @@ function drawNetwork(record: ContainerRecord): void {
     if (network.vethHost) rows.push(['veth host end', network.vethHost]);
     if (network.bridge) rows.push(['bridge', network.bridge]);
     if (record.namespaces.net !== undefined) rows.push(['net namespace', String(record.namespaces.net)]);
-    return [h('table', { class: 'grid' }, h('tbody', {}, ...rows.map(([name, value]) => h('tr', { 'data-net': name }, h('th', {}, name), h('td', { class: 'mono' }, value)))))];
+    return [h('table', { class: 'grid kv' }, h('tbody', {}, ...rows.map(([name, value]) => h('tr', { 'data-net': name }, h('th', {}, name), h('td', { class: 'mono' }, value)))))];
   });
 }
 
