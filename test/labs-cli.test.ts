@@ -6,44 +6,18 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
-import { parseVerbArgs } from '../agent/cli/args';
-import { openAgentFor, type CliContext, type Verb } from '../agent/cli/context';
-import { errorLine, exitCodeFor } from '../agent/cli/errors';
-import { labVerb } from '../agent/cli/verbs/lab';
-import { runVerb } from '../agent/cli/verbs/run';
-import { rmVerb } from '../agent/cli/verbs/rm';
 import { loadLabs } from '../agent/labs/loader';
 import { openRuntime } from '../agent/runtime/runtime';
+import { runCli, type CliResult } from './helpers/cli';
 import { leftovers, NONE_LEFT, removeBridgeIfCreated } from './helpers/kernel-witness';
 import { LABS_DIRECTORY } from './labs-harness';
 
 let stateRoot: string;
 let removeBridge: () => void;
 
-interface Result { code: number; stdout: string; stderr: string }
-
-/** Runs one verb as main() would (parse, execute, one-line errors), with captured output. */
-async function cli(verb: Verb, argv: string[]): Promise<Result> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (chunk: Buffer) => out.push(chunk));
-  stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  const partial = { io: { stdin: new PassThrough(), stdout, stderr }, requestedRoot: stateRoot, socketPath: `${stateRoot}/no-agent.sock` };
-  const context: CliContext = { ...partial, openAgent: () => openAgentFor(partial) };
-  let code: number;
-  try {
-    code = await verb.execute(parseVerbArgs(verb.spec, argv), context);
-  } catch (error) {
-    stderr.write(errorLine(error));
-    code = exitCodeFor(error);
-  }
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
-
-const lab = (...argv: string[]): Promise<Result> => cli(labVerb, argv);
+/** One verb through the CLI's own main(), standalone: no agent answers on this socket. */
+const cli = (verb: string, argv: string[]): Promise<CliResult> => runCli(['--root', stateRoot, '--socket', `${stateRoot}/no-agent.sock`, verb, ...argv]);
+const lab = (...argv: string[]): Promise<CliResult> => cli('lab', argv);
 
 beforeAll(() => {
   stateRoot = mkdtempSync('/tmp/cl-labs-cli-');
@@ -98,7 +72,7 @@ describe('a learner solves uts-namespace from the terminal', () => {
       'skipped: needs own-uts',
     ]);
 
-    const run = await cli(runVerb, ['-d', '--name', 'named', '--hostname', 'lab-uts', 'busybox', '--', 'sleep', '3600']);
+    const run = await cli('run', ['-d', '--name', 'named', '--hostname', 'lab-uts', 'busybox', '--', 'sleep', '3600']);
     expect(run.code).toBe(0);
     const after = JSON.parse((await lab('check', 'uts-namespace', '--json')).stdout);
     expect(after).toEqual({
@@ -133,7 +107,7 @@ describe('a learner solves uts-namespace from the terminal', () => {
     expect(partial.stdout).toMatch(/✗ hostname \[2\] — the hostname inside "named" is not lab-uts \(found: hostname is "[^"]+"\)/);
     expect(partial.stdout).toContain('Score: 2/4');
     await lab('stop', 'uts-namespace');
-    expect((await cli(rmVerb, ['named'])).stderr).toMatch(/no container named/);
+    expect((await cli('rm', ['named'])).stderr).toMatch(/no container named/);
   });
 });
 
