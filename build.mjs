@@ -90,6 +90,11 @@ await build({
   outfile: join(root, 'dist', 'extension.js'),
   external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
   sourcemap: false,
+  metafile: true,
+}).then(({ metafile }) => {
+  // The extension host must never load the runtime: koffi is a native module for the lab host only.
+  const runtimeInputs = Object.keys(metafile.inputs).filter((input) => /agent\/(runtime|kernel|labs)\/|node_modules\/koffi\//.test(input));
+  if (runtimeInputs.length) throw new Error(`dist/extension.js would bundle agent runtime code: ${runtimeInputs.slice(0, 5).join(', ')}`);
 });
 
 // Webviews: each folder under extension/webviews/ (but shared/) with a view/main.ts is one page,

@@ -9,7 +9,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import packageJson from '../../package.json';
-import { defaultSocketPath } from '../service/server';
+import { defaultSocketPath } from '../service/socket-path';
 import { GLOBAL_OPTIONS, UsageError, formatVerbHelp, parseVerbArgs, stringOption } from './args';
 import type { ParsedArgs } from './args';
 import type { CliContext, CliIo, Verb } from './context';

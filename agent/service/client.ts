@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import type { AgentMethod, AgentMethods, AgentNotification, AgentNotifications } from '../protocol';
 import { RpcConnection, callMethod, onAgentNotification } from './jsonrpc';
 import type { RequestOptions, RpcTransport } from './jsonrpc';
-import { defaultSocketPath } from './server';
+import { defaultSocketPath } from './socket-path';
 
 export interface AgentClient {
   /** A typed request: `call('container.inspect', { id })` resolves to a ContainerRecord. */

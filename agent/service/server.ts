@@ -30,12 +30,9 @@ import type { RpcTransport } from './jsonrpc';
 import { isAgentMethod, validateParams } from './params';
 import { labHandlers } from '../labs/service';
 
-export const DEFAULT_SOCKET_PATH = '/run/containers-lab/agent.sock';
+import { defaultSocketPath } from './socket-path';
 
-/** The socket path from the environment (CONTAINERS_LAB_SOCKET) or the default. */
-export function defaultSocketPath(): string {
-  return process.env.CONTAINERS_LAB_SOCKET || DEFAULT_SOCKET_PATH;
-}
+export { DEFAULT_SOCKET_PATH, defaultSocketPath } from './socket-path';
 
 export type Log = (line: string) => void;
 

@@ -25,7 +25,7 @@ import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import type { SFTPWrapper } from 'ssh2';
 import packageJson from '../../package.json';
-import { DEFAULT_SOCKET_PATH } from '../../agent/service/server';
+import { DEFAULT_SOCKET_PATH } from '../../agent/service/socket-path';
 import { asRoot, shellCommand, shellQuote } from './shell';
 import type { SshSession } from './ssh';
 

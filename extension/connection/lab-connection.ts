@@ -20,7 +20,7 @@ import { clientFor, connectSocket } from '../../agent/service/client';
 import type { AgentClient } from '../../agent/service/client';
 import { RpcConnection } from '../../agent/service/jsonrpc';
 import type { RequestOptions } from '../../agent/service/jsonrpc';
-import { DEFAULT_SOCKET_PATH } from '../../agent/service/server';
+import { DEFAULT_SOCKET_PATH } from '../../agent/service/socket-path';
 import { openAgentStream } from './agent-stream';
 import type { AgentTransport, TransportChoice } from './agent-stream';
 import {

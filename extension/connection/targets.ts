@@ -16,7 +16,7 @@
 import { spawn } from 'node:child_process';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_SOCKET_PATH } from '../../agent/service/server';
+import { DEFAULT_SOCKET_PATH } from '../../agent/service/socket-path';
 import type { LabTarget } from './types';
 
 // --- OpenSSH config text --------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { DEFAULT_SOCKET_PATH } from '../../agent/service/server';
+import { DEFAULT_SOCKET_PATH } from '../../agent/service/socket-path';
 import { localTarget, settingsTarget, sshConfigTargets, vagrantTargets, type SshSettings } from '../connection/targets';
 import type { LabTarget } from '../connection/types';
 import { Cancelled } from '../commands/cancelled';
