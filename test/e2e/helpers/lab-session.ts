@@ -153,7 +153,8 @@ export async function startLabSession(options: LabSessionOptions): Promise<LabSe
       const { page } = browser!;
       await clickActivityBarItem(page, 'Containers Lab');
       await runCommand(page, 'Containers Lab: Connect');
-      await waitForDialog(page, 60_000);
+      const dialog = await waitForDialog(page, 60_000);
+      if (!/trust the host key/i.test(dialog.message)) throw new Error(`connecting showed "${dialog.message}" (${dialog.detail}) instead of the host-key question\n${session.diagnostics()}`);
       await clickDialogButton(page, 'Trust and Connect');
       const lab = viewPane(page, 'Lab');
       const deadline = Date.now() + 90_000;

@@ -1,0 +1,33 @@
+/*
+ * What the Topology panel (extension side) and its page say to each other. Types only: both sides
+ * import this file, the page through its browser bundle.
+ */
+import type { RevealTarget, TopologyDiff } from './model';
+
+export type ExportFormat = 'svg' | 'png';
+
+/** Saved by the page (VS Code keeps it across reloads; the serializer revives the panel from it). */
+export interface TopologyState {
+  /** The node to select and centre once the graph holds it (Show in Topology). */
+  focus?: string;
+  /** Where every node was, so a reloaded page draws the same picture. */
+  positions?: Record<string, { x: number; y: number }>;
+  /** The layout's bookkeeping (which cell each namespace has), see view/layout.ts. */
+  layout?: unknown;
+}
+
+export type ToPage =
+  /** Elements to add, update, remove. `reset`: the page's graph is dropped first (a new connection). */
+  | { type: 'diff'; diff: TopologyDiff; reset?: boolean }
+  | { type: 'status'; text: string }
+  | { type: 'focus'; node: string }
+  | { type: 'export'; format: ExportFormat };
+
+export type FromPage =
+  | { type: 'ready' }
+  | { type: 'reveal'; target: RevealTarget; label: string }
+  /** The picture: SVG text, or PNG as base64. */
+  | { type: 'exported'; format: ExportFormat; data: string }
+  | { type: 'exportFailed'; format: ExportFormat; message: string }
+  | { type: 'requestExport'; format: ExportFormat }
+  | { type: 'connect' };
