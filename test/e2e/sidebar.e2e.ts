@@ -18,6 +18,7 @@
 import { existsSync } from 'node:fs';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerRecord, ContainerSummary } from '../../agent/protocol';
 import { hostLinkNames, leftovers, NONE_LEFT, nsInode, processExists } from '../helpers/kernel-witness';
@@ -46,6 +47,17 @@ let session: LabSession;
 
 /** The one container this test starts, as the agent recorded it (for the kernel witnesses). */
 let container: ContainerRecord | undefined;
+
+/** Collapses the sidebar's views after `title` (more views, e.g. Exercises, leave the tree less room). */
+async function collapseViewsBelow(page: Page, title: string): Promise<void> {
+  const headers = page.locator('.part.sidebar .pane-header');
+  const titles = (await headers.allInnerTexts()).map((text) => text.trim());
+  const start = titles.findIndex((text) => new RegExp(`^${title}`, 'i').test(text));
+  for (let index = start + 1; index < titles.length; index++) {
+    const header = headers.nth(index);
+    if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+  }
+}
 
 async function containersNow(): Promise<ContainerSummary[]> {
   return session.containers();
@@ -110,6 +122,8 @@ describe('Containers Lab in a real VS Code (code-server + headless Chromium, loo
     const { page } = session;
     expect(container, 'no container from the previous step').toBeDefined();
     const pid = container!.pid!;
+    // The tree renders only the rows that fit in its pane: fold every other view below it first.
+    await collapseViewsBelow(page, 'Containers');
     const containersPane = viewPane(page, 'Containers');
     await expandTreeItem(await waitForTreeItem(containersPane, new RegExp(`^${container!.name}$`)));
     await expandTreeItem(await waitForTreeItem(containersPane, /^Namespaces$/));
