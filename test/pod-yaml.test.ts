@@ -212,6 +212,39 @@ describe('configToPod on a container with a securityContext (user, read-only roo
   });
 });
 
+describe('configToPod on a pod member with capabilities, seccomp and volumes', () => {
+  test('capabilities become add/drop against the default set, seccomp a profile, the pod\'s emptyDir and a hostPath volumes — and read back', async () => {
+    const host = mkdtempSync('/tmp/cl-pod-yaml-hostpath-');
+    try {
+      const seccomp = { defaultAction: 'SCMP_ACT_ALLOW' as const, syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' as const }] };
+      const record = await run({
+        name: 'podyaml-member', pod: 'podyaml', args: ['sleep', '60'], capDrop: ['ALL'], capAdd: ['KILL', 'NET_BIND_SERVICE'], seccomp,
+        volumes: [{ name: 'shared', mountPath: '/shared' }, { name: 'site', mountPath: '/site', hostPath: host, readOnly: true }],
+      });
+      made.push(runtime.inspect('podyaml-pause'));
+      const { pod, links, yaml } = configToPod(record.config, record);
+      const context = pod.spec.containers[0].securityContext;
+      expect(context.capabilities).toEqual({ add: ['KILL', 'NET_BIND_SERVICE'], drop: ['ALL'] });
+      expect(context.seccompProfile).toEqual({ type: 'Localhost', localhostProfile: 'podyaml-member-seccomp.json' });
+      expect(pod.spec.volumes).toEqual(expect.arrayContaining([{ name: 'shared', emptyDir: {} }, { name: 'site', hostPath: { path: host } }]));
+      expect(pod.spec.containers[0].volumeMounts).toEqual(expect.arrayContaining([{ name: 'shared', mountPath: '/shared' }, { name: 'site', mountPath: '/site', readOnly: true }]));
+      const status = readFileSync(`/proc/${record.pid}/status`, 'utf8');
+      expect(status).toMatch(/^CapBnd:\s*0000000000000420$/m); // KILL (5) and NET_BIND_SERVICE (10)
+      expect(kernelOf(links, 'capabilities', 'process').value).toBe('CapBnd: CAP_KILL CAP_NET_BIND_SERVICE  CapEff: CAP_KILL CAP_NET_BIND_SERVICE');
+      expect(/^Seccomp:\s*2$/m.test(status)).toBe(true);
+      expect(kernelOf(links, 'seccomp', 'process').value).toBe('Seccomp: 2 (filter)');
+      expect(kernelOf(links, 'mount:/shared', 'mount').value).toContain(' on /shared ');
+      expectLinksInDocuments(links, `${JSON.stringify(record.config, null, 2)}\n`, yaml);
+      const { options } = podToRunOptions(yaml.replace(/\n\s+seccompProfile:[\s\S]*?localhostProfile: \S+/, ''));
+      expect(options).toMatchObject({ capAdd: ['KILL', 'NET_BIND_SERVICE'], capDrop: ['ALL'] });
+      expect(options.volumes).toEqual(expect.arrayContaining([{ name: 'shared', mountPath: '/shared' }, { name: 'site', mountPath: '/site', readOnly: true, hostPath: host }]));
+      await runtime.remove(record.id, true);
+    } finally {
+      rmSync(host, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('podToRunOptions refuses what the lab cannot do, in one line', () => {
   const base = (): PodManifest => ({
     apiVersion: 'v1',
@@ -227,7 +260,8 @@ describe('podToRunOptions refuses what the lab cannot do, in one line', () => {
     ['an unknown field', (pod) => ((pod.spec as unknown as Record<string, unknown>).nodeName = 'n1'), /^spec\.nodeName: not supported here \(supported: containers, /],
     ['a bad memory quantity', (pod) => (pod.spec.containers[0].resources = { limits: { memory: '64 megs' } }), /^spec\.containers\[0\]\.resources\.limits\.memory: invalid memory quantity "64 megs"/],
     ['a Deployment', (pod) => ((pod as unknown as Record<string, unknown>).kind = 'Deployment'), /^kind: only "Pod" is supported, got "Deployment"$/],
-    ['a hostPath volume', (pod) => ((pod.spec as unknown as Record<string, unknown>).volumes = [{ name: 'h', hostPath: { path: '/etc' } }]), /^spec\.volumes: only the tmp emptyDir/],
+    ['an nfs volume', (pod) => ((pod.spec as unknown as Record<string, unknown>).volumes = [{ name: 'h', nfs: { server: 'x', path: '/' } }]), /^spec\.volumes\[0\]\.nfs: not supported/],
+    ['an unknown capability', (pod) => ((pod.spec.containers[0].securityContext as unknown as Record<string, unknown>).capabilities = { add: ['WIZARDRY'] }), /capabilities\.add: unknown capability "WIZARDRY"/],
   ];
   test.each(cases)('%s', (_name, change, message) => {
     const pod = base() as PodManifest & Record<string, unknown>;

@@ -6,3 +6,4 @@ export * from './records';
 export * from './oci-spec';
 export * from './methods';
 export * from './labs';
+export * from './capabilities';

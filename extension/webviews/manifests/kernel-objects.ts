@@ -44,13 +44,15 @@ export function utsObject(record: ContainerRecord): KernelObject {
  * The container's first process: what it runs (cmdline), who it runs as and whether it may gain
  * privileges (status: Uid, Gid, NoNewPrivs), and files the record does not read (value null).
  */
-export function processObject(record: ContainerRecord, file: 'cmdline' | 'environ' | 'cwd' | 'status', field?: 'user' | 'noNewPrivileges'): KernelObject {
+export function processObject(record: ContainerRecord, file: 'cmdline' | 'environ' | 'cwd' | 'status', field?: 'user' | 'noNewPrivileges' | 'capabilities' | 'seccomp'): KernelObject {
   const first = record.processes.find((process) => process.pid === record.pid);
   const security = record.security ?? null;
   let value: string | null = null;
   if (file === 'cmdline') value = first?.command ?? null;
   else if (file === 'status' && security && field === 'user') value = `Uid: ${security.uid}  Gid: ${security.gid}`;
   else if (file === 'status' && security && field === 'noNewPrivileges') value = `NoNewPrivs: ${security.noNewPrivileges ? 1 : 0}`;
+  else if (file === 'status' && security && field === 'capabilities') value = `CapBnd: ${security.capabilities.bounding.join(' ') || '(none)'}  CapEff: ${security.capabilities.effective.join(' ') || '(none)'}`;
+  else if (file === 'status' && security && field === 'seccomp') value = `Seccomp: ${security.seccomp === 'filter' ? '2 (filter)' : security.seccomp === 'strict' ? '1 (strict)' : '0 (none)'}`;
   return { kind: 'process', pid: record.pid, file: procFile(record, file), value };
 }
 

@@ -14,9 +14,13 @@
  * Pure: no 'vscode', no DOM; unit-tested against real containers.
  */
 import { parse, stringify } from 'yaml';
-import type { ContainerRecord, NamespaceType, OciMount, OciNamespaceType, OciSpec, RunOptions } from '../../../agent/protocol';
+import type { ContainerRecord, NamespaceType, OciNamespaceType, OciSpec, RunOptions } from '../../../agent/protocol';
 import { cgroupObject, mountObject, namespaceObject, processObject, utsObject, type KernelObject } from './kernel-objects';
 import { cpuQuantity, memoryQuantity, parseCpuQuantity, parseMemoryQuantity } from './kubernetes-quantity';
+import { capabilitiesToPod, podCapabilitiesToOptions, type PodCapabilities } from './pod-capabilities';
+import { podVolumesToOptions, volumeFor, type PodVolume } from './pod-volumes';
+
+export type { PodVolume } from './pod-volumes';
 
 /** The agent's annotation keys (agent/oci/from-run-options.ts ANNOTATIONS; a unit test keeps them equal). */
 export const LAB_ANNOTATIONS = { name: 'lab.containers.name', image: 'lab.containers.image', network: 'lab.containers.network', bridge: 'lab.containers.bridge' } as const;
@@ -35,11 +39,17 @@ export interface PodContainer {
   workingDir?: string;
   env?: { name: string; value: string }[];
   resources?: { limits: { memory?: string; cpu?: string } };
-  securityContext: { runAsUser: number; runAsGroup: number; readOnlyRootFilesystem: boolean; allowPrivilegeEscalation?: false };
+  securityContext: {
+    runAsUser: number;
+    runAsGroup: number;
+    readOnlyRootFilesystem: boolean;
+    allowPrivilegeEscalation?: false;
+    capabilities?: PodCapabilities;
+    seccompProfile?: { type: 'Localhost'; localhostProfile: string };
+  };
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 
-export type PodVolume = { name: string; emptyDir: { medium: 'Memory' } } | { name: string; hostPath: { path: string } };
 
 export interface PodManifest {
   apiVersion: 'v1';
@@ -103,6 +113,10 @@ export function configToPod(config: OciSpec, record?: ContainerRecord): PodTrans
       ...(process?.noNewPrivileges ? { allowPrivilegeEscalation: false as const } : {}),
     },
   };
+  const capabilities = capabilitiesToPod(process?.capabilities);
+  if (capabilities) container.securityContext.capabilities = capabilities;
+  // Kubernetes names a profile file on the node; the lab's agent received the profile itself.
+  if (config.linux?.seccomp) container.securityContext.seccompProfile = { type: 'Localhost', localhostProfile: `${name}-seccomp.json` };
   if (args.length > 0) container.command = [args[0]!];
   if (args.length > 1) container.args = args.slice(1);
   container.workingDir = process?.cwd ?? '/';
@@ -135,6 +149,17 @@ export function configToPod(config: OciSpec, record?: ContainerRecord): PodTrans
   if (process?.noNewPrivileges) {
     link({ id: 'no-new-privileges', label: 'no new privileges', jsonPaths: ['process.noNewPrivileges'], podPaths: [`${CONTAINER}.securityContext.allowPrivilegeEscalation`],
       note: 'allowPrivilegeEscalation: false ↔ noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS): execve can never gain privileges (setuid bits, file capabilities).' }, (r) => processObject(r, 'status', 'noNewPrivileges'));
+  }
+
+  if (process?.capabilities) {
+    link({ id: 'capabilities', label: 'capabilities', jsonPaths: ['process.capabilities'], podPaths: capabilities ? [`${CONTAINER}.securityContext.capabilities`] : [],
+      note: capabilities
+        ? 'capabilities.add/drop ↔ process.capabilities: the default 14 plus what is added, minus what is dropped; prctl(PR_CAPBSET_DROP) and capset() before execve.'
+        : 'No Pod field needed: these are the runtime\'s default 14 capabilities (CapBnd in /proc/<pid>/status).' }, (r) => processObject(r, 'status', 'capabilities'));
+  }
+  if (config.linux?.seccomp) {
+    link({ id: 'seccomp', label: 'seccomp profile', jsonPaths: ['linux.seccomp'], podPaths: [`${CONTAINER}.securityContext.seccompProfile`],
+      note: 'seccompProfile ↔ linux.seccomp: the runtime compiles the profile to a BPF filter the kernel runs on every system call (Seccomp: 2 in /proc/<pid>/status).' }, (r) => processObject(r, 'status', 'seccomp'));
   }
 
   // --- namespaces and what the Pod says about them --------------------------------------------
@@ -200,9 +225,11 @@ export function configToPod(config: OciSpec, record?: ContainerRecord): PodTrans
     const readOnly = mount.options?.includes('ro') === true;
     volumeMounts.push({ name: volume.name, mountPath: mount.destination, ...(readOnly ? { readOnly } : {}) });
     link({ id: `mount:${mount.destination}`, label: `volume ${volume.name} at ${mount.destination}`, jsonPaths: [jsonPath], podPaths: [`spec.volumes[${index}]`, `${CONTAINER}.volumeMounts[${index}]`],
-      note: 'emptyDir' in volume
-        ? `emptyDir (medium: Memory) + volumeMount ↔ a tmpfs mount at ${mount.destination}: scratch space in RAM, gone with the container.`
-        : `hostPath + volumeMount ↔ a bind mount of ${volume.hostPath.path} at ${mount.destination}.` }, (r) => mountObject(r, mount.destination));
+      note: 'hostPath' in volume
+        ? `hostPath + volumeMount ↔ a bind mount of ${volume.hostPath.path} at ${mount.destination}.`
+        : volume.emptyDir.medium === 'Memory'
+          ? `emptyDir (medium: Memory) + volumeMount ↔ a tmpfs mount at ${mount.destination}: scratch space in RAM, gone with the container.`
+          : `emptyDir + volumeMount ↔ a bind mount of ${mount.source ?? 'a directory'} the agent made for the pod at ${mount.destination}: shared by the pod's containers, deleted with the pod.` }, (r) => mountObject(r, mount.destination));
   }
   if (volumeMounts.length > 0) container.volumeMounts = volumeMounts;
   if (volumes.length > 0) {
@@ -239,13 +266,6 @@ export function configToPod(config: OciSpec, record?: ContainerRecord): PodTrans
 function inReadingOrder(container: PodContainer): PodContainer {
   const order: (keyof PodContainer)[] = ['name', 'image', 'command', 'args', 'workingDir', 'env', 'resources', 'securityContext', 'volumeMounts'];
   return Object.fromEntries(order.filter((key) => container[key] !== undefined).map((key) => [key, container[key]])) as unknown as PodContainer;
-}
-
-function volumeFor(mount: OciMount): PodVolume | null {
-  const name = mount.destination.replace(/^\/+/, '').replace(/[^a-zA-Z0-9]+/g, '-').toLowerCase() || 'root';
-  if (mount.type === 'tmpfs') return { name, emptyDir: { medium: 'Memory' } };
-  if (mount.type === 'bind' || mount.options?.includes('bind') || mount.options?.includes('rbind')) return { name, hostPath: { path: mount.source ?? '' } };
-  return null;
 }
 
 function namespaceDetail(type: NamespaceType, config: OciSpec, record: ContainerRecord): string | undefined {
@@ -406,7 +426,7 @@ export function podToRunOptions(podYaml: string): PodRequest {
   if (container.securityContext !== undefined) {
     const context = object(container.securityContext, `${CONTAINER}.securityContext`);
     const where = `${CONTAINER}.securityContext`;
-    only(context, where, ['runAsUser', 'runAsGroup', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation']);
+    only(context, where, ['runAsUser', 'runAsGroup', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'capabilities']);
     const id = (key: 'runAsUser' | 'runAsGroup'): number => {
       const value = context[key] ?? 0;
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${where}.${key}: expected a whole number from 0 to 65535, got ${JSON.stringify(value)}`);
@@ -429,27 +449,17 @@ export function podToRunOptions(podYaml: string): PodRequest {
       options.noNewPrivileges = true;
       effect(`${where}.allowPrivilegeEscalation`, 'noNewPrivileges', 'NoNewPrivs: 1 in /proc/<pid>/status');
     }
+    if (context.capabilities !== undefined) {
+      Object.assign(options, podCapabilitiesToOptions(context.capabilities, `${where}.capabilities`));
+      effect(`${where}.capabilities`, 'capAdd', 'CapBnd and CapEff in /proc/<pid>/status');
+    }
   }
-  checkVolumes(spec.volumes, container.volumeMounts);
+  const volumes = podVolumesToOptions(spec.volumes, container.volumeMounts, CONTAINER);
+  if (volumes.length) {
+    options.volumes = volumes;
+    effect(`${CONTAINER}.volumeMounts`, 'volumes', 'bind mounts in /proc/<pid>/mountinfo');
+  }
   return { options, effects };
-}
-
-/* The lab's containers always get /tmp as a tmpfs, which configToPod shows as an emptyDir in memory;
- * that one volume is accepted (it asks for nothing new), any other is refused. */
-function checkVolumes(volumes: unknown, mounts: unknown): void {
-  const unsupported = `spec.volumes: only the tmp emptyDir (medium: Memory) mounted at /tmp is supported`;
-  if (volumes !== undefined) {
-    if (!Array.isArray(volumes)) throw new Error('spec.volumes: expected a list');
-    for (const volume of volumes) {
-      if (JSON.stringify(volume) !== JSON.stringify({ name: 'tmp', emptyDir: { medium: 'Memory' } })) throw new Error(unsupported);
-    }
-  }
-  if (mounts !== undefined) {
-    if (!Array.isArray(mounts)) throw new Error(`${CONTAINER}.volumeMounts: expected a list`);
-    for (const mount of mounts) {
-      if (JSON.stringify(mount) !== JSON.stringify({ name: 'tmp', mountPath: '/tmp' })) throw new Error(`${CONTAINER}.volumeMounts: only tmp at /tmp is supported`);
-    }
-  }
 }
 
 function object(value: unknown, where: string): Record<string, unknown> {
