@@ -33,6 +33,7 @@ import { createOciBundle, type OciBundle } from './oci-bundle';
 import { benchSnapshot, type SnapshotBenchResult } from './snapshot';
 import { BENCH_WARM_POOL, startService, type BenchService } from './service';
 import { summarize, type Summary } from './stats';
+import { runTopologyBench } from './topology';
 
 /** How a benchmark that this machine cannot run says so (it is not a failure of the benchmark). */
 const SKIPPED = 'skipped: ';
@@ -374,6 +375,7 @@ async function main(): Promise<void> {
     return;
   }
   printReport(await runBenchmarks());
+  await runTopologyBench(say);
 }
 
 main().catch((error) => {

@@ -30,8 +30,12 @@ import { LabStatusBar } from './status-bar';
 import { readTargetSettings } from './target/resolve-target';
 import { ContainerStore } from './views/containers/container-store';
 import { ContainersProvider } from './views/containers/containers-provider';
+import { registerExercises } from './views/exercises/exercises-view';
 import { LabProvider } from './views/lab/lab-provider';
 import { NetworksProvider } from './views/networks/networks-provider';
+import { registerAnatomyWebview } from './webviews/anatomy/anatomy-panel';
+import { registerManifestsWebview } from './webviews/manifests/manifests-panel';
+import { registerTopologyWebview } from './webviews/topology/topology-panel';
 
 let activeLab: Lab | undefined;
 
@@ -135,6 +139,10 @@ export function activate(context: vscode.ExtensionContext): Lab {
   registerShowLogsCommand(lab);
   registerContainerInfoCommands(lab);
   registerVmCommands(lab);
+  registerAnatomyWebview(lab);
+  registerManifestsWebview(lab);
+  registerTopologyWebview(lab);
+  registerExercises(lab);
   registerRefreshAndOutputCommands(lab, async () => labView.setInfo(await lab.client().call('agent.info', {})));
 
   output.info(`Containers Lab ${String(context.extension.packageJSON.version)} activated`);

@@ -1,5 +1,6 @@
 /*
- * Small context-menu commands on a container: Copy ID, Copy PID, Show Manifest, Show in Topology.
+ * Small context-menu commands on a container: Copy ID, Copy PID, Show Manifest, Show in Topology
+ * (which opens the Live Topology panel focused on the container).
  *
  * Show Manifest opens the OCI runtime-spec config.json the container was made from — the one
  * document the agent realised — as a read-only JSON editor. It is served by a text document
@@ -7,6 +8,8 @@
  */
 import * as vscode from 'vscode';
 import type { Lab } from '../lab';
+import { configToPod } from '../webviews/manifests/pod-yaml';
+import { showContainerInTopology } from '../webviews/topology/topology-panel';
 import { registerLabCommand } from './register';
 import { isRunning, resolveContainer } from './resolve-container';
 
@@ -24,6 +27,8 @@ class ManifestProvider implements vscode.TextDocumentContentProvider {
     const id = uri.query;
     const record = this.lab.store.record(id) ?? (await this.lab.store.inspect(id, false));
     if (!record) throw new Error(`No container ${id}`);
+    // containers-lab:/<name>/pod.yaml?<id> (extension/webviews/manifests/pod-yaml-uri.ts): the Pod asking for the same container.
+    if (uri.path.endsWith('/pod.yaml')) return configToPod(record.config, record).yaml;
     return `${JSON.stringify(record.config, null, 2)}\n`;
   }
 }
@@ -55,14 +60,6 @@ export function registerContainerInfoCommands(lab: Lab): void {
     return document.uri.toString();
   });
 
-  // The topology webview comes with a later version; until then say so plainly, and offer the
-  // Networks view, which already shows the bridges, veth pairs and containers.
-  registerLabCommand(lab, 'containersLab.showInTopology', async (argument?: unknown) => {
-    const summary = await resolveContainer(lab, argument, { placeHolder: 'Show which container?', none: 'There are no containers.', takeSingle: true });
-    const choice = await vscode.window.showInformationMessage(
-      `The topology view is not built yet (it comes in a later version). The Networks view shows ${summary.name}'s bridge and veth pair meanwhile.`,
-      'Show Networks',
-    );
-    if (choice === 'Show Networks') await vscode.commands.executeCommand('containersLab.networks.focus');
-  });
+  // The Live Topology panel, focused on this container (extension/webviews/topology/).
+  registerLabCommand(lab, 'containersLab.showInTopology', (argument?: unknown) => showContainerInTopology(lab, argument));
 }

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import type { AgentNotifications, LinkRecord } from '../../../agent/protocol';
 import type { AgentClient } from '../../../agent/service/client';
 import { applyLinkEvent, buildNetworkModel, needsSnapshot } from './model';
-import { BridgeNode, type NetworksTreeNode } from './network-nodes';
+import { BridgeNode, PeerNode, PortNode, type NetworksTreeNode } from './network-nodes';
 
 const SNAPSHOT_DEBOUNCE_MS = 300;
 
@@ -22,6 +22,7 @@ export class NetworksProvider implements vscode.TreeDataProvider<NetworksTreeNod
   private pending: NodeJS.Timeout | undefined;
   private generation = 0;
   private readonly disposables: vscode.Disposable[] = [this.changed];
+  private treeView: vscode.TreeView<NetworksTreeNode> | undefined;
 
   constructor(
     private readonly client: () => AgentClient | null,
@@ -29,6 +30,7 @@ export class NetworksProvider implements vscode.TreeDataProvider<NetworksTreeNod
   ) {}
 
   attach(treeView: vscode.TreeView<NetworksTreeNode>): void {
+    this.treeView = treeView;
     this.visible = treeView.visible;
     this.disposables.push(
       treeView.onDidChangeVisibility(({ visible }) => {
@@ -49,6 +51,30 @@ export class NetworksProvider implements vscode.TreeDataProvider<NetworksTreeNod
 
   getParent(element: NetworksTreeNode): NetworksTreeNode | undefined {
     return element.parent;
+  }
+
+  /**
+   * Shows and selects a link (from the topology): a bridge, a veth's host end, or a container's end
+   * of a pair, named by its namespace and name. False when the view does not list that link.
+   */
+  async reveal(name: string, netns: number): Promise<boolean> {
+    if (!this.treeView) return false;
+    if (this.stale) await this.snapshot();
+    for (const bridge of buildNetworkModel(this.links)) {
+      const bridgeNode = new BridgeNode(bridge);
+      let found: NetworksTreeNode | undefined = bridge.name === name && bridge.netns === netns ? bridgeNode : undefined;
+      for (const port of bridge.ports) {
+        if (found) break;
+        const portNode = new PortNode(bridgeNode, port);
+        if (port.name === name && bridge.netns === netns) found = portNode;
+        else if (port.peer && port.peer.name === name && port.peer.netns === netns) found = new PeerNode(portNode, port.peer);
+      }
+      if (found) {
+        await this.treeView.reveal(found, { select: true, focus: true, expand: true });
+        return true;
+      }
+    }
+    return false;
   }
 
   /** A new connection (or "Refresh"): take a fresh snapshot if anyone is looking. */
