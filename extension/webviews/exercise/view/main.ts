@@ -29,6 +29,8 @@ let detail: LabDetail | null = null;
 let solution: LabSolutionText | null = null;
 let busy: Action | null = null;
 let connected = true;
+/** A message that stays until the next action (e.g. that the scenario was stopped). */
+let notice: string | null = null;
 /** Failed checks whose hint the learner opened. */
 const openCheckHints = new Set<string>();
 
@@ -43,7 +45,7 @@ const button = (id: string, label: string, action: Action | null, secondary = tr
 
 const title = h('h1', { id: 'title' }, state.title || state.id);
 const meta = h('p', { class: 'muted', id: 'meta' });
-const timer = h('span', { id: 'timer', role: 'timer', 'aria-label': 'time left', class: 'badge timer' }, '--:--');
+const timer = h('span', { id: 'timer', role: 'timer', 'aria-label': 'time left', class: 'badge timer' }, '');
 const status = h('span', { id: 'status', class: 'badge' });
 const startButton = button('start', 'Start', null, false);
 startButton.addEventListener('click', () => send({ type: 'action', action: state.startedAt ? 'reset' : 'start' }));
@@ -113,7 +115,7 @@ function drawButtons(): void {
   const hintCount = detail?.hints.length ?? 0;
   hintButton.disabled = (state.hintsShown ?? 0) >= hintCount;
   hintButton.textContent = hintCount === 0 ? 'Hint' : `Hint (${Math.min(state.hintsShown ?? 0, hintCount)}/${hintCount})`;
-  if (busy) showBanner(`${busyText[busy]}…`);
+  drawBanner();
 }
 
 const busyText: Record<Action, string> = {
@@ -128,7 +130,7 @@ const busyText: Record<Action, string> = {
 function drawTimer(): void {
   const limit = state.timeLimitMinutes ?? detail?.timeLimitMinutes;
   const left = state.startedAt && limit !== undefined ? countdown(state.startedAt, limit, Date.now()) : null;
-  timer.textContent = left ? `⏱ ${left.text}` : `⏱ ${limit ?? '–'}:00`;
+  timer.textContent = left ? `${left.text} ${left.overtime ? 'over' : 'left'}` : `${limit ?? '–'}:00 limit`;
   timer.dataset.running = left ? 'true' : 'false';
   timer.dataset.overtime = left?.overtime ? 'true' : 'false';
   timer.title = left ? (left.overtime ? 'Time is up: this is the overtime' : 'Time left') : 'Starts when you press Start';
@@ -208,9 +210,18 @@ function drawSolution(): void {
   );
 }
 
-function showBanner(text: string | null): void {
-  banner.hidden = text === null;
-  banner.textContent = text ?? '';
+/** One line of news: what is under way, else the connection's loss, else the last notice (e.g. "Stopped"). */
+let bannerDrawn = '';
+function drawBanner(): void {
+  // Redrawn only when its words change, so a focused Connect button keeps the focus.
+  const key = `${busy}|${connected}|${notice}`;
+  if (key === bannerDrawn) return;
+  bannerDrawn = key;
+  const connect = h('button', { type: 'button' }, 'Connect');
+  connect.addEventListener('click', () => send({ type: 'connect' }));
+  const parts: (Node | string)[] = busy ? [`${busyText[busy]}…`] : !connected ? ['Not connected to the lab host. ', connect] : notice ? [notice] : [];
+  banner.hidden = parts.length === 0;
+  banner.replaceChildren(...parts);
 }
 
 function showError(text: string | null): void {
@@ -228,6 +239,8 @@ onExtensionMessage<ToPage>((message) => {
       state.timeLimitMinutes = detail.timeLimitMinutes;
       // The agent's record is the truth about whether the scenario is up (it survives reloads and other clients).
       state.startedAt = detail.progress.startedAt;
+      // A saved report the agent's record contradicts (a check since, from the CLI or another window) is stale.
+      if (state.report && (detail.progress.attempts === 0 || (detail.progress.lastScore !== null && detail.progress.lastScore !== state.report.score))) state.report = null;
       save();
       drawHeader();
       drawTask();
@@ -256,7 +269,8 @@ onExtensionMessage<ToPage>((message) => {
       state.startedAt = null;
       save();
       drawHeader();
-      showBanner('Stopped: the scenario was torn down. Start sets it up again.');
+      notice = 'Stopped: the scenario was torn down. Start sets it up again.';
+      drawBanner();
       break;
     case 'solution':
       solution = message.solution;
@@ -264,7 +278,7 @@ onExtensionMessage<ToPage>((message) => {
       break;
     case 'busy':
       busy = message.action;
-      if (!busy) showBanner(null);
+      if (busy) notice = null;
       drawButtons();
       break;
     case 'error':
@@ -273,7 +287,6 @@ onExtensionMessage<ToPage>((message) => {
     case 'connection':
       connected = message.connected;
       drawButtons();
-      showBanner(connected ? null : 'Not connected to the lab host.');
       break;
   }
 });

@@ -1,0 +1,308 @@
+/*
+ * The Exercises view and the exercise panel in a real VS Code (code-server + headless Chromium,
+ * the packaged .vsix, a loopback sshd and the real agent; see helpers/lab-session.ts), on the
+ * learning path's level "mount-namespace", whose solution is one command inside its container:
+ *
+ *   Exercises view → Learning path → the level (○ –/3) → its panel (task rendered from Markdown)
+ *   → Start (keyboard) → the kernel has the container, in its own mount namespace
+ *   → Check: red, 0/3, each failure says what is missing; Show Solution unlocks
+ *   → Open Terminal: a shell in the lab's container; the solution typed there
+ *   → the kernel shows a tmpfs at /scratch in the container's mountinfo, not in the host's
+ *   → Check: all green, 3/3; the tree item turns ✓
+ *   → Hints one at a time (level 1); the panel survives a window reload (timer, report);
+ *     progress and the last opened exercise survive it too → Show Solution → Stop: all gone.
+ *
+ * Screenshots go to test/artifacts/e2e/exercises-*.png.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import type { Frame, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAB_DOMAINS, type LabDetail, type LabSummary } from '../../agent/protocol';
+import { nsInode } from '../helpers/kernel-witness';
+import { expandTreeItem, runCommand, screenshot, treeItems, treeRowTexts, typeInTerminal, viewPane, waitForTerminalText, waitForTreeItem } from './helpers/browser';
+import { startLabSession, type LabSession } from './helpers/lab-session';
+import { waitForWebview } from './helpers/webview';
+
+const LEVEL = 'mount-namespace';
+const HINTED_LEVEL = 'a-process';
+const SOLUTION_LINE = 'mkdir -p /scratch && mount -t tmpfs tmpfs /scratch';
+
+let session: LabSession;
+let level: LabDetail;
+let hinted: LabDetail;
+let containerPid: number;
+
+const exercisesPane = (): Locator => viewPane(session.page, 'Exercises');
+
+async function panel(page: Page, title: string): Promise<Frame> {
+  return (await waitForWebview(page, { name: 'exercise', title: `Exercise: ${title}` }, 30_000)).frame;
+}
+
+async function text(frame: Frame, selector: string): Promise<string> {
+  const element = frame.locator(selector).first();
+  await element.waitFor({ state: 'attached', timeout: 15_000 });
+  return (await element.innerText()).trim();
+}
+
+/** The lab's row in the Exercises view: its label + description, and its icon's codicon class. */
+async function treeRow(title: string): Promise<{ text: string; icon: string }> {
+  const row = await waitForTreeItem(exercisesPane(), title, 30_000);
+  const description = (await row.locator('.label-description').innerText().catch(() => '')).trim();
+  const icon = await row.locator('.monaco-tl-contents [class*="codicon-"]').evaluateAll((elements) => elements.map((element) => element.className).join(' '));
+  return { text: `${title} ${description}`.trim(), icon };
+}
+
+async function waitForTreeRow(title: string, predicate: (row: { text: string; icon: string }) => boolean, timeout = 20_000): Promise<{ text: string; icon: string }> {
+  const deadline = Date.now() + timeout;
+  let row = await treeRow(title);
+  while (!predicate(row)) {
+    if (Date.now() > deadline) throw new Error(`tree row "${title}" stayed ${JSON.stringify(row)}`);
+    await session.page.waitForTimeout(200);
+    row = await treeRow(title);
+  }
+  return row;
+}
+
+async function progress(id: string): Promise<LabSummary['progress']> {
+  return (await session.agent.client.call('lab.list', {})).find((lab) => lab.id === id)!.progress;
+}
+
+/** Mount points of a mount namespace, as the kernel lists them (field 5 of mountinfo) with their type. */
+function mounts(pid: number | 'self'): { target: string; fstype: string }[] {
+  return readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [left, right] = line.split(' - ');
+      return { target: left!.split(' ')[4]!, fstype: right!.split(' ')[0]! };
+    });
+}
+
+/** The colour a theme variable resolves to in the page (to compare with a drawn element's). */
+async function themeColour(frame: Frame, variable: string): Promise<string> {
+  return frame.evaluate((name) => {
+    const probe = document.createElement('span');
+    probe.style.color = `var(${name})`;
+    document.body.append(probe);
+    const colour = getComputedStyle(probe).color;
+    probe.remove();
+    return colour;
+  }, variable);
+}
+
+beforeAll(async () => {
+  session = await startLabSession({ label: 'exercises' });
+  await session.openWorkbench();
+  await session.connect();
+  level = await session.agent.client.call('lab.show', { id: LEVEL });
+  hinted = await session.agent.client.call('lab.show', { id: HINTED_LEVEL });
+});
+
+afterAll(async () => {
+  // A failed step must not leave the scenario running: lab.stop is the engine's own teardown.
+  for (const id of [LEVEL, HINTED_LEVEL]) await session?.agent.client.call('lab.stop', { id }).catch(() => undefined);
+  await session?.close();
+});
+
+describe('Exercises view and exercise panel', () => {
+  it('lists the learning path and the CKA domains; the level is ○ and not scored yet', async () => {
+    const { page } = session;
+    // Four views share the sidebar: fold the two this test does not use, so the tree has room.
+    for (const view of ['Containers', 'Networks']) {
+      const header = viewPane(page, view).locator('.pane-header').first();
+      if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+    }
+    const header = exercisesPane().locator('.pane-header').first();
+    if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+
+    const path = await waitForTreeItem(exercisesPane(), 'Learning path', 30_000);
+    // the roots: the learning path, then every CKA domain that has exercises, in the curriculum's order
+    const labs = await session.agent.client.call('lab.list', {});
+    const levels = labs.filter((lab) => lab.kind === 'level').length;
+    const domains = LAB_DOMAINS.filter((domain) => labs.some((lab) => lab.kind === 'exercise' && lab.domain === domain));
+    const expected = [`Learning path 0/${levels} completed`, ...domains.map((domain) => `${domain} 0/${labs.filter((lab) => lab.kind === 'exercise' && lab.domain === domain).length} completed`)];
+    expect(await treeRowTexts(exercisesPane())).toEqual(expected);
+    expect(domains.length).toBeGreaterThanOrEqual(4);
+    await expandTreeItem(path);
+    const row = await treeRow(level.title);
+    expect(row.text).toBe(`${level.title} –/3`);
+    expect(row.icon).toContain('codicon-circle-large-outline');
+    await screenshot(page, 'exercises-01-view');
+  });
+
+  it('opens the level\'s panel: the task is rendered from Markdown as text, the timer waits, Check and Show Solution are not offered yet', async () => {
+    const { page } = session;
+    await treeItems(exercisesPane(), level.title).first().click();
+    const frame = await panel(page, level.title);
+    await frame.locator('#task ol li').first().waitFor({ timeout: 20_000 });
+    expect(await frame.locator('#task ol li').count()).toBe(2);
+    expect(await frame.locator('#task code').allInnerTexts()).toContain(`containers-lab exec mounts -- sh -c '${SOLUTION_LINE}'`);
+    expect(await frame.locator('#task strong').allInnerTexts()).toContain('mounts');
+    expect(await frame.locator('#task script, #task [onerror], #task img').count()).toBe(0);
+    expect(await text(frame, '#timer')).toBe('15:00 limit');
+    expect(await text(frame, '#start')).toBe('Start');
+    expect(await frame.locator('#check').isDisabled()).toBe(true);
+    expect(await frame.locator('#show-solution').isDisabled()).toBe(true);
+    // the checks are listed (what will be looked at), unscored
+    expect(await frame.locator('#checks li[data-passed="unknown"]').count()).toBe(level.checks.length);
+    await screenshot(page, 'exercises-02-panel');
+  });
+
+  it('Start (from the keyboard) builds the scenario: the kernel runs "mounts" in its own mount namespace; the timer runs', async () => {
+    const { page } = session;
+    const frame = await panel(page, level.title);
+    await frame.locator('#start').focus();
+    await page.keyboard.press('Enter');
+    await frame.locator('#start', { hasText: 'Reset' }).waitFor({ timeout: 60_000 });
+    await frame.locator('#timer[data-running="true"]').waitFor({ timeout: 5_000 });
+    expect(await text(frame, '#timer')).toMatch(/^1[45]:\d\d left$/);
+
+    const container = (await session.containers()).find((summary) => summary.name === 'mounts');
+    expect(container?.status).toBe('running');
+    containerPid = container!.pid!;
+    expect(nsInode(containerPid, 'mnt')).not.toBe(nsInode('self', 'mnt'));
+    expect(mounts(containerPid).some((mount) => mount.target === '/scratch')).toBe(false);
+    expect((await progress(LEVEL)).startedAt).not.toBeNull();
+    await waitForTreeRow(level.title, (row) => row.text.includes('· started'));
+  });
+
+  it('Check before solving is red: 0/3, every check failed with what is missing; Show Solution unlocks', async () => {
+    const { page } = session;
+    const frame = await panel(page, level.title);
+    await frame.locator('#check').click();
+    await frame.locator('#score[data-passed="false"]').waitFor({ timeout: 60_000 });
+    expect(await text(frame, '#score')).toBe('Score 0/3');
+    expect(await frame.locator('#checks li[data-passed="false"]').count()).toBe(level.checks.length);
+    expect(await text(frame, '#checks li[data-check="tmpfs"] .message')).toContain('nothing of type tmpfs is mounted at /scratch in "mounts"');
+    expect(await text(frame, '#checks li[data-check="tmpfs"] .weight')).toBe('0/2 pts');
+    // red in the theme's own colour for a failed test
+    const glyph = frame.locator('#checks li[data-check="tmpfs"] .glyph');
+    expect(await glyph.innerText()).toBe('✗');
+    expect(await glyph.evaluate((element) => getComputedStyle(element).color)).toBe(await themeColour(frame, '--vscode-testing-iconFailed'));
+    expect(await frame.locator('#show-solution').isDisabled()).toBe(false);
+
+    const row = await waitForTreeRow(level.title, (candidate) => candidate.icon.includes('codicon-error'));
+    expect(row.text).toMatch(new RegExp(`^${escape(level.title)} 0/3 · started`));
+    const kept = await progress(LEVEL);
+    expect([kept.attempts, kept.lastScore, kept.completed]).toEqual([1, 0, false]);
+    await screenshot(page, 'exercises-03-check-failed');
+  });
+
+  it('Open Terminal gives a shell in the lab\'s container; the solution typed there mounts a tmpfs only the container sees', async () => {
+    const { page } = session;
+    const frame = await panel(page, level.title);
+    await frame.locator('#open-terminal').click();
+    await page.locator('.terminal-tab, .tabs-container .tab, .single-terminal-tab').filter({ hasText: 'Shell: mounts' }).first().waitFor({ timeout: 30_000 });
+    await waitForTerminalText(page, /[#$]\s*$/m, 30_000);
+    await typeInTerminal(page, SOLUTION_LINE);
+    await typeInTerminal(page, 'grep -c " /scratch " /proc/self/mountinfo');
+    await waitForTerminalText(page, /mountinfo\s*\n1\s*\n/m, 20_000);
+    await screenshot(page, 'exercises-04-terminal');
+
+    const inside = mounts(containerPid).filter((mount) => mount.target === '/scratch');
+    expect(inside).toEqual([{ target: '/scratch', fstype: 'tmpfs' }]);
+    expect(mounts('self').some((mount) => mount.target === '/scratch')).toBe(false);
+  });
+
+  it('Check after solving is green: 3/3, every check passed; the tree item shows ✓', async () => {
+    const { page } = session;
+    const frame = await panel(page, level.title);
+    await frame.locator('#check').click();
+    await frame.locator('#score[data-passed="true"]').waitFor({ timeout: 60_000 });
+    expect(await text(frame, '#score')).toBe('Score 3/3 — all checks pass');
+    expect(await frame.locator('#checks li[data-passed="true"]').count()).toBe(level.checks.length);
+    expect(await frame.locator('#checks li[data-passed="false"]').count()).toBe(0);
+    const glyph = frame.locator('#checks li[data-check="private"] .glyph');
+    expect(await glyph.evaluate((element) => getComputedStyle(element).color)).toBe(await themeColour(frame, '--vscode-testing-iconPassed'));
+    expect(await text(frame, '#status')).toBe('✓ completed');
+
+    const row = await waitForTreeRow(level.title, (candidate) => candidate.icon.includes('codicon-pass-filled'));
+    expect(row.text).toMatch(new RegExp(`^${escape(level.title)} 3/3 · started`));
+    const kept = await progress(LEVEL);
+    expect([kept.completed, kept.bestScore, kept.attempts]).toEqual([true, 3, 2]);
+    await screenshot(page, 'exercises-05-check-passed');
+  });
+
+  it('Hint reveals the lab\'s hints one at a time (level 1 has two)', async () => {
+    const { page } = session;
+    await treeItems(exercisesPane(), hinted.title).first().click();
+    const frame = await panel(page, hinted.title);
+    await frame.locator('#hint', { hasText: 'Hint (0/2)' }).waitFor({ timeout: 20_000 });
+    expect(await frame.locator('#hints-section').isHidden()).toBe(true);
+    await frame.locator('#hint').click();
+    await frame.locator('#hints li').first().waitFor();
+    expect(await frame.locator('#hints li').count()).toBe(1);
+    expect(await text(frame, '#hints li:nth-child(1)')).toBe(hinted.hints[0]!.replace(/`/g, ''));
+    await frame.locator('#hint').click();
+    await frame.locator('#hints li:nth-child(2)').waitFor();
+    expect(await text(frame, '#hints li:nth-child(2)')).toBe(hinted.hints[1]!.replace(/`/g, ''));
+    expect(await frame.locator('#hint').isDisabled()).toBe(true);
+    // never started: no scenario, no timer running
+    expect(await frame.locator('#timer').getAttribute('data-running')).toBe('false');
+    await screenshot(page, 'exercises-06-hints');
+  });
+
+  it('after a window reload the panel comes back with its report and a running timer; progress and "last opened" were kept', async () => {
+    const { page } = session;
+    // "Reload Window" as a learner would: VS Code saves its state (the panels' page state with it) first
+    const reloaded = page.waitForEvent('load', { timeout: 60_000 });
+    // (the page navigates away under the palette helper's last look: its complaint about that is moot)
+    await runCommand(page, 'Developer: Reload Window').catch(() => undefined);
+    await reloaded;
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    await page.locator('.tabs-container .tab').filter({ hasText: `Exercise: ${level.title}` }).first().click();
+    const frame = await panel(page, level.title);
+    // restored from the page's saved state before any connection: the report and the timer
+    await frame.locator('#score[data-passed="true"]').waitFor({ timeout: 30_000 }).catch(async (error: unknown) => {
+      await screenshot(page, 'exercises-07-failed');
+      throw new Error(`${String(error)}\npage: ${await frame.evaluate(() => document.body.innerText)}`);
+    });
+    await frame.locator('#timer[data-running="true"]').waitFor({ timeout: 10_000 });
+    // the countdown goes on from the start the agent recorded, not from the reload
+    const shown = /^(\d\d):(\d\d) left$/.exec(await text(frame, '#timer'));
+    expect(shown).not.toBeNull();
+    const startedAt = Date.parse((await progress(LEVEL)).startedAt!);
+    const expectedSeconds = (startedAt + level.timeLimitMinutes * 60_000 - Date.now()) / 1000;
+    expect(Math.abs(Number(shown![1]) * 60 + Number(shown![2]) - expectedSeconds)).toBeLessThanOrEqual(3);
+    expect(expectedSeconds).toBeLessThan(level.timeLimitMinutes * 60 - 5);
+    const connect = frame.locator('#banner button', { hasText: 'Connect' });
+    await connect.waitFor({ state: 'visible', timeout: 30_000 });
+    await screenshot(page, 'exercises-07-restored-not-connected');
+    await connect.click();
+    await frame.locator('#banner').waitFor({ state: 'hidden', timeout: 60_000 });
+    await frame.locator('#status[data-status="completed"]').waitFor({ timeout: 30_000 });
+
+    const path = await waitForTreeItem(exercisesPane(), 'Learning path', 30_000);
+    await expandTreeItem(path);
+    await waitForTreeRow(level.title, (row) => row.icon.includes('codicon-pass-filled') && row.text.includes('3/3'));
+    await waitForTreeRow(hinted.title, (row) => row.text.endsWith('last opened'));
+    await screenshot(page, 'exercises-08-restored');
+  });
+
+  it('Show Solution shows the reference steps', async () => {
+    const frame = await panel(session.page, level.title);
+    await frame.locator('#show-solution').click();
+    await frame.locator('#solution pre').waitFor({ timeout: 20_000 });
+    expect(await text(frame, '#solution pre')).toContain(SOLUTION_LINE);
+    await screenshot(session.page, 'exercises-09-solution');
+  });
+
+  it('Stop tears the scenario down: the container and its process are gone; the ✓ stays', async () => {
+    const { page } = session;
+    const frame = await panel(page, level.title);
+    await frame.locator('#stop').click();
+    await frame.locator('#start', { hasText: 'Start' }).waitFor({ timeout: 60_000 });
+    expect(await text(frame, '#banner')).toMatch(/^Stopped/);
+    expect((await session.containers()).map((summary) => summary.name)).not.toContain('mounts');
+    expect(() => statSync(`/proc/${containerPid}`)).toThrow();
+    expect((await progress(LEVEL)).startedAt).toBeNull();
+    const row = await waitForTreeRow(level.title, (candidate) => !candidate.text.includes('started'));
+    expect(row.text).toBe(`${level.title} 3/3`);
+    expect(row.icon).toContain('codicon-pass-filled');
+    await screenshot(page, 'exercises-10-stopped');
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
