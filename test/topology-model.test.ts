@@ -230,3 +230,74 @@ describe('notifications → diffs', () => {
     expect(ipAddr().map((link) => link.ifname)).not.toContain(record.network.vethHost);
   });
 });
+
+describe('a pod: a sandbox and two members in one network namespace', () => {
+  const POD = 'topo-pod';
+  let pod: ContainerRecord[];
+  let before: TopologyInputs;
+
+  beforeAll(async () => {
+    before = await snapshotInputs();
+    // The first member brings the pod's network (this file's bridge) and makes the sandbox; the second joins it.
+    await run({ name: 'topo-pod-web', pod: POD, args: ['sleep', '600'] });
+    made.push(await agent.client.call('container.run', { name: 'topo-pod-side', pod: POD, args: ['sleep', '600'] }));
+    const sandbox = await agent.client.call('container.inspect', { id: `${POD}-pause` });
+    made.push(sandbox);
+    pod = await Promise.all([sandbox.id, ...made.filter((record) => record.pod?.name === POD && !record.pod.sandbox).map((record) => record.id)].map((id) => agent.client.call('container.inspect', { id })));
+  });
+
+  /** The pod's namespace as the kernel has it: one inode for the three, and the links `ip -j` lists in it. */
+  function kernelView(): { inode: number; inside: IpAddr[] } {
+    const inodes = new Set(pod.map((record) => nsInode(record.pid!, 'net')));
+    expect(inodes.size, 'the pod’s containers share one network namespace').toBe(1);
+    const [inode] = [...inodes];
+    expect(inode).not.toBe(hostNetns());
+    return { inode: inode!, inside: ipAddr(pod[0]!.pid!) };
+  }
+
+  /** One namespace node, named after the pod, holding the three containers (with their processes) and one eth0 wired to one host end. */
+  function expectOneNode(graph: TopologyGraph, { ipv4Only = false } = {}): void {
+    const { inode, inside } = kernelView();
+    expect(inside.map((link) => link.ifname).sort()).toEqual(['eth0', 'lo']);
+    const netns = netnsNodeId(inode);
+    expect(graph.nodes.get(netns)?.label).toBe(`pod ${POD}`);
+    expect(graph.nodes.get(netns)?.reveal).toEqual({ view: 'containers', containerId: pod[0]!.id });
+    expect([...graph.nodes.values()].filter((node) => node.netns === inode && (node.kind === 'netns' || node.kind === 'host'))).toHaveLength(1);
+    expect(childrenOf(graph, netns)).toEqual([...pod.map((record) => containerNodeId(record.id)), ...inside.map((link) => linkNodeId(inode, link.ifname))].sort());
+    for (const record of pod) {
+      expect(childrenOf(graph, containerNodeId(record.id)), `${record.name}'s processes`).toEqual(record.processes.map((process) => processNodeId(process.pid)).sort());
+      expect(childrenOf(graph, containerNodeId(record.id))).toContain(processNodeId(record.pid!));
+    }
+    expect(graph.nodes.get(containerNodeId(pod[0]!.id))?.detail).toMatch(/^pod sandbox · running/);
+    const eth0 = inside.find((link) => link.ifname === 'eth0')!;
+    // (drawn from records, eth0 has the address the runtime gave it; the kernel's IPv6 link-local one comes with the next snapshot)
+    const expected = ipv4Only ? addressesOf({ ...eth0, addr_info: eth0.addr_info.filter((info) => info.family === 'inet') }) : addressesOf(eth0);
+    expect(graph.nodes.get(linkNodeId(inode, 'eth0'))?.addresses).toEqual(expected);
+    const hostEnd = ipAddr().find((link) => link.ifindex === eth0.link_index)!;
+    expect(hostEnd.master).toBe(BRIDGE);
+    const cables = [...graph.edges.values()].filter((edge) => edge.kind === 'veth' && [edge.source, edge.target].some((end) => end.startsWith(`link:${inode}/`)));
+    const ends = [linkNodeId(inode, 'eth0'), linkNodeId(hostNetns(), hostEnd.ifname)].sort();
+    expect(cables.map((edge) => edge.id)).toEqual([`veth:${ends[0]}|${ends[1]}`]);
+  }
+
+  it('the kernel: members joined the sandbox’s net namespace (config.json names it by path)', () => {
+    const [sandbox, ...members] = pod;
+    expect(sandbox!.pod).toEqual({ name: POD, sandbox: true });
+    expect(members).toHaveLength(2);
+    for (const member of members) expect(member.config.linux?.namespaces).toContainEqual({ type: 'network', path: `/proc/${sandbox!.pid}/ns/net` });
+    kernelView();
+  });
+
+  it('a snapshot draws it as one namespace node, "pod topo-pod", with one eth0 and one veth pair', async () => {
+    expectOneNode(buildGraph(await snapshotInputs()));
+  });
+
+  it('drawn live from link.changed and the three records (before any snapshot lists the namespace), it is the same one node', async () => {
+    let inputs = before;
+    const hostEnd = pod[0]!.network.vethHost;
+    const events = await waitFor(() => linkEvents.filter((event) => event.link.name === hostEnd), (found) => found.some((event) => event.link.master === BRIDGE));
+    for (const event of events) inputs = applyLinkChange(inputs, event.event, event.link);
+    for (const record of pod) inputs = applyContainerRecord(inputs, record);
+    expectOneNode(buildGraph(inputs), { ipv4Only: true });
+  });
+});

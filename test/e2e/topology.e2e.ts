@@ -4,7 +4,9 @@
  *
  *   3 containers on a bridge of this file's own + 1 with --net none → the graph holds their
  *   namespaces, links, veth pairs and processes, checked against `ip -j` and /proc/<pid>/ns/net;
- *   a 4th container → its nodes appear without a reload; removing one → its nodes go; a click on a
+ *   a 4th container → its nodes appear without a reload; removing one → its nodes go; a pod (its
+ *   sandbox + 2 members) → one namespace node "pod …" holding the three containers, one eth0 and
+ *   one veth pair, as /proc/<pid>/ns/net and `ip -j` have it; a click on a
  *   node selects it in the sidebar; the keyboard moves the selection; "Export Topology as SVG"
  *   writes a file; a window reload brings the panel back (serializer) with the same graph.
  *
@@ -158,6 +160,36 @@ describe('Live Topology in a real VS Code', () => {
     expect(await frame.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
     await page.waitForTimeout(300);
     await screenshot(page, 'topology-03-one-removed');
+  });
+
+  it('a pod (sandbox + 2 members) is one namespace node holding its three containers, one eth0 and one veth pair', async () => {
+    const { page } = session;
+    await run('topo-pod-web', { pod: 'topo-pod' });
+    // the second member joins the pod's network: it names no bridge of its own
+    records.set('topo-pod-side', await session.agent.client.call('container.run', { name: 'topo-pod-side', pod: 'topo-pod', args: ['sleep', '600'] }));
+    const sandbox = await session.agent.client.call('container.inspect', { id: 'topo-pod-pause' });
+    const pod = [sandbox, records.get('topo-pod-web')!, records.get('topo-pod-side')!];
+    // the kernel: one network namespace for the three, holding lo and one eth0
+    const inode = nsInode(sandbox.pid!, 'net');
+    for (const record of pod) expect(nsInode(record.pid!, 'net'), `${record.name}'s netns`).toBe(inode);
+    expect(linkNames(sandbox.pid!).map((link) => link.ifname).sort()).toEqual(['eth0', 'lo']);
+    const { nodes, edges } = expectedFor(sandbox);
+    await waitForNodes([...nodes, ...pod.map((record) => containerNodeId(record.id))]);
+    await expect.poll(async () => Object.keys((await probe()).edges).filter((id) => edges.includes(id)).length, { timeout: 10_000 }).toBe(edges.length);
+
+    const model = await probe();
+    const netns = netnsNodeId(inode);
+    expect(model.nodes[netns]?.label).toBe('pod topo-pod');
+    expect(Object.values(model.nodes).filter((node) => node.kind === 'netns' && node.netns === inode)).toHaveLength(1);
+    const children = Object.values(model.nodes).filter((node) => node.parent === netns).map((node) => node.id).sort();
+    expect(children).toEqual([...pod.map((record) => containerNodeId(record.id)), linkNodeId(inode, 'eth0'), linkNodeId(inode, 'lo')].sort());
+    for (const record of pod) expect(model.nodes[processNodeId(record.pid!)]?.parent, `${record.name}'s process`).toBe(containerNodeId(record.id));
+    const cables = Object.values(model.edges).filter((edge) => edge.kind === 'veth' && [edge.source, edge.target].some((end) => end.startsWith(`link:${inode}/`)));
+    expect(cables.map((edge) => edge.id)).toEqual(edges.filter((id) => id.startsWith('veth:')));
+    const { locator } = await waitForWebview(page, TOPOLOGY);
+    expect(await locator.locator(`#topology-elements li[data-id="${netns}"]`).getAttribute('data-kind')).toBe('netns');
+    await page.waitForTimeout(300);
+    await screenshot(page, 'topology-03b-pod');
   });
 
   it('clicking a container\'s process selects it, and reveals its container in the Containers view; arrow keys move the selection', async () => {

@@ -4,7 +4,9 @@
  * A network namespace is a private copy of the network stack: its own devices, addresses, routes.
  * Every container with `--net bridge` or `--net none` gets a new one; `--net host` containers stay
  * in the host's. Containers that share one namespace (a pod, `--net container:X`) share one box,
- * because the kernel holds one object for them: they are grouped by the namespace's inode.
+ * because the kernel holds one object for them: they are grouped by the namespace's inode. A pod's
+ * box is named after the pod ("pod web"): its sandbox (`web-pause`) holds the namespace, and every
+ * member sits beside it with its own processes, behind the one eth0 and the one veth pair.
  *
  *   ┌ host network namespace ─────────────────────────┐
  *   │ lo   eth0   cl0 (bridge) ◄── veth1a2b (port)    │
@@ -85,6 +87,8 @@ export interface ContainerView {
   netns: number | null;
   network: NetworkRecord;
   processes: ProcessRecord[];
+  /** The pod it belongs to (sharing the sandbox's network namespace); null outside pods. */
+  pod: ContainerRecord['pod'];
 }
 
 export interface TopologyDiff {
@@ -114,6 +118,7 @@ export function containerView(record: ContainerRecord): ContainerView {
     netns: record.pid !== null && record.status !== 'stopped' ? (record.namespaces.net ?? null) : null,
     network: record.network,
     processes: record.processes,
+    pod: record.pod ?? null,
   };
 }
 
@@ -224,13 +229,12 @@ export function buildGraph(inputs: TopologyInputs): TopologyGraph {
   }
   for (const [inode, holders] of members) {
     if (inode === hostNetns) continue;
-    const names = holders.map((holder) => holder.name).join(', ');
     nodes.set(netnsNodeId(inode), {
       id: netnsNodeId(inode),
       kind: 'netns',
-      label: holders.length > 1 ? `netns shared by ${names}` : `netns of ${names}`,
+      label: namespaceLabel(holders),
       detail: `net:[${inode}]`,
-      reveal: { view: 'containers', containerId: holders[0]!.id },
+      reveal: { view: 'containers', containerId: (holders.find((holder) => holder.pod?.sandbox) ?? holders[0]!).id },
       state: 'none',
       netns: inode,
       addresses: [],
@@ -286,7 +290,7 @@ export function buildGraph(inputs: TopologyInputs): TopologyGraph {
       kind: 'container',
       parent: netnsNodeId(container.netns!),
       label: container.name,
-      detail: [container.status, network.mode === 'host' ? 'host network' : network.mode === 'none' ? 'no network' : network.ip ?? ''].filter(Boolean).join(' · '),
+      detail: [container.pod?.sandbox ? 'pod sandbox' : '', container.status, network.mode === 'host' ? 'host network' : network.mode === 'none' ? 'no network' : network.ip ?? ''].filter(Boolean).join(' · '),
       reveal: { view: 'containers', containerId: container.id },
       state: container.status,
       netns: container.netns,
@@ -308,6 +312,17 @@ export function buildGraph(inputs: TopologyInputs): TopologyGraph {
     }
   }
   return { nodes, edges };
+}
+
+/**
+ * What a container namespace is called: after its pod when a pod's sandbox holds it (the members
+ * are inside the box), else after the containers in it.
+ */
+function namespaceLabel(holders: ContainerView[]): string {
+  const pod = holders.find((holder) => holder.pod?.sandbox)?.pod ?? holders.find((holder) => holder.pod)?.pod;
+  if (pod) return `pod ${pod.name}`;
+  const names = holders.map((holder) => holder.name).join(', ');
+  return holders.length > 1 ? `netns shared by ${names}` : `netns of ${names}`;
 }
 
 /** The node at a veth's other end: by namespace + ifindex, or (host end from a link event) by the container whose host end it is. */
