@@ -49,7 +49,7 @@ write_result() {
     require("fs").writeFileSync(file, JSON.stringify(result, null, 2) + "\n");
   ' "$RESULTS" "$status" "$reason"
 }
-skip() { printf 'vm-e2e: SKIPPED, this machine cannot run the lab VM: %s\n' "$*" >&2; write_result skipped "$*"; exit 0; }
+skip() { printf 'vm-e2e: SKIPPED (the lab VM cannot run here): %s\n' "$*" >&2; write_result skipped "$*"; exit 0; }
 broken() { printf 'vm-e2e: FAILED before the tests ran: %s\n' "$*" >&2; write_result failed "$*"; exit 1; }
 
 rm -f "$RESULTS"
@@ -150,7 +150,12 @@ log "vagrant box add $BOX_NAME (into this run's VAGRANT_HOME)"
 vagrant box add --force --name "$BOX_NAME" "$BOX_FILE" >/dev/null || broken "vagrant box add failed"
 log "vagrant up --provider=libvirt (driver qemu: software emulation, a few minutes)"
 up_started=$(date +%s)
-(cd vm && in_netns vagrant up --provider=libvirt) || broken "vagrant up failed (see above)"
+# Each line stamped with the seconds since `vagrant up` started (where does the time go?); a
+# progress bar's carriage-return updates are shown as their last state only.
+(cd vm && in_netns vagrant up --provider=libvirt) 2>&1 | while IFS= read -r line; do
+  printf '[%3ss] %s\n' "$(($(date +%s) - up_started))" "${line##*$'\r'}"
+done
+[ "${PIPESTATUS[0]}" -eq 0 ] || broken "vagrant up failed (see above)"
 up_seconds=$(($(date +%s) - up_started))
 log "vagrant up took $up_seconds s"
 

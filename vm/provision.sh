@@ -48,7 +48,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+# `node --version` answers before the JavaScript engine starts: cheap even in an emulated VM
+node_major=$(node --version 2>/dev/null | sed -n 's/^v\([0-9][0-9]*\)\..*/\1/p')
+node_major=${node_major:-0}
 [ "$node_major" -ge 18 ] || fail "Node.js 18 or newer is needed, found $(node --version 2>/dev/null || echo none)"
 
 # 3. The agent: copied only when the build differs, into a fresh directory swapped in whole,
@@ -113,6 +115,6 @@ if [ "$IN_IMAGE" != 1 ] && [ -d /run/systemd/system ]; then
     systemctl restart containers-lab.service
   fi
   systemctl is-active --quiet containers-lab.service || fail "the agent service did not start: journalctl -u containers-lab"
-  log "agent service running ($(containers-lab --version 2>/dev/null || echo "$AGENT_DIR"))"
+  log "agent service running (pid $(systemctl show -p MainPID --value containers-lab.service), $AGENT_DIR)"
 fi
 log "done: $(hostname) is a lab host${LAB_NODE_NAME:+ (node $LAB_NODE_NAME of ${LAB_NODES:-1})}"
