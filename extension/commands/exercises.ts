@@ -125,7 +125,7 @@ export function registerExerciseCommands(lab: Lab, context: ExerciseCommandsCont
 }
 
 /** A shell to solve the exercise in (see the file's comment); resolves with the terminal's name. */
-async function openExerciseTerminal(lab: Lab, store: ExerciseStore, summary: LabSummary): Promise<string | undefined> {
+function openExerciseTerminal(lab: Lab, store: ExerciseStore, summary: LabSummary): Thenable<string | undefined> | string | undefined {
   const target = lab.connection.target;
   if (target?.kind === 'local') {
     // The lab host is this machine: a shell here is a shell on the lab host.
@@ -133,18 +133,17 @@ async function openExerciseTerminal(lab: Lab, store: ExerciseStore, summary: Lab
     terminal.show();
     return terminal.name;
   }
-  const made = store.started(summary.id)?.containers ?? [];
+  const started = store.started(summary.id);
   const running = lab.store.list().filter((container) => container.status === 'running');
-  const main = made.find((name) => running.some((container) => container.name === name));
+  const main = started?.containers.find((name) => running.some((container) => container.name === name));
   if (main) return vscode.commands.executeCommand<string | undefined>('containersLab.openShell', main);
   // A start from another window or session: which containers it made is not known here, so ask.
-  if (made.length === 0 && running.length > 0) return vscode.commands.executeCommand<string | undefined>('containersLab.openShell');
+  if (!started && running.length > 0) return vscode.commands.executeCommand<string | undefined>('containersLab.openShell');
   const command = hostShellCommand(target);
-  const choice = await vscode.window.showInformationMessage(
-    `"${summary.title}" is solved in a shell on the lab host (with containers-lab), and its setup runs no container to open a shell in. Open a host shell with: ${command}`,
-    'Copy Command',
-  );
-  if (choice === 'Copy Command') await vscode.env.clipboard.writeText(command);
+  // Not awaited: the toast may stay up for long, and the panel's buttons wait for this command.
+  void vscode.window
+    .showInformationMessage(`"${summary.title}" is solved in a shell on the lab host (with containers-lab), and its setup runs no container to open a shell in. Open a host shell with: ${command}`, 'Copy Command')
+    .then((choice) => (choice === 'Copy Command' ? vscode.env.clipboard.writeText(command) : undefined));
   return undefined;
 }
 

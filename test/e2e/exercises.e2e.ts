@@ -9,7 +9,8 @@
  *   → Open Terminal: a shell in the lab's container; the solution typed there
  *   → the kernel shows a tmpfs at /scratch in the container's mountinfo, not in the host's
  *   → Check: all green, 3/3; the tree item turns ✓
- *   → Hints one at a time (level 1); the panel survives a window reload (timer, report);
+ *   → Hints one at a time, a failed check's own hint, the ssh command for a host shell (level 1);
+ *     the panel survives a window reload (timer, report);
  *     progress and the last opened exercise survive it too → Show Solution → Stop: all gone.
  *
  * Screenshots go to test/artifacts/e2e/exercises-*.png.
@@ -19,7 +20,7 @@ import type { Frame, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_DOMAINS, type LabDetail, type LabSummary } from '../../agent/protocol';
 import { nsInode } from '../helpers/kernel-witness';
-import { expandTreeItem, runCommand, screenshot, treeItems, treeRowTexts, typeInTerminal, viewPane, waitForTerminalText, waitForTreeItem } from './helpers/browser';
+import { expandTreeItem, notificationMessages, runCommand, screenshot, treeItems, treeRowTexts, typeInTerminal, viewPane, waitForTerminalText, waitForTreeItem } from './helpers/browser';
 import { startLabSession, type LabSession } from './helpers/lab-session';
 import { waitForWebview } from './helpers/webview';
 
@@ -214,6 +215,8 @@ describe('Exercises view and exercise panel', () => {
     expect(await frame.locator('#checks li[data-passed="false"]').count()).toBe(0);
     const glyph = frame.locator('#checks li[data-check="private"] .glyph');
     expect(await glyph.evaluate((element) => getComputedStyle(element).color)).toBe(await themeColour(frame, '--vscode-testing-iconPassed'));
+    // the header follows the agent's progress record, which the panel re-reads after the check
+    await frame.locator('#status[data-status="completed"]').waitFor({ timeout: 15_000 });
     expect(await text(frame, '#status')).toBe('✓ completed');
 
     const row = await waitForTreeRow(level.title, (candidate) => candidate.icon.includes('codicon-pass-filled'));
@@ -242,6 +245,36 @@ describe('Exercises view and exercise panel', () => {
     await screenshot(page, 'exercises-06-hints');
   });
 
+  it('a failed check offers its own hint; a lab worked on the host gets the ssh command for a host shell', async () => {
+    const { page } = session;
+    const frame = await panel(page, hinted.title);
+    // level 1 has no setup: starting it makes nothing, and its checks fail until the learner runs "first"
+    await frame.locator('#start').click();
+    await frame.locator('#start', { hasText: 'Reset' }).waitFor({ timeout: 60_000 });
+    await frame.locator('#check').click();
+    await frame.locator('#score[data-passed="false"]').waitFor({ timeout: 60_000 });
+    const failed = frame.locator('#checks li[data-check="running"]');
+    const hint = hinted.checks.find((check) => check.id === 'running')!.hint!;
+    expect(await failed.locator('.check-hint-text').isHidden()).toBe(true);
+    await failed.locator('button.check-hint').click();
+    expect(await failed.locator('button.check-hint').getAttribute('aria-expanded')).toBe('true');
+    expect((await failed.locator('.check-hint-text').innerText()).trim()).toBe(hint);
+
+    // nothing runs for this lab, and the link to the host carries no terminal: say how to open one
+    await frame.locator('#open-terminal').click();
+    const expected = `ssh -p ${session.sshd.port} -i ${session.sshd.clientKey} root@127.0.0.1`;
+    const deadline = Date.now() + 15_000;
+    let messages: string[] = [];
+    while (!messages.some((message) => message.includes(expected)) && Date.now() < deadline) {
+      await page.waitForTimeout(200);
+      messages = await notificationMessages(page);
+    }
+    expect(messages.join(' | ')).toContain(expected);
+    await screenshot(page, 'exercises-07-check-hint');
+    await frame.locator('#stop').click();
+    await frame.locator('#start', { hasText: 'Start' }).waitFor({ timeout: 60_000 });
+  });
+
   it('after a window reload the panel comes back with its report and a running timer; progress and "last opened" were kept', async () => {
     const { page } = session;
     // "Reload Window" as a learner would: VS Code saves its state (the panels' page state with it) first
@@ -254,7 +287,7 @@ describe('Exercises view and exercise panel', () => {
     const frame = await panel(page, level.title);
     // restored from the page's saved state before any connection: the report and the timer
     await frame.locator('#score[data-passed="true"]').waitFor({ timeout: 30_000 }).catch(async (error: unknown) => {
-      await screenshot(page, 'exercises-07-failed');
+      await screenshot(page, 'exercises-08-failed');
       throw new Error(`${String(error)}\npage: ${await frame.evaluate(() => document.body.innerText)}`);
     });
     await frame.locator('#timer[data-running="true"]').waitFor({ timeout: 10_000 });
@@ -267,7 +300,7 @@ describe('Exercises view and exercise panel', () => {
     expect(expectedSeconds).toBeLessThan(level.timeLimitMinutes * 60 - 5);
     const connect = frame.locator('#banner button', { hasText: 'Connect' });
     await connect.waitFor({ state: 'visible', timeout: 30_000 });
-    await screenshot(page, 'exercises-07-restored-not-connected');
+    await screenshot(page, 'exercises-08-restored-not-connected');
     await connect.click();
     await frame.locator('#banner').waitFor({ state: 'hidden', timeout: 60_000 });
     await frame.locator('#status[data-status="completed"]').waitFor({ timeout: 30_000 });
@@ -276,7 +309,7 @@ describe('Exercises view and exercise panel', () => {
     await expandTreeItem(path);
     await waitForTreeRow(level.title, (row) => row.icon.includes('codicon-pass-filled') && row.text.includes('3/3'));
     await waitForTreeRow(hinted.title, (row) => row.text.endsWith('last opened'));
-    await screenshot(page, 'exercises-08-restored');
+    await screenshot(page, 'exercises-09-restored');
   });
 
   it('Show Solution shows the reference steps', async () => {
@@ -284,7 +317,7 @@ describe('Exercises view and exercise panel', () => {
     await frame.locator('#show-solution').click();
     await frame.locator('#solution pre').waitFor({ timeout: 20_000 });
     expect(await text(frame, '#solution pre')).toContain(SOLUTION_LINE);
-    await screenshot(session.page, 'exercises-09-solution');
+    await screenshot(session.page, 'exercises-10-solution');
   });
 
   it('Stop tears the scenario down: the container and its process are gone; the ✓ stays', async () => {
@@ -292,14 +325,14 @@ describe('Exercises view and exercise panel', () => {
     const frame = await panel(page, level.title);
     await frame.locator('#stop').click();
     await frame.locator('#start', { hasText: 'Start' }).waitFor({ timeout: 60_000 });
-    expect(await text(frame, '#banner')).toMatch(/^Stopped/);
+    await frame.locator('#banner', { hasText: /^Stopped/ }).waitFor({ timeout: 15_000 });
     expect((await session.containers()).map((summary) => summary.name)).not.toContain('mounts');
     expect(() => statSync(`/proc/${containerPid}`)).toThrow();
     expect((await progress(LEVEL)).startedAt).toBeNull();
     const row = await waitForTreeRow(level.title, (candidate) => !candidate.text.includes('started'));
     expect(row.text).toBe(`${level.title} 3/3`);
     expect(row.icon).toContain('codicon-pass-filled');
-    await screenshot(page, 'exercises-10-stopped');
+    await screenshot(page, 'exercises-11-stopped');
   });
 });
 
