@@ -7,6 +7,7 @@
 import * as vscode from 'vscode';
 import { registerExerciseCommands } from '../../commands/exercises';
 import type { Lab } from '../../lab';
+import { errorMessage } from '../../output';
 import { exercisePanelKind } from '../../webviews/exercise/exercise-panel';
 import { registerPanelKind } from '../../webviews/shared/panel';
 import { ExerciseStore } from './exercise-store';
@@ -22,11 +23,22 @@ export function registerExercises(lab: Lab): ExerciseStore {
   provider.attach(treeView);
 
   const load = (): void => {
-    store.load().catch((error: unknown) => lab.output.error('lab.list failed', error));
+    store.load().catch((error: unknown) => {
+      // e.g. an older agent on the host, without the lab methods: say so instead of "Reading…" forever
+      treeView.message = `Could not read the labs from the lab host: ${errorMessage(error)}`;
+      lab.output.error('lab.list failed', error);
+    });
   };
+  // Any list that arrives (here, after an action, or from "Refresh") ends an earlier failure's message.
+  const offList = store.onDidChange((event) => {
+    if (event.kind === 'list' && store.loaded) treeView.message = undefined;
+  });
   const offState = lab.connection.on('state', (state) => {
     if (state === 'connected') load();
-    else if (state === 'disconnected' || state === 'failed') store.clear();
+    else if (state === 'disconnected' || state === 'failed') {
+      store.clear();
+      treeView.message = undefined;
+    }
   });
   if (lab.connection.state === 'connected') load();
 
@@ -39,6 +51,6 @@ export function registerExercises(lab: Lab): ExerciseStore {
     lastOpened,
     setLastOpened: (id) => lab.context.globalState.update(LAST_OPENED_KEY, id),
   });
-  lab.context.subscriptions.push(provider, treeView, { dispose: offState });
+  lab.context.subscriptions.push(provider, treeView, { dispose: offState }, { dispose: offList });
   return store;
 }
