@@ -142,8 +142,11 @@ export function activate(context: vscode.ExtensionContext): Lab {
   registerAnatomyWebview(lab);
   registerManifestsWebview(lab);
   registerTopologyWebview(lab);
-  registerExercises(lab);
-  registerRefreshAndOutputCommands(lab, async () => labView.setInfo(await lab.client().call('agent.info', {})));
+  const exercises = registerExercises(lab);
+  registerRefreshAndOutputCommands(lab, async () => {
+    labView.setInfo(await lab.client().call('agent.info', {}));
+    await exercises.load(); // progress may have moved from the CLI (`containers-lab lab check`)
+  });
 
   output.info(`Containers Lab ${String(context.extension.packageJSON.version)} activated`);
   activeLab = lab;
