@@ -1,33 +1,36 @@
 /*
- * The Networks view: bridges → veth pairs → containers. Its picture is one host.snapshot (the
- * links of the host and of every container's network namespace), then kept current by the
- * agent's link.changed events. A new snapshot is asked for only when an event brings a veth
- * whose other end the picture lacks (a new container), and only while the view is visible —
- * otherwise it is marked stale and fetched when the view is shown.
+ * The Networks view: bridges → veth pairs → containers. Its picture (./live-networks.ts) is one
+ * host.snapshot — the links of the host and of every container's network namespace — taken on
+ * first load, after a reconnect and on "Refresh", then kept current from the agent's notifications
+ * without reading the whole host again: link events for the host's side, and a new container's
+ * record (container.inspect) for the far end of its veth. While the view is hidden no snapshot
+ * is taken: it waits until the view is shown.
  */
 import * as vscode from 'vscode';
-import type { AgentNotifications, LinkRecord } from '../../../agent/protocol';
+import type { AgentNotifications } from '../../../agent/protocol';
 import type { AgentClient } from '../../../agent/service/client';
-import { applyLinkEvent, buildNetworkModel, needsSnapshot } from './model';
+import { LiveNetworks } from './live-networks';
 import { BridgeNode, PeerNode, PortNode, type NetworksTreeNode } from './network-nodes';
-
-const SNAPSHOT_DEBOUNCE_MS = 300;
 
 export class NetworksProvider implements vscode.TreeDataProvider<NetworksTreeNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<NetworksTreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private links: LinkRecord[] = [];
+  private readonly live: LiveNetworks;
+  /** The next look at the view must read the host (never read, reconnected, or a port left unexplained). */
   private stale = true;
   private visible = false;
-  private pending: NodeJS.Timeout | undefined;
-  private generation = 0;
+  private reading: Promise<void> | null = null;
+  private readAgain = false;
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private treeView: vscode.TreeView<NetworksTreeNode> | undefined;
 
-  constructor(
-    private readonly client: () => AgentClient | null,
-    private readonly onError: (message: string, error: unknown) => void,
-  ) {}
+  constructor(client: () => AgentClient | null, onError: (message: string, error: unknown) => void) {
+    this.live = new LiveNetworks(client, {
+      changed: () => this.changed.fire(undefined),
+      incomplete: () => this.reload(),
+      error: onError,
+    });
+  }
 
   attach(treeView: vscode.TreeView<NetworksTreeNode>): void {
     this.treeView = treeView;
@@ -35,7 +38,7 @@ export class NetworksProvider implements vscode.TreeDataProvider<NetworksTreeNod
     this.disposables.push(
       treeView.onDidChangeVisibility(({ visible }) => {
         this.visible = visible;
-        if (visible && this.stale) this.scheduleSnapshot(0);
+        if (visible && this.stale) void this.snapshot();
       }),
     );
   }
@@ -46,7 +49,7 @@ export class NetworksProvider implements vscode.TreeDataProvider<NetworksTreeNod
 
   getChildren(element?: NetworksTreeNode): NetworksTreeNode[] {
     if (element) return element.children();
-    return buildNetworkModel(this.links).map((bridge) => new BridgeNode(bridge));
+    return this.live.bridges().map((bridge) => new BridgeNode(bridge));
   }
 
   getParent(element: NetworksTreeNode): NetworksTreeNode | undefined {
@@ -60,7 +63,7 @@ export class NetworksProvider implements vscode.TreeDataProvider<NetworksTreeNod
   async reveal(name: string, netns: number): Promise<boolean> {
     if (!this.treeView) return false;
     if (this.stale) await this.snapshot();
-    for (const bridge of buildNetworkModel(this.links)) {
+    for (const bridge of this.live.bridges()) {
       const bridgeNode = new BridgeNode(bridge);
       let found: NetworksTreeNode | undefined = bridge.name === name && bridge.netns === netns ? bridgeNode : undefined;
       for (const port of bridge.ports) {
@@ -77,63 +80,50 @@ export class NetworksProvider implements vscode.TreeDataProvider<NetworksTreeNod
     return false;
   }
 
-  /** A new connection (or "Refresh"): take a fresh snapshot if anyone is looking. */
+  /** A new connection (or "Refresh", or a port no record explained): read the host if anyone is looking. */
   reload(): void {
     this.stale = true;
-    if (this.visible) this.scheduleSnapshot(0);
+    if (this.visible) void this.snapshot();
   }
 
   clear(): void {
-    this.generation++;
-    this.links = [];
     this.stale = true;
-    if (this.pending) clearTimeout(this.pending);
-    this.pending = undefined;
-    this.changed.fire(undefined);
+    this.live.clear();
   }
 
-  handleLinkChanged({ event, link }: AgentNotifications['link.changed']): void {
-    const incomplete = needsSnapshot(this.links, event, link);
-    this.links = applyLinkEvent(this.links, event, link);
-    this.changed.fire(undefined);
-    if (incomplete) {
-      this.stale = true;
-      if (this.visible) this.scheduleSnapshot(SNAPSHOT_DEBOUNCE_MS);
-    }
+  handleLinkChanged(params: AgentNotifications['link.changed']): void {
+    this.live.linkChanged(params);
   }
 
-  /** A container went away: its namespace's links went with it (the host end's removal comes as an event). */
+  /** A container started: its record draws the far end of its veth (see ./live-networks.ts). */
+  handleContainerChanged(params: AgentNotifications['container.changed']): void {
+    this.live.containerChanged(params);
+  }
+
   handleContainerRemoved(name: string): void {
-    const before = this.links.length;
-    this.links = this.links.filter((link) => link.container !== name || link.kind === 'bridge');
-    if (this.links.length !== before) this.changed.fire(undefined);
+    this.live.containerRemoved(name);
   }
 
-  private scheduleSnapshot(delayMs: number): void {
-    if (this.pending) clearTimeout(this.pending);
-    this.pending = setTimeout(() => {
-      this.pending = undefined;
-      void this.snapshot();
-    }, delayMs);
-  }
-
-  private async snapshot(): Promise<void> {
-    const client = this.client();
-    if (!client) return;
-    const generation = this.generation;
-    try {
-      const snapshot = await client.call('host.snapshot', {}, { timeoutMs: 30_000 });
-      if (generation !== this.generation) return;
-      this.links = snapshot.links;
-      this.stale = false;
-      this.changed.fire(undefined);
-    } catch (error) {
-      this.onError('Networks: host.snapshot failed', error);
+  /** One read of the host at a time; asked again meanwhile, it reads once more after. */
+  private snapshot(): Promise<void> {
+    if (this.reading) {
+      this.readAgain = true;
+      return this.reading;
     }
+    this.stale = false;
+    this.reading = this.live.load().finally(() => {
+      this.reading = null;
+      if (!this.live.loaded) this.stale = true;
+      if (this.readAgain) {
+        this.readAgain = false;
+        void this.snapshot();
+      }
+    });
+    return this.reading;
   }
 
   dispose(): void {
-    if (this.pending) clearTimeout(this.pending);
+    this.live.dispose();
     for (const disposable of this.disposables) disposable.dispose();
   }
 }
