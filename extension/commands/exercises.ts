@@ -6,15 +6,13 @@
  * Which lab a command is about: the tree node it was run on, a lab id passed by a caller (tests,
  * the panel), the view's selection, or a quick pick (the exercise opened last comes first).
  *
- * "Open Terminal" gives the learner a shell to solve the exercise in. On a local lab host that is
- * a terminal on this machine. Over SSH the connection carries the agent's stream but no terminal
- * channel, so the shell opened is one inside the scenario's main container (the existing "Open
- * Shell in Container", through the agent); a lab whose work is all on the host (`containers-lab
- * run …`) gets the ssh command line to open a host shell with.
+ * "Open Terminal" gives the learner a shell to solve the exercise in: inside the scenario's main
+ * container when its setup started one (the existing "Open Shell in Container", through the
+ * agent), else a root shell on the lab host (terminal/host-shell.ts), where `containers-lab run …`
+ * is typed.
  */
 import * as vscode from 'vscode';
 import type { LabCheckReport, LabSolutionText, LabStarted, LabSummary } from '../../agent/protocol';
-import type { LabTarget } from '../connection/types';
 import type { Lab } from '../lab';
 import type { ExerciseStore } from '../views/exercises/exercise-store';
 import { ExerciseNode } from '../views/exercises/exercise-node';
@@ -24,6 +22,7 @@ import { showPanel, type PanelKind } from '../webviews/shared/panel';
 import type { ExerciseState } from '../webviews/exercise/messages';
 import { Cancelled } from './cancelled';
 import { registerLabCommand } from './register';
+import { openHostShell } from '../terminal/host-shell';
 
 export interface ExerciseCommandsContext {
   store: ExerciseStore;
@@ -126,32 +125,12 @@ export function registerExerciseCommands(lab: Lab, context: ExerciseCommandsCont
 
 /** A shell to solve the exercise in (see the file's comment); resolves with the terminal's name. */
 function openExerciseTerminal(lab: Lab, store: ExerciseStore, summary: LabSummary): Thenable<string | undefined> | string | undefined {
-  const target = lab.connection.target;
-  if (target?.kind === 'local') {
-    // The lab host is this machine: a shell here is a shell on the lab host.
-    const terminal = vscode.window.createTerminal({ name: `Lab host: ${summary.title}`, iconPath: new vscode.ThemeIcon('terminal') });
-    terminal.show();
-    return terminal.name;
-  }
   const started = store.started(summary.id);
   const running = lab.store.list().filter((container) => container.status === 'running');
   const main = started?.containers.find((name) => running.some((container) => container.name === name));
   if (main) return vscode.commands.executeCommand<string | undefined>('containersLab.openShell', main);
   // A start from another window or session: which containers it made is not known here, so ask.
   if (!started && running.length > 0) return vscode.commands.executeCommand<string | undefined>('containersLab.openShell');
-  const command = hostShellCommand(target);
-  // Not awaited: the toast may stay up for long, and the panel's buttons wait for this command.
-  void vscode.window
-    .showInformationMessage(`"${summary.title}" is solved in a shell on the lab host (with containers-lab), and its setup runs no container to open a shell in. Open a host shell with: ${command}`, 'Copy Command')
-    .then((choice) => (choice === 'Copy Command' ? vscode.env.clipboard.writeText(command) : undefined));
-  return undefined;
-}
-
-/** How to get a login shell on the lab host from a terminal here. */
-export function hostShellCommand(target: LabTarget | null): string {
-  if (!target) return 'ssh <lab host>';
-  if (target.kind === 'vagrant') return 'vagrant ssh (in the vm/ folder), then sudo -i';
-  const port = target.port && target.port !== 22 ? ` -p ${target.port}` : '';
-  const key = target.privateKeyPath ? ` -i ${target.privateKeyPath}` : '';
-  return `ssh${port}${key} ${target.username ? `${target.username}@` : ''}${target.host ?? '<lab host>'}`;
+  // No container to work in: the exercise is solved on the lab host, with containers-lab.
+  return openHostShell(lab, `Lab host: ${summary.title}`).name;
 }

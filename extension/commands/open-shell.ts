@@ -1,10 +1,12 @@
 /*
  * "Open Shell in Container": a terminal running busybox's sh inside the container (see
- * terminal/container-shell.ts for how the bytes travel).
+ * terminal/container-shell.ts for how the bytes travel). "Open Lab Host Terminal": a root shell
+ * on the lab host, where `containers-lab` runs (terminal/host-shell.ts).
  */
 import * as vscode from 'vscode';
 import type { Lab } from '../lab';
 import { ContainerShell } from '../terminal/container-shell';
+import { openHostShell } from '../terminal/host-shell';
 import { registerLabCommand } from './register';
 import { isRunning, resolveContainer } from './resolve-container';
 
@@ -28,5 +30,10 @@ export function registerOpenShellCommand(lab: Lab): void {
     const terminal = vscode.window.createTerminal({ name: shellTerminalName(summary.name), pty, iconPath: new vscode.ThemeIcon('vm-running') });
     terminal.show();
     return terminal.name;
+  });
+
+  registerLabCommand(lab, 'containersLab.openHostShell', async () => {
+    await lab.ensureConnected();
+    return openHostShell(lab).name;
   });
 }

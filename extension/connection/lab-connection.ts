@@ -39,7 +39,7 @@ import type { HostKeyStore } from './host-keys';
 import { openSsh } from './ssh';
 import type { SshOptions, SshSession } from './ssh';
 import { describeTarget } from './targets';
-import type { ConnectionEvents, ConnectionState, HostKeyPrompt, LabConnection, LabTarget } from './types';
+import type { ConnectionEvents, ConnectionState, HostKeyPrompt, HostTerminal, LabConnection, LabTarget } from './types';
 
 export interface LabConnectionOptions {
   /** The bundled agent on this machine (dist/agent), uploaded when the host lacks this build. */
@@ -100,6 +100,25 @@ export class ReconnectingLabConnection implements LabConnection {
   /** How the agent is reached right now (null while not connected). */
   get via(): LinkVia | null {
     return this.link?.via ?? null;
+  }
+
+  async openHostTerminal(window: { cols: number; rows: number }): Promise<HostTerminal | null> {
+    const ssh = this.link?.ssh;
+    if (!ssh || ssh.closed) return null;
+    // The lab's commands (containers-lab, nsenter, ip) need root; a Vagrant user has password-less sudo.
+    const channel = await ssh.terminal(window, ssh.username === 'root' ? undefined : 'sudo -i');
+    let code: number | null = null;
+    channel.on('exit', (exitCode: number | null) => (code = exitCode));
+    return {
+      write: (data) => void channel.write(data),
+      resize: (cols, rows) => void channel.setWindow(rows, cols, 0, 0),
+      onData: (listener) => {
+        channel.on('data', listener);
+        channel.stderr.on('data', listener);
+      },
+      onClose: (listener) => void channel.on('close', () => listener(code)),
+      close: () => void channel.close(),
+    };
   }
 
   /** What bootstrap found on the lab host (SSH targets). */

@@ -45,6 +45,11 @@ export interface SshSession {
   exec(command: string, options?: { timeoutMs?: number }): Promise<ExecResult>;
   /** Starts a command and hands over its channel (stdin/stdout; `.stderr` separately). */
   execChannel(command: string): Promise<ClientChannel>;
+  /**
+   * An interactive terminal on the host: the login shell on a pty of the given size — or, when
+   * `command` is given, that command on a pty (e.g. `sudo -i` for a user that is not root).
+   */
+  terminal(window: TerminalWindow, command?: string): Promise<ClientChannel>;
   /** A channel connected to a Unix socket on the host (needs AllowStreamLocalForwarding). */
   openUnixSocket(path: string): Promise<ClientChannel>;
   sftp(): Promise<SFTPWrapper>;
@@ -52,6 +57,11 @@ export interface SshSession {
   onClose(listener: (reason: string) => void): void;
   readonly closed: boolean;
   close(): void;
+}
+
+export interface TerminalWindow {
+  cols: number;
+  rows: number;
 }
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
@@ -204,6 +214,17 @@ function makeSession(client: Client, identity: { target: LabTarget; hostPort: st
         channel.end();
       });
     },
+    terminal: (window, command) =>
+      new Promise((resolve, reject) => {
+        const pty = { term: 'xterm-256color', cols: window.cols, rows: window.rows };
+        const done = (error: Error | undefined, channel: ClientChannel): void => (error ? reject(error) : resolve(channel));
+        try {
+          if (command === undefined) client.shell(pty, done);
+          else client.exec(command, { pty }, done);
+        } catch (error) {
+          reject(error as Error);
+        }
+      }),
     openUnixSocket: (path) =>
       new Promise((resolve, reject) => {
         try {

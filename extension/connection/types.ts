@@ -43,4 +43,18 @@ export interface LabConnection {
   on<E extends keyof ConnectionEvents>(event: E, listener: (...args: ConnectionEvents[E]) => void): () => void;
   connect(target: LabTarget): Promise<void>;
   disconnect(): Promise<void>;
+  /**
+   * A root shell on the lab host over the current SSH link, on a pty of this size (`sudo -i` for
+   * a user that is not root); null when the lab host is this machine or there is no link.
+   */
+  openHostTerminal(window: { cols: number; rows: number }): Promise<HostTerminal | null>;
+}
+
+/** The remote end of a host terminal: bytes both ways, a window size, and its end. */
+export interface HostTerminal {
+  write(data: string): void;
+  resize(cols: number, rows: number): void;
+  onData(listener: (data: Buffer) => void): void;
+  onClose(listener: (code: number | null) => void): void;
+  close(): void;
 }

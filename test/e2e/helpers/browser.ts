@@ -157,7 +157,8 @@ export async function treeRowTexts(scope: Page | Locator): Promise<string[]> {
 
 /** The text of the active terminal, row by row (xterm's DOM renderer). */
 export async function terminalText(page: Page): Promise<string> {
-  const rows = page.locator('.terminal-wrapper.active .xterm-rows, .xterm .xterm-rows').first();
+  // With several terminals open, only the one shown is visible; the others stay in the DOM.
+  const rows = page.locator('.xterm:visible .xterm-rows').first();
   await rows.waitFor({ state: 'attached', timeout: 15_000 });
   return rows.evaluate((element) => Array.from(element.children, (row) => (row.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()).join('\n'));
 }
@@ -176,7 +177,7 @@ export async function waitForTerminalText(page: Page, pattern: RegExp, timeout =
 
 /** Types into the focused terminal (a line ends with Enter). */
 export async function typeInTerminal(page: Page, line: string): Promise<void> {
-  await page.locator('.terminal-wrapper.active .xterm, .xterm').first().click();
+  await page.locator('.xterm:visible').first().click();
   await page.keyboard.type(line);
   await page.keyboard.press('Enter');
 }
