@@ -153,22 +153,38 @@ export async function openRig(rig: Rig, say: (line: string) => void): Promise<Pa
   rig.page = page;
   const url = new URL(rig.server.url);
   url.searchParams.set('folder', workspace);
-  await page.goto(url.toString());
-  for (const part of ['.monaco-workbench', '.part.activitybar', '.part.statusbar']) {
-    await page.locator(part).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
-  }
+  await step('loading the workbench', async () => {
+    await page.goto(url.toString());
+    for (const part of ['.monaco-workbench', '.part.activitybar', '.part.statusbar']) {
+      await page.locator(part).first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    }
+  });
   rig.serverProcesses = noteProcesses(rig.serverProcesses, descendantsOf(rig.server.pid));
-  const activity = activityBarItem(page);
-  await activity.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
-  await activity.click();
-
-  await (await paletteRow(page, 'Containers Lab: Connect')).click();
-  await page.locator('.monaco-dialog-box').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
-  await page.locator('.monaco-dialog-box .dialog-buttons .monaco-button', { hasText: 'Trust and Connect' }).first().click();
-  await containersPane(page).getByText('No containers yet.').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+  await step('opening the Containers Lab sidebar', async () => {
+    const activity = activityBarItem(page);
+    await activity.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await activity.click();
+  });
+  await step('running Connect', async () => (await paletteRow(page, 'Containers Lab: Connect')).click());
+  await step('trusting the host key', async () => {
+    await page.locator('.monaco-dialog-box').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS });
+    await page.locator('.monaco-dialog-box .dialog-buttons .monaco-button', { hasText: 'Trust and Connect' }).first().click();
+  });
+  await step('waiting for the connected, empty Containers view', () =>
+    containersPane(page).getByText('No containers yet.').first().waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS }),
+  );
   // The extension host is up now; note its processes too, to check they are gone at the end.
   rig.serverProcesses = noteProcesses(rig.serverProcesses, descendantsOf(rig.server.pid));
   return page;
+}
+
+/** Runs one step of the set-up; a failure says which step it was. */
+async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw new Error(`${what}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+  }
 }
 
 /** The .vsix from the current build (npm run bench has just run build.mjs), into the work dir. */
