@@ -115,6 +115,7 @@ export function activate(context: vscode.ExtensionContext): Lab {
         case 'container.changed': {
           const changed = params as AgentNotifications['container.changed'];
           store.handleChanged(changed);
+          networks.handleContainerChanged(changed);
           labView.containerChanged(changed.status, () => lab.client().call('agent.info', {}), (error) => output.error('agent.info failed', error));
           break;
         }
