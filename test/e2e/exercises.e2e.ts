@@ -80,9 +80,12 @@ function mounts(pid: number | 'self'): { target: string; fstype: string }[] {
     });
 }
 
-/** The colour a theme variable resolves to in the page (to compare with a drawn element's). */
+/**
+ * The colour a theme variable resolves to in the page (to compare with a drawn element's). A page
+ * VS Code is still (re)styling computes no colour yet: ask again until it does.
+ */
 async function themeColour(frame: Frame, variable: string): Promise<string> {
-  return frame.evaluate((name) => {
+  const read = () => frame.evaluate((name) => {
     const probe = document.createElement('span');
     probe.style.color = `var(${name})`;
     document.body.append(probe);
@@ -90,6 +93,8 @@ async function themeColour(frame: Frame, variable: string): Promise<string> {
     probe.remove();
     return colour;
   }, variable);
+  await expect.poll(read, { timeout: 10_000 }).not.toBe('');
+  return read();
 }
 
 beforeAll(async () => {
@@ -246,7 +251,7 @@ describe('Exercises view and exercise panel', () => {
     await screenshot(page, 'exercises-06-hints');
   });
 
-  it('a failed check offers its own hint; a lab worked on the host gets the ssh command for a host shell', async () => {
+  it('a failed check offers its own hint; a lab worked on the host gets a root shell on the lab host', async () => {
     const { page } = session;
     const frame = await panel(page, hinted.title);
     // level 1 has no setup: starting it makes nothing, and its checks fail until the learner runs "first"
