@@ -26,8 +26,8 @@ export interface Point {
 }
 
 const CELL_COLUMNS = 5;
-const CELL_WIDTH = 360;
-const CELL_HEIGHT = 280;
+const CELL_WIDTH = 400;
+const CELL_HEIGHT = 400;
 const CELLS_X = 580;
 const HOST_CTR_X = -260;
 const DEVICE_X = 0;
@@ -35,7 +35,10 @@ const PORT_X = 260;
 const ROW = 64;
 const LINK_GAP = 138;
 const CONTAINER_TOP = 110;
-const CONTAINER_GAP = 150;
+const CONTAINER_GAP = 185;
+/** A pod's containers go two to a row inside its cell, so the cell stays its own width. */
+const CONTAINERS_PER_ROW = 2;
+const CONTAINER_ROW = 140;
 const PROCESS_GAP = 40;
 
 /** What survives a reload (saved in the page state as JSON). */
@@ -135,7 +138,7 @@ export class StableLayout {
 
     if (parent.kind === 'netns') {
       const origin = this.cellOrigin(this.cellOf(parent.id));
-      if (node.kind === 'container') return { x: origin.x + this.slot(parent.id, 'container', node.id) * CONTAINER_GAP, y: origin.y + CONTAINER_TOP };
+      if (node.kind === 'container') return containerSpot(origin, this.slot(parent.id, 'container', node.id));
       return { x: origin.x + this.slot(parent.id, 'link', node.id) * LINK_GAP, y: origin.y };
     }
 
@@ -144,8 +147,8 @@ export class StableLayout {
       const index = this.slot(parent.id, 'process', node.id);
       if (home?.kind === 'netns') {
         const origin = this.cellOrigin(this.cellOf(home.id));
-        const column = this.slot(home.id, 'container', parent.id);
-        return { x: origin.x + column * CONTAINER_GAP, y: origin.y + CONTAINER_TOP + index * PROCESS_GAP };
+        const spot = containerSpot(origin, this.slot(home.id, 'container', parent.id));
+        return { x: spot.x, y: spot.y + index * PROCESS_GAP };
       }
       // A host-network container's processes, under it in the left column.
       const row = this.slot(context.hostNetnsId, 'container', parent.id);
@@ -153,4 +156,12 @@ export class StableLayout {
     }
     return { x: 0, y: 0 };
   }
+}
+
+/** The n-th container of a namespace cell: two to a row, rows below the links. */
+function containerSpot(origin: Point, slot: number): Point {
+  return {
+    x: origin.x + (slot % CONTAINERS_PER_ROW) * CONTAINER_GAP,
+    y: origin.y + CONTAINER_TOP + Math.floor(slot / CONTAINERS_PER_ROW) * CONTAINER_ROW,
+  };
 }

@@ -234,11 +234,18 @@ Object.defineProperty(placementContext, 'hostNetnsId', { get: () => Object.value
 
 function textOf(node: TopologyNodeData): string {
   if (node.kind === 'host' || node.kind === 'netns') return `${node.label}  ${node.detail}`;
-  if (node.kind === 'container') return `${node.label} (${node.detail})`;
+  // Two lines: a pod sandbox's status line is as wide as two boxes.
+  if (node.kind === 'container') return `${node.label}\n${node.detail}`;
   // Link-local IPv6 (fe80::) addresses are on every link and say little: the list and SVG keep them.
   const addresses = node.addresses.filter((address) => !address.startsWith('fe80:'));
   const detail = addresses.length > 0 ? addresses.join('\n') : node.kind === 'process' ? node.detail.replace(/ · .*/, '') : '';
-  return detail ? `${node.label}\n${detail}` : node.label;
+  // A long command line (a shell's trap loop) would spill over its neighbours: the box shows its start.
+  const label = node.kind === 'process' ? clip(node.label, 22) : node.label;
+  return detail ? `${label}\n${detail}` : label;
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 function labelOf(id: string): string {
