@@ -93,13 +93,30 @@ LIBVIRTD_PID=
 VIRTLOGD_PID=
 networks_before=
 
+# libvirtd in the namespace (again, if it went away during the run: the VM must still be destroyed)
+start_libvirtd() {
+  rm -f "$STATE/libvirtd.pid"
+  in_netns libvirtd --daemon --pid-file "$STATE/libvirtd.pid" || return 1
+  for _ in $(seq 1 100); do [ -s "$STATE/libvirtd.pid" ] && virsh_ version >/dev/null 2>&1 && break; sleep 0.2; done
+  LIBVIRTD_PID=$(cat "$STATE/libvirtd.pid" 2>/dev/null)
+  [ -n "$LIBVIRTD_PID" ] && virsh_ version >/dev/null 2>&1
+}
+
 # shellcheck disable=SC2317 # run by the EXIT trap, which shellcheck does not follow
 teardown() {
   local status=$?
   trap - EXIT INT TERM
   log "cleaning up"
   if [ -n "$LIBVIRTD_PID" ]; then
+    if ! kill -0 "$LIBVIRTD_PID" 2>/dev/null || ! virsh_ version >/dev/null 2>&1; then
+      echo "vm-e2e: libvirtd (pid $LIBVIRTD_PID) went away during the run; starting it again to clean up" >&2
+      start_libvirtd || echo "vm-e2e: libvirtd does not start again" >&2
+    fi
     (cd vm && in_netns vagrant destroy -f) || echo "vm-e2e: vagrant destroy failed" >&2
+    # whatever vagrant could not remove: this run's domain (named after vm/ and the machine)
+    for domain in $(virsh_ list --all --name 2>/dev/null | grep -x 'vm_lab[0-9]*' || true); do
+      virsh_ destroy "$domain" >/dev/null 2>&1; virsh_ undefine --remove-all-storage "$domain" >/dev/null 2>&1 || true
+    done
     # the box's image as vagrant-libvirt uploaded it into libvirt's "default" pool
     for volume in $(virsh_ vol-list default 2>/dev/null | awk '{ print $1 }' | grep '^containers-lab-VAGRANTSLASH-debian12_vagrant_box_image' || true); do
       virsh_ vol-delete --pool default "$volume" >/dev/null || echo "vm-e2e: could not delete volume $volume" >&2
@@ -126,7 +143,8 @@ teardown() {
 trap teardown EXIT
 trap 'exit 130' INT TERM
 
-# Another libvirtd on this machine would own the same sockets under /run/libvirt.
+# Another libvirtd on this machine would own the same sockets under /run/libvirt, and a domain
+# left defined by an earlier run would make `vagrant up` refuse to create ours.
 for pidfile in /run/libvirtd.pid /run/virtlogd.pid; do
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     broken "a $(basename "$pidfile" .pid) is already running (pid $(cat "$pidfile")); this job starts its own inside a network namespace: stop it first"
@@ -138,10 +156,7 @@ log "network namespace $NETNS: starting virtlogd and libvirtd in it"
 in_netns virtlogd --daemon --pid-file "$STATE/virtlogd.pid" || broken "virtlogd did not start"
 for _ in $(seq 1 50); do [ -s "$STATE/virtlogd.pid" ] && break; sleep 0.1; done
 VIRTLOGD_PID=$(cat "$STATE/virtlogd.pid" 2>/dev/null)
-in_netns libvirtd --daemon --pid-file "$STATE/libvirtd.pid" || broken "libvirtd did not start"
-for _ in $(seq 1 100); do [ -s "$STATE/libvirtd.pid" ] && virsh_ version >/dev/null 2>&1 && break; sleep 0.2; done
-LIBVIRTD_PID=$(cat "$STATE/libvirtd.pid" 2>/dev/null)
-if [ -z "$LIBVIRTD_PID" ] || ! virsh_ version >/dev/null 2>&1; then broken "libvirtd does not answer on qemu:///system"; fi
+start_libvirtd || broken "libvirtd did not start, or does not answer on qemu:///system"
 networks_before=$(virsh_ net-list --all --name)
 virsh_ pool-info default >/dev/null 2>&1 && pool_existed=1
 
