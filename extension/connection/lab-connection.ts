@@ -68,7 +68,8 @@ interface Link {
   remote: RemoteAgent | null;
 }
 
-const INFO_TIMEOUT_MS = 10_000;
+/** Generous: in a software-emulated VM under load, starting Node through sudo alone takes seconds. */
+const INFO_TIMEOUT_MS = 45_000;
 
 export class ReconnectingLabConnection implements LabConnection {
   private readonly events = new EventEmitter();
