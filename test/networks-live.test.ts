@@ -61,7 +61,10 @@ beforeAll(async () => {
   live = new LiveNetworks(() => client, {
     changed: () => {
       redraws++;
-      for (const bridge of live.bridges()) for (const port of bridge.ports) if (port.peer?.name.startsWith('ifindex ')) guessed.push(`${port.name} ↔ ${port.peer.name}`);
+      // Only this file's bridge: test files running beside this one make veths this agent does not own.
+      for (const bridge of live.bridges().filter((candidate) => candidate.name === BRIDGE)) {
+        for (const port of bridge.ports) if (port.peer?.name.startsWith('ifindex ')) guessed.push(`${port.name} ↔ ${port.peer.name}`);
+      }
     },
     incomplete: () => incomplete++,
     error: (_message, error) => errors.push(error),
