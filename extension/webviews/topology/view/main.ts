@@ -76,6 +76,10 @@ const cy = cytoscape({
   maxZoom: 3,
   boxSelectionEnabled: false,
   selectionType: 'single',
+  // With a hundred namespaces on screen, drawing is the cost: one device pixel per CSS pixel, and
+  // while panning or zooming a cached bitmap instead of every label.
+  pixelRatio: 1,
+  textureOnViewport: true,
   // the container div owns keyboard focus; cytoscape's own key handling is not used
 });
 
@@ -107,6 +111,8 @@ function styles(c: GraphColours): cytoscape.StylesheetJson {
         shape: 'round-rectangle',
         width: 124,
         height: 44,
+        // Text too small to read at this zoom is not drawn (zoom in, or read the list view).
+        'min-zoomed-font-size': 6,
       },
     },
     { selector: 'node[kind = "bridge"]', style: { 'border-color': c.bridge, 'border-width': 3, shape: 'round-rectangle' } },
