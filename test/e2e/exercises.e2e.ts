@@ -185,7 +185,9 @@ describe('Exercises view and exercise panel', () => {
     // red in the theme's own colour for a failed test
     const glyph = frame.locator('#checks li[data-check="tmpfs"] .glyph');
     expect(await glyph.innerText()).toBe('✗');
-    expect(await glyph.evaluate((element) => getComputedStyle(element).color)).toBe(await themeColour(frame, '--vscode-testing-iconFailed'));
+    // the list may be re-rendered meanwhile (progress arrives after the report): ask the element shown now
+    const failedColour = await themeColour(frame, '--vscode-testing-iconFailed');
+    await expect.poll(() => glyph.evaluate((element) => getComputedStyle(element).color), { timeout: 10_000 }).toBe(failedColour);
     expect(await frame.locator('#show-solution').isDisabled()).toBe(false);
 
     const row = await waitForTreeRow(level.title, (candidate) => candidate.icon.includes('codicon-error'));
@@ -220,7 +222,8 @@ describe('Exercises view and exercise panel', () => {
     expect(await frame.locator('#checks li[data-passed="true"]').count()).toBe(level.checks.length);
     expect(await frame.locator('#checks li[data-passed="false"]').count()).toBe(0);
     const glyph = frame.locator('#checks li[data-check="private"] .glyph');
-    expect(await glyph.evaluate((element) => getComputedStyle(element).color)).toBe(await themeColour(frame, '--vscode-testing-iconPassed'));
+    const passedColour = await themeColour(frame, '--vscode-testing-iconPassed');
+    await expect.poll(() => glyph.evaluate((element) => getComputedStyle(element).color), { timeout: 10_000 }).toBe(passedColour);
     // the header follows the agent's progress record, which the panel re-reads after the check
     await frame.locator('#status[data-status="completed"]').waitFor({ timeout: 15_000 });
     expect(await text(frame, '#status')).toBe('✓ completed');
