@@ -116,20 +116,29 @@ describe('Manifests webview (config.json ↔ Pod YAML)', () => {
     const hostname = await kernelField(frame, 'hostname', 'value');
     expect(hostname).toBe('manifests-e2e');
     // the kernel's own answer: the hostname of the process's uts namespace, asked inside it
+    // Notifications can arrive before exec.start answers: keep every session's, pick ours after.
     const inside = await new Promise<string>((resolve, reject) => {
       const client = session.agent.client;
-      let output = '';
+      const outputs = new Map<string, string>();
+      const exited = new Set<string>();
       let id = '';
-      const offOutput = client.on('exec.output', (event) => {
-        if (event.session === id) output += Buffer.from(event.data, 'base64').toString();
-      });
-      const offExit = client.on('exec.exit', (event) => {
-        if (event.session !== id) return;
+      const finish = (): void => {
+        if (!id || !exited.has(id)) return;
         offOutput();
         offExit();
-        resolve(output.trim());
+        resolve((outputs.get(id) ?? '').trim());
+      };
+      const offOutput = client.on('exec.output', (event) => {
+        outputs.set(event.session, (outputs.get(event.session) ?? '') + Buffer.from(event.data, 'base64').toString());
       });
-      client.call('exec.start', { id: record.id, args: ['cat', '/proc/sys/kernel/hostname'] }).then((started) => (id = started.session), reject);
+      const offExit = client.on('exec.exit', (event) => {
+        exited.add(event.session);
+        finish();
+      });
+      client.call('exec.start', { id: record.id, args: ['cat', '/proc/sys/kernel/hostname'] }).then((started) => {
+        id = started.session;
+        finish();
+      }, reject);
     });
     expect(hostname).toBe(inside);
     expect(await kernelField(frame, 'hostname', 'inode')).toBe(String(nsInode(record.pid!, 'uts')));
