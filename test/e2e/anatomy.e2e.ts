@@ -20,6 +20,7 @@ import { ipJson, nsInode } from '../helpers/kernel-witness';
 import { runCommand, screenshot } from './helpers/browser';
 import { pickIfAsked } from './helpers/dialogs';
 import { startLabSession, type LabSession } from './helpers/lab-session';
+import { execThroughAgent } from './helpers/agent-exec';
 import { waitForWebview, waitInWebview } from './helpers/webview';
 
 const NAMESPACE_TYPES = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts'] as const;
@@ -28,26 +29,9 @@ const ANATOMY = { name: 'anatomy' } as const;
 let session: LabSession;
 let record: ContainerRecord;
 
-/** Runs a command in the container through the test's own agent client; resolves with its exit code and output. */
-async function execInContainer(args: string[]): Promise<{ code: number; output: string }> {
-  const client = session.agent.client;
-  const outputs = new Map<string, string>();
-  const exits = new Map<string, number>();
-  const offOutput = client.on('exec.output', (event) => outputs.set(event.session, (outputs.get(event.session) ?? '') + Buffer.from(event.data, 'base64').toString()));
-  const offExit = client.on('exec.exit', (event) => exits.set(event.session, event.code));
-  try {
-    const { session: id } = await client.call('exec.start', { id: record.id, args });
-    await client.call('exec.close', { session: id }).catch(() => undefined); // no input: stdin at EOF
-    const deadline = Date.now() + 15_000;
-    while (!exits.has(id)) {
-      if (Date.now() > deadline) throw new Error(`${args.join(' ')} did not exit within 15 s`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return { code: exits.get(id)!, output: outputs.get(id) ?? '' };
-  } finally {
-    offOutput();
-    offExit();
-  }
+/** Runs a command in the container through the test's own agent client. */
+function execInContainer(args: string[]): Promise<{ code: number; output: string }> {
+  return execThroughAgent(session.agent.client, record.id, args);
 }
 
 async function anatomyFrame(page: Page): Promise<Frame> {

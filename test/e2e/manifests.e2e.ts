@@ -21,6 +21,7 @@ import { nsInode } from '../helpers/kernel-witness';
 import { runCommand, screenshot } from './helpers/browser';
 import { pickIfAsked } from './helpers/dialogs';
 import { startLabSession, type LabSession } from './helpers/lab-session';
+import { execThroughAgent } from './helpers/agent-exec';
 import { waitForWebview } from './helpers/webview';
 
 let session: LabSession;
@@ -116,30 +117,7 @@ describe('Manifests webview (config.json ↔ Pod YAML)', () => {
     const hostname = await kernelField(frame, 'hostname', 'value');
     expect(hostname).toBe('manifests-e2e');
     // the kernel's own answer: the hostname of the process's uts namespace, asked inside it
-    // Notifications can arrive before exec.start answers: keep every session's, pick ours after.
-    const inside = await new Promise<string>((resolve, reject) => {
-      const client = session.agent.client;
-      const outputs = new Map<string, string>();
-      const exited = new Set<string>();
-      let id = '';
-      const finish = (): void => {
-        if (!id || !exited.has(id)) return;
-        offOutput();
-        offExit();
-        resolve((outputs.get(id) ?? '').trim());
-      };
-      const offOutput = client.on('exec.output', (event) => {
-        outputs.set(event.session, (outputs.get(event.session) ?? '') + Buffer.from(event.data, 'base64').toString());
-      });
-      const offExit = client.on('exec.exit', (event) => {
-        exited.add(event.session);
-        finish();
-      });
-      client.call('exec.start', { id: record.id, args: ['cat', '/proc/sys/kernel/hostname'] }).then((started) => {
-        id = started.session;
-        finish();
-      }, reject);
-    });
+    const inside = (await execThroughAgent(session.agent.client, record.id, ['cat', '/proc/sys/kernel/hostname'])).output.trim();
     expect(hostname).toBe(inside);
     expect(await kernelField(frame, 'hostname', 'inode')).toBe(String(nsInode(record.pid!, 'uts')));
     expect(await selectedPaths(frame, 'pod')).toEqual(['spec.hostname']);
