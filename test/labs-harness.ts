@@ -29,11 +29,14 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
   let features: Set<LabFeature>;
   // Pods take the runtime's default bridge (their sandbox holds the network): remove it if we made it.
   let removeDefaultBridge: () => void;
+  /** Every container the suite made — the feature probe's and the labs' — for the final leftover check. */
+  const made = new Map<string, number | null>();
 
   beforeAll(async () => {
     stateRoot = mkdtempSync(`/tmp/cl-labs-${kind}-`);
     removeDefaultBridge = removeBridgeIfCreated('cl0');
     runtime = openRuntime({ stateRoot });
+    runtime.events.on('container.changed', ({ id, summary }) => made.set(id, summary.pid ?? made.get(id) ?? null));
     engine = new LabEngine(runtime, { stateRoot, labsDirectory: LABS_DIRECTORY, network: { bridge, subnet } });
     features = await probeFeatures(runtime);
   });
@@ -43,6 +46,8 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
     removeBridge(bridge, stateRoot);
     runtime.close();
     removeDefaultBridge();
+    // The kernel's word that nothing any of them held is left: cgroups, mounts, processes, links.
+    expect(leftovers(stateRoot, [...made].map(([id, pid]) => ({ id, pid })))).toEqual(NONE_LEFT);
     rmSync(stateRoot, { recursive: true, force: true });
   });
 

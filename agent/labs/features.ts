@@ -54,9 +54,10 @@ async function probe(runtime: ContainerRuntime, feature: LabFeature): Promise<bo
   } catch {
     return false;
   } finally {
-    for (const id of made.reverse()) await runtime.remove(id, true).catch(() => {});
-    // A pod's sandbox ("<pod>-pause") outlives its members until removed itself.
-    for (const summary of runtime.list()) if (summary.name.startsWith('clprobe-pod')) await runtime.remove(summary.id, true).catch(() => {});
+    // A failed removal is a leak, never a detail: it is reported, not swallowed. (Removing a pod's
+    // last member removes its sandbox too; a sandbox left because a member failed goes last.)
+    for (const id of made.reverse()) await runtime.remove(id, true);
+    for (const summary of runtime.list()) if (summary.name.startsWith('clprobe-pod')) await runtime.remove(summary.id, true);
   }
 }
 
