@@ -229,7 +229,7 @@ describe('detachNetwork', () => {
 
 describe('bad input and failures leave nothing behind', () => {
   it('rejects malformed subnets, bridge names and ids with one clear line, creating nothing', () => {
-    const base = { containerId: idFor('e'), pid: pidB, stateDir, bridge: 'cltnetbad' };
+    const base = { containerId: idFor('e'), pid: pidB, stateDir, bridge: 'cltnetbad', subnet: '10.77.92.0/24' };
     expectLabError(() => attachBridgeNetwork({ ...base, subnet: '10.0.0.0/33' }), 'bad-input', /prefix length/);
     expectLabError(() => attachBridgeNetwork({ ...base, subnet: 'abc' }), 'bad-input', /invalid subnet "abc"/);
     expectLabError(() => attachBridgeNetwork({ ...base, subnet: '10.77.92.0/31' }), 'bad-input', /too small/);
@@ -238,7 +238,7 @@ describe('bad input and failures leave nothing behind', () => {
     expectLabError(() => attachBridgeNetwork({ ...base, bridge: 'bad name' }), 'bad-input', /invalid bridge name/);
     expectLabError(() => attachBridgeNetwork({ ...base, bridge: 'cltnet-way-too-long' }), 'bad-input', /invalid bridge name/);
     expectLabError(() => attachBridgeNetwork({ ...base, containerId: '../etc' }), 'bad-input', /invalid container id/);
-    expectLabError(() => detachNetwork({ containerId: 'X', stateDir }), 'bad-input', /invalid container id/);
+    expectLabError(() => detachNetwork({ containerId: 'X', stateDir, bridge: 'cltnetbad' }), 'bad-input', /invalid container id/);
     expect(hostLinkNames()).not.toContain('cltnetbad');
     expect(hostLinkNames()).not.toContain('vethcltne000000');
     expect(existsSync(join(stateDir, 'network', 'cltnetbad.json'))).toBe(false);

@@ -143,6 +143,7 @@ describe('config.json from run options', () => {
       [ANNOTATIONS.name]: 'web',
       [ANNOTATIONS.network]: 'bridge',
       [ANNOTATIONS.bridge]: 'cl0',
+      [ANNOTATIONS.subnet]: '10.77.0.0/24',
     });
     expect(namespacesFromConfig(spec)).toEqual(['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts']);
     expect(networkModeFromConfig(spec)).toBe('bridge');

@@ -46,6 +46,11 @@ export function generalHelp(): string {
     'Global options:',
     ...globalOptionLines(),
     '',
+    'Environment:',
+    '  CONTAINERS_LAB_BRIDGE  bridge for --net bridge containers that name none (default cl0)',
+    '  CONTAINERS_LAB_SUBNET  its subnet (default 10.77.0.0/24)',
+    '  Read where containers are made: by serve, or by this command when no agent answers.',
+    '',
     'Each command uses the running agent (containers-lab serve) when one answers on the socket,',
     'and otherwise does the work itself.',
   ].join('\n') + '\n';

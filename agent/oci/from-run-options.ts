@@ -31,6 +31,7 @@ import { validateConfig } from './validate';
 import { securityFromRunOptions } from './security-options';
 import { volumeMounts, type EmptyDirLocator } from './volume-options';
 import { DEFAULT_CPU_PERIOD_US, MAX_PIDS, MIN_CPU_QUOTA_US, MIN_MEMORY_BYTES } from '../runtime/cgroups/limits';
+import { LEARNER_DEFAULT_BRIDGE, type DefaultBridge } from '../runtime/network/default-bridge';
 
 export const OCI_VERSION = '1.1.0';
 
@@ -50,8 +51,6 @@ export const ANNOTATIONS = {
 
 /** The namespaces a pod's containers share (Kubernetes: network, IPC and the hostname). */
 export const POD_SHARED_NAMESPACES = ['net', 'ipc', 'uts'] as const;
-
-export const DEFAULT_BRIDGE = 'cl0';
 
 /* PID 1 of a PID namespace ignores signals it has no handler for, so a plain `sleep` would shrug
  * off SIGTERM and every stop would wait for SIGKILL. The shell traps TERM/INT, kills its sleeper
@@ -299,6 +298,8 @@ export interface ConfigDefaults {
   name?: string;
   /** Host range that container uid/gid 0… maps to when a user namespace is requested. */
   userns?: { hostId: number; size: number };
+  /** The runtime's network for bridged containers that name none (default: cl0, 10.77.0.0/24). */
+  bridge?: DefaultBridge;
   /** Where emptyDir volumes live (the runtime decides: the pod's directory, or the container's). */
   emptyDir?: EmptyDirLocator;
   /** Set when making a pod's sandbox: the pod's name. */
@@ -348,8 +349,10 @@ export function configFromRunOptions(options: RunOptions, defaults: ConfigDefaul
   if (pod) {
     if (options.bridge !== undefined || options.subnet !== undefined) throw badInput(`pod "${pod.name}" has its network already: leave --bridge and --subnet out`);
   } else if (network === 'bridge') {
-    annotations[ANNOTATIONS.bridge] = validateBridgeName(options.bridge ?? DEFAULT_BRIDGE);
-    if (options.subnet !== undefined) annotations[ANNOTATIONS.subnet] = validateSubnet(options.subnet);
+    // Both are written down, so the document alone says which network the container is on.
+    const fallback = defaults.bridge ?? LEARNER_DEFAULT_BRIDGE;
+    annotations[ANNOTATIONS.bridge] = options.bridge !== undefined ? validateBridgeName(options.bridge) : fallback.name;
+    annotations[ANNOTATIONS.subnet] = options.subnet !== undefined ? validateSubnet(options.subnet) : fallback.subnet;
   } else if (options.bridge !== undefined || options.subnet !== undefined) {
     throw badInput(`--bridge and --subnet apply to --net bridge, not --net ${network}`);
   }

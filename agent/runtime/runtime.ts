@@ -30,7 +30,7 @@ import { pauseContainer, resumeContainer } from './lifecycle/pause';
 import { startContainer } from './lifecycle/start';
 import { WarmPool } from './lifecycle/warm-pool';
 import { killEverything, stopContainer } from './lifecycle/stop';
-import { detachNetwork } from './network';
+import { checkDefaultBridge, defaultBridgeFromEnv, detachNetwork, type DefaultBridge } from './network';
 import { ExitWatcher, isSameProcessAlive } from './process/exit-watcher';
 import type { ExitStatus } from '../kernel/processes';
 import { StateStore, stateRootFromEnv, type ContainerState } from './state/store';
@@ -46,6 +46,12 @@ export interface RuntimeOptions {
    * default, makes none. The service keeps a few; a one-shot CLI would only waste them.
    */
   warmPool?: number;
+  /**
+   * The bridge and subnet for `--net bridge` containers that name none (./network/default-bridge.ts).
+   * Default: $CONTAINERS_LAB_BRIDGE / $CONTAINERS_LAB_SUBNET, else cl0 with 10.77.0.0/24. Runtimes
+   * with different state roots on one host need different ones: the address leases are per root.
+   */
+  defaultBridge?: DefaultBridge;
 }
 
 export function openRuntime(options: RuntimeOptions = {}): ContainerRuntime {
@@ -64,7 +70,9 @@ export class Runtime implements ContainerRuntime {
   constructor(options: RuntimeOptions = {}) {
     if (process.getuid?.() !== 0) throw new LabError('permission', 'must run as root (the agent creates namespaces, mounts and cgroups)');
     const stateRoot = options.stateRoot ?? stateRootFromEnv();
-    this.context = { stateRoot, store: new StateStore(stateRoot), cgroups: openCgroupHost(), waiting: new Map() };
+    // Checked before anything is touched: a bad setting leaves the state root as it was.
+    const defaultBridge = options.defaultBridge ? checkDefaultBridge(options.defaultBridge) : defaultBridgeFromEnv();
+    this.context = { stateRoot, store: new StateStore(stateRoot), cgroups: openCgroupHost(), defaultBridge, waiting: new Map() };
     this.reconcile();
     const poolSize = options.warmPool ?? 0;
     this.pool = poolSize > 0 ? new WarmPool(this.context, poolSize, () => ensureBusyboxImage(stateRoot).path) : null;
@@ -113,7 +121,7 @@ export class Runtime implements ContainerRuntime {
     const pod = podSandbox ? { name: options.pod!, sandboxPid: podSandbox.pid!, network: podSandbox.network.mode } : undefined;
     const emptyDir = emptyDirUnder(pod ? podDirectory(this.context.stateRoot, pod.name) : this.context.store.directory(id));
     const spec = validateConfig(configFromRunOptions(options, {
-      rootfs: this.context.store.directory(id) + '/merged', name, emptyDir,
+      rootfs: this.context.store.directory(id) + '/merged', name, emptyDir, bridge: this.context.defaultBridge,
       ...(pod ? { pod } : {}), ...(sandboxOfPod ? { sandboxOfPod } : {}),
     }));
     const persistCreated = options.createOnly === true;
@@ -389,9 +397,9 @@ export class Runtime implements ContainerRuntime {
     state.oomKilled = oomKills > 0 && status?.signal === 9;
     state.finishedAt = new Date().toISOString();
     releaseParked(this.context, state.id);
-    if (state.network.mode === 'bridge') {
+    if (state.network.mode === 'bridge' && state.network.bridge) {
       try {
-        detachNetwork({ containerId: state.id, stateDir: this.context.stateRoot, ...(state.network.bridge ? { bridge: state.network.bridge } : {}) });
+        detachNetwork({ containerId: state.id, stateDir: this.context.stateRoot, bridge: state.network.bridge });
       } catch {
         // the lease stays until rm; nothing else is held
       }

@@ -29,7 +29,11 @@ const spec: VerbSpec = {
   ],
   positionals: { name: 'nothing', min: 0, max: 0 },
   command: 'none',
-  details: ['The socket is created 0600 in a 0700 directory; a stale socket file is replaced, a live agent is not.'],
+  details: [
+    'The socket is created 0600 in a 0700 directory; a stale socket file is replaced, a live agent is not.',
+    'Containers that name no bridge go on $CONTAINERS_LAB_BRIDGE with $CONTAINERS_LAB_SUBNET (default cl0,',
+    '10.77.0.0/24); a second agent on the same host needs a bridge and subnet of its own.',
+  ],
 };
 
 async function execute(args: ParsedArgs, context: CliContext): Promise<number> {

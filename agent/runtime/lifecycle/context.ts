@@ -1,8 +1,10 @@
 /*
- * What every lifecycle verb needs: where state lives, the host's cgroup hierarchies, and the
- * container processes this agent started (only a parent can collect a child's exit status).
+ * What every lifecycle verb needs: where state lives, the host's cgroup hierarchies, the bridge
+ * a container goes on when it names none, and the container processes this agent started (only
+ * a parent can collect a child's exit status).
  */
 import type { CgroupHost } from '../cgroups';
+import type { DefaultBridge } from '../network/default-bridge';
 import type { StateStore } from '../state/store';
 import type { ChildProgram } from '../../kernel/child-program';
 import type { Checkpoints } from '../process/checkpoints';
@@ -21,6 +23,8 @@ export interface RuntimeContext {
   readonly stateRoot: string;
   readonly store: StateStore;
   readonly cgroups: CgroupHost;
+  /** This runtime's default network (its address leases live under stateRoot: see ../network/default-bridge.ts). */
+  readonly defaultBridge: DefaultBridge;
   /** Containers created but not started: their first process waits at its last checkpoint. */
   readonly waiting: Map<string, ParkedProcess>;
 }

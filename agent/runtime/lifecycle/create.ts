@@ -22,7 +22,7 @@ import { sethostname } from '../../kernel/namespaces';
 import { reap, signalProcess } from '../../kernel/processes';
 import { readMountinfo } from '../../inspect/mountinfo';
 import { joinedNamespacesFromConfig, limitsFromConfig, namespacesFromConfig, networkModeFromConfig, ANNOTATIONS } from '../../oci/from-run-options';
-import { attachBridgeNetwork, DEFAULT_BRIDGE, detachNetwork, setupLoopback } from '../network';
+import { attachBridgeNetwork, detachNetwork, setupLoopback } from '../network';
 import { CLONE_FLAG, cloneFlagsFor, insideNamespaces, namespaceInodes } from '../namespaces';
 import { createLayerDirectories, layersFor, shiftedLayer } from '../overlay';
 import { Checkpoints } from '../process/checkpoints';
@@ -104,7 +104,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     namespaces, rootfs, cgroup: null, network: noNetwork(networkMode), logPath: `${directory}/container.log`,
   };
   if (joins('net') && request.joinedNetwork) state.network = { ...request.joinedNetwork };
-  else if (networkMode === 'bridge') state.network.bridge = spec.annotations?.[ANNOTATIONS.bridge] ?? DEFAULT_BRIDGE;
+  else if (networkMode === 'bridge') state.network.bridge = bridgeOf(spec, context).bridge;
   const recordedSpec: OciSpec = { ...spec, root: { ...spec.root, path: rootfs?.merged ?? '/' } };
   // Where the cgroup will be is recorded before it exists: an agent that dies from here on
   // leaves a record the next one can clean up completely.
@@ -192,10 +192,9 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     if (joins('net')) {
       // The pod's sandbox owns the interfaces; a member brings none of its own.
     } else if (networkMode === 'bridge') {
-      const bridge = spec.annotations?.[ANNOTATIONS.bridge];
-      const subnet = spec.annotations?.[ANNOTATIONS.subnet];
-      state.network = attachBridgeNetwork({ containerId: id, pid, stateDir: context.stateRoot, ...(bridge ? { bridge } : {}), ...(subnet ? { subnet } : {}) });
-      undo.push(() => detachNetwork({ containerId: id, stateDir: context.stateRoot, ...(bridge ? { bridge } : {}) }));
+      const { bridge, subnet } = bridgeOf(spec, context);
+      state.network = attachBridgeNetwork({ containerId: id, pid, stateDir: context.stateRoot, bridge, subnet });
+      undo.push(() => detachNetwork({ containerId: id, stateDir: context.stateRoot, bridge }));
     } else if (networkMode === 'none') {
       setupLoopback(pid);
     }
@@ -220,6 +219,17 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     undo.unwind();
     throw error;
   }
+}
+
+/**
+ * The bridge and subnet a bridged container's document asks for. `run` always writes both; a
+ * caller's own config.json may leave them out, and then the runtime's default network fills in.
+ */
+function bridgeOf(spec: OciSpec, context: RuntimeContext): { bridge: string; subnet: string } {
+  return {
+    bridge: spec.annotations?.[ANNOTATIONS.bridge] ?? context.defaultBridge.name,
+    subnet: spec.annotations?.[ANNOTATIONS.subnet] ?? context.defaultBridge.subnet,
+  };
 }
 
 /** The kernel's word that the child is in the namespaces it was to join. */

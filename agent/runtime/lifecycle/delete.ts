@@ -25,8 +25,10 @@ export function releaseParked(context: RuntimeContext, id: string): void {
 
 export function deleteContainer(context: RuntimeContext, state: ContainerState, cgroup: Cgroup | null): void {
   releaseParked(context, state.id);
-  if (state.network.mode === 'bridge') {
-    detachNetwork({ containerId: state.id, stateDir: context.stateRoot, ...(state.network.bridge ? { bridge: state.network.bridge } : {}) });
+  // create records the bridge before it attaches anything; a pod member's record is its sandbox's,
+  // and detaching a container that holds no lease there is a no-op.
+  if (state.network.mode === 'bridge' && state.network.bridge) {
+    detachNetwork({ containerId: state.id, stateDir: context.stateRoot, bridge: state.network.bridge });
   }
   if (cgroup) {
     // after a crash the directories may never have been made

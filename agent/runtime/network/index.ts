@@ -16,7 +16,8 @@
  *
  * Any failure undoes steps 1–3 in reverse before the error propagates. Every call is
  * synchronous (a handful of netlink round trips, well under a millisecond each).
- * `none` mode is `setupLoopback` alone; `host` mode needs nothing here.
+ * `none` mode is `setupLoopback` alone; `host` mode needs nothing here. Which bridge a container
+ * gets when it names none is the runtime's choice (./default-bridge.ts), made before this point.
  */
 import type { NetworkRecord } from '../../protocol';
 import { badInput, conflict } from '../../errors';
@@ -29,6 +30,8 @@ import { openNetns, withHostSocket, withNetnsOf } from './netns';
 import type { RouteSocket } from '../../kernel/rtnetlink';
 import { UndoStack } from '../undo';
 
+export { checkDefaultBridge, defaultBridgeFromEnv, type DefaultBridge } from './default-bridge';
+
 export interface BridgeNetworkOptions {
   /** [a-z0-9]{12,64}; the host veth is named after it. */
   containerId: string;
@@ -36,12 +39,10 @@ export interface BridgeNetworkOptions {
   pid: number;
   /** Leases are kept in <stateDir>/network/<bridge>.json. */
   stateDir: string;
-  bridge?: string;
-  subnet?: string;
+  bridge: string;
+  subnet: string;
 }
 
-export const DEFAULT_BRIDGE = 'cl0';
-export const DEFAULT_SUBNET = '10.77.0.0/24';
 const CONTAINER_IFNAME = 'eth0';
 const CONTAINER_ID = /^[a-z0-9]{12,64}$/;
 
@@ -66,11 +67,11 @@ function loopbackUp(socket: RouteSocket): void {
 }
 
 export function attachBridgeNetwork(options: BridgeNetworkOptions): NetworkRecord {
-  const bridgeName = options.bridge ?? DEFAULT_BRIDGE;
+  const bridgeName = options.bridge;
   validateContainerId(options.containerId);
   validateBridgeName(bridgeName);
   validatePid(options.pid);
-  const subnet = parseSubnet(options.subnet ?? DEFAULT_SUBNET);
+  const subnet = parseSubnet(options.subnet);
   const gateway = gatewayOf(subnet);
   const vethHost = vethNameFor(options.containerId);
 
@@ -154,8 +155,8 @@ function releaseAllocation(stateDir: string, bridge: string, containerId: string
  * the container's namespace died) and releases the address. Idempotent. The bridge stays, like
  * docker0 does, for the next container; removeBridge deletes it.
  */
-export function detachNetwork(options: { containerId: string; stateDir: string; bridge?: string }): void {
-  const bridgeName = options.bridge ?? DEFAULT_BRIDGE;
+export function detachNetwork(options: { containerId: string; stateDir: string; bridge: string }): void {
+  const bridgeName = options.bridge;
   validateContainerId(options.containerId);
   validateBridgeName(bridgeName);
   const allocation = readLedger(options.stateDir, bridgeName)?.allocations[options.containerId];
