@@ -38,8 +38,8 @@ let engine: LabEngine;
 
 beforeAll(() => {
   stateRoot = mkdtempSync('/tmp/cl-exercises-model-');
-  runtime = openRuntime({ stateRoot });
-  engine = new LabEngine(runtime, { stateRoot, labsDirectory: LABS_DIRECTORY, network: { bridge: BRIDGE, subnet: SUBNET } });
+  runtime = openRuntime({ stateRoot, defaultBridge: { name: BRIDGE, subnet: SUBNET } });
+  engine = new LabEngine(runtime, { stateRoot, labsDirectory: LABS_DIRECTORY });
 });
 
 afterAll(async () => {

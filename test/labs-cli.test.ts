@@ -9,9 +9,14 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadLabs } from '../agent/labs/loader';
 import { openRuntime } from '../agent/runtime/runtime';
 import { runCli, type CliResult } from './helpers/cli';
-import { leftovers, NONE_LEFT, removeBridgeIfCreated } from './helpers/kernel-witness';
+import { addressesOf, ipAddr } from './helpers/ip-addr';
+import { hostLinkNames, ipJson, leftovers, NONE_LEFT, removeBridgeIfCreated } from './helpers/kernel-witness';
 import { LABS_DIRECTORY } from './labs-harness';
 
+// This file's default network, given to the CLI the way a shell would: other suites run on cl0
+// or their own bridges at the same time, each with its own address leases.
+const BRIDGE = 'cllabc0';
+const SUBNET = '10.77.123.0/24';
 let stateRoot: string;
 let removeBridge: () => void;
 
@@ -21,7 +26,9 @@ const lab = (...argv: string[]): Promise<CliResult> => cli('lab', argv);
 
 beforeAll(() => {
   stateRoot = mkdtempSync('/tmp/cl-labs-cli-');
-  removeBridge = removeBridgeIfCreated('cl0');
+  process.env.CONTAINERS_LAB_BRIDGE = BRIDGE;
+  process.env.CONTAINERS_LAB_SUBNET = SUBNET;
+  removeBridge = removeBridgeIfCreated(BRIDGE);
 });
 
 afterAll(async () => {
@@ -30,7 +37,10 @@ afterAll(async () => {
   for (const summary of runtime.list()) await runtime.remove(summary.id, true);
   runtime.close();
   removeBridge();
+  delete process.env.CONTAINERS_LAB_BRIDGE;
+  delete process.env.CONTAINERS_LAB_SUBNET;
   expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
+  expect(hostLinkNames()).not.toContain(BRIDGE);
   rmSync(stateRoot, { recursive: true, force: true });
 });
 
@@ -89,6 +99,9 @@ describe('a learner solves uts-namespace from the terminal', () => {
     runtime.close();
     expect(execFileSync('nsenter', ['-t', String(record.pid), '-u', 'hostname'], { encoding: 'utf8' }).trim()).toBe('lab-uts');
     expect(execFileSync('hostname', { encoding: 'utf8' }).trim()).not.toBe('lab-uts');
+    // …and plugged its veth into the bridge $CONTAINERS_LAB_BRIDGE named, with an address of its subnet.
+    expect(ipJson<{ master?: string }[]>(['link', 'show', 'dev', record.network.vethHost!])[0]!.master).toBe(BRIDGE);
+    expect(addressesOf(ipAddr(record.pid!, ['dev', 'eth0'])[0]!, 'inet')).toEqual([expect.stringMatching(/^10\.77\.123\.\d+\/24$/)]);
 
     const human = await lab('check', 'uts-namespace');
     expect(human.stdout).toContain('Score: 4/4 — passed');

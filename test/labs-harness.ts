@@ -12,7 +12,6 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRuntime } from '../agent/runtime/runtime';
 import type { ContainerRuntime } from '../agent/runtime/api';
-import { removeBridge } from '../agent/runtime/network';
 import { LabEngine } from '../agent/labs/engine';
 import { loadLabs } from '../agent/labs/loader';
 import { probeFeatures } from '../agent/labs/features';
@@ -27,27 +26,28 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
   let runtime: ContainerRuntime;
   let engine: LabEngine;
   let features: Set<LabFeature>;
-  // Pods take the runtime's default bridge (their sandbox holds the network): remove it if we made it.
-  let removeDefaultBridge: () => void;
+  let removeSuiteBridge: () => void;
   /** Every container the suite made — the feature probe's and the labs' — for the final leftover check. */
   const made = new Map<string, number | null>();
 
   beforeAll(async () => {
     stateRoot = mkdtempSync(`/tmp/cl-labs-${kind}-`);
-    removeDefaultBridge = removeBridgeIfCreated('cl0');
-    runtime = openRuntime({ stateRoot });
+    removeSuiteBridge = removeBridgeIfCreated(bridge);
+    // The suite's own default network: every bridged container of its labs, pods' sandboxes and
+    // the feature probe's included, goes there and not on cl0, which other suites use at the same time.
+    runtime = openRuntime({ stateRoot, defaultBridge: { name: bridge, subnet } });
     runtime.events.on('container.changed', ({ id, summary }) => made.set(id, summary.pid ?? made.get(id) ?? null));
-    engine = new LabEngine(runtime, { stateRoot, labsDirectory: LABS_DIRECTORY, network: { bridge, subnet } });
+    engine = new LabEngine(runtime, { stateRoot, labsDirectory: LABS_DIRECTORY });
     features = await probeFeatures(runtime);
   });
 
   afterAll(async () => {
     for (const summary of runtime.list()) await runtime.remove(summary.id, true);
-    removeBridge(bridge, stateRoot);
     runtime.close();
-    removeDefaultBridge();
+    removeSuiteBridge();
     // The kernel's word that nothing any of them held is left: cgroups, mounts, processes, links.
     expect(leftovers(stateRoot, [...made].map(([id, pid]) => ({ id, pid })))).toEqual(NONE_LEFT);
+    expect(hostLinkNames()).not.toContain(bridge);
     rmSync(stateRoot, { recursive: true, force: true });
   });
 

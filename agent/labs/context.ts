@@ -8,12 +8,6 @@ import type { ContainerRuntime } from '../runtime/api';
 import { LabError } from '../errors';
 import type { LabDefinition } from './format';
 
-export interface LabNetworkDefaults {
-  /** Bridge for bridged containers that do not name one (the runtime's default when unset). */
-  bridge: string;
-  subnet: string;
-}
-
 export interface LabContext {
   runtime: ContainerRuntime;
   lab: LabDefinition;
@@ -22,7 +16,6 @@ export interface LabContext {
   workdir: string;
   /** A random word made at start ({{token}}): answers that must be found cannot be guessed. */
   token: string;
-  network: LabNetworkDefaults | null;
 }
 
 /** The container's record as the kernel shows it now, or null when there is no such container. */

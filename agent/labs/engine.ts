@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { notFound, badInput } from '../errors';
 import type { ContainerRuntime } from '../runtime/api';
 import type { LabCheckInfo, LabCheckReport, LabDetail, LabSolutionText, LabStarted, LabSummary } from '../protocol/labs';
-import { fill, type LabContext, type LabNetworkDefaults } from './context';
+import { fill, type LabContext } from './context';
 import type { LabDefinition } from './format';
 import { defaultLabsDirectory, loadLabs } from './loader';
 import { scoreLab } from './scoring';
@@ -20,8 +20,6 @@ import { labResources, teardownLab } from './teardown';
 export interface LabEngineOptions {
   stateRoot: string;
   labsDirectory?: string;
-  /** Bridge for bridged containers that name none (tests use their own; default: the runtime's). */
-  network?: LabNetworkDefaults;
 }
 
 export class LabEngine {
@@ -142,7 +140,7 @@ export class LabEngine {
   }
 
   private context(lab: LabDefinition, token: string): LabContext {
-    return { runtime: this.runtime, lab, stateRoot: this.options.stateRoot, workdir: this.workdir(lab.id), token, network: this.options.network ?? null };
+    return { runtime: this.runtime, lab, stateRoot: this.options.stateRoot, workdir: this.workdir(lab.id), token };
   }
 
   private summary(lab: LabDefinition): LabSummary {

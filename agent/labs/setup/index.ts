@@ -13,19 +13,16 @@ import type { SetupAction } from '../format';
 import { injectFault } from './network-faults';
 import { waitUntilStopped } from './wait';
 
-/** RunOptions with the lab's templates filled and its network defaults applied. */
+/**
+ * RunOptions with the lab's templates filled. A container that names no bridge goes on the
+ * runtime's default network, like a learner's own `run` — pods' sandboxes included.
+ */
 export function labRunOptions(options: RunOptions, context: LabContext): RunOptions {
   const filled: RunOptions = { ...options };
   if (options.hostname !== undefined) filled.hostname = fill(options.hostname, context);
   if (options.args) filled.args = options.args.map((arg) => fill(arg, context));
   if (options.volumes) {
     filled.volumes = options.volumes.map((volume) => (volume.hostPath ? { ...volume, hostPath: fill(volume.hostPath, context) } : volume));
-  }
-  // Pod members share the network of the pod's sandbox: they name none of their own.
-  const bridged = options.pod === undefined && (options.net === undefined || options.net === 'bridge');
-  if (bridged && context.network && options.bridge === undefined) {
-    filled.bridge = context.network.bridge;
-    filled.subnet = context.network.subnet;
   }
   return filled;
 }
