@@ -16,10 +16,15 @@ import { parentPath, pathAndAncestors } from '../extension/webviews/manifests/fi
 import type { KernelObject } from '../extension/webviews/manifests/kernel-objects';
 import { configToPod, LAB_ANNOTATIONS, podToRunOptions, type FieldLink, type PodManifest } from '../extension/webviews/manifests/pod-yaml';
 import { execCollect } from './helpers/exec';
-import { leftovers, NONE_LEFT, nsInode } from './helpers/kernel-witness';
+import { hostLinkNames, leftovers, NONE_LEFT, nsInode, removeBridgeIfCreated } from './helpers/kernel-witness';
+
+// The pod's sandbox takes the runtime's default network: this file's own, not the shared cl0.
+const BRIDGE = 'clpyaml0';
+const SUBNET = '10.77.127.0/24';
 
 let stateRoot: string;
 let runtime: ContainerRuntime;
+let removeBridge: () => void = () => undefined;
 const made: ContainerRecord[] = [];
 
 async function run(options: Parameters<ContainerRuntime['run']>[0]): Promise<ContainerRecord> {
@@ -30,13 +35,16 @@ async function run(options: Parameters<ContainerRuntime['run']>[0]): Promise<Con
 
 beforeAll(() => {
   stateRoot = mkdtempSync('/tmp/cl-pod-yaml-test-');
-  runtime = openRuntime({ stateRoot });
+  removeBridge = removeBridgeIfCreated(BRIDGE);
+  runtime = openRuntime({ stateRoot, defaultBridge: { name: BRIDGE, subnet: SUBNET } });
 });
 
 afterAll(async () => {
   for (const record of made) await runtime.remove(record.id, true).catch(() => undefined);
   runtime.close();
+  removeBridge();
   expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
+  expect(hostLinkNames()).not.toContain(BRIDGE);
   rmSync(stateRoot, { recursive: true, force: true });
 });
 

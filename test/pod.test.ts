@@ -12,9 +12,12 @@ import type { ContainerRecord, RunOptions } from '../agent/protocol';
 import type { ContainerRuntime } from '../agent/runtime/api';
 import { openRuntime } from '../agent/runtime/runtime';
 import { execCollect } from './helpers/exec';
-import { leftovers, NONE_LEFT, nsInode, removeBridgeIfCreated } from './helpers/kernel-witness';
+import { hostLinkNames, leftovers, NONE_LEFT, nsInode, removeBridgeIfCreated } from './helpers/kernel-witness';
 
+// Also the runtime's default network, for pods whose first member names none ("lonely" below):
+// this file's own, not the shared cl0.
 const BRIDGE = 'clpod0';
+const SUBNET = '10.79.0.0/24';
 let stateRoot: string;
 let runtime: ContainerRuntime;
 let removeBridge: () => void = () => undefined;
@@ -22,14 +25,15 @@ const made: ContainerRecord[] = [];
 
 beforeAll(() => {
   stateRoot = mkdtempSync('/tmp/cl-pod-test-');
-  runtime = openRuntime({ stateRoot });
   removeBridge = removeBridgeIfCreated(BRIDGE);
+  runtime = openRuntime({ stateRoot, defaultBridge: { name: BRIDGE, subnet: SUBNET } });
 });
 
 afterAll(async () => {
   for (const record of runtime.list()) await runtime.remove(record.id, true).catch(() => undefined);
   removeBridge();
   expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
+  expect(hostLinkNames()).not.toContain(BRIDGE);
   runtime.close();
   rmSync(stateRoot, { recursive: true, force: true });
 });
@@ -46,7 +50,7 @@ describe('a pod of two containers', () => {
   let sandbox: ContainerRecord;
 
   beforeAll(async () => {
-    web = await run({ name: 'web', pod: 'shop', bridge: BRIDGE, subnet: '10.79.0.0/24', args: ['httpd', '-f', '-p', '8080', '-h', '/shared'], volumes: [{ name: 'shared', mountPath: '/shared' }] });
+    web = await run({ name: 'web', pod: 'shop', bridge: BRIDGE, subnet: SUBNET, args: ['httpd', '-f', '-p', '8080', '-h', '/shared'], volumes: [{ name: 'shared', mountPath: '/shared' }] });
     sidecar = await run({ name: 'sidecar', pod: 'shop', volumes: [{ name: 'shared', mountPath: '/data' }] });
     sandbox = runtime.inspect('shop-pause');
     made.push(sandbox);
