@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The last step of `scripts/lab` on a host without Vagrant: open VS Code with the Containers Lab
-# extension, pointed at the agent service running on this machine.
+# The last step of `scripts/lab`: open VS Code with the Containers Lab extension, pointed at the lab
+# host — the agent service running on this machine (host mode, containersLab.target "local"), or
+# the lab VM (VM mode, CONTAINERS_LAB_TARGET=vagrant: the extension finds it with `vagrant
+# ssh-config` in the workspace's vm/ folder, so the workspace is this repository).
 #
 #   desktop `code` installed  → install dist/containers-lab.vsix into it and open this repository;
 #   otherwise                 → code-server (VS Code in the browser; scripts/install-code-server.sh)
 #                               on 127.0.0.1 (port 8080, or the next free one), no password — it is
 #                               reachable only from this machine (use `ssh -L 8080:127.0.0.1:8080`
 #                               from yours) — with the .vsix installed and containersLab.target
-#                               set to "local"; it runs in the background and its URL is printed.
+#                               set to "local" (or "vagrant"); it runs in the background and its
+#                               URL is printed.
 #
 #   scripts/open-vscode.sh          open (idempotent: an already running code-server is reused)
 #   scripts/open-vscode.sh stop     stop the code-server it started
@@ -16,7 +19,8 @@
 # CONTAINERS_LAB_RUN_DIR [/run/containers-lab], CONTAINERS_LAB_LOG_DIR [/var/log/containers-lab],
 # CONTAINERS_LAB_CODE_SERVER_HOME [/var/lib/containers-lab/code-server] (its settings and
 # extensions), CONTAINERS_LAB_CODE_SERVER_PORT [8080] (first port tried),
-# CONTAINERS_LAB_NO_DESKTOP=1 (use code-server even when desktop `code` is installed).
+# CONTAINERS_LAB_NO_DESKTOP=1 (use code-server even when desktop `code` is installed),
+# CONTAINERS_LAB_TARGET [local] (the lab host: "local" = this machine's agent, "vagrant" = the lab VM).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT_DIR=$PWD
@@ -29,6 +33,12 @@ PID_FILE=$RUN_DIR/code-server.pid
 URL_FILE=$RUN_DIR/code-server.url
 LOG_FILE=$LOG_DIR/code-server.log
 VSIX=$ROOT_DIR/dist/containers-lab.vsix
+TARGET=${CONTAINERS_LAB_TARGET:-local}
+case "$TARGET" in
+  local) CONNECT_HINT="the \"Containers Lab\" icon in the activity bar → Connect (target: this machine's agent)" ;;
+  vagrant) CONNECT_HINT="the \"Containers Lab\" icon in the activity bar → Connect (target: the lab VM, found with vagrant ssh-config in vm/)" ;;
+  *) echo "open-vscode: CONTAINERS_LAB_TARGET must be local or vagrant, got \"$TARGET\"" >&2; exit 1 ;;
+esac
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -68,41 +78,45 @@ if command -v code >/dev/null 2>&1 && [ "${CONTAINERS_LAB_NO_DESKTOP:-0}" != 1 ]
   "${as_user[@]}" code "${root_args[@]}" --install-extension "$VSIX" --force >/dev/null
   log "opening VS Code on $ROOT_DIR"
   "${as_user[@]}" code "${root_args[@]}" "$ROOT_DIR"
-  cat <<EOT
+  if [ "$TARGET" = vagrant ]; then
+    cat <<EOT
+In VS Code: $CONNECT_HINT. The VM was made by $(id -un): VS Code running as another user cannot read
+its Vagrant state (vm/.vagrant); there, use "Containers Lab: Start Lab VM", or set containersLab.ssh.*
+to the values \`vagrant ssh-config\` prints (copy the private key where that user can read it).
+EOT
+  else
+    cat <<EOT
 In VS Code: the "Containers Lab" icon in the activity bar → Connect. As root the extension uses the
 local agent ($SOCKET); as another user set containersLab.target to "settings" (SSH to this host as root).
 EOT
+  fi
   exit 0
 fi
 
 # --- code-server --------------------------------------------------------------------------------------
-if pid=$(server_pid) && [ -f "$URL_FILE" ]; then
-  log "code-server already running (pid $pid)"
-  echo "Open VS Code: $(cat "$URL_FILE")"
-  exit 0
-fi
-
-CODE_SERVER=$(bash scripts/install-code-server.sh | tail -1)
 mkdir -p "$RUN_DIR" "$LOG_DIR" "$SERVER_HOME/user-data/User" "$SERVER_HOME/extensions"
 [ -f "$SERVER_HOME/config.yaml" ] || : >"$SERVER_HOME/config.yaml"   # never ~/.config/code-server
 dirs=(--config "$SERVER_HOME/config.yaml" --user-data-dir "$SERVER_HOME/user-data" --extensions-dir "$SERVER_HOME/extensions")
 
-# Settings: the lab is this machine's agent. Other keys in an existing settings.json are kept.
-node - "$SERVER_HOME/user-data/User/settings.json" "$SOCKET" <<'EOF'
+# Settings: the lab host (this machine's agent, or the lab VM). Other keys in an existing
+# settings.json are kept. Written before reusing a running server too: VS Code applies a changed
+# settings.json at once, so switching between host and VM mode needs no restart.
+node - "$SERVER_HOME/user-data/User/settings.json" "$SOCKET" "$TARGET" <<'EOF'
 const fs = require('node:fs');
-const [file, socket] = process.argv.slice(2);
+const [file, socket, target] = process.argv.slice(2);
 let settings = {};
 if (fs.existsSync(file)) {
   try {
     settings = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch {
-    console.error(`open-vscode: ${file} is not plain JSON (comments?); set containersLab.target to "local" there yourself`);
+    console.error(`open-vscode: ${file} is not plain JSON (comments?); set containersLab.target to "${target}" there yourself`);
     process.exit(0);
   }
 }
 Object.assign(settings, {
-  'containersLab.target': 'local',
-  'containersLab.agent.socketPath': socket,
+  'containersLab.target': target,
+  // the local agent's socket; for the VM the agent's own default inside it is right
+  'containersLab.agent.socketPath': target === 'local' ? socket : undefined,
   'security.workspace.trust.enabled': settings['security.workspace.trust.enabled'] ?? false,
   'workbench.startupEditor': settings['workbench.startupEditor'] ?? 'none',
   // the lab's sidebar, not VS Code's chat panel, is what a learner should see first
@@ -111,6 +125,14 @@ Object.assign(settings, {
 fs.writeFileSync(file, JSON.stringify(settings, null, 2) + '\n');
 EOF
 
+if pid=$(server_pid) && [ -f "$URL_FILE" ]; then
+  log "code-server already running (pid $pid)"
+  echo "Open VS Code: $(cat "$URL_FILE")"
+  echo "In VS Code: $CONNECT_HINT."
+  exit 0
+fi
+
+CODE_SERVER=$(bash scripts/install-code-server.sh | tail -1)
 log "installing the Containers Lab extension into code-server"
 "$CODE_SERVER" "${dirs[@]}" --install-extension "$VSIX" --force >/dev/null
 
@@ -142,6 +164,6 @@ cat <<EOT
 VS Code (code-server) is running on this machine, only on 127.0.0.1:
   $url
 From another machine: ssh -L $port:127.0.0.1:$port <this host>, then open that URL there.
-In VS Code: the "Containers Lab" icon in the activity bar → Connect (target: this machine's agent).
+In VS Code: $CONNECT_HINT.
 Stop it with: scripts/open-vscode.sh stop
 EOT

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The lab VM, end to end — what CI runs after the other suites (scripts/test):
 #
+#   0. the machine's lab VM lock (vm/host-libvirt.sh): libvirtd is one per machine whatever its
+#      network namespace — its sockets under /run/libvirt are fixed paths — so one VM job at a time;
+#      a second one waits (bounded: LAB_VM_LOCK_WAIT seconds, default 1200), then fails saying so.
+#      A libvirtd or virtlogd already running (a user's lab VM, a leftover) is refused, not shared.
 #   1. install what is missing (scripts/vm-install.sh: Debian packages only) and code-server
 #   2. build the box from Debian packages (vm/build-box.sh; cached, a rerun reuses it)
 #   3. a network namespace of this run's own, where libvirtd and virtlogd are started by hand
@@ -8,19 +12,27 @@
 #      vitest file that drives code-server + headless Chromium. The VM's network (libvirt's bridge,
 #      its DHCP server) exists only inside that namespace: nothing in the machine's own network
 #      namespace can reach the VM's private addresses.
-#   4. `vagrant up --provider=libvirt` with the qemu driver (software emulation: nested KVM does not
-#      boot kernels on these machines), then test/vm-e2e/*.vm.ts (vitest.vm.config.ts)
-#   5. whatever happens: `vagrant destroy -f`, the box removed from Vagrant and from libvirt's pool,
-#      the networks libvirt made stopped, libvirtd/virtlogd stopped by the PIDs we started, the
-#      namespace deleted. The built box file stays in its cache so the next run is fast.
+#   4. the VM comes up the way a learner brings it up: `LAB_MODE=vm scripts/lab` (scripts/vm-up.sh:
+#      `vagrant up --provider=libvirt`, the qemu driver where the CPU has no VT-x/AMD-V; then
+#      scripts/open-vscode.sh starts code-server on 127.0.0.1 with the extension, its lab host the
+#      VM), run inside the namespace with the run's own Vagrant home, code-server home and run
+#      directory; then test/vm-e2e/*.vm.ts (vitest.vm.config.ts). LAB_VM_E2E_NODES=2 boots two
+#      nodes (lab1, lab2) and adds the node-switching test.
+#   5. whatever happens: code-server stopped, `vagrant destroy -f`, the box removed from Vagrant and
+#      from libvirt's pool, the networks libvirt made stopped, libvirtd/virtlogd stopped by the PIDs
+#      we started, the namespace deleted. The built box file stays in its cache so the next run is fast.
 #
 # Results are vitest JSON in test/artifacts/vm-e2e-results.json (VM_E2E_RESULTS overrides). When
 # this machine lacks something the job needs (not x86-64, no root, no network namespaces, too little
 # memory or disk, no Debian mirror and nothing cached), it prints why and writes a result with one
 # skipped test saying so: never a silent skip. CONTAINERS_LAB_VM_E2E=skip skips on purpose, also said.
+# CONTAINERS_LAB_VM_E2E_PREFLIGHT=1 stops once this run's libvirtd answers (lock, tools, box,
+# namespace, daemons, teardown — no VM): to check the job's set-up, e.g. two jobs at once.
 # Exit status: 0 when the tests passed or were skipped for a reason printed, 1 otherwise.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
+# shellcheck source=vm/host-libvirt.sh
+. vm/host-libvirt.sh
 REPO=$PWD
 RESULTS=${VM_E2E_RESULTS:-$REPO/test/artifacts/vm-e2e-results.json}
 CACHE=${LAB_BOX_CACHE:-/var/cache/containers-lab/box}
@@ -28,6 +40,7 @@ BOX_FILE=$CACHE/containers-lab-debian12-libvirt.box
 BOX_NAME=containers-lab/debian12
 MIRROR=${LAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 NETNS=cl-vm-e2e-$$
+NODES=${LAB_VM_E2E_NODES:-1}
 STARTED=$(date +%s)
 
 log() { printf '\033[1m==> vm-e2e [%3ss] %s\033[0m\n' "$(($(date +%s) - STARTED))" "$*"; }
@@ -54,13 +67,14 @@ broken() { printf 'vm-e2e: FAILED before the tests ran: %s\n' "$*" >&2; write_re
 
 rm -f "$RESULTS"
 [ "${CONTAINERS_LAB_VM_E2E:-}" = skip ] && skip "CONTAINERS_LAB_VM_E2E=skip was set"
+case "$NODES" in 1 | 2) ;; *) broken "LAB_VM_E2E_NODES must be 1 or 2, got \"$NODES\"" ;; esac
 
 # --- what the machine must have ------------------------------------------------------------------
 [ "$(id -u)" -eq 0 ] || skip "not root (libvirtd, loop devices and network namespaces need it)"
 [ "$(uname -m)" = x86_64 ] || skip "the box builder makes x86-64 (BIOS/extlinux) boxes; this is $(uname -m)"
 command -v apt-get >/dev/null 2>&1 || skip "no apt-get: the VM's tools come from Debian packages"
 mem_kib=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
-[ "${mem_kib:-0}" -ge $((3 * 1024 * 1024)) ] || skip "$((${mem_kib:-0} / 1024)) MiB of memory available, the VM needs 3 GiB (2 GiB guest + qemu)"
+[ "${mem_kib:-0}" -ge $((3 * NODES * 1024 * 1024)) ] || skip "$((${mem_kib:-0} / 1024)) MiB of memory available, $NODES VM(s) need $((3 * NODES)) GiB (2 GiB guest + qemu each)"
 mkdir -p "$CACHE" /var/lib/libvirt 2>/dev/null
 disk_kib=$(df -Pk "$CACHE" | awk 'NR == 2 { print $4 }')
 [ "${disk_kib:-0}" -ge $((6 * 1024 * 1024)) ] || skip "$((${disk_kib:-0} / 1024)) MiB free in $CACHE, the box build needs 6 GiB"
@@ -70,6 +84,10 @@ if [ ! -f "$BOX_FILE" ] && [ ! -f "$CACHE/rootfs/.stage-debootstrap" ]; then
   curl -sfI --max-time 20 "$MIRROR/dists/bookworm/Release" >/dev/null ||
     skip "the Debian mirror $MIRROR cannot be reached and no box is cached in $CACHE (the box is built from Debian packages)"
 fi
+
+# --- 0. one lab VM job at a time on this machine -------------------------------------------------
+lab_vm_lock "scripts/vm-e2e.sh" ||
+  broken "another lab VM job held this machine's libvirt for over ${LAB_VM_LOCK_WAIT:-1200} s (lock $LAB_VM_LOCK: $(lab_vm_lock_holder))"
 
 # --- 1. tools ------------------------------------------------------------------------------------
 log "installing what is missing (scripts/vm-install.sh, code-server)"
@@ -85,7 +103,10 @@ log "box: $BOX_FILE, $(du -m "$BOX_FILE" | cut -f1) MiB"
 # --- 3. the namespace, libvirt, and everything undone at exit ------------------------------------
 STATE=$(mktemp -d /tmp/cl-vm-e2e.XXXXXX)
 export VAGRANT_HOME=$STATE/vagrant.d VAGRANT_DOTFILE_PATH=$STATE/machines VAGRANT_CHECKPOINT_DISABLE=1
-export VAGRANT_DEFAULT_PROVIDER=libvirt LAB_LIBVIRT_DRIVER=qemu VAGRANT_NO_COLOR=1
+export VAGRANT_DEFAULT_PROVIDER=libvirt VAGRANT_NO_COLOR=1 LAB_NODES=$NODES
+# scripts/lab's code-server (scripts/open-vscode.sh): its home, pid/URL files and log in this run's state
+export CONTAINERS_LAB_RUN_DIR=$STATE/run CONTAINERS_LAB_LOG_DIR=$STATE/log \
+  CONTAINERS_LAB_CODE_SERVER_HOME=$STATE/code-server CONTAINERS_LAB_NO_DESKTOP=1
 in_netns() { ip netns exec "$NETNS" "$@"; }
 virsh_() { virsh -q -c qemu:///system "$@"; }
 pool_existed=0
@@ -96,7 +117,8 @@ networks_before=
 # libvirtd in the namespace (again, if it went away during the run: the VM must still be destroyed)
 start_libvirtd() {
   rm -f "$STATE/libvirtd.pid"
-  in_netns libvirtd --daemon --pid-file "$STATE/libvirtd.pid" || return 1
+  # 9>&-: the daemon must not hold the lab VM lock (we stop it, but a stuck one would keep it)
+  in_netns libvirtd --daemon --pid-file "$STATE/libvirtd.pid" 9>&- || return 1
   for _ in $(seq 1 100); do [ -s "$STATE/libvirtd.pid" ] && virsh_ version >/dev/null 2>&1 && break; sleep 0.2; done
   LIBVIRTD_PID=$(cat "$STATE/libvirtd.pid" 2>/dev/null)
   [ -n "$LIBVIRTD_PID" ] && virsh_ version >/dev/null 2>&1
@@ -107,6 +129,9 @@ teardown() {
   local status=$?
   trap - EXIT INT TERM
   log "cleaning up"
+  if [ -f "$CONTAINERS_LAB_RUN_DIR/code-server.pid" ]; then
+    in_netns bash scripts/open-vscode.sh stop >/dev/null || echo "vm-e2e: could not stop scripts/lab's code-server" >&2
+  fi
   if [ -n "$LIBVIRTD_PID" ]; then
     if ! kill -0 "$LIBVIRTD_PID" 2>/dev/null || ! virsh_ version >/dev/null 2>&1; then
       echo "vm-e2e: libvirtd (pid $LIBVIRTD_PID) went away during the run; starting it again to clean up" >&2
@@ -143,43 +168,51 @@ teardown() {
 trap teardown EXIT
 trap 'exit 130' INT TERM
 
-# Another libvirtd on this machine would own the same sockets under /run/libvirt, and a domain
-# left defined by an earlier run would make `vagrant up` refuse to create ours.
-for pidfile in /run/libvirtd.pid /run/virtlogd.pid; do
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    broken "a $(basename "$pidfile" .pid) is already running (pid $(cat "$pidfile")); this job starts its own inside a network namespace: stop it first"
-  fi
-done
+# Another libvirtd or virtlogd on this machine — found by process, whatever its pid file or network
+# namespace — owns the sockets under /run/libvirt that ours would take over (vm/host-libvirt.sh).
+# Refused, not shared: its VMs are someone else's.
+running=$(libvirt_daemons | paste -sd ';' | sed 's/;/; /g')
+[ -z "$running" ] || broken "libvirt already runs on this machine: $running. This job starts its own libvirtd in a network namespace, and a second libvirtd would cut the first one off its socket (/run/libvirt/libvirt-sock): stop those (a lab VM of yours: vagrant halt, then kill the PIDs) and run again"
+libvirt_answers && broken "something already answers on qemu:///system (/run/libvirt/libvirt-sock) though no libvirtd process was found (systemd socket activation?): stop it (systemctl stop libvirtd libvirtd.socket) and run again"
 ip netns add "$NETNS" || broken "ip netns add $NETNS failed"
 ip -n "$NETNS" link set lo up
 log "network namespace $NETNS: starting virtlogd and libvirtd in it"
-in_netns virtlogd --daemon --pid-file "$STATE/virtlogd.pid" || broken "virtlogd did not start"
+in_netns virtlogd --daemon --pid-file "$STATE/virtlogd.pid" 9>&- || broken "virtlogd did not start"
 for _ in $(seq 1 50); do [ -s "$STATE/virtlogd.pid" ] && break; sleep 0.1; done
 VIRTLOGD_PID=$(cat "$STATE/virtlogd.pid" 2>/dev/null)
 start_libvirtd || broken "libvirtd did not start, or does not answer on qemu:///system"
 networks_before=$(virsh_ net-list --all --name)
 virsh_ pool-info default >/dev/null 2>&1 && pool_existed=1
+if [ "${CONTAINERS_LAB_VM_E2E_PREFLIGHT:-0}" = 1 ]; then
+  log "preflight: libvirtd (pid $LIBVIRTD_PID) answers in $NETNS; stopping here (CONTAINERS_LAB_VM_E2E_PREFLIGHT=1)"
+  write_result skipped "preflight only (CONTAINERS_LAB_VM_E2E_PREFLIGHT=1): no VM was booted"
+  exit 0
+fi
 
 # --- 4. the VM and the tests ---------------------------------------------------------------------
 log "vagrant box add $BOX_NAME (into this run's VAGRANT_HOME)"
 vagrant box add --force --name "$BOX_NAME" "$BOX_FILE" >/dev/null || broken "vagrant box add failed"
-log "vagrant up --provider=libvirt (driver qemu: software emulation, a few minutes)"
+log "LAB_MODE=vm scripts/lab, $NODES node(s): the README's lab command (vagrant up, then code-server)"
 up_started=$(date +%s)
-# Each line stamped with the seconds since `vagrant up` started (where does the time go?); a
-# progress bar's carriage-return updates are shown as their last state only.
-(cd vm && in_netns vagrant up --provider=libvirt) 2>&1 | while IFS= read -r line; do
+# Each line stamped with the seconds since scripts/lab started (where does the time go?); a
+# progress bar's carriage-return updates are shown as their last state only. Its fd 9 is our lock:
+# scripts/vm-up.sh sees it already held by its caller and goes on.
+in_netns env LAB_MODE=vm bash scripts/lab 2>&1 | while IFS= read -r line; do
   printf '[%3ss] %s\n' "$(($(date +%s) - up_started))" "${line##*$'\r'}"
 done
-[ "${PIPESTATUS[0]}" -eq 0 ] || broken "vagrant up failed (see above)"
+[ "${PIPESTATUS[0]}" -eq 0 ] || broken "LAB_MODE=vm scripts/lab failed (see above)"
+[ -s "$CONTAINERS_LAB_RUN_DIR/code-server.url" ] || broken "scripts/lab printed no code-server URL (see above)"
 up_seconds=$(($(date +%s) - up_started))
-log "vagrant up took $up_seconds s"
+log "scripts/lab took $up_seconds s (its vagrant up time is printed above)"
 
 log "the extension in code-server + headless Chromium against the VM (vitest.vm.config.ts)"
 mkdir -p "$(dirname "$RESULTS")"
 status=0
 # LAB_HOST_NETNS_PID: a process (this script) in the machine's own network namespace, for the
 # test that proves the VM's network is not reachable from there.
+# LAB_VM_CODE_SERVER_URL: the code-server scripts/lab opened, as the learner would use it.
 in_netns env LAB_VM_NETNS="$NETNS" LAB_HOST_NETNS_PID=$$ LAB_VM_UP_SECONDS="$up_seconds" \
+  LAB_VM_CODE_SERVER_URL="$(cat "$CONTAINERS_LAB_RUN_DIR/code-server.url")" \
   npx vitest run -c vitest.vm.config.ts --reporter=default --reporter=json --outputFile.json="$RESULTS" || status=1
 [ -f "$RESULTS" ] || broken "vitest wrote no results"
 exit "$status"

@@ -14,6 +14,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import {
   VAGRANT_MISSING, diagnoseVagrantFailure, hasMachineState, progressMessage, runVagrant, vagrantArgs, vagrantWorkingDir,
 } from '../extension/commands/vm-vagrant';
+import { parseVagrantSshConfig, sameLabHost } from '../extension/connection/targets';
 
 const repo = resolve(__dirname, '..');
 const inCI = process.env.CI === 'true';
@@ -61,6 +62,33 @@ describe('commands and progress', () => {
     mkdirSync(join(root, 'vm', '.vagrant', 'machines', 'lab', 'libvirt'), { recursive: true });
     writeFileSync(join(root, 'vm', '.vagrant', 'machines', 'lab', 'libvirt', 'id'), 'ba4');
     expect(vagrantWorkingDir(root)).toBe(join(root, 'vm'));
+  });
+});
+
+describe('a lab of several nodes (LAB_NODES=2): what "Switch Lab Node…" lists', () => {
+  // `vagrant ssh-config` of a two-node lab, as vagrant-libvirt printed it here (addresses on libvirt's network)
+  const twoNodes = ['lab1', 'lab2'].map((name, index) => [
+    `Host ${name}`, `  HostName 192.168.121.${20 + index}`, '  User vagrant', '  Port 22', '  UserKnownHostsFile /dev/null',
+    '  StrictHostKeyChecking no', '  PasswordAuthentication no', `  IdentityFile /work/main/vm/.vagrant/machines/${name}/libvirt/private_key`,
+    '  IdentitiesOnly yes', '  LogLevel FATAL', '',
+  ].join('\n')).join('\n');
+
+  test('one target per node, each with its own address and key, named after the node', () => {
+    const [lab1, lab2, ...rest] = parseVagrantSshConfig(twoNodes);
+    expect(rest).toEqual([]);
+    expect(lab1).toMatchObject({ kind: 'vagrant', label: 'lab VM (vagrant: lab1)', host: '192.168.121.20', port: 22, username: 'vagrant' });
+    expect(lab2).toMatchObject({ kind: 'vagrant', label: 'lab VM (vagrant: lab2)', host: '192.168.121.21', port: 22, username: 'vagrant' });
+    expect(lab1!.privateKeyPath).toMatch(/machines\/lab1\/libvirt\/private_key$/);
+    expect(lab2!.privateKeyPath).toMatch(/machines\/lab2\/libvirt\/private_key$/);
+  });
+
+  test('the node connected now is recognised among them (same address, port and user), the other is not', () => {
+    const [lab1, lab2] = parseVagrantSshConfig(twoNodes);
+    expect(sameLabHost(lab1!, { ...lab1!, label: 'renamed' })).toBe(true);
+    expect(sameLabHost(lab1!, lab2!)).toBe(false);
+    expect(sameLabHost(lab1!, { ...lab1!, port: 2222 })).toBe(false);
+    expect(sameLabHost(lab1!, { ...lab1!, username: 'root' })).toBe(false);
+    expect(sameLabHost({ kind: 'local', label: 'this machine' }, lab1!)).toBe(false);
   });
 });
 

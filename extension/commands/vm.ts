@@ -4,11 +4,16 @@
  * lines in a notification and every line in the "Containers Lab" output channel. Once the VM is
  * up, the extension connects to it by itself with the target `vagrant ssh-config` describes (a
  * multi-node lab asks which node). Stopping or destroying first disconnects from the VM.
+ *
+ * "Switch Lab Node…": a multi-node lab (LAB_NODES=2 vagrant up: lab1, lab2 on a private network)
+ * is one lab host at a time for the extension; this lists every node `vagrant ssh-config` knows,
+ * marks the one connected, and moves the connection to the one picked. The status bar and the
+ * Lab view's Target row name the node ("lab VM (vagrant: lab2)").
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { describeTarget, vagrantTargets } from '../connection/targets';
+import { describeTarget, sameLabHost, vagrantTargets } from '../connection/targets';
 import type { LabTarget } from '../connection/types';
 import type { Lab } from '../lab';
 import { Cancelled } from './cancelled';
@@ -55,23 +60,48 @@ async function disconnectFromVm(lab: Lab): Promise<void> {
   if (lab.connection.target?.kind === 'vagrant') await lab.connection.disconnect();
 }
 
+/** Asks which node; the one connected now is marked (and listed first). */
+async function pickNode(lab: Lab, targets: LabTarget[], placeHolder: string): Promise<LabTarget> {
+  const current = lab.connection.state === 'connected' ? lab.connection.target : null;
+  const items = targets.map((candidate) => {
+    const connected = current !== null && sameLabHost(candidate, current);
+    return { label: candidate.label, description: `${describeTarget(candidate)}${connected ? ' · connected' : ''}`, target: candidate, connected };
+  });
+  items.sort((a, b) => Number(b.connected) - Number(a.connected));
+  const picked = await vscode.window.showQuickPick(items, { placeHolder, ignoreFocusOut: true });
+  if (!picked) throw new Cancelled();
+  return picked.target;
+}
+
 async function connectToVm(lab: Lab, cwd: string): Promise<LabTarget> {
   const targets = await vagrantTargets(cwd);
-  let target = targets[0]!;
-  if (targets.length > 1) {
-    const picked = await vscode.window.showQuickPick(
-      targets.map((candidate) => ({ label: candidate.label, description: describeTarget(candidate), target: candidate })),
-      { placeHolder: 'The lab has several nodes: which one should the extension connect to?', ignoreFocusOut: true },
-    );
-    if (!picked) throw new Cancelled();
-    target = picked.target;
-  }
+  const target = targets.length > 1 ? await pickNode(lab, targets, 'The lab has several nodes: which one should the extension connect to?') : targets[0]!;
+  await connectToNode(lab, target);
+  return target;
+}
+
+async function connectToNode(lab: Lab, target: LabTarget): Promise<void> {
   await disconnectFromVm(lab);
   await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Containers Lab: connecting to ${target.label}` },
     () => lab.connection.connect(target),
   );
   lab.output.info(`connected to ${target.label} (${describeTarget(target)})`);
+}
+
+async function switchLabNode(lab: Lab): Promise<LabTarget> {
+  const cwd = vagrantWorkingDir(repoRoot());
+  const targets = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Containers Lab: asking Vagrant for the lab\'s nodes…' },
+    () => vagrantTargets(cwd),
+  );
+  if (targets.length < 2) {
+    throw new Error(`The lab VM has one node (${targets[0]!.label}): nothing to switch to. A lab of several nodes: LAB_NODES=2 vagrant up (in vm/)`);
+  }
+  const target = await pickNode(lab, targets, 'Switch the lab to which node?');
+  const current = lab.connection.target;
+  if (lab.connection.state === 'connected' && current && sameLabHost(current, target)) return target;
+  await connectToNode(lab, target);
   return target;
 }
 
@@ -80,6 +110,7 @@ export function registerVmCommands(lab: Lab): void {
     const cwd = await runVmAction(lab, 'up');
     return connectToVm(lab, cwd);
   });
+  registerLabCommand(lab, 'containersLab.switchLabNode', () => switchLabNode(lab));
   registerLabCommand(lab, 'containersLab.stopVm', async () => {
     await disconnectFromVm(lab);
     await runVmAction(lab, 'halt');

@@ -230,6 +230,12 @@ export function localTargetUsable(): { usable: boolean; reason?: string } {
   return { usable: true };
 }
 
+/** Whether two targets are the same lab host (a node of a multi-node lab is its own host). */
+export function sameLabHost(a: LabTarget, b: LabTarget): boolean {
+  if (a.kind === 'local' || b.kind === 'local') return a.kind === b.kind && (a.socketPath ?? DEFAULT_SOCKET_PATH) === (b.socketPath ?? DEFAULT_SOCKET_PATH);
+  return a.host === b.host && (a.port ?? 22) === (b.port ?? 22) && (a.username ?? '') === (b.username ?? '');
+}
+
 /** "user@host:port" for messages and pins. */
 export function describeTarget(target: LabTarget): string {
   if (target.kind === 'local') return `local socket ${target.socketPath ?? DEFAULT_SOCKET_PATH}`;

@@ -24,7 +24,7 @@ export interface VmRun {
 }
 
 export interface LabVm {
-  /** The machine's name in the Vagrantfile ("lab" for one node). */
+  /** The machine's name in the Vagrantfile ("lab" for one node, lab1, lab2… for several). */
   name: string;
   /** HostName from `vagrant ssh-config`: the VM's address on libvirt's private network. */
   address: string;
@@ -35,12 +35,21 @@ export interface LabVm {
   dispose(): void;
 }
 
-/** The VM that `vagrant up` in vm/ started, or a clear error saying how to get one. */
-export function labVm(): LabVm {
+/** How many nodes scripts/vm-e2e.sh brought up (LAB_NODES: 1 → "lab", 2 → lab1 and lab2). */
+export const NODES = Number(process.env.LAB_NODES ?? '1');
+
+/** The node the single-node tests use: "lab", or lab1 of a multi-node lab. */
+export const FIRST_NODE = NODES > 1 ? 'lab1' : 'lab';
+
+/**
+ * A VM that `vagrant up` in vm/ started (`machine`: a node's name; default the first), or a clear
+ * error saying how to get one.
+ */
+export function labVm(machine = FIRST_NODE): LabVm {
   if (!process.env.VAGRANT_DOTFILE_PATH) {
     throw new Error('no lab VM: these tests run inside scripts/vm-e2e.sh, which boots the VM first (sudo scripts/vm-e2e.sh)');
   }
-  const config = spawnSync('vagrant', ['ssh-config'], { cwd: VM_DIR, encoding: 'utf8', timeout: 120_000 });
+  const config = spawnSync('vagrant', ['ssh-config', machine], { cwd: VM_DIR, encoding: 'utf8', timeout: 120_000 });
   if (config.status !== 0) throw new Error(`vagrant ssh-config failed (is the VM up?): ${config.stderr || config.stdout}`);
   const name = /^Host\s+(\S+)/m.exec(config.stdout)?.[1];
   const address = /^\s*HostName\s+(\S+)/m.exec(config.stdout)?.[1];

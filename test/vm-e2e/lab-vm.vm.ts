@@ -42,7 +42,7 @@ import { extensionHostLogs, listExtensions, REPO, startCodeServer, type CodeServ
 import { clickDialogButton, pickIfAsked, waitForDialog } from '../e2e/helpers/dialogs';
 import { productVsix } from '../e2e/helpers/vsix';
 import type { Locator } from 'playwright-core';
-import { labVm, vmInspect, vmNsInodes, type LabVm } from './lab-vm';
+import { FIRST_NODE, labVm, NODES, vmInspect, vmNsInodes, type LabVm } from './lab-vm';
 
 const NAMESPACE_TYPES = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts'] as const;
 const MiB = 1024 * 1024;
@@ -132,6 +132,8 @@ describe('the lab VM (vagrant + libvirt/qemu, Debian 12) driven by the extension
   it('"Start busybox container" finds the VM through vagrant ssh-config, trusts its host key and starts a container in it', async () => {
     const { page } = browser;
     await runCommand(page, 'Containers Lab: Start busybox container');
+    // a multi-node lab: the extension asks which Vagrant machine is the lab host
+    if (NODES > 1) expect(await pickIfAsked(page, `(vagrant: ${FIRST_NODE})`, 120_000), 'the node picker').toBe(true);
     const dialog = await waitForDialog(page, 120_000);
     await screenshot(page, 'vm-02-trust-host-key');
     expect(dialog.message).toMatch(/Trust the host key/);
