@@ -39,7 +39,8 @@ type Change =
   | { kind: 'removed'; id: string };
 
 export interface TopologyListener {
-  diff(diff: TopologyDiff, reset: boolean): void;
+  /** `notifiedAt`: Date.now() when the oldest agent notification behind this diff arrived (for the benchmark's breakdown). */
+  diff(diff: TopologyDiff, reset: boolean, notifiedAt?: number): void;
   status(text: string): void;
 }
 
@@ -51,6 +52,8 @@ export class LiveTopology {
   /** Changes that arrive while the first read is under way, applied after it. */
   private queued: Change[] | null = null;
   private publishScheduled = false;
+  /** When the oldest notification not yet published arrived. */
+  private pendingSince: number | undefined;
   private snapshotTimer: NodeJS.Timeout | undefined;
   private generation = 0;
   private readonly offs: (() => void)[] = [];
@@ -63,9 +66,9 @@ export class LiveTopology {
       const subscription = lab.onNotification(name, handle);
       this.offs.push(() => subscription.dispose());
     };
-    on('link.changed', (params) => this.change({ kind: 'link', params }));
-    on('container.changed', (params) => void this.inspect(params.id));
-    on('container.removed', (params) => this.change({ kind: 'removed', id: params.id }));
+    on('link.changed', (params) => this.change({ kind: 'link', params }, Date.now()));
+    on('container.changed', (params) => void this.inspect(params.id, Date.now()));
+    on('container.removed', (params) => this.change({ kind: 'removed', id: params.id }, Date.now()));
     this.offs.push(lab.connection.on('state', (state) => this.connectionChanged(state)));
   }
 
@@ -119,17 +122,17 @@ export class LiveTopology {
     }
   }
 
-  private async inspect(id: string): Promise<void> {
+  private async inspect(id: string, notifiedAt: number): Promise<void> {
     const generation = this.generation;
     try {
       const record = await this.lab.client().call('container.inspect', { id });
-      if (generation === this.generation) this.change({ kind: 'record', record });
+      if (generation === this.generation) this.change({ kind: 'record', record }, notifiedAt);
     } catch {
       // Removed meanwhile: container.removed follows and takes it out.
     }
   }
 
-  private change(change: Change): void {
+  private change(change: Change, notifiedAt: number): void {
     if (this.queued) {
       this.queued.push(change);
       return;
@@ -137,6 +140,7 @@ export class LiveTopology {
     if (!this.inputs) return;
     const unlisted = change.kind === 'record' && change.record.namespaces.net !== undefined && !this.inputs.links.some((link) => link.netns === change.record.namespaces.net);
     this.inputs = apply(this.inputs, change);
+    this.pendingSince = Math.min(this.pendingSince ?? notifiedAt, notifiedAt);
     if (unlisted) this.scheduleSnapshot();
     this.schedulePublish();
   }
@@ -155,7 +159,9 @@ export class LiveTopology {
     const next = buildGraph(this.inputs);
     const diff = diffGraphs(reset ? EMPTY : this.graph, next);
     this.graph = next;
-    if (reset || !isEmptyDiff(diff)) this.listener.diff(diff, reset);
+    const notifiedAt = this.pendingSince;
+    this.pendingSince = undefined;
+    if (reset || !isEmptyDiff(diff)) this.listener.diff(diff, reset, notifiedAt);
   }
 
   /** The kernel's full list of links, a little after containers came or went (see the file comment). */

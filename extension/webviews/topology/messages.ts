@@ -16,9 +16,17 @@ export interface TopologyState {
   layout?: unknown;
 }
 
+/** Date.now() readings along a diff's way, kept by the page for the benchmark's breakdown. */
+export interface DiffTiming {
+  /** The oldest agent notification behind the diff reached the extension. */
+  notifiedAt?: number;
+  /** The extension posted the diff to the page. */
+  sentAt: number;
+}
+
 export type ToPage =
   /** Elements to add, update, remove. `reset`: the page's graph is dropped first (a new connection). */
-  | { type: 'diff'; diff: TopologyDiff; reset?: boolean }
+  | { type: 'diff'; diff: TopologyDiff; reset?: boolean; timing?: DiffTiming }
   | { type: 'status'; text: string }
   | { type: 'focus'; node: string }
   | { type: 'export'; format: ExportFormat };

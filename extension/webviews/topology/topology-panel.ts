@@ -41,8 +41,8 @@ class TopologyPanel implements vscode.Disposable {
     private readonly panel: vscode.WebviewPanel,
   ) {
     this.live = new LiveTopology(lab, {
-      diff: (diff, reset) => {
-        if (this.pageReady) void this.post({ type: 'diff', diff, reset });
+      diff: (diff, reset, notifiedAt) => {
+        if (this.pageReady) void this.post({ type: 'diff', diff, reset, timing: { notifiedAt, sentAt: Date.now() } });
       },
       status: (text) => {
         if (this.pageReady) void this.post({ type: 'status', text });

@@ -12,8 +12,9 @@
  */
 import cytoscape from 'cytoscape';
 import { h, loadPageState, onExtensionMessage, postToExtension, readInitialState, savePageState } from '../../shared/view/vscode-api';
-import type { ExportFormat, FromPage, ToPage, TopologyState } from '../messages';
+import type { DiffTiming, ExportFormat, FromPage, ToPage, TopologyState } from '../messages';
 import type { TopologyDiff, TopologyEdgeData, TopologyNodeData } from '../model';
+import { pinBackgrounding } from './cytoscape-fixes';
 import { StableLayout } from './layout';
 import { topologySvg, type SvgBox, type SvgEdge } from './svg-export';
 import { readColours, watchTheme, type GraphColours } from './theme';
@@ -26,6 +27,17 @@ interface TopologyProbe {
   appliedAt: number;
   applied: number;
   status: string;
+  /** For each node added by a diff: the diff's way from agent notification to drawn (Date.now() readings). */
+  timings: Record<string, NodeTiming>;
+}
+
+interface NodeTiming extends Partial<DiffTiming> {
+  /** The page got the message. */
+  receivedAt: number;
+  /** The frame that put it into the graph ended (cytoscape draws in that frame). */
+  appliedAt: number;
+  /** The next frame began: the one with the node has been painted. */
+  paintedAt?: number;
 }
 
 declare global {
@@ -39,7 +51,7 @@ declare global {
 const state: TopologyState = loadPageState<TopologyState>() ?? readInitialState<TopologyState>() ?? {};
 const layout = new StableLayout(state.layout);
 const savedPositions = state.positions ?? {};
-const probe: TopologyProbe = { nodes: {}, edges: {}, selected: null, appliedAt: 0, applied: 0, status: '' };
+const probe: TopologyProbe = { nodes: {}, edges: {}, selected: null, appliedAt: 0, applied: 0, status: '', timings: {} };
 window.__topology = probe;
 
 // --- the page ------------------------------------------------------------------------------------
@@ -65,6 +77,9 @@ const legend = h(
   ...(['host', 'netns', 'container', 'process', 'bridge', 'veth'] as const).map((kind) => h('span', { class: `key key-${kind}` }, kind === 'netns' ? 'network namespace' : kind === 'veth' ? 'veth / link' : kind)),
 );
 document.getElementById('app')!.append(h('header', { class: 'toolbar' }, h('h1', {}, 'Live Topology'), status, connectButton, h('span', { class: 'spacer' }), selection, fitButton, svgButton, pngButton), legend, graph, help, list);
+
+/** Back to front: the host's box, namespace boxes, container boxes, cables, then everything inside. */
+const Z_ORDER = { host: 0, netns: 1, container: 2, edge: 3, leaf: 4 } as const;
 
 let colours: GraphColours = readColours();
 const cy = cytoscape({
@@ -113,6 +128,12 @@ function styles(c: GraphColours): cytoscape.StylesheetJson {
         height: 44,
         // Text too small to read at this zoom is not drawn (zoom in, or read the list view).
         'min-zoomed-font-size': 6,
+        // Drawing order by z-index alone (see Z_ORDER): cytoscape's own compound ordering walks
+        // every element's ancestors on each comparison of its sort, hundreds of ms per change
+        // with 100 namespaces.
+        'z-compound-depth': 'orphan',
+        'z-index-compare': 'manual',
+        'z-index': Z_ORDER.leaf,
       },
     },
     { selector: 'node[kind = "bridge"]', style: { 'border-color': c.bridge, 'border-width': 3, shape: 'round-rectangle' } },
@@ -131,11 +152,14 @@ function styles(c: GraphColours): cytoscape.StylesheetJson {
         'border-width': 1.5,
       },
     },
-    { selector: 'node[kind = "host"]', style: { 'border-color': c.host, 'background-color': c.host } },
-    { selector: 'node[kind = "netns"]', style: { 'border-color': c.netns, 'background-color': c.netns, 'border-style': 'dashed' } },
-    { selector: 'node[kind = "container"]', style: { 'border-color': c.container, 'background-color': c.container } },
+    { selector: 'node[kind = "host"]', style: { 'border-color': c.host, 'background-color': c.host, 'z-index': Z_ORDER.host } },
+    { selector: 'node[kind = "netns"]', style: { 'border-color': c.netns, 'background-color': c.netns, 'border-style': 'dashed', 'z-index': Z_ORDER.netns } },
+    { selector: 'node[kind = "container"]', style: { 'border-color': c.container, 'background-color': c.container, 'z-index': Z_ORDER.container } },
     { selector: 'node[kind = "container"][state != "running"]', style: { 'border-style': 'dashed' } },
-    { selector: 'edge', style: { width: 1.5, 'curve-style': 'bezier', 'line-color': c.bridge, 'line-style': 'dashed' } },
+    {
+      selector: 'edge',
+      style: { width: 1.5, 'curve-style': 'bezier', 'line-color': c.bridge, 'line-style': 'dashed', 'z-compound-depth': 'orphan', 'z-index-compare': 'manual', 'z-index': Z_ORDER.edge },
+    },
     { selector: 'edge[kind = "veth"]', style: { width: 3, 'line-color': c.veth, 'line-style': 'solid' } },
     { selector: ':selected', style: { 'border-color': c.focus, 'border-width': 4, 'overlay-color': c.focus, 'overlay-opacity': 0.12 } },
     { selector: 'edge:selected', style: { 'line-color': c.focus } },
@@ -144,12 +168,12 @@ function styles(c: GraphColours): cytoscape.StylesheetJson {
 
 // --- applying diffs, once per frame --------------------------------------------------------------
 
-const queued: { diff: TopologyDiff; reset: boolean }[] = [];
+const queued: { diff: TopologyDiff; reset: boolean; timing: DiffTiming | undefined; receivedAt: number }[] = [];
 let frameRequested = false;
 const items = new Map<string, HTMLLIElement>();
 
-function enqueue(diff: TopologyDiff, reset: boolean): void {
-  queued.push({ diff, reset });
+function enqueue(diff: TopologyDiff, reset: boolean, timing: DiffTiming | undefined): void {
+  queued.push({ diff, reset, timing, receivedAt: Date.now() });
   if (frameRequested) return;
   frameRequested = true;
   requestAnimationFrame(() => {
@@ -161,9 +185,21 @@ function enqueue(diff: TopologyDiff, reset: boolean): void {
       for (const { diff, reset: isReset } of batch) apply(diff, isReset);
     });
     // Nodes never move, but the view follows new ones until the user pans or zooms it themselves.
-    if (!wasEmpty && !viewportMovedByUser && added.some((id) => cy.getElementById(id).nonempty() && !isVisible(id))) fitAll();
+    // Only a leaf placed for good counts: a provisional one moves next to its neighbour in a
+    // moment, and a compound node is where its children are. A fit changes the zoom, and at a new
+    // zoom cytoscape redraws every element's cached picture — with 100 containers, for seconds.
+    const outside = added.some((id) => {
+      const element = cy.getElementById(id);
+      return element.nonempty() && element.isChildless() && !layout.isProvisional(id) && !isVisible(id);
+    });
+    if (!wasEmpty && !viewportMovedByUser && outside) fitAll();
     probe.appliedAt = Date.now();
     probe.applied += batch.length;
+    const timings = batch.flatMap(({ diff, timing, receivedAt }) => diff.add.nodes.map((node): NodeTiming => (probe.timings[node.id] = { ...timing, receivedAt, appliedAt: probe.appliedAt })));
+    requestAnimationFrame(() => {
+      const paintedAt = Date.now();
+      for (const timing of timings) timing.paintedAt = paintedAt;
+    });
     if (wasEmpty && cy.nodes().nonempty()) fitAll();
     applyFocus();
     scheduleSave();
@@ -189,7 +225,7 @@ function apply(diff: TopologyDiff, reset: boolean): void {
   for (const node of diff.add.nodes) {
     probe.nodes[node.id] = node;
     const position = savedPositions[node.id] ?? layout.place(node, placementContext);
-    cy.add({ group: 'nodes', data: { ...node, text: textOf(node) }, position });
+    pinBackgrounding(cy.add({ group: 'nodes', data: { ...node, text: textOf(node) }, position }));
     mirror(node.id, node.kind, describeNode(node), { parent: node.parent ?? '' });
   }
   for (const edge of diff.add.edges) {
@@ -217,6 +253,7 @@ function apply(diff: TopologyDiff, reset: boolean): void {
 
 function forgetNode(id: string): void {
   delete probe.nodes[id];
+  delete probe.timings[id];
   delete savedPositions[id];
   layout.forget(id);
   if (probe.selected === id) probe.selected = null;
@@ -448,7 +485,7 @@ connectButton.addEventListener('click', () => post({ type: 'connect' }));
 onExtensionMessage<ToPage>((message) => {
   switch (message.type) {
     case 'diff':
-      enqueue(message.diff, message.reset === true);
+      enqueue(message.diff, message.reset === true, message.timing);
       break;
     case 'status':
       probe.status = message.text;
