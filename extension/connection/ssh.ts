@@ -124,6 +124,9 @@ export async function openSsh(target: LabTarget, options: SshOptions): Promise<S
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      // JSON-RPC sends small messages both ways: with Nagle's algorithm a request waits for the
+      // previous segment's ACK, which the peer may delay by up to 40 ms.
+      client.setNoDelay(true);
       resolve(makeSession(client, { target, hostPort, username, fingerprint }));
     });
     client.on('error', (error: Error & { level?: string }) => {
