@@ -265,11 +265,11 @@ describe('bad input and failures leave nothing behind', () => {
     }
     let caught: Error | undefined;
     try {
-      attachBridgeNetwork({ containerId: idFor('h'), pid, stateDir, bridge: 'cltnet2', subnet: '10.77.94.0/24' });
+      attachBridgeNetwork({ containerId: idFor('h'), pid, stateDir, bridge: 'cltnet2', subnet: '10.77.96.0/24' });
     } catch (error) {
       caught = error as Error;
     }
-    expect(caught?.message).toMatch(/RTM_NEWROUTE default via 10\.77\.94\.1\(eth0.*\): EEXIST/);
+    expect(caught?.message).toMatch(/RTM_NEWROUTE default via 10\.77\.96\.1\(eth0.*\): EEXIST/);
     expect(hostLinkNames()).not.toContain('vethcltnh000000');
     expect(hostLinkNames()).not.toContain('cltnet2');
     expect(existsSync(join(stateDir, 'network', 'cltnet2.json'))).toBe(false);

@@ -31,7 +31,7 @@ import { startService, stopService, type RunningService } from './helpers/servic
 import { waitFor } from './helpers/wait';
 
 const BRIDGE = 'cltopo0';
-const SUBNET = '10.77.97.0/24';
+const SUBNET = '10.77.142.0/24';
 
 const work = mkdtempSync('/tmp/cl-topology-model-');
 let agent: RunningService;
