@@ -16,8 +16,9 @@
 #      `vagrant up --provider=libvirt`, the qemu driver where the CPU has no VT-x/AMD-V; then
 #      scripts/open-vscode.sh starts code-server on 127.0.0.1 with the extension, its lab host the
 #      VM), run inside the namespace with the run's own Vagrant home, code-server home and run
-#      directory; then test/vm-e2e/*.vm.ts (vitest.vm.config.ts). LAB_VM_E2E_NODES=2 boots two
-#      nodes (lab1, lab2) and adds the node-switching test.
+#      directory; then test/vm-e2e/*.vm.ts (vitest.vm.config.ts). Two nodes (lab1, lab2, 1 GiB each,
+#      booted in parallel: ~4 min here) so the node switch and the private network are tested too;
+#      LAB_VM_E2E_NODES=1 boots one ("lab", 2 GiB) and skips those tests.
 #   5. whatever happens: code-server stopped, `vagrant destroy -f`, the box removed from Vagrant and
 #      from libvirt's pool, the networks libvirt made stopped, libvirtd/virtlogd stopped by the PIDs
 #      we started, the namespace deleted. The built box file stays in its cache so the next run is fast.
@@ -40,7 +41,10 @@ BOX_FILE=$CACHE/containers-lab-debian12-libvirt.box
 BOX_NAME=containers-lab/debian12
 MIRROR=${LAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 NETNS=cl-vm-e2e-$$
-NODES=${LAB_VM_E2E_NODES:-1}
+NODES=${LAB_VM_E2E_NODES:-2}
+# Two nodes get 1 GiB each (plenty for busybox containers; the machine has 2 CPUs and no KVM).
+[ "$NODES" = 2 ] && export LAB_MEMORY=${LAB_MEMORY:-1024}
+GUEST_MIB=${LAB_MEMORY:-2048}
 STARTED=$(date +%s)
 
 log() { printf '\033[1m==> vm-e2e [%3ss] %s\033[0m\n' "$(($(date +%s) - STARTED))" "$*"; }
@@ -74,7 +78,8 @@ case "$NODES" in 1 | 2) ;; *) broken "LAB_VM_E2E_NODES must be 1 or 2, got \"$NO
 [ "$(uname -m)" = x86_64 ] || skip "the box builder makes x86-64 (BIOS/extlinux) boxes; this is $(uname -m)"
 command -v apt-get >/dev/null 2>&1 || skip "no apt-get: the VM's tools come from Debian packages"
 mem_kib=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
-[ "${mem_kib:-0}" -ge $((3 * NODES * 1024 * 1024)) ] || skip "$((${mem_kib:-0} / 1024)) MiB of memory available, $NODES VM(s) need $((3 * NODES)) GiB (2 GiB guest + qemu each)"
+need_mib=$((NODES * (GUEST_MIB + 1024)))
+[ "${mem_kib:-0}" -ge $((need_mib * 1024)) ] || skip "$((${mem_kib:-0} / 1024)) MiB of memory available, $NODES VM(s) need $need_mib MiB ($GUEST_MIB MiB guest + 1 GiB for qemu each)"
 mkdir -p "$CACHE" /var/lib/libvirt 2>/dev/null
 disk_kib=$(df -Pk "$CACHE" | awk 'NR == 2 { print $4 }')
 [ "${disk_kib:-0}" -ge $((6 * 1024 * 1024)) ] || skip "$((${disk_kib:-0} / 1024)) MiB free in $CACHE, the box build needs 6 GiB"
@@ -118,7 +123,7 @@ networks_before=
 start_libvirtd() {
   rm -f "$STATE/libvirtd.pid"
   # 9>&-: the daemon must not hold the lab VM lock (we stop it, but a stuck one would keep it)
-  in_netns libvirtd --daemon --pid-file "$STATE/libvirtd.pid" 9>&- || return 1
+  in_netns bash -c '. vm/host-libvirt.sh && launch_libvirtd "$@"' launch_libvirtd --pid-file "$STATE/libvirtd.pid" 9>&- || return 1
   for _ in $(seq 1 100); do [ -s "$STATE/libvirtd.pid" ] && virsh_ version >/dev/null 2>&1 && break; sleep 0.2; done
   LIBVIRTD_PID=$(cat "$STATE/libvirtd.pid" 2>/dev/null)
   [ -n "$LIBVIRTD_PID" ] && virsh_ version >/dev/null 2>&1

@@ -74,21 +74,18 @@ else
   log "starting virtlogd and libvirtd (no systemd here; they keep running for the VM)"
   # 9>&-: they outlive this script and must not keep the lab VM lock (fd 9)
   if ! grep -q '^virtlogd ' <<<"$daemons"; then virtlogd --daemon 9>&-; fi
-  libvirtd --daemon 9>&-
+  launch_libvirtd --pid-file /run/libvirtd.pid 9>&-
 fi
 for _ in $(seq 1 100); do libvirt_answers && break; sleep 0.2; done
 libvirt_answers || fail "libvirtd does not answer on qemu:///system"
 
-if [ -z "${LAB_LIBVIRT_DRIVER:-}" ]; then
-  if [ -e /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
-    export LAB_LIBVIRT_DRIVER=kvm
-  else
-    reason="no /dev/kvm"
-    [ -e /dev/kvm ] && reason="/dev/kvm is there but the CPU has no VT-x/AMD-V (a paravirtual KVM such as kvm_pvm boots only its own guest kernels)"
-    log "$reason: the VM runs under software emulation (LAB_LIBVIRT_DRIVER=qemu; slower, a few minutes to boot)"
-    export LAB_LIBVIRT_DRIVER=qemu
-  fi
+if [ -z "${LAB_LIBVIRT_DRIVER:-}" ] && [ "$(lab_libvirt_driver)" = qemu ]; then
+  reason="no /dev/kvm"
+  [ -e /dev/kvm ] && reason="/dev/kvm is there but the CPU has no VT-x/AMD-V (a paravirtual KVM such as kvm_pvm boots only its own guest kernels)"
+  log "$reason: the VM runs under software emulation (LAB_LIBVIRT_DRIVER=qemu; slower, a few minutes to boot)"
 fi
+LAB_LIBVIRT_DRIVER=$(lab_libvirt_driver)
+export LAB_LIBVIRT_DRIVER
 
 if ! vagrant box list --machine-readable 2>/dev/null | grep -q ',box-name,containers-lab/debian12$'; then
   log "building the offline box containers-lab/debian12 (vm/build-box.sh)"

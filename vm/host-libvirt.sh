@@ -16,6 +16,8 @@
 #   libvirt_daemons           "libvirtd pid 123 (network namespace cl-vm-e2e-45)" lines, one per daemon running
 #   libvirt_answers           whether something answers on qemu:///system
 #   daemon_in_our_netns PID   whether that process shares this shell's network namespace
+#   lab_libvirt_driver        kvm (the CPU has VT-x/AMD-V and /dev/kvm is there) or qemu; LAB_LIBVIRT_DRIVER wins
+#   launch_libvirtd ARGS…     libvirtd --daemon ARGS…, with /dev/kvm hidden from it when the driver is qemu
 
 LAB_VM_LOCK=${LAB_VM_LOCK:-/run/lock/containers-lab-vm.lock}
 
@@ -82,4 +84,39 @@ libvirt_daemons() {
 
 libvirt_answers() {
   timeout 20 virsh -q -c qemu:///system version >/dev/null 2>&1
+}
+
+# KVM needs the CPU's VT-x/AMD-V. A /dev/kvm without them — the paravirtual kvm_pvm of some cloud
+# VMs, which boots only its own kind of guest kernel — cannot run the lab's VM: software emulation.
+lab_libvirt_driver() {
+  if [ -n "${LAB_LIBVIRT_DRIVER:-}" ]; then printf '%s' "$LAB_LIBVIRT_DRIVER"
+  elif [ -e /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then printf kvm
+  else printf qemu
+  fi
+}
+
+# Why hide /dev/kvm from a libvirtd whose VMs are emulated: libvirt probes QEMU's abilities as root
+# (KVM opens) but checks /dev/kvm as the user QEMU runs as (it cannot open it), finds the two
+# disagree ("KVM was enabled when probing …, but it is not available now") and probes QEMU again on
+# every call that needs it — seconds each, about 100 s of every `vagrant up` on this kind of machine.
+# In a mount namespace of its own, /dev/kvm is a root-only null device for libvirtd and the QEMUs it
+# starts: probe and check agree on "no KVM", and the probe stays cached. libvirt cannot carry a
+# file mounted on /dev/kvm into the private /dev it gives each QEMU ("Unable to move /dev/kvm
+# mount"), so that namespace's qemu.conf says `namespaces = []` (QEMU still runs as its own
+# unprivileged user). The machine's /dev/kvm and /etc/libvirt/qemu.conf are untouched (the
+# namespace's mounts are private), and the files are removed once mounted.
+launch_libvirtd() {
+  if [ "$(lab_libvirt_driver)" != qemu ] || [ ! -e /dev/kvm ]; then
+    libvirtd --daemon "$@"
+    return
+  fi
+  local dir
+  dir=$(mktemp -d /tmp/cl-no-kvm.XXXXXX) && mknod -m 600 "$dir/kvm" c 1 3 &&
+    { sed 's/^\s*namespaces\s*=/#&/' /etc/libvirt/qemu.conf && echo 'namespaces = []'; } >"$dir/qemu.conf" || return 1
+  # shellcheck disable=SC2016 # $0 and $@ belong to the inner shell
+  unshare --mount sh -c 'mount --bind "$0/kvm" /dev/kvm && mount --bind "$0/qemu.conf" /etc/libvirt/qemu.conf &&
+    rm -rf "$0" && exec libvirtd --daemon "$@"' "$dir" "$@"
+  local status=$?
+  rm -rf "$dir"
+  return "$status"
 }
