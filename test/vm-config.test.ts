@@ -106,6 +106,23 @@ describe('vagrant validate', () => {
     expect(names).toEqual(['lab1', 'lab2', 'lab3']);
   });
 
+  test('a lab keeps the number of nodes it was created with: vagrant halt/destroy without LAB_NODES reach lab1 and lab2', (context) => {
+    if (!needsVagrant(context)) return;
+    // the machine state `LAB_NODES=2 vagrant up` leaves: .vagrant/machines/lab1|lab2/libvirt/id
+    const state = join(scratch, 'two-node-state');
+    for (const name of ['lab1', 'lab2']) {
+      mkdirSync(join(state, 'machines', name, 'libvirt'), { recursive: true });
+      writeFileSync(join(state, 'machines', name, 'libvirt', 'id'), `uuid-of-${name}`);
+    }
+    // --ignore-provider: the Vagrantfile is what is under test, not a libvirtd
+    const created = vagrant(['validate', '--ignore-provider'], { VAGRANT_DOTFILE_PATH: state, VAGRANT_DEFAULT_PROVIDER: 'libvirt' });
+    expect(settingsLine(created)).toMatchObject({ nodes: '2' });
+    const explicit = vagrant(['validate', '--ignore-provider'], { VAGRANT_DOTFILE_PATH: state, VAGRANT_DEFAULT_PROVIDER: 'libvirt', LAB_NODES: '1' });
+    expect(settingsLine(explicit), 'LAB_NODES still wins').toMatchObject({ nodes: '1' });
+    const fresh = vagrant(['validate', '--ignore-provider'], { VAGRANT_DOTFILE_PATH: join(scratch, 'no-state'), VAGRANT_DEFAULT_PROVIDER: 'libvirt' });
+    expect(settingsLine(fresh), 'nothing created: vm/lab.yml').toMatchObject({ nodes: '1' });
+  });
+
   test('one node is called "lab"; the repository root Vagrantfile describes the same VM', (context) => {
     if (!needsVagrant(context)) return;
     const env = { VAGRANT_DEFAULT_PROVIDER: 'libvirt' };
