@@ -151,6 +151,11 @@ export function activate(context: vscode.ExtensionContext): Lab {
 
   output.info(`Containers Lab ${String(context.extension.packageJSON.version)} activated`);
   activeLab = lab;
+  // scripts/lab opens VS Code on a lab it has just started: connect without being asked.
+  if (vscode.workspace.getConfiguration('containersLab').get<boolean>('connectOnStartup', false)) {
+    output.info('containersLab.connectOnStartup: connecting');
+    connect(lab).catch((error: unknown) => output.error('connecting on startup failed ("Containers Lab: Connect" tries again)', error));
+  }
   return lab;
 }
 

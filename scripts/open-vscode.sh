@@ -115,6 +115,8 @@ if (fs.existsSync(file)) {
 }
 Object.assign(settings, {
   'containersLab.target': target,
+  // the lab was just started: the extension connects to it by itself
+  'containersLab.connectOnStartup': true,
   // the local agent's socket; for the VM the agent's own default inside it is right
   'containersLab.agent.socketPath': target === 'local' ? socket : undefined,
   'security.workspace.trust.enabled': settings['security.workspace.trust.enabled'] ?? false,
