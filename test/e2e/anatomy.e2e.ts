@@ -17,7 +17,7 @@ import type { Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerRecord } from '../../agent/protocol';
 import { ipJson, nsInode } from '../helpers/kernel-witness';
-import { runCommand, screenshot } from './helpers/browser';
+import { reloadWindow, runCommand, screenshot } from './helpers/browser';
 import { pickIfAsked } from './helpers/dialogs';
 import { startLabSession, type LabSession } from './helpers/lab-session';
 import { execThroughAgent } from './helpers/agent-exec';
@@ -163,8 +163,7 @@ describe('Container Anatomy webview', () => {
 
   it('comes back after a window reload and follows the lab again', async () => {
     const { page } = session;
-    await page.reload();
-    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    await reloadWindow(page);
     const frame = await anatomyFrame(page);
     expect(await frame.title()).toBe(`Anatomy: ${record.name}`);
     // after the reload the extension has no connection yet: the restored page says so and offers one

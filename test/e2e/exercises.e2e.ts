@@ -21,7 +21,7 @@ import type { Frame, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_DOMAINS, type LabDetail, type LabSummary } from '../../agent/protocol';
 import { nsInode } from '../helpers/kernel-witness';
-import { expandTreeItem, runCommand, screenshot, treeItems, treeRowTexts, typeInTerminal, viewPane, waitForTerminalText, waitForTreeItem } from './helpers/browser';
+import { expandTreeItem, reloadWindow, screenshot, treeItems, treeRowTexts, typeInTerminal, viewPane, waitForTerminalText, waitForTreeItem } from './helpers/browser';
 import { startLabSession, type LabSession } from './helpers/lab-session';
 import { waitForWebview } from './helpers/webview';
 
@@ -282,12 +282,7 @@ describe('Exercises view and exercise panel', () => {
 
   it('after a window reload the panel comes back with its report and a running timer; progress and "last opened" were kept', async () => {
     const { page } = session;
-    // "Reload Window" as a learner would: VS Code saves its state (the panels' page state with it) first
-    const reloaded = page.waitForEvent('load', { timeout: 60_000 });
-    // (the page navigates away under the palette helper's last look: its complaint about that is moot)
-    await runCommand(page, 'Developer: Reload Window').catch(() => undefined);
-    await reloaded;
-    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    await reloadWindow(page);
     await page.locator('.tabs-container .tab').filter({ hasText: `Exercise: ${level.title}` }).first().click();
     const frame = await panel(page, level.title);
     // restored from the page's saved state before any connection: the report and the timer

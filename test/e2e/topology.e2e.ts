@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerRecord, RunOptions } from '../../agent/protocol';
 import { containerNodeId, linkNodeId, netnsNodeId, processNodeId, type TopologyEdgeData, type TopologyNodeData } from '../../extension/webviews/topology/model';
 import { nsInode } from '../helpers/kernel-witness';
-import { runCommand, screenshot, viewPane } from './helpers/browser';
+import { reloadWindow, runCommand, screenshot, viewPane } from './helpers/browser';
 import { startLabSession, type LabSession } from './helpers/lab-session';
 import { waitForWebview, waitInWebview, type WebviewQuery } from './helpers/webview';
 
@@ -240,8 +240,7 @@ describe('Live Topology in a real VS Code', () => {
   it('after a window reload the panel comes back (serializer) with the same graph', async () => {
     const { page } = session;
     const before = Object.keys((await probe()).nodes).filter((id) => /^(container|netns):/.test(id)).sort();
-    await page.reload();
-    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    await reloadWindow(page);
     const { locator } = await waitForWebview(page, TOPOLOGY, 90_000);
     // The window reload ended the extension's connection: the revived page offers to connect again.
     await locator.getByRole('button', { name: 'Connect' }).click({ timeout: 30_000 });

@@ -101,6 +101,19 @@ async function paletteClosed(page: Page, paletteText: string): Promise<void> {
   }
 }
 
+/**
+ * "Developer: Reload Window", as a learner reloads: VS Code saves its state (open panels and their
+ * page state) before the page goes. A bare page.reload() can beat that save on a loaded machine,
+ * and then no panel comes back. Resolves once the new workbench is visible.
+ */
+export async function reloadWindow(page: Page): Promise<void> {
+  const reloaded = page.waitForEvent('load', { timeout: 60_000 });
+  // the page navigates away under the palette helper's last look: its complaint about that is moot
+  await runCommand(page, 'Developer: Reload Window').catch(() => undefined);
+  await reloaded;
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+}
+
 /** Clicks an activity-bar item by its aria-label (e.g. "Containers Lab"). */
 export async function clickActivityBarItem(page: Page, label: string): Promise<void> {
   const item = page.locator(`.part.activitybar [aria-label="${label}"], .part.activitybar [aria-label^="${label} ("]`).first();
