@@ -57,36 +57,42 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
       const missing = (lab.requires ?? []).filter((feature) => !features.has(feature));
       if (missing.length > 0) context.skip(`needs runtime features not available yet: ${missing.join(', ')}`);
 
-      await engine.start(lab.id);
-      const unsolved = await engine.check(lab.id);
-      expect(unsolved.passed).toBe(false);
-      expect(unsolved.score).toBe(0);
-      for (const [index, result] of unsolved.checks.entries()) {
-        const spec = lab.checks[index]!;
-        expect(result.passed, `${spec.id} passed on the unsolved setup`).toBe(false);
-        expect(result.message).toMatch(result.message.startsWith('skipped: needs ') ? /^skipped: needs [a-z0-9-]+$/ : /\(found: .+\)$/);
+      try {
+        await engine.start(lab.id);
+        const unsolved = await engine.check(lab.id);
+        expect(unsolved.passed).toBe(false);
+        expect(unsolved.score).toBe(0);
+        for (const [index, result] of unsolved.checks.entries()) {
+          const spec = lab.checks[index]!;
+          expect(result.passed, `${spec.id} passed on the unsolved setup`).toBe(false);
+          expect(result.message).toMatch(result.message.startsWith('skipped: needs ') ? /^skipped: needs [a-z0-9-]+$/ : /\(found: .+\)$/);
+        }
+
+        if (lab.partial) {
+          const partial = await engine.solve(lab.id, true);
+          expect(partial.score, JSON.stringify(partial.checks.filter((check) => !check.passed))).toBe(lab.partial.score);
+          expect(partial.passed).toBe(false);
+          await engine.reset(lab.id);
+        }
+
+        const solved = await engine.solve(lab.id);
+        expect(solved.checks.filter((check) => !check.passed)).toEqual([]);
+        expect(solved.score).toBe(solved.max);
+        expect(solved.passed).toBe(true);
+
+        const { bridges } = labResources(lab);
+        const made = runtime.list().map((summary) => ({ id: summary.id, pid: summary.pid }));
+        await engine.stop(lab.id);
+        expect(runtime.list().map((summary) => summary.name)).toEqual([]);
+        expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
+        const links = hostLinkNames();
+        expect([...bridges].filter((name) => links.includes(name))).toEqual([]);
+        expect(existsSync(engine.workdir(lab.id))).toBe(false);
+      } catch (error) {
+        // one lab's failure must not leave its containers to fail the labs after it
+        await engine.stop(lab.id).catch(() => undefined);
+        throw error;
       }
-
-      if (lab.partial) {
-        const partial = await engine.solve(lab.id, true);
-        expect(partial.score, JSON.stringify(partial.checks.filter((check) => !check.passed))).toBe(lab.partial.score);
-        expect(partial.passed).toBe(false);
-        await engine.reset(lab.id);
-      }
-
-      const solved = await engine.solve(lab.id);
-      expect(solved.checks.filter((check) => !check.passed)).toEqual([]);
-      expect(solved.score).toBe(solved.max);
-      expect(solved.passed).toBe(true);
-
-      const { bridges } = labResources(lab);
-      const made = runtime.list().map((summary) => ({ id: summary.id, pid: summary.pid }));
-      await engine.stop(lab.id);
-      expect(runtime.list().map((summary) => summary.name)).toEqual([]);
-      expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
-      const links = hostLinkNames();
-      expect([...bridges].filter((name) => links.includes(name))).toEqual([]);
-      expect(existsSync(engine.workdir(lab.id))).toBe(false);
     });
   }
 }

@@ -7,9 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { openInProcessAgent } from '../agent/cli/standalone';
 import { loadLabs } from '../agent/labs/loader';
 import { RpcErrorCode } from '../agent/protocol';
-import { leftovers, NONE_LEFT } from './helpers/kernel-witness';
+import { hostLinkNames, leftovers, NONE_LEFT, removeBridgeIfCreated } from './helpers/kernel-witness';
 import { LABS_DIRECTORY } from './labs-harness';
 
+// This file's default network (the learners' `run` lines name no bridge): other suites use cl0 or
+// their own, and address leases are kept per state root. Read by the runtime, as `serve` reads it.
+const BRIDGE = 'cllabsv0';
+process.env.CONTAINERS_LAB_BRIDGE = BRIDGE;
+process.env.CONTAINERS_LAB_SUBNET = '10.77.128.0/24';
+const removeBridge = removeBridgeIfCreated(BRIDGE);
 const root = mkdtempSync('/tmp/cl-labs-svc-');
 const agentPromise = openInProcessAgent(root);
 
@@ -17,6 +23,8 @@ afterAll(async () => {
   const agent = await agentPromise;
   agent.close();
   rmSync(root, { recursive: true, force: true });
+  removeBridge();
+  expect(hostLinkNames()).not.toContain(BRIDGE);
 });
 
 test('list, show, start, check, solution, solve, stop over the service; bad params are -32602', async () => {

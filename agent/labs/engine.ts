@@ -96,8 +96,17 @@ export class LabEngine {
     return this.serially(async () => {
       const lab = this.definition(id);
       if (partial && !lab.partial) throw badInput(`lab "${id}" has no partial solution`);
-      await runSteps(partial ? lab.partial!.steps : lab.solution.steps, this.startedContext(lab));
-      return this.checkNow(lab);
+      const context = this.startedContext(lab);
+      await runSteps(partial ? lab.partial!.steps : lab.solution.steps, context);
+      // A step's command may still be forking when the step returns (`sh -c "sleep 1 & sleep 1 &
+      // wait"`): score again for a moment until the solution reaches its score, then record once.
+      const target = partial ? lab.partial!.score : maxOf(lab);
+      let report = await scoreLab(lab, context);
+      for (const deadline = Date.now() + SOLUTION_SETTLE_MS; report.score < target && Date.now() < deadline; ) {
+        await new Promise((resolve) => setTimeout(resolve, SOLUTION_SETTLE_STEP_MS));
+        report = await scoreLab(lab, context);
+      }
+      return this.record(lab, report);
     });
   }
 
@@ -123,7 +132,11 @@ export class LabEngine {
   }
 
   private async checkNow(lab: LabDefinition): Promise<LabCheckReport> {
-    const report = await scoreLab(lab, this.startedContext(lab));
+    return this.record(lab, await scoreLab(lab, this.startedContext(lab)));
+  }
+
+  /** Keeps a check's outcome in the lab's progress. */
+  private record(lab: LabDefinition, report: LabCheckReport): LabCheckReport {
     this.store.update(lab.id, report.max, (record) => {
       record.progress.attempts += 1;
       record.progress.lastScore = report.score;
@@ -163,6 +176,10 @@ export class LabEngine {
     return next;
   }
 }
+
+/** How long solve() waits for a solution's processes to settle, and how often it looks. */
+const SOLUTION_SETTLE_MS = 3_000;
+const SOLUTION_SETTLE_STEP_MS = 100;
 
 function maxOf(lab: LabDefinition): number {
   return lab.checks.reduce((sum, check) => sum + check.weight, 0);
