@@ -10,7 +10,8 @@ import { loadLabs } from '../agent/labs/loader';
 import { openRuntime } from '../agent/runtime/runtime';
 import { runCli, type CliResult } from './helpers/cli';
 import { addressesOf, ipAddr } from './helpers/ip-addr';
-import { hostLinkNames, ipJson, leftovers, NONE_LEFT, removeBridgeIfCreated } from './helpers/kernel-witness';
+import { useOwnDefaultNetwork } from './helpers/default-network';
+import { ipJson, leftovers, NONE_LEFT } from './helpers/kernel-witness';
 import { LABS_DIRECTORY } from './labs-harness';
 
 // This file's default network, given to the CLI the way a shell would: other suites run on cl0
@@ -18,7 +19,7 @@ import { LABS_DIRECTORY } from './labs-harness';
 const BRIDGE = 'cllabc0';
 const SUBNET = '10.77.123.0/24';
 let stateRoot: string;
-let removeBridge: () => void;
+let releaseNetwork: () => { bridgeGone: boolean };
 
 /** One verb through the CLI's own main(), standalone: no agent answers on this socket. */
 const cli = (verb: string, argv: string[]): Promise<CliResult> => runCli(['--root', stateRoot, '--socket', `${stateRoot}/no-agent.sock`, verb, ...argv]);
@@ -26,9 +27,7 @@ const lab = (...argv: string[]): Promise<CliResult> => cli('lab', argv);
 
 beforeAll(() => {
   stateRoot = mkdtempSync('/tmp/cl-labs-cli-');
-  process.env.CONTAINERS_LAB_BRIDGE = BRIDGE;
-  process.env.CONTAINERS_LAB_SUBNET = SUBNET;
-  removeBridge = removeBridgeIfCreated(BRIDGE);
+  releaseNetwork = useOwnDefaultNetwork(BRIDGE, SUBNET);
 });
 
 afterAll(async () => {
@@ -36,11 +35,9 @@ afterAll(async () => {
   const made = runtime.list().map((summary) => ({ id: summary.id, pid: summary.pid }));
   for (const summary of runtime.list()) await runtime.remove(summary.id, true);
   runtime.close();
-  removeBridge();
-  delete process.env.CONTAINERS_LAB_BRIDGE;
-  delete process.env.CONTAINERS_LAB_SUBNET;
+  const { bridgeGone } = releaseNetwork();
   expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
-  expect(hostLinkNames()).not.toContain(BRIDGE);
+  expect(bridgeGone).toBe(true);
   rmSync(stateRoot, { recursive: true, force: true });
 });
 

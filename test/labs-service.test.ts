@@ -7,15 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { openInProcessAgent } from '../agent/cli/standalone';
 import { loadLabs } from '../agent/labs/loader';
 import { RpcErrorCode } from '../agent/protocol';
-import { hostLinkNames, leftovers, NONE_LEFT, removeBridgeIfCreated } from './helpers/kernel-witness';
+import { useOwnDefaultNetwork } from './helpers/default-network';
+import { ipJson, leftovers, NONE_LEFT } from './helpers/kernel-witness';
 import { LABS_DIRECTORY } from './labs-harness';
 
-// This file's default network (the learners' `run` lines name no bridge): other suites use cl0 or
-// their own, and address leases are kept per state root. Read by the runtime, as `serve` reads it.
-const BRIDGE = 'cllabsv0';
-process.env.CONTAINERS_LAB_BRIDGE = BRIDGE;
-process.env.CONTAINERS_LAB_SUBNET = '10.77.128.0/24';
-const removeBridge = removeBridgeIfCreated(BRIDGE);
+// This file's default network (the learners' `run` lines name no bridge), read by the runtime as `serve` reads it.
+const releaseNetwork = useOwnDefaultNetwork('cllabsv0', '10.77.128.0/24');
 const root = mkdtempSync('/tmp/cl-labs-svc-');
 const agentPromise = openInProcessAgent(root);
 
@@ -23,8 +20,7 @@ afterAll(async () => {
   const agent = await agentPromise;
   agent.close();
   rmSync(root, { recursive: true, force: true });
-  removeBridge();
-  expect(hostLinkNames()).not.toContain(BRIDGE);
+  expect(releaseNetwork().bridgeGone).toBe(true);
 });
 
 test('list, show, start, check, solution, solve, stop over the service; bad params are -32602', async () => {
@@ -40,6 +36,8 @@ test('list, show, start, check, solution, solve, stop over the service; bad para
   const solved = await client.call('lab.solve', { id: 'a-process' });
   expect(solved).toMatchObject({ passed: true, score: 3, max: 3 });
   const record = await client.call('container.inspect', { id: 'first' });
+  // the learner's `run` named no bridge: the kernel has its veth on this file's default bridge
+  expect(ipJson<{ master?: string }[]>(['link', 'show', 'dev', record.network.vethHost!])[0]!.master).toBe('cllabsv0');
   const progress = (await client.call('lab.list', {})).find((lab) => lab.id === 'a-process')!.progress;
   expect(progress).toMatchObject({ completed: true, bestScore: 3, lastScore: 3, attempts: 2 });
 

@@ -34,7 +34,7 @@ interface TopologyProbe {
 interface NodeTiming extends Partial<DiffTiming> {
   /** The page got the message. */
   receivedAt: number;
-  /** The frame that put it into the graph ended (cytoscape draws in that frame). */
+  /** The animation-frame callback that put it into the graph returned (cytoscape draws it in that frame). */
   appliedAt: number;
   /** The next frame began: the one with the node has been painted. */
   paintedAt?: number;
