@@ -18,8 +18,10 @@
 #      VM), run inside the namespace with the run's own Vagrant home, code-server home and run
 #      directory; then test/vm-e2e/*.vm.ts (vitest.vm.config.ts). Two nodes (lab1, lab2, 1 GiB each,
 #      booted in parallel: ~4 min here) so the node switch and the private network are tested too;
-#      LAB_VM_E2E_NODES=1 boots one ("lab", 2 GiB) and skips those tests.
-#   5. whatever happens: code-server stopped, `vagrant destroy -f`, the box removed from Vagrant and
+#      LAB_VM_E2E_NODES=1 boots one ("lab", 2 GiB) and skips those tests. The last tests stop, start
+#      and destroy the VM from VS Code's palette ("Stop/Start/Destroy Lab VM"), as a learner would.
+#   5. whatever happens: code-server stopped, `vagrant destroy -f` (a no-op when the tests got that
+#      far), the box removed from Vagrant and
 #      from libvirt's pool, the networks libvirt made stopped, libvirtd/virtlogd stopped by the PIDs
 #      we started, the namespace deleted. The built box file stays in its cache so the next run is fast.
 #

@@ -79,13 +79,13 @@ fi
 for _ in $(seq 1 100); do libvirt_answers && break; sleep 0.2; done
 libvirt_answers || fail "libvirtd does not answer on qemu:///system"
 
-if [ -z "${LAB_LIBVIRT_DRIVER:-}" ] && [ "$(lab_libvirt_driver)" = qemu ]; then
+# The Vagrantfile makes this choice itself (libvirt_driver "auto" in vm/lab.yml): said here so the
+# learner knows why the boot takes minutes.
+if [ "${LAB_LIBVIRT_DRIVER:-auto}" = auto ] && [ "$(lab_libvirt_driver)" = qemu ]; then
   reason="no /dev/kvm"
   [ -e /dev/kvm ] && reason="/dev/kvm is there but the CPU has no VT-x/AMD-V (a paravirtual KVM such as kvm_pvm boots only its own guest kernels)"
   log "$reason: the VM runs under software emulation (LAB_LIBVIRT_DRIVER=qemu; slower, a few minutes to boot)"
 fi
-LAB_LIBVIRT_DRIVER=$(lab_libvirt_driver)
-export LAB_LIBVIRT_DRIVER
 
 if ! vagrant box list --machine-readable 2>/dev/null | grep -q ',box-name,containers-lab/debian12$'; then
   log "building the offline box containers-lab/debian12 (vm/build-box.sh)"

@@ -13,7 +13,7 @@
  * VirtualBox config validator, not VirtualBox.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -87,6 +87,19 @@ describe('vagrant validate', () => {
     expect(settingsLine(run)).toMatchObject({ cpus: '2', memory: '2048', nodes: '1', libvirt_driver: 'qemu', box: 'debian/bookworm64' });
   });
 
+  test('libvirt_driver "auto" (vm/lab.yml\'s default): kvm only where /dev/kvm exists and the CPU has VT-x/AMD-V; a set driver wins', (context) => {
+    if (!needsVagrant(context)) return;
+    // this machine's own answer: kvm_pvm here has /dev/kvm but no vmx/svm flag → qemu
+    const hardware = existsSync('/dev/kvm') && /\b(vmx|svm)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+    for (const env of [{}, { LAB_LIBVIRT_DRIVER: 'auto' }] as Record<string, string>[]) {
+      const run = vagrant(['validate'], { VAGRANT_DEFAULT_PROVIDER: 'libvirt', ...env });
+      expect(run.status, run.output).toBe(0);
+      expect(settingsLine(run)).toMatchObject({ libvirt_driver: hardware ? 'kvm' : 'qemu' });
+    }
+    const forced = vagrant(['validate', '--ignore-provider'], { VAGRANT_DEFAULT_PROVIDER: 'libvirt', LAB_LIBVIRT_DRIVER: 'kvm' });
+    expect(settingsLine(forced)).toMatchObject({ libvirt_driver: 'kvm' });
+  });
+
   test('virtualbox: valid', (context) => {
     if (!needsVagrant(context)) return;
     const run = vagrant(['validate'], { VAGRANT_DEFAULT_PROVIDER: 'virtualbox', PATH: virtualBoxPath() });
@@ -153,7 +166,7 @@ describe('vagrant validate', () => {
   const refusals: [string, string, string][] = [
     ['LAB_NODES', '0', 'nodes must be a whole number in 1..9'],
     ['LAB_MEMORY', 'lots', 'memory must be a whole number'],
-    ['LAB_LIBVIRT_DRIVER', 'xen', 'libvirt_driver must be kvm or qemu'],
+    ['LAB_LIBVIRT_DRIVER', 'xen', 'libvirt_driver must be auto, kvm or qemu'],
     ['LAB_NETWORK_PREFIX', '10.0', 'network_prefix must be three octets'],
   ];
   for (const [variable, value, message] of refusals) {

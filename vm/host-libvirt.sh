@@ -88,8 +88,9 @@ libvirt_answers() {
 
 # KVM needs the CPU's VT-x/AMD-V. A /dev/kvm without them — the paravirtual kvm_pvm of some cloud
 # VMs, which boots only its own kind of guest kernel — cannot run the lab's VM: software emulation.
+# vm/Vagrantfile makes the same choice for libvirt_driver "auto" (its default).
 lab_libvirt_driver() {
-  if [ -n "${LAB_LIBVIRT_DRIVER:-}" ]; then printf '%s' "$LAB_LIBVIRT_DRIVER"
+  if [ -n "${LAB_LIBVIRT_DRIVER:-}" ] && [ "$LAB_LIBVIRT_DRIVER" != auto ]; then printf '%s' "$LAB_LIBVIRT_DRIVER"
   elif [ -e /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then printf kvm
   else printf qemu
   fi

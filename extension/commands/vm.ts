@@ -2,8 +2,9 @@
  * "Start Lab VM", "Stop Lab VM" and "Destroy Lab VM": the lab VM's life cycle from VS Code.
  * Each runs vagrant in the workspace (see ./vm-vagrant.ts for where and how), shows its progress
  * lines in a notification and every line in the "Containers Lab" output channel. Once the VM is
- * up, the extension connects to it by itself with the target `vagrant ssh-config` describes (a
- * multi-node lab asks which node). Stopping or destroying first disconnects from the VM.
+ * up, the extension connects to it by itself with the target `vagrant ssh-config` describes: in a
+ * multi-node lab, the node it used last (remembered per workspace), or the one the learner picks
+ * when there is none yet. Stopping or destroying first disconnects from the VM.
  *
  * "Switch Lab Node…": a multi-node lab (LAB_NODES=2 vagrant up: lab1, lab2 on a private network)
  * is one lab host at a time for the extension; this lists every node `vagrant ssh-config` knows,
@@ -56,8 +57,18 @@ async function runVmAction(lab: Lab, action: VmAction): Promise<string> {
   );
 }
 
+/** Where the node last used is kept: a stopped and started lab reconnects to it without asking. */
+const LAST_NODE_KEY = 'containersLab.lastLabNode';
+
+async function rememberNode(lab: Lab, target: LabTarget): Promise<void> {
+  await lab.context.workspaceState.update(LAST_NODE_KEY, target.label);
+}
+
 async function disconnectFromVm(lab: Lab): Promise<void> {
-  if (lab.connection.target?.kind === 'vagrant') await lab.connection.disconnect();
+  const target = lab.connection.target;
+  if (target?.kind !== 'vagrant') return;
+  await rememberNode(lab, target);
+  await lab.connection.disconnect();
 }
 
 /** Asks which node; the one connected now is marked (and listed first). */
@@ -75,7 +86,10 @@ async function pickNode(lab: Lab, targets: LabTarget[], placeHolder: string): Pr
 
 async function connectToVm(lab: Lab, cwd: string): Promise<LabTarget> {
   const targets = await vagrantTargets(cwd);
-  const target = targets.length > 1 ? await pickNode(lab, targets, 'The lab has several nodes: which one should the extension connect to?') : targets[0]!;
+  const lastLabel = lab.context.workspaceState.get<string>(LAST_NODE_KEY);
+  const last = targets.find((candidate) => candidate.label === lastLabel);
+  if (last && targets.length > 1) lab.output.info(`reconnecting to ${last.label}, the node in use before ("Switch Lab Node…" moves to another)`);
+  const target = last ?? (targets.length > 1 ? await pickNode(lab, targets, 'The lab has several nodes: which one should the extension connect to?') : targets[0]!);
   await connectToNode(lab, target);
   return target;
 }
@@ -86,6 +100,7 @@ async function connectToNode(lab: Lab, target: LabTarget): Promise<void> {
     { location: vscode.ProgressLocation.Notification, title: `Containers Lab: connecting to ${target.label}` },
     () => lab.connection.connect(target),
   );
+  await rememberNode(lab, target);
   lab.output.info(`connected to ${target.label} (${describeTarget(target)})`);
 }
 

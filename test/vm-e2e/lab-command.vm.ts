@@ -11,10 +11,19 @@
  * With two nodes (the job's default; LAB_VM_E2E_NODES=1 boots one: lab1 and lab2 on a private
  * network) the extension connects to lab1, then switches to lab2 — another machine, by its hostname
  * and host key — and the nodes reach each other over their private network.
+ *
+ * Last (vitest.vm.config.ts runs this file after the others), the VM's life cycle from the palette:
+ * "Stop Lab VM" halts every node (libvirt says "shut off"), "Start Lab VM" boots them again (a new
+ * boot id in each kernel) and reconnects to the node in use with nothing asked, "Destroy Lab VM"
+ * — once cancelled, then confirmed — deletes the domains and their disks. Vagrant's progress must
+ * reach the "Containers Lab" output channel (its log file in code-server's user data).
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { clickActivityBarItem, launchBrowser, openWorkbench, runCommand, screenshot, treeRowTexts, viewPane, waitForTreeItem, type Browser } from '../e2e/helpers/browser';
+import { clickActivityBarItem, launchBrowser, notificationMessages, openWorkbench, runCommand, screenshot, treeRowTexts, viewPane, waitForTreeItem, type Browser } from '../e2e/helpers/browser';
 import { REPO } from '../e2e/helpers/code-server';
 import { clickDialogButton, waitForDialog } from '../e2e/helpers/dialogs';
 import { FIRST_NODE, labVm, NODES, type LabVm } from './lab-vm';
@@ -133,5 +142,137 @@ describe.skipIf(NODES < 2)('a lab of two nodes: lab1 and lab2 (skipped with LAB_
       expect(ping.status, `${from.name} → ${to}: ${ping.stdout}${ping.stderr}`).toBe(0);
       expect(ping.stdout).toMatch(/3 packets transmitted, 3 (packets )?received/);
     }
+  });
+});
+
+// --- the VM's life cycle from the palette ----------------------------------------------------------
+
+/** A node's libvirt domain: its UUID from Vagrant's machine state, and its disks' files. */
+interface Domain {
+  node: string;
+  uuid: string;
+  disks: string[];
+}
+
+function virsh(...args: string[]): { status: number | null; stdout: string } {
+  const result = spawnSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { status: result.status, stdout: result.stdout ?? '' };
+}
+
+/** Libvirt's word for the domain ("running", "shut off"), or "gone" when libvirt has no such domain. */
+function domainState(uuid: string): string {
+  const result = virsh('domstate', uuid);
+  return result.status === 0 ? result.stdout.trim() : 'gone';
+}
+
+/** The domains Vagrant made for the lab's nodes (machines/<node>/libvirt/id), as libvirt knows them. */
+function labDomains(): Domain[] {
+  const machines = join(process.env.VAGRANT_DOTFILE_PATH!, 'machines');
+  return [...nodes.keys()].map((node) => {
+    const uuid = readFileSync(join(machines, node, 'libvirt', 'id'), 'utf8').trim();
+    const disks = virsh('domblklist', uuid, '--details').stdout.split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter((fields) => fields[0] === 'file' && fields[1] === 'disk')
+      .map((fields) => fields[3]!);
+    return { node, uuid, disks };
+  });
+}
+
+/** The "Containers Lab" output channel as VS Code writes it: the newest such log of scripts/lab's code-server. */
+function outputChannelLog(): string {
+  const logs = join(process.env.CONTAINERS_LAB_CODE_SERVER_HOME ?? '/var/lib/containers-lab/code-server', 'user-data', 'logs');
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(dir, entry.name));
+      else if (entry.name === 'Containers Lab.log') found.push(join(dir, entry.name));
+    }
+  };
+  if (existsSync(logs)) walk(logs);
+  const newest = found.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  if (!newest) throw new Error(`no "Containers Lab.log" under ${logs}`);
+  return readFileSync(newest, 'utf8');
+}
+
+/** Polls `done` (every 2 s, up to `timeoutMs`) and returns every notification text seen meanwhile. */
+async function watchNotificationsUntil(page: Page, done: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<string[]> {
+  const seen = new Set<string>();
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const message of await notificationMessages(page)) seen.add(message.trim());
+    if (await done()) return [...seen];
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s; notifications seen: ${[...seen].join(' | ')}`);
+    await page.waitForTimeout(2_000);
+  }
+}
+
+async function labViewText(page: Page): Promise<string> {
+  return (await treeRowTexts(viewPane(page, 'Lab'))).join('\n');
+}
+
+describe('"Stop Lab VM" → "Start Lab VM" → "Destroy Lab VM" from the palette', () => {
+  let domains: Domain[] = [];
+  const bootIds = new Map<string, string>();
+  /** The node the extension is connected to when the VM is stopped: lab2 after the switch above. */
+  const inUse = NODES > 1 ? 'lab2' : FIRST_NODE;
+
+  it('"Stop Lab VM" disconnects and halts every node; vagrant\'s progress is in the output channel', async () => {
+    const { page } = browser;
+    domains = labDomains();
+    for (const domain of domains) {
+      expect(domainState(domain.uuid), domain.node).toBe('running');
+      expect(domain.disks.length, `${domain.node}'s disks`).toBeGreaterThan(0);
+      bootIds.set(domain.node, (await nodes.get(domain.node)!.run('cat /proc/sys/kernel/random/boot_id')).trim());
+    }
+    await runCommand(page, 'Containers Lab: Stop Lab VM');
+    const seen = await watchNotificationsUntil(page, () => domains.every((domain) => domainState(domain.uuid) === 'shut off') && outputChannelLog().includes('vagrant halt finished'), 300_000, 'every node shut off');
+    expect(seen.join('\n')).toMatch(/stopping the lab VM/);
+    expect(await labViewText(page)).toMatch(/State\s+disconnected/);
+    const log = outputChannelLog();
+    for (const domain of domains) expect(log).toMatch(new RegExp(`vagrant: ==> ${domain.node}: `));
+    await screenshot(page, 'vm-lab-03-stopped');
+  });
+
+  it('"Start Lab VM" boots the nodes again and reconnects to the node in use, asking nothing', async () => {
+    const { page } = browser;
+    for (const vm of nodes.values()) vm.dispose(); // their SSH connections went with the old boot
+    await runCommand(page, 'Containers Lab: Start Lab VM');
+    // no node picker and no host-key question: either would leave the connection waiting
+    const seen = await watchNotificationsUntil(page, async () => /State\s+connected/.test(await labViewText(page)), 420_000, 'connected again');
+    expect(seen.join('\n')).toMatch(/starting the lab VM/);
+    for (const domain of domains) expect(domainState(domain.uuid), domain.node).toBe('running');
+    for (const node of [...nodes.keys()]) nodes.set(node, labVm(node));
+    for (const [node, vm] of nodes) {
+      const bootId = (await vm.run('cat /proc/sys/kernel/random/boot_id')).trim();
+      expect(bootId, `${node} booted again`).not.toBe(bootIds.get(node));
+      expect((await vm.run('systemctl is-active containers-lab.service')).trim(), node).toBe('active');
+    }
+    await expectShowing(page, nodes.get(inUse)!);
+    const log = outputChannelLog();
+    expect(log).toContain('vagrant up finished');
+    expect(log).toContain(`connected to lab VM (vagrant: ${inUse})`);
+    await screenshot(page, 'vm-lab-04-started-again');
+  });
+
+  it('"Destroy Lab VM" asks first: Cancel keeps everything; Destroy deletes every node\'s domain and disk', async () => {
+    const { page } = browser;
+    await runCommand(page, 'Containers Lab: Destroy Lab VM');
+    expect((await waitForDialog(page)).message).toBe('Destroy the lab VM?');
+    await clickDialogButton(page, 'Cancel');
+    for (const domain of domains) expect(domainState(domain.uuid), domain.node).toBe('running');
+    expect(await labViewText(page)).toMatch(/State\s+connected/);
+
+    await runCommand(page, 'Containers Lab: Destroy Lab VM');
+    await waitForDialog(page);
+    await clickDialogButton(page, 'Destroy');
+    const seen = await watchNotificationsUntil(page, () => domains.every((domain) => domainState(domain.uuid) === 'gone') && outputChannelLog().includes('vagrant destroy -f finished'), 300_000, 'every domain gone');
+    expect(seen.join('\n')).toMatch(/destroying the lab VM/);
+    for (const domain of domains) {
+      for (const disk of domain.disks) expect(existsSync(disk), `${domain.node}'s disk ${disk}`).toBe(false);
+      expect(existsSync(join(process.env.VAGRANT_DOTFILE_PATH!, 'machines', domain.node, 'libvirt', 'id')), `${domain.node}'s Vagrant id`).toBe(false);
+    }
+    expect(await labViewText(page)).toMatch(/State\s+disconnected/);
+    expect(await notificationMessages(page), 'no error notification').not.toContainEqual(expect.stringMatching(/failed|error/i));
+    await screenshot(page, 'vm-lab-05-destroyed');
   });
 });
