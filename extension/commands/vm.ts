@@ -3,8 +3,9 @@
  * Each runs vagrant in the workspace (see ./vm-vagrant.ts for where and how), shows its progress
  * lines in a notification and every line in the "Containers Lab" output channel. Once the VM is
  * up, the extension connects to it by itself with the target `vagrant ssh-config` describes: in a
- * multi-node lab, the node it used last (remembered per workspace), or the one the learner picks
- * when there is none yet. Stopping or destroying first disconnects from the VM.
+ * multi-node lab, the node it used last, or the one the learner picks when there is none yet
+ * (./vm-memory.ts). Stopping or destroying first disconnects from the VM; destroying also forgets
+ * the VM's host-key pins, since the next VM makes new keys.
  *
  * "Switch Lab Node…": a multi-node lab (LAB_NODES=2 vagrant up: lab1, lab2 on a private network)
  * is one lab host at a time for the extension; this lists every node `vagrant ssh-config` knows,
@@ -19,6 +20,7 @@ import type { LabTarget } from '../connection/types';
 import type { Lab } from '../lab';
 import { Cancelled } from './cancelled';
 import { registerLabCommand } from './register';
+import { LabVmMemory } from './vm-memory';
 import { diagnoseVagrantFailure, progressMessage, runVagrant, vagrantArgs, vagrantWorkingDir, type VmAction } from './vm-vagrant';
 
 const TITLES: Record<VmAction, string> = {
@@ -57,18 +59,8 @@ async function runVmAction(lab: Lab, action: VmAction): Promise<string> {
   );
 }
 
-/** Where the node last used is kept: a stopped and started lab reconnects to it without asking. */
-const LAST_NODE_KEY = 'containersLab.lastLabNode';
-
-async function rememberNode(lab: Lab, target: LabTarget): Promise<void> {
-  await lab.context.workspaceState.update(LAST_NODE_KEY, target.label);
-}
-
 async function disconnectFromVm(lab: Lab): Promise<void> {
-  const target = lab.connection.target;
-  if (target?.kind !== 'vagrant') return;
-  await rememberNode(lab, target);
-  await lab.connection.disconnect();
+  if (lab.connection.target?.kind === 'vagrant') await lab.connection.disconnect();
 }
 
 /** Asks which node; the one connected now is marked (and listed first). */
@@ -84,10 +76,9 @@ async function pickNode(lab: Lab, targets: LabTarget[], placeHolder: string): Pr
   return picked.target;
 }
 
-async function connectToVm(lab: Lab, cwd: string): Promise<LabTarget> {
+async function connectToVm(lab: Lab, memory: LabVmMemory, cwd: string): Promise<LabTarget> {
   const targets = await vagrantTargets(cwd);
-  const lastLabel = lab.context.workspaceState.get<string>(LAST_NODE_KEY);
-  const last = targets.find((candidate) => candidate.label === lastLabel);
+  const last = targets.find((candidate) => candidate.label === memory.lastNode());
   if (last && targets.length > 1) lab.output.info(`reconnecting to ${last.label}, the node in use before ("Switch Lab Node…" moves to another)`);
   const target = last ?? (targets.length > 1 ? await pickNode(lab, targets, 'The lab has several nodes: which one should the extension connect to?') : targets[0]!);
   await connectToNode(lab, target);
@@ -100,7 +91,6 @@ async function connectToNode(lab: Lab, target: LabTarget): Promise<void> {
     { location: vscode.ProgressLocation.Notification, title: `Containers Lab: connecting to ${target.label}` },
     () => lab.connection.connect(target),
   );
-  await rememberNode(lab, target);
   lab.output.info(`connected to ${target.label} (${describeTarget(target)})`);
 }
 
@@ -120,10 +110,25 @@ async function switchLabNode(lab: Lab): Promise<LabTarget> {
   return target;
 }
 
+/** The VM and its disks are gone: so are the host keys pinned for its nodes. */
+async function forgetDestroyedVm(lab: Lab, memory: LabVmMemory): Promise<void> {
+  const endpoints = await memory.forgetVm();
+  for (const endpoint of endpoints) await lab.hostKeys.delete(endpoint);
+  if (endpoints.length > 0) lab.output.info(`forgot the host keys pinned for the destroyed VM's nodes (${endpoints.join(', ')}): a new VM makes new ones`);
+}
+
 export function registerVmCommands(lab: Lab): void {
+  const memory = new LabVmMemory(lab.context.workspaceState);
+  // every connection to a node counts, however it was made (Connect, on startup, Start, Switch)
+  const offState = lab.connection.on('state', (state) => {
+    const target = lab.connection.target;
+    if (state === 'connected' && target?.kind === 'vagrant') void memory.connectedTo(target);
+  });
+  lab.context.subscriptions.push({ dispose: offState });
+
   registerLabCommand(lab, 'containersLab.startVm', async () => {
     const cwd = await runVmAction(lab, 'up');
-    return connectToVm(lab, cwd);
+    return connectToVm(lab, memory, cwd);
   });
   registerLabCommand(lab, 'containersLab.switchLabNode', () => switchLabNode(lab));
   registerLabCommand(lab, 'containersLab.stopVm', async () => {
@@ -139,5 +144,6 @@ export function registerVmCommands(lab: Lab): void {
     if (choice !== 'Destroy') throw new Cancelled();
     await disconnectFromVm(lab);
     await runVmAction(lab, 'destroy');
+    await forgetDestroyedVm(lab, memory);
   });
 }

@@ -15,7 +15,8 @@
  * Last (vitest.vm.config.ts runs this file after the others), the VM's life cycle from the palette:
  * "Stop Lab VM" halts every node (libvirt says "shut off"), "Start Lab VM" boots them again (a new
  * boot id in each kernel) and reconnects to the node in use with nothing asked, "Destroy Lab VM"
- * — once cancelled, then confirmed — deletes the domains and their disks. Vagrant's progress must
+ * — once cancelled, then confirmed — deletes the domains and their disks, and the extension forgets
+ * the nodes' host-key pins (a new VM has new keys). Vagrant's progress must
  * reach the "Containers Lab" output channel (its log file in code-server's user data).
  */
 import { spawnSync } from 'node:child_process';
@@ -254,8 +255,15 @@ describe('"Stop Lab VM" → "Start Lab VM" → "Destroy Lab VM" from the palette
     await screenshot(page, 'vm-lab-04-started-again');
   });
 
-  it('"Destroy Lab VM" asks first: Cancel keeps everything; Destroy deletes every node\'s domain and disk', async () => {
+  it('"Destroy Lab VM" asks first: Cancel keeps everything; Destroy deletes every node\'s domain and disk, and their host-key pins', async () => {
     const { page } = browser;
+    // the pins the extension holds: one per node it connected to (lab1 on startup, lab2 by the switch)
+    await runCommand(page, 'Containers Lab: Forget Host Key…');
+    const pinned = page.locator('.quick-input-widget .quick-input-list .monaco-list-row .label-name');
+    await pinned.first().waitFor({ timeout: 15_000 });
+    expect((await pinned.allInnerTexts()).sort()).toEqual([...nodes.values()].map((vm) => `${vm.address}:22`).sort());
+    await page.keyboard.press('Escape');
+
     await runCommand(page, 'Containers Lab: Destroy Lab VM');
     expect((await waitForDialog(page)).message).toBe('Destroy the lab VM?');
     await clickDialogButton(page, 'Cancel');
@@ -273,6 +281,10 @@ describe('"Stop Lab VM" → "Start Lab VM" → "Destroy Lab VM" from the palette
     }
     expect(await labViewText(page)).toMatch(/State\s+disconnected/);
     expect(await notificationMessages(page), 'no error notification').not.toContainEqual(expect.stringMatching(/failed|error/i));
+    // a new VM makes new host keys: the destroyed one's pins would refuse it
+    expect(outputChannelLog()).toMatch(/forgot the host keys pinned for the destroyed VM's nodes/);
+    await runCommand(page, 'Containers Lab: Forget Host Key…');
+    await expect.poll(() => notificationMessages(page), { timeout: 15_000 }).toContainEqual('Containers Lab has no pinned host keys.');
     await screenshot(page, 'vm-lab-05-destroyed');
   });
 });
