@@ -88,11 +88,12 @@ describe('a runtime with a warm pool', () => {
     expect(record.hostname).toBe('wp-host');
     expect(record.config.process?.args).toEqual(['sleep', '300']);
     expect(record.config.root?.path).toBe(join(stateRoot, 'containers', record.id, 'merged'));
-    // … and so do the files on disk (config.json is replaced at claim, not rewritten in place)
+    // … and so do the files on disk (config.json is written over in place at claim: nothing of the template's may remain)
     const directory = join(stateRoot, 'containers', record.id);
     const onDisk = JSON.parse(readFileSync(join(directory, 'config.json'), 'utf8')) as typeof record.config;
     expect(onDisk.process?.args).toEqual(['sleep', '300']);
     expect(onDisk.hostname).toBe('wp-host');
+    expect(readFileSync(join(directory, 'config.json'), 'utf8')).toBe(JSON.stringify(record.config, null, 2));
     expect(statSync(join(directory, 'config.json')).mode & 0o777).toBe(0o600);
     expect((JSON.parse(readFileSync(join(directory, 'state.json'), 'utf8')) as { status: string }).status).toBe('running');
     expect(readdirSync(directory).filter((entry) => entry.includes('.tmp'))).toEqual([]);

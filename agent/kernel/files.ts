@@ -1,11 +1,11 @@
 /*
  * File descriptors: the small integers through which a process holds open files, pipes,
  * terminals and namespaces. Node's `fs` covers ordinary files; these are the calls it does not
- * offer (pipe2 with flags, ioctl on terminals, fchdir) or that must run synchronously on the
- * calling thread.
+ * offer (pipe2 with flags, ioctl on terminals, fchdir, renameat2's exchange) or that must run
+ * synchronously on the calling thread.
  */
 import { check, declare } from './libc';
-import { O_CLOEXEC } from './constants';
+import { AT_FDCWD, O_CLOEXEC, RENAME_EXCHANGE } from './constants';
 
 const open_ = declare('int open(const char *path, int flags, uint32_t mode)');
 const close_ = declare('int close(int fd)');
@@ -57,4 +57,15 @@ const chdir_ = declare('int chdir(const char *path)');
 /** chdir(2) for this thread only (Node's process.chdir would also update Node's cached cwd). */
 export function chdir(path: string): void {
   check('chdir', path, chdir_(path) as number);
+}
+
+const renameat2_ = declare('int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)');
+
+/**
+ * Swaps two existing paths in one step (renameat2 RENAME_EXCHANGE): whoever opens either name
+ * sees the old file or the new one, never neither. Unlike a rename over an existing file, ext4
+ * does not start writing the renamed file's data to disk here (its auto_da_alloc heuristic).
+ */
+export function exchangePaths(first: string, second: string): void {
+  check('renameat2', `${first} ⇄ ${second}, RENAME_EXCHANGE`, renameat2_(AT_FDCWD, first, AT_FDCWD, second, RENAME_EXCHANGE) as number);
 }
