@@ -33,7 +33,7 @@ const inodes = (directory: string): Map<number, string> =>
 describe('the state store', () => {
   const store = new StateStore(root);
 
-  test('create premakes two empty files; each save takes one, trades places with state.json and unlinks the old record', () => {
+  test('create premakes two empty files; each save takes one, trades places with state.json and unlinks the old record', async () => {
     const id = 'a'.repeat(32);
     const directory = store.directory(id);
     store.create(stateFor(id, 'first'), config(['true']));
@@ -44,6 +44,7 @@ describe('the state store', () => {
       const oldRecord = statSync(join(directory, 'state.json')).ino;
       const premade = statSync(join(directory, premadeName(index))).ino;
       store.save({ ...stateFor(id, 'first'), status });
+      await store.deletionsSettled();
       // The kernel's inodes: the premade file is now state.json; the old record is gone.
       expect(statSync(join(directory, 'state.json')).ino).toBe(premade);
       expect(inodes(directory).has(oldRecord)).toBe(false);
@@ -55,6 +56,7 @@ describe('the state store', () => {
     // More saves than were premade: a temporary file renamed into place, none left behind.
     const before = statSync(join(directory, 'state.json')).ino;
     store.save({ ...stateFor(id, 'x'), status: 'stopped', exitCode: 0 });
+    await store.deletionsSettled();
     expect(statSync(join(directory, 'state.json')).ino).not.toBe(before);
     expect(store.load(id)).toEqual({ ...stateFor(id, 'x'), status: 'stopped', exitCode: 0 });
     expect(readdirSync(directory).sort()).toEqual(['config.json', 'state.json']);
@@ -70,7 +72,7 @@ describe('the state store', () => {
     expect(readdirSync(directory).sort()).toEqual(['config.json', 'state.json', premadeName(1)]);
   });
 
-  test('discard forgets the premade files with the directory', () => {
+  test('discard forgets the premade files with the directory', async () => {
     const id = 'e'.repeat(32);
     store.create(stateFor(id, 'discarded'), config(['true']));
     store.discard(id);
@@ -78,6 +80,7 @@ describe('the state store', () => {
     // The id is free again, and a new record under it starts with files of its own.
     store.create(stateFor(id, 'again'), config(['true']));
     store.save({ ...stateFor(id, 'again'), status: 'running' });
+    await store.deletionsSettled();
     expect(store.load(id)).toMatchObject({ name: 'again', status: 'running' });
     expect(readdirSync(store.directory(id)).sort()).toEqual(['config.json', 'state.json', premadeName(1)]);
   });
@@ -121,6 +124,7 @@ describe('the state store', () => {
     // The reader starts in its own time: wait until it has read once before saving.
     await new Promise((resolve) => setTimeout(resolve, 0));
     for (const name of names) manySaves.save({ ...stateFor(id, name), status: 'running' });
+    await manySaves.deletionsSettled();
     Atomics.store(stop, 0, 1);
     const { reads, torn, seen } = await report;
     await reader.terminate();

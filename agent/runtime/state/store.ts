@@ -4,8 +4,8 @@
  * record), config.json (the OCI document it was made from), its overlay's upper/work dirs and
  * its log. Writes never leave half a file under a record's name (see save and writeAtomically).
  */
-import { closeSync, constants, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { closeSync, constants, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasErrno } from '../../kernel/errors';
 import { exchangePaths } from '../../kernel/files';
@@ -110,11 +110,12 @@ export class StateStore {
    *
    * With a premade empty file (see create) the new record is written into it and the two
    * names trade places in one renameat2(RENAME_EXCHANGE); the old record, now under the
-   * premade name, is unlinked. Nothing is created and nothing renamed over an existing file —
-   * the two costly steps of a temporary file renamed into place on ext4 (see
-   * replaceConfigWhileCreating) — so such a save costs tens of microseconds instead of
-   * ~0.5–1.5 ms. Without one (more saves than were premade, or a record an earlier agent
-   * made) it is the temporary file renamed into place.
+   * premade name, is unlinked in the background (freeing an inode can wait on the filesystem's
+   * journal; if the agent dies first, the file goes with the directory at rm). Nothing is
+   * created and nothing renamed over an existing file — the two costly steps of a temporary
+   * file renamed into place on ext4 (see replaceConfigWhileCreating) — so such a save costs
+   * tens of microseconds instead of ~0.5–1.5 ms. Without a premade file (more saves than were
+   * premade, or a record an earlier agent made) it is the temporary file renamed into place.
    */
   save(state: ContainerState): void {
     const path = join(this.directory(state.id), 'state.json');
@@ -132,7 +133,7 @@ export class StateStore {
       renameSync(next, path);
       return;
     }
-    unlinkSync(next);
+    this.inBackground(unlink(next));
   }
 
   load(id: string): ContainerState | null {
@@ -177,8 +178,13 @@ export class StateStore {
       this.remove(id);
       return;
     }
+    this.inBackground(rm(target, { recursive: true, force: true }));
+  }
+
+  /** Counts a deletion running in libuv's thread pool until it ends (see deletionsSettled). */
+  private inBackground(deletion: Promise<void>): void {
     this.pendingDeletions += 1;
-    rm(target, { recursive: true, force: true })
+    deletion
       .catch(() => undefined)
       .finally(() => {
         this.pendingDeletions -= 1;
@@ -186,7 +192,7 @@ export class StateStore {
       });
   }
 
-  /** Resolves once every discarded directory has been deleted. */
+  /** Resolves once every discarded directory and replaced record has been deleted. */
   deletionsSettled(): Promise<void> {
     return this.pendingDeletions === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
   }
