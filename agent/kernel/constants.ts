@@ -53,6 +53,9 @@ export const O_DIRECTORY = supportedArch() === 'arm64' ? 0o40000 : 0o200000;
 export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
 
+/** fcntl(2): duplicate a descriptor at or above a number, close-on-exec. */
+export const F_DUPFD_CLOEXEC = 1030;
+
 /** renameat2(2): the directory descriptor meaning "the current directory", and the swap flag. */
 export const AT_FDCWD = -100;
 export const RENAME_EXCHANGE = 1 << 1;

@@ -1,11 +1,12 @@
 /*
  * File descriptors: the small integers through which a process holds open files, pipes,
  * terminals and namespaces. Node's `fs` covers ordinary files; these are the calls it does not
- * offer (pipe2 with flags, ioctl on terminals, fchdir, renameat2's exchange) or that must run
- * synchronously on the calling thread.
+ * offer (pipe2 with flags, ioctl on terminals, fchdir, renameat2's exchange, a duplicate above a
+ * number) or that must run synchronously on the calling thread — and one close that must not.
  */
+import { close as closeOnThreadPool } from 'node:fs';
 import { check, declare } from './libc';
-import { AT_FDCWD, O_CLOEXEC, RENAME_EXCHANGE } from './constants';
+import { AT_FDCWD, F_DUPFD_CLOEXEC, O_CLOEXEC, RENAME_EXCHANGE } from './constants';
 
 const open_ = declare('int open(const char *path, int flags, uint32_t mode)');
 const close_ = declare('int close(int fd)');
@@ -21,6 +22,22 @@ export function openFile(path: string, flags: number, mode = 0o644): number {
 
 export function closeFd(fd: number): void {
   close_(fd);
+}
+
+/**
+ * close(2) on libuv's thread pool. Closing the last reference to a namespace tears it down in
+ * the closing thread (for a mount namespace: unmount everything, wait for RCU grace periods);
+ * this way the agent's own thread does not wait for that.
+ */
+export function closeFdInBackground(fd: number): Promise<void> {
+  return new Promise((resolve) => closeOnThreadPool(fd, () => resolve()));
+}
+
+const fcntlInt = declare('int fcntl(int fd, int cmd, ...)');
+
+/** A close-on-exec copy of `fd` at the lowest free number ≥ `minimum` (fcntl F_DUPFD_CLOEXEC). */
+export function duplicateFdAtOrAbove(fd: number, minimum: number): number {
+  return check('fcntl', `F_DUPFD_CLOEXEC fd ${fd} ≥ ${minimum}`, fcntlInt(fd, F_DUPFD_CLOEXEC, 'int', minimum) as number);
 }
 
 export function readFd(fd: number, buffer: Buffer): number {

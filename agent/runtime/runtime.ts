@@ -32,6 +32,7 @@ import { WarmPool } from './lifecycle/warm-pool';
 import { killEverything, stopContainer } from './lifecycle/stop';
 import { checkDefaultBridge, defaultBridgeFromEnv, detachNetwork, type DefaultBridge } from './network';
 import { ExitWatcher, isSameProcessAlive } from './process/exit-watcher';
+import { MountNamespaceHolds } from './process/mount-namespace-hold';
 import type { ExitStatus } from '../kernel/processes';
 import { StateStore, stateRootFromEnv, type ContainerState } from './state/store';
 
@@ -72,7 +73,10 @@ export class Runtime implements ContainerRuntime {
     const stateRoot = options.stateRoot ?? stateRootFromEnv();
     // Checked before anything is touched: a bad setting leaves the state root as it was.
     const defaultBridge = options.defaultBridge ? checkDefaultBridge(options.defaultBridge) : defaultBridgeFromEnv();
-    this.context = { stateRoot, store: new StateStore(stateRoot), cgroups: openCgroupHost(), defaultBridge, waiting: new Map() };
+    this.context = {
+      stateRoot, store: new StateStore(stateRoot), cgroups: openCgroupHost(), defaultBridge, waiting: new Map(),
+      mountNamespaces: new MountNamespaceHolds(),
+    };
     this.reconcile();
     const poolSize = options.warmPool ?? 0;
     this.pool = poolSize > 0 ? new WarmPool(this.context, poolSize, () => ensureBusyboxImage(stateRoot).path) : null;
@@ -311,6 +315,7 @@ export class Runtime implements ContainerRuntime {
   close(): void {
     // Unclaimed sandboxes are the agent's own: they go with it (containers keep running).
     this.pool?.close();
+    this.context.mountNamespaces.releaseAll();
     this.watcher.close();
     this.linkWatcher?.close();
     this.events.removeAllListeners();
@@ -384,6 +389,8 @@ export class Runtime implements ContainerRuntime {
   /** The container's first process ended: record how, and release what only a live container needs. */
   private containerExited(state: ContainerState, status: ExitStatus | null): void {
     if (!this.states.has(state.id) || state.status === 'stopped') return;
+    // First: the namespace's teardown (unmounting everything) then runs while we do the rest.
+    this.context.mountNamespaces.release(state.id);
     const cgroup = this.cgroupOf(state);
     let oomKills = 0;
     try {

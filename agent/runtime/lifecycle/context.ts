@@ -1,7 +1,7 @@
 /*
  * What every lifecycle verb needs: where state lives, the host's cgroup hierarchies, the bridge
  * a container goes on when it names none, and the container processes this agent started (only
- * a parent can collect a child's exit status).
+ * a parent can collect a child's exit status) with the mount namespaces it holds for them.
  */
 import type { CgroupHost } from '../cgroups';
 import type { DefaultBridge } from '../network/default-bridge';
@@ -9,6 +9,7 @@ import type { StateStore } from '../state/store';
 import type { ChildProgram } from '../../kernel/child-program';
 import type { Checkpoints } from '../process/checkpoints';
 import type { ExecSlots } from '../process/exec-slots';
+import type { MountNamespaceHolds } from '../process/mount-namespace-hold';
 
 /** A created container's first process, stopped at its last checkpoint before exec. */
 export interface ParkedProcess {
@@ -27,4 +28,6 @@ export interface RuntimeContext {
   readonly defaultBridge: DefaultBridge;
   /** Containers created but not started: their first process waits at its last checkpoint. */
   readonly waiting: Map<string, ParkedProcess>;
+  /** The agent's holds on its containers' mount namespaces, so exits are quick (see there). */
+  readonly mountNamespaces: MountNamespaceHolds;
 }

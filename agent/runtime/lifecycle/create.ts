@@ -213,6 +213,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       restrictPaths(recordedSpec);
     });
     if (has('uts') && !joins('uts') && spec.hostname) insideNamespaces(pid, ['uts'], () => sethostname(spec.hostname!));
+    if (has('mnt') && !joins('mnt')) context.mountNamespaces.hold(id, pid);
 
     return { state, spec: recordedSpec, cgroup, parked: { checkpoints, program: child, ...(exec instanceof ExecSlots ? { slots: exec } : {}) } };
   } catch (error) {

@@ -42,6 +42,8 @@ export function deleteContainer(context: RuntimeContext, state: ContainerState, 
     if (members.length > 0) cgroup.killAll();
     cgroup.destroy();
   }
-  // The record disappears now; the directory's bytes are freed in the background.
-  context.store.discard(state.id);
+  // The record disappears now; the directory's bytes are freed in the background, once the
+  // mount namespace (whose overlay used the directory) is released.
+  context.mountNamespaces.release(state.id);
+  context.store.discard(state.id, context.mountNamespaces.released(state.id));
 }

@@ -222,6 +222,7 @@ export class WarmPool {
     parked.checkpoints.close();
     // Only now that the child is dead: it ran on stacks in this arena.
     parked.program.release();
+    this.context.mountNamespaces.release(state.id);
     cgroup.destroy();
     this.context.store.remove(state.id);
   }

@@ -19,6 +19,7 @@ import { appendBoundingDrops, appendCapabilitySets } from '../capabilities';
 import { appendSeccompInstall } from '../seccomp';
 import { EXEC_FAILED, type Checkpoints } from './checkpoints';
 import { ExecSlots, type ExecText } from './exec-slots';
+import { HELD_FD_MINIMUM } from './mount-namespace-hold';
 import type { SecurityPlan } from './security-plan';
 import { appendSignalReset } from './signals';
 
@@ -40,8 +41,12 @@ export interface LaunchPlan {
   security?: SecurityPlan | null;
 }
 
-/** The first steps of every child: die with the agent until exec, default signal actions. */
+/**
+ * The first steps of every child: drop its copies of the agent's mount-namespace holds (see
+ * ./mount-namespace-hold.ts), die with the agent until exec, default signal actions.
+ */
 export function appendPrologue(program: ChildProgram): void {
+  program.syscall('close_range', HELD_FD_MINIMUM, 0xffffffff, 0);
   program.syscall('prctl', PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   appendSignalReset(program);
 }

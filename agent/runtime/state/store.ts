@@ -165,9 +165,10 @@ export class StateStore {
    * renamed into discarded/ (on the same filesystem, so rename cannot fail with EXDEV) and
    * deleted from there by libuv's thread pool. When this returns the container is gone from the
    * store (no id, no record); should the agent die before the deletion ends, the next agent
-   * empties discarded/ when it opens the store (see emptyDiscarded).
+   * empties discarded/ when it opens the store (see emptyDiscarded). The deletion starts once
+   * `after` has settled (the release of the container's mount namespace, whose overlay used it).
    */
-  discard(id: string): void {
+  discard(id: string, after: Promise<void> = Promise.resolve()): void {
     this.premade.delete(id);
     const target = join(this.discardedDir, `${id}-${process.pid}-${Date.now()}`);
     try {
@@ -178,7 +179,7 @@ export class StateStore {
       this.remove(id);
       return;
     }
-    this.inBackground(rm(target, { recursive: true, force: true }));
+    this.inBackground(after.then(() => rm(target, { recursive: true, force: true })));
   }
 
   /** Counts a deletion running in libuv's thread pool until it ends (see deletionsSettled). */
