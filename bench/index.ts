@@ -16,6 +16,8 @@
  *
  * Run as `node dist/bench.js` (built by build.mjs). Called with OCI_HARNESS_FLAG it is instead the
  * timing harness that ./lifecycle.ts starts inside a private mount namespace for runc and crun.
+ * `npm run bench -- --only lifecycle` runs the lifecycle alone (about a minute instead of many):
+ * the warm service, runc and crun, its summary line and the cleanup check.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -74,7 +76,17 @@ async function measure<T>(what: string, run: () => T | Promise<T>): Promise<Meas
 
 const notRun = (why: string): Measured<never> => ({ ok: false, why });
 
-async function runBenchmarks(): Promise<Results> {
+/** `--only lifecycle`: the one part that can run alone (the others share its service and set-up). */
+const ONLY_FLAG = '--only';
+type Only = 'all' | 'lifecycle';
+
+function onlyFrom(argv: string[]): Only | { error: string } {
+  if (argv.length === 0) return 'all';
+  if (argv.length === 2 && argv[0] === ONLY_FLAG && argv[1] === 'lifecycle') return 'lifecycle';
+  return { error: `unknown arguments "${argv.join(' ')}": the benchmark takes none, or ${ONLY_FLAG} lifecycle` };
+}
+
+async function runBenchmarks(only: Only): Promise<Results> {
   const runId = `clb${randomBytes(4).toString('hex')}`;
   const work = mkdtempSync('/tmp/containers-lab-bench-');
   const created = new Set<string>();
@@ -90,21 +102,7 @@ async function runBenchmarks(): Promise<Results> {
   let service: BenchService | null = null;
   try {
     // Memory is measured on the service as it runs by default (no warm pool) …
-    const plain = await measure('starting the service (default settings) for memory', () => startService(join(work, 'plain'), 0));
-    if (plain.ok) {
-      const { client, pid } = plain.value;
-      try {
-        results.idle = await measure('service RSS, idle', () => idleResidentMiB(client, pid));
-        results.atScale = await measure(`service RSS with ${CONTAINER_COUNT} containers`, () =>
-          residentWithContainers(client, pid, `${runId}-idle`, created),
-        );
-      } finally {
-        await stopService(plain.value, created, results.warnings);
-      }
-    } else {
-      results.idle = notRun(`the service did not start: ${plain.why}`);
-      results.atScale = notRun(`the service did not start: ${plain.why}`);
-    }
+    if (only === 'all') await measureMemory(runId, work, created, results);
 
     // … and the lifecycle on the warm service, with sandboxes made ahead.
     const started = await measure('starting the warm service (--warm-pool) for the lifecycle', () => startService(work));
@@ -141,6 +139,36 @@ async function runBenchmarks(): Promise<Results> {
   } finally {
     if (service) await stopService(service, created, results.warnings);
   }
+  if (only === 'all') await runSnapshotAndExtension(results);
+
+  removeWorkDirectory(work, results.warnings);
+  if (!(await waitForV2Controllers(v2ControllersBefore))) {
+    results.warnings.push(`cgroup2 controllers are [${hybridV2Controllers().join(' ')}], were [${v2ControllersBefore.join(' ')}]`);
+  }
+  results.warnings.push(...findLeftovers({ markers: [runId, ...created], servicePid: service?.pid ?? null, workDirectory: work }));
+  return results;
+}
+
+/** The service's RSS as it runs by default (no warm pool): idle, and with CONTAINER_COUNT containers. */
+async function measureMemory(runId: string, work: string, created: Set<string>, results: Results): Promise<void> {
+  const plain = await measure('starting the service (default settings) for memory', () => startService(join(work, 'plain'), 0));
+  if (plain.ok) {
+    const { client, pid } = plain.value;
+    try {
+      results.idle = await measure('service RSS, idle', () => idleResidentMiB(client, pid));
+      results.atScale = await measure(`service RSS with ${CONTAINER_COUNT} containers`, () =>
+        residentWithContainers(client, pid, `${runId}-idle`, created),
+      );
+    } finally {
+      await stopService(plain.value, created, results.warnings);
+    }
+  } else {
+    results.idle = notRun(`the service did not start: ${plain.why}`);
+    results.atScale = notRun(`the service did not start: ${plain.why}`);
+  }
+}
+
+async function runSnapshotAndExtension(results: Results): Promise<void> {
   results.snapshot = await measure('host snapshot vs lsns', () => benchSnapshot());
   // Without code-server or Chromium on this machine the rest still runs: say why this part did not.
   const noExtensionBench = extensionBenchUnavailable();
@@ -152,13 +180,6 @@ async function runBenchmarks(): Promise<Results> {
       benchExtension(say, results.warnings),
     );
   }
-
-  removeWorkDirectory(work, results.warnings);
-  if (!(await waitForV2Controllers(v2ControllersBefore))) {
-    results.warnings.push(`cgroup2 controllers are [${hybridV2Controllers().join(' ')}], were [${v2ControllersBefore.join(' ')}]`);
-  }
-  results.warnings.push(...findLeftovers({ markers: [runId, ...created], servicePid: service?.pid ?? null, workDirectory: work }));
-  return results;
 }
 
 type RuntimeName = keyof Results['lifecycle'];
@@ -262,7 +283,7 @@ const mib = (value: number): string => `${value.toFixed(1)} MiB`;
 const ratio = (value: number): string => `${value.toFixed(2)}×`;
 const verdict = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
 
-function printReport(results: Results): void {
+function printReport(results: Results, only: Only): void {
   say();
   say(`Containers Lab benchmark — kernel ${release()}, Node ${process.version}, ${availableParallelism()} CPUs`);
   say();
@@ -277,6 +298,13 @@ function printReport(results: Results): void {
     }
     const s = measured.value;
     say(`  ${name.padEnd(16)}${ms(s.median).padStart(11)}${ms(s.p95).padStart(11)}${ms(s.min).padStart(11)}${ms(s.max).padStart(11)}`);
+  }
+  if (only === 'lifecycle') {
+    say();
+    say('Summary');
+    say(lifecycleLine(results));
+    sayCleanup(results);
+    return;
   }
   say();
   say('Service memory (VmRSS of the service process, default settings)');
@@ -325,6 +353,10 @@ function printReport(results: Results): void {
   );
   say(snapshotLine(results.snapshot));
   say(extensionLine(results.extension));
+  sayCleanup(results);
+}
+
+function sayCleanup(results: Results): void {
   say();
   if (results.warnings.length === 0) say('cleanup: nothing left behind (service stopped; no containers, cgroups, mounts, runtime state or temp files)');
   for (const warning of results.warnings) say(`WARNING: left behind or not restored: ${warning}`);
@@ -374,8 +406,14 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  printReport(await runBenchmarks());
-  await runTopologyBench(say);
+  const only = onlyFrom(process.argv.slice(2));
+  if (typeof only === 'object') {
+    say(only.error);
+    process.exitCode = 1;
+    return;
+  }
+  printReport(await runBenchmarks(only), only);
+  if (only === 'all') await runTopologyBench(say);
 }
 
 main().catch((error) => {
