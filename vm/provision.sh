@@ -37,7 +37,21 @@ if [ "$IN_IMAGE" != 1 ]; then
   log "cgroup v2: yes ($(tr '\n' ' ' </sys/fs/cgroup/cgroup.controllers))"
 fi
 
-# 2. Debian packages, only the missing ones: a box that has them already needs no network.
+# 2. The node's name (lab, lab1, lab2…) as its hostname. Set here, once: Vagrant's own
+# config.vm.hostname redoes it over SSH on every `vagrant up`, ~45 s per boot under emulation.
+# /etc/hostname keeps it across reboots; 127.0.1.1 names it so that sudo can resolve it.
+if [ "$IN_IMAGE" != 1 ] && [ -n "${LAB_NODE_NAME:-}" ]; then
+  [[ "$LAB_NODE_NAME" =~ ^[a-z][a-z0-9-]{0,62}$ ]] || fail "LAB_NODE_NAME must be a host name like lab1, got \"$LAB_NODE_NAME\""
+  if [ "$(hostname)" != "$LAB_NODE_NAME" ]; then
+    echo "$LAB_NODE_NAME" >/etc/hostname
+    hostname "$LAB_NODE_NAME"
+    sed -i '/^127\.0\.1\.1[[:space:]]/d' /etc/hosts
+    echo "127.0.1.1 $LAB_NODE_NAME" >>/etc/hosts
+    log "hostname: $LAB_NODE_NAME"
+  fi
+fi
+
+# 3. Debian packages, only the missing ones: a box that has them already needs no network.
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -53,7 +67,7 @@ node_major=$(node --version 2>/dev/null | sed -n 's/^v\([0-9][0-9]*\)\..*/\1/p')
 node_major=${node_major:-0}
 [ "$node_major" -ge 18 ] || fail "Node.js 18 or newer is needed, found $(node --version 2>/dev/null || echo none)"
 
-# 3. The agent: copied only when the build differs, into a fresh directory swapped in whole,
+# 4. The agent: copied only when the build differs, into a fresh directory swapped in whole,
 #    so a half-copied agent never runs.
 changed=0
 if [ -f "$AGENT_SOURCE/containers-lab.js" ]; then
@@ -76,7 +90,7 @@ else
   fail "no agent build at $AGENT_SOURCE: run \"npm run build\" in the repository on the host, then \"vagrant rsync && vagrant provision\""
 fi
 
-# 4. The `containers-lab` command for a shell in the VM (`sudo containers-lab ps`).
+# 5. The `containers-lab` command for a shell in the VM (`sudo containers-lab ps`).
 wrapper_text=$(printf '%s\n' '#!/bin/sh' \
   '# The Containers Lab CLI: the agent installed by vm/provision.sh, run with the VM'"'"'s Node.' \
   "exec node $AGENT_DIR/containers-lab.js \"\$@\"")
@@ -86,7 +100,7 @@ if [ "$(cat "$WRAPPER" 2>/dev/null)" != "$wrapper_text" ]; then
   log "installed $WRAPPER"
 fi
 
-# 5. The service (the same unit the extension writes when it installs an agent itself).
+# 6. The service (the same unit the extension writes when it installs an agent itself).
 unit_text=$(cat <<EOF
 [Unit]
 Description=Containers Lab agent (namespaces, overlay, cgroups, veth as a service)
