@@ -17,30 +17,15 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { needsTool, onPath, VAGRANT_FIX } from './helpers/tools';
 
 const repo = resolve(__dirname, '..');
 const vmDir = join(repo, 'vm');
-const inCI = process.env.CI === 'true';
 const scratch = mkdtempSync(join(tmpdir(), 'vm-config-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function onPath(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).status === 0;
-}
-
-/** The test body when `tool` exists; otherwise a CI failure naming the fix, or a local skip. */
-function needs(tool: string, fix: string): (context: { skip: () => void }) => boolean {
-  return (context) => {
-    if (onPath(tool)) return true;
-    const reason = `"${tool}" is not installed: ${fix}`;
-    if (inCI) throw new Error(reason);
-    console.warn(`skipped (local run): ${reason}`);
-    context.skip();
-    return false;
-  };
-}
-const needsVagrant = needs('vagrant', 'apt-get install vagrant vagrant-libvirt (scripts/setup-host.sh does)');
-const needsShellcheck = needs('shellcheck', 'apt-get install shellcheck (scripts/setup-host.sh does)');
+const needsVagrant = needsTool('vagrant', VAGRANT_FIX);
+const needsShellcheck = needsTool('shellcheck', 'apt-get install shellcheck (scripts/setup-host.sh does)');
 
 // An empty Vagrant home per run: no installed box or plugin of this machine's user changes the outcome.
 const vagrantHome = join(scratch, 'vagrant.d');

@@ -6,28 +6,21 @@
  * downloaded. Messages of situations this machine cannot reach (no libvirtd, no KVM) are checked
  * on the texts Vagrant prints for them.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { needsTool, onPath, VAGRANT_FIX } from './helpers/tools';
 import {
   VAGRANT_MISSING, diagnoseVagrantFailure, hasMachineState, progressMessage, runVagrant, vagrantArgs, vagrantWorkingDir,
 } from '../extension/commands/vm-vagrant';
 import { parseVagrantSshConfig, sameLabHost } from '../extension/connection/targets';
 
 const repo = resolve(__dirname, '..');
-const inCI = process.env.CI === 'true';
 const scratch = mkdtempSync(join(tmpdir(), 'vm-vagrant-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const hasVagrant = spawnSync('sh', ['-c', 'command -v vagrant']).status === 0;
-const hasVirtualBox = spawnSync('sh', ['-c', 'command -v VBoxManage']).status === 0;
-function needsVagrant(context: { skip: () => void }): void {
-  if (hasVagrant) return;
-  if (inCI) throw new Error('"vagrant" is not installed: apt-get install vagrant vagrant-libvirt (scripts/setup-host.sh does)');
-  context.skip();
-}
+const needsVagrant = needsTool('vagrant', VAGRANT_FIX);
 
 const vagrantEnv = (name: string): NodeJS.ProcessEnv => ({
   ...process.env,
@@ -94,7 +87,7 @@ describe('a lab of several nodes (LAB_NODES=2): what "Switch Lab Node…" lists'
 
 describe('running the real vagrant', () => {
   test('streams every line as it comes (vagrant status of the lab VM)', async (context) => {
-    needsVagrant(context);
+    if (!needsVagrant(context)) return;
     const lines: string[] = [];
     const run = await runVagrant(['status'], { cwd: join(repo, 'vm'), env: { ...vagrantEnv('status'), VAGRANT_DEFAULT_PROVIDER: 'libvirt' }, onLine: (line) => lines.push(line) });
     expect(run.code).toBe(0);
@@ -107,15 +100,15 @@ describe('running the real vagrant', () => {
   });
 
   test('no VirtualBox: vagrant up fails and the message says to install it or use libvirt', async (context) => {
-    needsVagrant(context);
-    if (hasVirtualBox) context.skip(); // this machine has VirtualBox: the failure cannot be produced
+    if (!needsVagrant(context)) return;
+    if (onPath('VBoxManage')) context.skip(); // this machine has VirtualBox: the failure cannot be produced
     const run = await runVagrant(['up', '--provider=virtualbox'], { cwd: join(repo, 'vm'), env: vagrantEnv('novbox') });
     expect(run.code).not.toBe(0);
     expect(diagnoseVagrantFailure(run.output, 'up')).toMatch(/^VirtualBox is not installed: install it, or use libvirt/);
   });
 
   test('a bad lab setting: the Vagrantfile\'s own one-line message comes through', async (context) => {
-    needsVagrant(context);
+    if (!needsVagrant(context)) return;
     const run = await runVagrant(['up'], { cwd: join(repo, 'vm'), env: { ...vagrantEnv('bad'), LAB_NODES: '0' } });
     expect(run.code).not.toBe(0);
     expect(diagnoseVagrantFailure(run.output, 'up')).toBe('nodes must be a whole number in 1..9 (vm/lab.yml or LAB_NODES), got "0"');

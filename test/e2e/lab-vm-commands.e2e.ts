@@ -11,8 +11,7 @@
  * The VM actually starting, stopping and being destroyed from the palette is tested in the real
  * VM job (test/vm-e2e/lab-command.vm.ts).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -20,6 +19,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { clickActivityBarItem, launchBrowser, notificationMessages, openWorkbench, runCommand, screenshot, type Browser } from './helpers/browser';
 import { codeServerLauncher, REPO, startCodeServer, type CodeServer } from './helpers/code-server';
 import { productVsix } from './helpers/vsix';
+import { needsTool, onPath, VAGRANT_FIX } from '../helpers/tools';
 
 const scratch = mkdtempSync(join(tmpdir(), 'cl-vm-commands-e2e-'));
 let server: CodeServer | undefined;
@@ -59,17 +59,17 @@ async function startLabVmError(page: Page): Promise<string> {
   return (await toast.locator('.notification-list-item-message').innerText()).trim();
 }
 
-const onPath = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
-const hasVirtualBox = onPath('VBoxManage');
-const hasVagrant = onPath('vagrant');
+const needsVagrant = needsTool('vagrant', VAGRANT_FIX);
 
 describe('"Start Lab VM" explains what is missing, in one line', () => {
   it('no Vagrant on PATH: says to install Vagrant and a provider, with the Debian packages', async () => {
     // code-server's launcher names its Node by full path, so PATH can hold only that folder. VS Code
     // would take the PATH of a login shell ($SHELL -ilc env, where /etc/profile puts /usr/bin back);
     // with no such shell it keeps the server's own environment.
-    const nodeOnly = dirname(spawnSync('sh', ['-c', `sed -n 's/^exec "\\([^"]*\\)".*/\\1/p' "${codeServerLauncher()}"`], { encoding: 'utf8' }).stdout.trim());
-    expect(spawnSync('sh', ['-c', 'command -v vagrant'], { env: { PATH: nodeOnly } }).status, `no vagrant in ${nodeOnly}`).not.toBe(0);
+    const node = /^exec "([^"]+)"/m.exec(readFileSync(codeServerLauncher(), 'utf8'))?.[1];
+    expect(node, `the Node that ${codeServerLauncher()} runs`).toBeDefined();
+    const nodeOnly = dirname(node!);
+    expect(onPath('vagrant', nodeOnly), `no vagrant in ${nodeOnly}`).toBe(false);
     const page = await openVsCode({ PATH: nodeOnly, SHELL: join(scratch, 'no-login-shell') });
     const message = await startLabVmError(page);
     expect(message).toMatch(/^Vagrant is not installed \(no "vagrant" on PATH\): install Vagrant and a provider/);
@@ -78,11 +78,8 @@ describe('"Start Lab VM" explains what is missing, in one line', () => {
     await screenshot(page, 'vm-commands-01-no-vagrant');
   });
 
-  it.skipIf(hasVirtualBox)('Vagrant but no VirtualBox: says to install it or use libvirt (the real vagrant fails)', async (context) => {
-    if (!hasVagrant) {
-      if (process.env.CI === 'true') throw new Error('"vagrant" is not installed: apt-get install vagrant vagrant-libvirt (scripts/setup-host.sh does)');
-      context.skip();
-    }
+  it.skipIf(onPath('VBoxManage'))('Vagrant but no VirtualBox: says to install it or use libvirt (the real vagrant fails)', async (context) => {
+    if (!needsVagrant(context)) return;
     const page = await openVsCode({
       VAGRANT_DEFAULT_PROVIDER: 'virtualbox',
       // a throw-away Vagrant home and machine state: nothing of this machine's Vagrant is used or left
