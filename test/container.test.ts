@@ -194,4 +194,18 @@ describe('lifecycle', () => {
     expect(leftovers(stateRoot, [record])).toEqual(NONE_LEFT);
     made.splice(made.indexOf(record), 1);
   });
+
+  test('a SIGTERM that arrives before PID 1 has its handler is sent again once it has one', async () => {
+    // PID 1 of a PID namespace drops a signal it has no handler for: this shell sets up its TERM
+    // trap only after a pause, so the first SIGTERM is lost and only a second one can end it well
+    const script = "sleep 2; trap 'kill $! 2>/dev/null; exit 0' TERM; while :; do sleep 3600 & wait $!; done";
+    const record = await run({ name: 'late-trap', net: 'none', args: ['sh', '-c', script] });
+    const caught = BigInt(`0x${/^SigCgt:\s*(\S+)$/m.exec(readFileSync(`/proc/${record.pid}/status`, 'utf8'))![1]}`);
+    expect((caught >> 14n) & 1n).toBe(0n); // SIGTERM is signal 15, bit 14: no handler yet
+    const stopped = await runtime.stop('late-trap', 30);
+    expect(stopped.exitCode).toBe(0); // the trap's exit, not 137 from the SIGKILL at the deadline
+    await runtime.remove('late-trap');
+    expect(leftovers(stateRoot, [record])).toEqual(NONE_LEFT);
+    made.splice(made.indexOf(record), 1);
+  });
 });

@@ -31,6 +31,21 @@ export function changedSignals(): number[] {
   return [...new Set([...signalsInMask(status, 'SigIgn'), ...signalsInMask(status, 'SigCgt')])].sort((a, b) => a - b);
 }
 
+/**
+ * Whether process `pid` has a handler for `signal` now (SigCgt in its /proc status); false when
+ * it is gone. For PID 1 of a PID namespace this says whether a signal sent now would be delivered
+ * or dropped (see ../lifecycle/stop.ts).
+ */
+export function catchesSignal(pid: number, signal: number): boolean {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return false;
+  }
+  return signalsInMask(status, 'SigCgt').includes(signal);
+}
+
 /** Adds steps that give every changed signal back its default action (a zeroed sigaction is SIG_DFL). */
 export function appendSignalReset(program: ChildProgram): void {
   const defaultAction = program.arena.zeroed(64);
