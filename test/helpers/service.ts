@@ -20,13 +20,21 @@ export interface RunningService {
   process: ChildProcess;
   client: AgentClient;
   stderr: () => string;
+  /** How the service ended when nobody stopped it (a crash, a signal), with its last log lines; null while it runs. */
+  unexpectedExit: () => string | null;
 }
 
 // A failed or timed-out test must not leave its agent running: what is still running when the
 // test file ends (or its process exits) is stopped, by the PIDs this file started.
 const started = new Set<ChildProcess>();
+/** Services this file asked to stop: their exit is expected. */
+const stopRequested = new WeakSet<ChildProcess>();
 const killLeftovers = (): void => {
-  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  for (const child of started) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    stopRequested.add(child);
+    child.kill('SIGTERM');
+  }
 };
 afterAll(killLeftovers);
 process.once('exit', killLeftovers);
@@ -35,7 +43,11 @@ export async function startService(stateRoot: string, socketPath: string, serveO
   ensureBuilt();
   const child = spawn('node', [AGENT_BUNDLE, 'serve', '--root', stateRoot, '--socket', socketPath, ...serveOptions], { stdio: ['ignore', 'ignore', 'pipe'] });
   started.add(child);
-  child.once('exit', () => started.delete(child));
+  let unexpectedExit: string | null = null;
+  child.once('exit', (code, signal) => {
+    started.delete(child);
+    if (!stopRequested.has(child)) unexpectedExit = `the agent service exited unexpectedly (${signal ?? `code ${code}`}); its log ends:\n${stderr.slice(-2000)}`;
+  });
   let stderr = '';
   child.stderr!.on('data', (data: Buffer) => {
     stderr += data.toString();
@@ -46,7 +58,7 @@ export async function startService(stateRoot: string, socketPath: string, serveO
     // socket of an agent that was just killed (its dying children hold it open for a moment).
     const listening = stderr.includes('listening on');
     const client = listening ? await connectAgent(socketPath).catch(() => null) : null;
-    if (client) return { process: child, client, stderr: () => stderr };
+    if (client) return { process: child, client, stderr: () => stderr, unexpectedExit: () => unexpectedExit };
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the agent service did not start: ${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -56,6 +68,7 @@ export async function stopService(service: RunningService, signal: NodeJS.Signal
   service.client.close();
   if (service.process.exitCode !== null || service.process.signalCode !== null) return;
   const exited = new Promise((resolve) => service.process.once('exit', resolve));
+  stopRequested.add(service.process);
   service.process.kill(signal);
   await exited;
 }

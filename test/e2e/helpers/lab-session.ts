@@ -93,6 +93,8 @@ export async function startLabSession(options: LabSessionOptions): Promise<LabSe
       await server.stop();
     }
     offChanged();
+    // a service that died left its containers running: a new one on the same state root finds them
+    if (agent?.unexpectedExit()) agent = await startService(stateRoot, socketPath).catch(() => agent);
     if (agent) {
       for (const summary of await agent.client.call('container.list', {}).catch(() => [])) {
         note(summary);
@@ -166,13 +168,18 @@ export async function startLabSession(options: LabSessionOptions): Promise<LabSe
       }
       throw new Error(`not connected after 90 s; Lab view: ${rows.join(' | ')}\n${session.diagnostics()}`);
     },
-    diagnostics: () => `${extensionHostLogs(server!).slice(-4000)}\n--- browser console\n${browser!.consoleLines.slice(-40).join('\n')}`,
+    diagnostics: () => `${extensionHostLogs(server!).slice(-4000)}\n--- browser console\n${browser!.consoleLines.slice(-40).join('\n')}${agent!.unexpectedExit() ? `\n--- ${agent!.unexpectedExit()}` : ''}`,
     async close() {
+      // an agent that died mid-test explains the failures before this, and what it left behind
+      const died = agent!.unexpectedExit() ? session.diagnostics() : null;
       const left = await teardown();
       const what = Object.entries(left).filter(([, items]) => (items as unknown[]).length > 0);
+      const problems: string[] = [];
       if (what.length > 0 || JSON.stringify(left) !== JSON.stringify(NONE_LEFT)) {
-        throw new Error(`left behind by the session's containers: ${what.map(([kind, items]) => `${kind}: ${(items as unknown[]).join(', ')}`).join('; ')}`);
+        problems.push(`left behind by the session's containers: ${what.map(([kind, items]) => `${kind}: ${(items as unknown[]).join(', ')}`).join('; ')}`);
       }
+      if (died) problems.push(died);
+      if (problems.length > 0) throw new Error(problems.join('\n'));
     },
   };
   return session;
