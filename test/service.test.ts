@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -43,6 +43,8 @@ let socketPath: string;
 let runtime: ContainerRuntime;
 let server: AgentServer;
 const clients: AgentClient[] = [];
+/** What the service logs (its complaints about failed internal steps). */
+const serviceLog: string[] = [];
 const sockets: Socket[] = [];
 
 async function client(): Promise<AgentClient> {
@@ -99,7 +101,7 @@ describe.skipIf(!runtimeExists)('containers-lab serve with the real runtime', ()
     stateRoot = join(work, 'state');
     socketPath = join(work, 'run', 'agent.sock'); // "run" does not exist yet: serve creates it
     runtime = await openRealRuntime(stateRoot);
-    server = await serve(runtime, { socketPath, handleSignals: false, log: () => {} });
+    server = await serve(runtime, { socketPath, handleSignals: false, log: (line) => serviceLog.push(line) });
   });
 
   afterAll(async () => {
@@ -281,6 +283,24 @@ describe.skipIf(!runtimeExists)('containers-lab serve with the real runtime', ()
     agent.close();
     await expect.poll(() => processAlive(session.pid), { timeout: 5000 }).toBe(false);
     expect(processAlive(record.pid!)).toBe(true);
+    const other = await client();
+    expect((await other.call('container.inspect', { id: record.id })).status).toBe('running');
+    await other.call('container.remove', { id: record.id, force: true });
+  });
+
+  it('a terminal whose program let go of it (still running) ends quietly when its connection closes', async () => {
+    // The program closes its end of the terminal and goes on: the agent's side sees the terminal
+    // hang up (and closes it) before the process exits — the moment a window reload can hit.
+    const agent = await client();
+    const record = await agent.call('container.run', { name: 'svc-test-h', net: 'none', args: ['sleep', '60'] });
+    const session = await agent.call('exec.start', { id: record.id, args: ['sh', '-c', 'exec </dev/null >/dev/null 2>&1; sleep 60'], tty: true });
+    const terminals = (): string[] => readdirSync(`/proc/${session.pid}/fd`).map((fd) => readlinkSync(`/proc/${session.pid}/fd/${fd}`)).filter((target) => target.startsWith('/dev/pts/'));
+    await expect.poll(() => processAlive(session.pid) && terminals().length === 0, { timeout: 5000 }).toBe(true);
+    const logged = serviceLog.length;
+    agent.close();
+    await expect.poll(() => processAlive(session.pid), { timeout: 5000 }).toBe(false);
+    // the hang-up is not written to the terminal's old descriptor number (EBADF, or another file)
+    expect(serviceLog.slice(logged)).toEqual([]);
     const other = await client();
     expect((await other.call('container.inspect', { id: record.id })).status).toBe('running');
     await other.call('container.remove', { id: record.id, force: true });

@@ -146,9 +146,14 @@ export class AgentService {
     for (const follower of peer.follows) follower.dispose();
     peer.follows.clear();
     for (const entry of peer.sessions.values()) {
-      entry.session.close();
-      // Hang up the process the way a closed terminal would.
-      if (!entry.exited) entry.session.kill('SIGHUP');
+      // This runs in the socket's close event: a throw here would end the whole agent.
+      try {
+        entry.session.close();
+        // Hang up the process the way a closed terminal would.
+        if (!entry.exited) entry.session.kill('SIGHUP');
+      } catch (error) {
+        this.log(`ending exec session ${entry.session.id} of a closed connection failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
     peer.sessions.clear();
   }

@@ -25,10 +25,22 @@ export class RunningExec implements ExecSession {
   private exitCode: number | null = null;
   private finished = false;
   private readonly pending: { stream: 'stdout' | 'stderr'; data: Buffer }[] = [];
+  /**
+   * Whether the terminal's multiplexer is still open. Its stream closes the descriptor once the
+   * terminal hangs up — when the program's last hold on the terminal goes, which can be before
+   * the program's exit is collected (a program that closes its stdio and goes on, or simply the
+   * usual order of events). From then on the number is no longer ours: writing to it would fail,
+   * or land in whatever file the agent opened next under that number.
+   */
+  private terminalOpen: boolean;
 
   constructor(readonly id: string, readonly pid: number, private readonly stdio: ExecStdio) {
+    this.terminalOpen = stdio.kind === 'terminal';
     if (stdio.kind === 'terminal') {
       const output = new ReadStream(stdio.multiplexer);
+      // 'error' and 'end' come first: the stream closes the descriptor as it is destroyed, and
+      // 'close' is emitted only a loop turn later
+      for (const event of ['error', 'end', 'close']) output.on(event, () => (this.terminalOpen = false));
       this.follow(output, 'stdout');
     } else {
       this.stdin = new Socket({ fd: stdio.stdin, readable: false, writable: true });
@@ -70,20 +82,20 @@ export class RunningExec implements ExecSession {
 
   write(data: Buffer): void {
     if (this.stdio.kind === 'terminal') {
-      if (!this.finished) writeSync(this.stdio.multiplexer, data);
+      if (this.terminalOpen) writeSync(this.stdio.multiplexer, data);
     } else {
       this.stdin?.write(data);
     }
   }
 
   resize(cols: number, rows: number): void {
-    if (this.stdio.kind === 'terminal' && !this.finished) resizePty(this.stdio.multiplexer, cols, rows);
+    if (this.stdio.kind === 'terminal' && this.terminalOpen) resizePty(this.stdio.multiplexer, cols, rows);
   }
 
   close(): void {
     if (this.stdio.kind === 'terminal') {
       // Ctrl-D at the start of a line is end-of-file for a terminal's reader.
-      if (!this.finished) writeSync(this.stdio.multiplexer, Buffer.from([4]));
+      if (this.terminalOpen) writeSync(this.stdio.multiplexer, Buffer.from([4]));
     } else {
       this.stdin?.end();
     }
