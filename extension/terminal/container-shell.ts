@@ -35,6 +35,9 @@ export class ContainerShell implements vscode.Pseudoterminal {
   private readonly decoder = new Base64TextDecoder();
   /** Output that arrived before exec.start answered (kept in order, matched by session later). */
   private early: Array<{ session: string; data?: string; code?: number }> = [];
+  /** Keystrokes and the last window size from before exec.start answered, sent once it has. */
+  private typedAhead: string[] = [];
+  private sizeAhead: vscode.TerminalDimensions | null = null;
   private readonly subscriptions: vscode.Disposable[] = [];
   /** Tells a shell killed with its container (quiet close) from one that exited on its own. */
   private readonly ending = new ShellEndArbiter((end) => this.finished(end));
@@ -85,6 +88,14 @@ export class ContainerShell implements vscode.Pseudoterminal {
       );
       this.session = session;
       this.lab.output.info(`shell in ${this.options.containerName}: exec session ${session}`);
+      if (this.ended) {
+        // the terminal was closed while the shell was starting: end the shell too
+        this.client.call('exec.close', { session }).catch(() => undefined);
+        return;
+      }
+      // what was typed while it started, in order (one connection keeps the order of calls)
+      for (const data of this.typedAhead.splice(0)) this.handleInput(data);
+      if (this.sizeAhead) this.setDimensions(this.sizeAhead);
       for (const entry of this.early.filter((early) => early.session === session)) {
         if (entry.data !== undefined) this.writeEmitter.fire(this.decoder.decode(entry.data));
         if (entry.code !== undefined) this.exited(entry.code);
@@ -97,12 +108,20 @@ export class ContainerShell implements vscode.Pseudoterminal {
   }
 
   handleInput(data: string): void {
-    if (this.ended || !this.session || !this.client) return;
+    if (this.ended) return;
+    if (!this.session || !this.client) {
+      this.typedAhead.push(data);
+      return;
+    }
     this.client.call('exec.input', { session: this.session, data: encodeInput(data) }).catch((error: unknown) => this.lab.output.error('exec.input', error));
   }
 
   setDimensions(dimensions: vscode.TerminalDimensions): void {
-    if (this.ended || !this.session || !this.client) return;
+    if (this.ended) return;
+    if (!this.session || !this.client) {
+      this.sizeAhead = dimensions;
+      return;
+    }
     this.client
       .call('exec.resize', { session: this.session, cols: dimensions.columns, rows: dimensions.rows })
       .catch((error: unknown) => this.lab.output.error('exec.resize', error));

@@ -15,6 +15,10 @@ export class HostShell implements vscode.Pseudoterminal {
   private readonly closeEmitter = new vscode.EventEmitter<number | void>();
   readonly onDidClose = this.closeEmitter.event;
   private remote: HostTerminal | null = null;
+  private closed = false;
+  /** Keystrokes and the last window size from before the shell was open, sent once it is. */
+  private typedAhead: string[] = [];
+  private sizeAhead: vscode.TerminalDimensions | null = null;
   private readonly decoder = new TextDecoder();
 
   constructor(private readonly lab: Lab) {}
@@ -27,12 +31,20 @@ export class HostShell implements vscode.Pseudoterminal {
     try {
       const remote = await this.lab.connection.openHostTerminal({ cols: dimensions?.columns ?? 80, rows: dimensions?.rows ?? 24 });
       if (!remote) throw new Error('there is no SSH link to the lab host');
+      if (this.closed) {
+        // the terminal was closed while the shell was opening
+        remote.close();
+        return;
+      }
       this.remote = remote;
       remote.onData((data) => this.writeEmitter.fire(this.decoder.decode(data, { stream: true })));
       remote.onClose((code) => {
         this.remote = null;
+        this.closed = true;
         this.closeEmitter.fire(code ?? undefined);
       });
+      for (const data of this.typedAhead.splice(0)) remote.write(data);
+      if (this.sizeAhead) remote.resize(this.sizeAhead.columns, this.sizeAhead.rows);
     } catch (error) {
       this.lab.output.error('cannot open a shell on the lab host', error);
       this.writeEmitter.fire(`\r\ncannot open a shell on the lab host: ${errorMessage(error)}\r\n`);
@@ -41,14 +53,17 @@ export class HostShell implements vscode.Pseudoterminal {
   }
 
   handleInput(data: string): void {
-    this.remote?.write(data);
+    if (this.remote) this.remote.write(data);
+    else if (!this.closed) this.typedAhead.push(data);
   }
 
   setDimensions(dimensions: vscode.TerminalDimensions): void {
-    this.remote?.resize(dimensions.columns, dimensions.rows);
+    if (this.remote) this.remote.resize(dimensions.columns, dimensions.rows);
+    else this.sizeAhead = dimensions;
   }
 
   close(): void {
+    this.closed = true;
     this.remote?.close();
     this.remote = null;
   }

@@ -7,7 +7,7 @@
  * against a real agent; the extension host runs as root on the same machine, so the kernel's
  * /proc/<pid>/ns/* is read here as the independent witness.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ContainerRecord } from '../../../agent/protocol';
@@ -98,6 +98,35 @@ test('Open Shell in Container opens a terminal whose shell joins the container',
   const status = await closedStatus(second);
   assertEqual(status?.code, 3, 'exit code of a shell that ran `exit 3`');
 });
+
+test('keys typed while the shell is still starting reach it (nothing typed ahead is lost)', async () => {
+  // The container's cgroup is frozen behind the agent's back, so the shell's process stops as it
+  // joins the cgroup and exec.start cannot answer until the thaw: what is typed meanwhile must be
+  // kept by the terminal, not dropped for want of a session.
+  freeze(true);
+  let name: string | undefined;
+  try {
+    const known = new Set(vscode.window.terminals);
+    name = await vscode.commands.executeCommand<string>('containersLab.openShell', record.id);
+    const terminal = vscode.window.terminals.find((candidate) => candidate.name === name && !known.has(candidate));
+    assert(terminal, 'the new shell terminal, right after the command');
+    terminal.sendText('exit 4');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    freeze(false);
+    assertEqual((await closedStatus(terminal))?.code, 4, 'exit code of `exit 4`, typed before the shell had started');
+  } finally {
+    freeze(false);
+    for (const terminal of vscode.window.terminals) if (terminal.name === name) terminal.dispose();
+  }
+});
+
+/** Freezes or thaws the container's cgroup through the kernel's own file (v1 freezer or v2). */
+function freeze(frozen: boolean): void {
+  const directories = record.cgroup?.directories ?? {};
+  if (directories.freezer) writeFileSync(join(directories.freezer, 'freezer.state'), frozen ? 'FROZEN' : 'THAWED');
+  else if (directories.unified) writeFileSync(join(directories.unified, 'cgroup.freeze'), frozen ? '1' : '0');
+  else throw new Error('the container has no freezer cgroup');
+}
 
 /** Runs Open Shell and returns its terminal. */
 async function openShellTerminal(name: string): Promise<vscode.Terminal> {
