@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -288,18 +288,28 @@ describe.skipIf(!runtimeExists)('containers-lab serve with the real runtime', ()
     await other.call('container.remove', { id: record.id, force: true });
   });
 
-  it('a terminal whose program let go of it (still running) ends quietly when its connection closes', async () => {
-    // The program closes its end of the terminal and goes on: the agent's side sees the terminal
-    // hang up (and closes it) before the process exits — the moment a window reload can hit.
+  it('a terminal that hung up before its program ended: closing the connection still ends the session quietly', async () => {
+    // The program lets go of its terminal and keeps running: the agent's side sees the terminal
+    // hang up (and closes its descriptor) before any exit — the moment a window reload can hit.
+    // Each SIGHUP the program gets is a line in /tmp/hups: the kernel's, when the agent closes the
+    // terminal, then the agent's own when the connection ends.
     const agent = await client();
     const record = await agent.call('container.run', { name: 'svc-test-h', net: 'none', args: ['sleep', '60'] });
-    const session = await agent.call('exec.start', { id: record.id, args: ['sh', '-c', 'exec </dev/null >/dev/null 2>&1; sleep 60'], tty: true });
-    const terminals = (): string[] => readdirSync(`/proc/${session.pid}/fd`).map((fd) => readlinkSync(`/proc/${session.pid}/fd/${fd}`)).filter((target) => target.startsWith('/dev/pts/'));
-    await expect.poll(() => processAlive(session.pid) && terminals().length === 0, { timeout: 5000 }).toBe(true);
+    const script = "trap 'echo hup >> /tmp/hups' HUP; exec </dev/null >/dev/null 2>&1; while :; do sleep 60 & wait $!; done";
+    const session = await agent.call('exec.start', { id: record.id, args: ['sh', '-c', script], tty: true });
+    const hangUps = (): number => {
+      try {
+        return readFileSync(`/proc/${session.pid}/root/tmp/hups`, 'utf8').split('\n').filter(Boolean).length;
+      } catch {
+        return 0;
+      }
+    };
+    await expect.poll(hangUps, { timeout: 5000 }).toBe(1);
     const logged = serviceLog.length;
     agent.close();
-    await expect.poll(() => processAlive(session.pid), { timeout: 5000 }).toBe(false);
-    // the hang-up is not written to the terminal's old descriptor number (EBADF, or another file)
+    await expect.poll(hangUps, { timeout: 5000 }).toBe(2);
+    expect(processAlive(session.pid)).toBe(true);
+    // nothing was written to the terminal's old descriptor number (EBADF, or another file now)
     expect(serviceLog.slice(logged)).toEqual([]);
     const other = await client();
     expect((await other.call('container.inspect', { id: record.id })).status).toBe('running');
