@@ -9,7 +9,7 @@
  * directory, connects once, and stops it (SIGTERM to the PID it started) at the end.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectAgent, type AgentClient } from '../agent/service/client';
 
@@ -79,4 +79,30 @@ async function waitForSocket(child: ChildProcess, socket: string, log: () => str
     if (Date.now() > deadline) throw new Error(`the service did not listen on ${socket} within ${START_TIMEOUT_MS} ms: ${log().trim()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** The service's child processes, as the kernel lists them (every thread's children). */
+function childProcesses(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Waits until the service's warm pool is full again: `size` parked sandboxes, each a child
+ * process of the service (no container runs between lifecycle rounds). The pool refills while the
+ * service is idle — a runc or crun round timed meanwhile would share the CPUs with that refill.
+ * Resolves false if it is not full within `timeoutMs`.
+ */
+export async function untilWarmPoolFull(service: BenchService, size = BENCH_WARM_POOL, timeoutMs = 15000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (childProcesses(service.pid).length < size) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
 }
