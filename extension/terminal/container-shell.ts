@@ -93,14 +93,15 @@ export class ContainerShell implements vscode.Pseudoterminal {
         this.client.call('exec.close', { session }).catch(() => undefined);
         return;
       }
-      // what was typed while it started, in order (one connection keeps the order of calls)
-      for (const data of this.typedAhead.splice(0)) this.handleInput(data);
-      if (this.sizeAhead) this.setDimensions(this.sizeAhead);
       for (const entry of this.early.filter((early) => early.session === session)) {
         if (entry.data !== undefined) this.writeEmitter.fire(this.decoder.decode(entry.data));
         if (entry.code !== undefined) this.exited(entry.code);
       }
       this.early = [];
+      // what was typed while it started, in order (one connection keeps the order of calls);
+      // nothing if it has already exited
+      for (const data of this.typedAhead.splice(0)) this.handleInput(data);
+      if (this.sizeAhead) this.setDimensions(this.sizeAhead);
     } catch (error) {
       this.lab.output.error(`cannot open a shell in ${this.options.containerName}`, error);
       this.end(`cannot open a shell in ${this.options.containerName}: ${errorMessage(error)}`);
