@@ -15,6 +15,7 @@ import type { Lab } from '../lab';
 import { errorMessage } from '../output';
 import { isEndedStatus, ShellEndArbiter, type ShellEnd } from './shell-exit';
 import { Base64TextDecoder, encodeInput, shellEnvironment } from './terminal-text';
+import { TypedAhead } from './typed-ahead';
 
 export interface ShellOptions {
   containerId: string;
@@ -35,9 +36,8 @@ export class ContainerShell implements vscode.Pseudoterminal {
   private readonly decoder = new Base64TextDecoder();
   /** Output that arrived before exec.start answered (kept in order, matched by session later). */
   private early: Array<{ session: string; data?: string; code?: number }> = [];
-  /** Keystrokes and the last window size from before exec.start answered, sent once it has. */
-  private typedAhead: string[] = [];
-  private sizeAhead: vscode.TerminalDimensions | null = null;
+  /** What was typed (and the window size) before exec.start answered. */
+  private readonly typedAhead = new TypedAhead();
   private readonly subscriptions: vscode.Disposable[] = [];
   /** Tells a shell killed with its container (quiet close) from one that exited on its own. */
   private readonly ending = new ShellEndArbiter((end) => this.finished(end));
@@ -100,8 +100,7 @@ export class ContainerShell implements vscode.Pseudoterminal {
       this.early = [];
       // what was typed while it started, in order (one connection keeps the order of calls);
       // nothing if it has already exited
-      for (const data of this.typedAhead.splice(0)) this.handleInput(data);
-      if (this.sizeAhead) this.setDimensions(this.sizeAhead);
+      this.typedAhead.flush((data) => this.handleInput(data), (dimensions) => this.setDimensions(dimensions));
     } catch (error) {
       this.lab.output.error(`cannot open a shell in ${this.options.containerName}`, error);
       this.end(`cannot open a shell in ${this.options.containerName}: ${errorMessage(error)}`);
@@ -111,7 +110,7 @@ export class ContainerShell implements vscode.Pseudoterminal {
   handleInput(data: string): void {
     if (this.ended) return;
     if (!this.session || !this.client) {
-      this.typedAhead.push(data);
+      this.typedAhead.key(data);
       return;
     }
     this.client.call('exec.input', { session: this.session, data: encodeInput(data) }).catch((error: unknown) => this.lab.output.error('exec.input', error));
@@ -120,7 +119,7 @@ export class ContainerShell implements vscode.Pseudoterminal {
   setDimensions(dimensions: vscode.TerminalDimensions): void {
     if (this.ended) return;
     if (!this.session || !this.client) {
-      this.sizeAhead = dimensions;
+      this.typedAhead.resize(dimensions);
       return;
     }
     this.client

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { HostTerminal } from '../connection/types';
 import type { Lab } from '../lab';
 import { errorMessage } from '../output';
+import { TypedAhead } from './typed-ahead';
 
 export class HostShell implements vscode.Pseudoterminal {
   private readonly writeEmitter = new vscode.EventEmitter<string>();
@@ -16,9 +17,8 @@ export class HostShell implements vscode.Pseudoterminal {
   readonly onDidClose = this.closeEmitter.event;
   private remote: HostTerminal | null = null;
   private closed = false;
-  /** Keystrokes and the last window size from before the shell was open, sent once it is. */
-  private typedAhead: string[] = [];
-  private sizeAhead: vscode.TerminalDimensions | null = null;
+  /** What was typed (and the window size) before the shell was open. */
+  private readonly typedAhead = new TypedAhead();
   private readonly decoder = new TextDecoder();
 
   constructor(private readonly lab: Lab) {}
@@ -43,8 +43,7 @@ export class HostShell implements vscode.Pseudoterminal {
         this.closed = true;
         this.closeEmitter.fire(code ?? undefined);
       });
-      for (const data of this.typedAhead.splice(0)) remote.write(data);
-      if (this.sizeAhead) remote.resize(this.sizeAhead.columns, this.sizeAhead.rows);
+      this.typedAhead.flush((data) => remote.write(data), (dimensions) => remote.resize(dimensions.columns, dimensions.rows));
     } catch (error) {
       this.lab.output.error('cannot open a shell on the lab host', error);
       this.writeEmitter.fire(`\r\ncannot open a shell on the lab host: ${errorMessage(error)}\r\n`);
@@ -54,12 +53,12 @@ export class HostShell implements vscode.Pseudoterminal {
 
   handleInput(data: string): void {
     if (this.remote) this.remote.write(data);
-    else if (!this.closed) this.typedAhead.push(data);
+    else if (!this.closed) this.typedAhead.key(data);
   }
 
   setDimensions(dimensions: vscode.TerminalDimensions): void {
     if (this.remote) this.remote.resize(dimensions.columns, dimensions.rows);
-    else this.sizeAhead = dimensions;
+    else this.typedAhead.resize(dimensions);
   }
 
   close(): void {

@@ -43,12 +43,12 @@ export async function startService(stateRoot: string, socketPath: string, serveO
   ensureBuilt();
   const child = spawn('node', [AGENT_BUNDLE, 'serve', '--root', stateRoot, '--socket', socketPath, ...serveOptions], { stdio: ['ignore', 'ignore', 'pipe'] });
   started.add(child);
+  let stderr = '';
   let unexpectedExit: string | null = null;
   child.once('exit', (code, signal) => {
     started.delete(child);
     if (!stopRequested.has(child)) unexpectedExit = `the agent service exited unexpectedly (${signal ?? `code ${code}`}); its log ends:\n${stderr.slice(-2000)}`;
   });
-  let stderr = '';
   child.stderr!.on('data', (data: Buffer) => {
     stderr += data.toString();
   });
