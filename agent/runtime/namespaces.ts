@@ -63,25 +63,25 @@ export function cloneFlagsFor(types: readonly NamespaceType[]): number {
   return types.reduce((flags, type) => flags | CLONE_FLAG[type], 0);
 }
 
-let threadHasOwnFs = false;
-
 /**
  * Runs `action` on this thread inside the given namespaces of `pid`, then steps back out.
  *
  * setns(2) changes only the calling thread, and only until the next setns, so the agent can act
  * inside a container (mount in its mount namespace, set its hostname) within one synchronous call
  * with no JavaScript of other callers running in between. Entering a mount namespace from a
- * multi-threaded process needs the thread to own its filesystem context first (unshare
- * CLONE_FS), and resets the thread's root and working directory, which are restored afterwards.
+ * multi-threaded process needs the thread to own its filesystem context (root, working
+ * directory, umask) alone, or setns answers EINVAL; and entering resets the thread's root and
+ * working directory, which are restored afterwards.
+ *
+ * Owning it once is not enough: a thread started later by this one (libuv's thread pool grows on
+ * first use, V8 adds helpers) shares this thread's filesystem context again. So every entry asks
+ * for it with unshare(CLONE_FS), which the kernel answers at once when nothing shares it.
  * A user namespace cannot be entered this way; the agent acts as host root, which is privileged
  * over every namespace its containers own.
  */
 export function insideNamespaces<T>(pid: number, types: readonly NamespaceType[], action: () => T): T {
   if (types.includes('user')) throw new Error('a multi-threaded process cannot enter a user namespace');
-  if (types.includes('mnt') && !threadHasOwnFs) {
-    unshare(CLONE_FS);
-    threadHasOwnFs = true;
-  }
+  if (types.includes('mnt')) unshare(CLONE_FS);
   const entered: { type: NamespaceType; home: number }[] = [];
   const workingDirectory = types.includes('mnt') ? openFile('.', O_RDONLY | O_DIRECTORY) : -1;
   try {

@@ -298,7 +298,8 @@ export class Runtime implements ContainerRuntime {
 
   private execSession(state: ContainerState, options: ExecOptions, beforeStart: boolean): ExecSession {
     const session = execInContainer(this.context, state, options, beforeStart);
-    this.watcher.watchChild(session.pid, (status) => session.processExited(status?.code ?? 255));
+    // Its client (or the init step) waits for this status: the agent must live to collect it.
+    this.watcher.watchChild(session.pid, (status) => session.processExited(status?.code ?? 255), { holdOpen: true });
     return session;
   }
 

@@ -9,6 +9,13 @@
  * A container started by an earlier agent (before a restart, or by the standalone CLI) is not
  * our child: its status goes to whoever adopted it. For those the watcher can only notice that
  * the PID is gone (or reused, which its start time reveals), by checking once a second.
+ *
+ * Node does not count a signal listener as a reason to keep running: with nothing else pending
+ * it ends the process — exit code 0 — while the child still runs or its SIGCHLD is still on its way. The service always has
+ * its listening socket; the standalone CLI, whose agent talks over in-memory pipes, may have
+ * nothing once an exec'd program's output has closed (an OOM-killed `dd`, a program that closes
+ * its stdio), so it would end before learning the exit status it is waiting to print. A watch
+ * that someone awaits (`holdOpen`) therefore keeps a referenced timer until its status is in.
  */
 import { readFileSync } from 'node:fs';
 import { reap, type ExitStatus } from '../../kernel/processes';
@@ -16,6 +23,8 @@ import { reap, type ExitStatus } from '../../kernel/processes';
 export type ExitListener = (status: ExitStatus | null) => void;
 
 const ADOPTED_POLL_MS = 1000;
+/** The hold only has to exist: SIGCHLD does the collecting, its ticks are no more than a backstop. */
+const HOLD_POLL_MS = 1000;
 
 export function processStartTime(pid: number): string | null {
   try {
@@ -37,15 +46,26 @@ export class ExitWatcher {
   private readonly children = new Map<number, ExitListener>();
   private readonly adopted = new Map<number, { startTime: string | null; listener: ExitListener }>();
   private timer: NodeJS.Timeout | null = null;
+  /** Children whose exit someone is waiting for, and the timer that keeps us alive for them. */
+  private readonly held = new Set<number>();
+  private holdTimer: NodeJS.Timeout | null = null;
   private readonly onSigchld = (): void => this.collectChildren();
 
   constructor() {
     process.on('SIGCHLD', this.onSigchld);
   }
 
-  /** Watches a process this agent cloned; its exit status is collected here. */
-  watchChild(pid: number, listener: ExitListener): void {
+  /**
+   * Watches a process this agent cloned; its exit status is collected here. `holdOpen`: this
+   * process (the agent) stays alive until then — for a status somebody waits for (an exec's), not
+   * for a detached container that a standalone CLI leaves behind.
+   */
+  watchChild(pid: number, listener: ExitListener, options: { holdOpen?: boolean } = {}): void {
     this.children.set(pid, listener);
+    if (options.holdOpen) {
+      this.held.add(pid);
+      this.holdTimer ??= setInterval(() => this.collectChildren(), HOLD_POLL_MS);
+    }
     // It may have exited before we started listening.
     this.collectChildren();
   }
@@ -74,6 +94,8 @@ export class ExitWatcher {
     process.off('SIGCHLD', this.onSigchld);
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.held.clear();
+    this.releaseHold();
   }
 
   private collectChildren(): void {
@@ -83,15 +105,26 @@ export class ExitWatcher {
         status = reap(pid);
       } catch {
         // ECHILD: someone else collected it; we know it ended, not how
-        this.children.delete(pid);
+        this.forget(pid);
         listener(null);
         continue;
       }
       if (status) {
-        this.children.delete(pid);
+        this.forget(pid);
         listener(status);
       }
     }
+  }
+
+  private forget(pid: number): void {
+    this.children.delete(pid);
+    this.held.delete(pid);
+    if (this.held.size === 0) this.releaseHold();
+  }
+
+  private releaseHold(): void {
+    if (this.holdTimer) clearInterval(this.holdTimer);
+    this.holdTimer = null;
   }
 
   private pollAdopted(): void {
