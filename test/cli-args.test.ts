@@ -106,6 +106,12 @@ describe('run', () => {
     expect(() => parse('run', '--pod', 'a', '--pod', 'b', 'busybox')).toThrow(/--pod given twice/);
   });
 
+  it('reads --cpus as CPUs or Kubernetes millicores and passes --memory through for the agent to read', () => {
+    expect(runOptionsFrom(parse('run', '--cpus', '500m', '--memory', '128Mi', 'busybox'))).toEqual({ image: 'busybox', cpus: 0.5, memory: '128Mi' });
+    expect(runOptionsFrom(parse('run', '--cpus=2', 'busybox')).cpus).toBe(2);
+    expect(runOptionsFrom(parse('run', '--cpus', '1500m', 'busybox')).cpus).toBe(1.5);
+  });
+
   it('rejects bad values with one line naming the option', () => {
     const bad = (...argv: string[]): string => {
       try {
@@ -116,7 +122,8 @@ describe('run', () => {
       }
       throw new Error('expected an error');
     };
-    expect(bad('--cpus', 'half', 'busybox')).toBe('--cpus expects a number of CPUs such as 0.5, got "half"');
+    expect(bad('--cpus', 'half', 'busybox')).toBe('--cpus expects a number of CPUs above 0 or millicores, e.g. 0.5 or 500m, got "half"');
+    expect(bad('--cpus', '0', 'busybox')).toBe('--cpus expects a number of CPUs above 0 or millicores, e.g. 0.5 or 500m, got "0"');
     expect(bad('--pids', '6.5', 'busybox')).toBe('--pids expects a whole number of processes, got "6.5"');
     expect(bad('--net', 'wifi', 'busybox')).toBe('--net must be one of bridge, none, host, got "wifi"');
     expect(bad('--ns', 'pid,time', 'busybox')).toBe('--ns: unknown namespace "time" (known: cgroup, ipc, mnt, net, pid, user, uts)');

@@ -204,17 +204,20 @@ describe('config.json from run options', () => {
     expect(fromOciNamespace('time')).toBeNull();
   });
 
-  test('parseSize', () => {
+  test('parseSize reads Kubernetes quantities and Docker sizes (agent/oci/quantity.ts)', () => {
     expect(parseSize('64m')).toBe(64 * 1024 ** 2);
     expect(parseSize('1g')).toBe(1024 ** 3);
-    expect(parseSize('512k')).toBe(512 * 1024);
-    expect(parseSize('1.5G')).toBe(1.5 * 1024 ** 3);
+    expect(parseSize('128Mi')).toBe(128 * 1024 ** 2);
+    expect(parseSize('512k')).toBe(512 * 1000);
+    expect(parseSize('1.5G')).toBe(1.5 * 1000 ** 3);
+    expect(parseSize('1.5Gi')).toBe(1.5 * 1024 ** 3);
     expect(parseSize('64MiB')).toBe(64 * 1024 ** 2);
     expect(parseSize('4096')).toBe(4096);
     expect(parseSize(123)).toBe(123);
-    for (const bad of ['64x', '-1', '', 'm', '1e9', -5, 1.5]) {
-      expect(errorOf(() => parseSize(bad as string)).message).toBe(
-        `invalid size ${JSON.stringify(bad)}: use bytes or a number with k, m or g (e.g. 64m)`,
+    expect(parseSize('1e9')).toBe(1e9);
+    for (const bad of ['64x', '-1', '', 'm', -5]) {
+      expect(errorOf(() => parseSize(bad)).message).toBe(
+        `invalid size ${typeof bad === 'string' ? JSON.stringify(bad) : bad}: use bytes, Ki/Mi/Gi (1024-based), k/M/G (1000-based) or Docker's m/g (e.g. 128Mi, 64m)`,
       );
     }
   });
@@ -229,13 +232,16 @@ describe('bad options: one line naming the problem', () => {
     ['hostname too long', { hostname: 'h'.repeat(64) }, `invalid hostname "${'h'.repeat(64)}": use up to 63 letters, digits, '-' and '.' (RFC 1123)`],
     ['unknown namespace', { namespaces: ['pid', 'foo' as never] }, 'unknown namespace "foo": choose from cgroup, ipc, mnt, net, pid, user, uts'],
     ['OCI spelling of a namespace', { namespaces: ['network' as never] }, 'unknown namespace "network": choose from cgroup, ipc, mnt, net, pid, user, uts'],
-    ['malformed memory', { memory: '64x' }, 'invalid size "64x": use bytes or a number with k, m or g (e.g. 64m)'],
-    ['negative memory', { memory: '-1' }, 'invalid size "-1": use bytes or a number with k, m or g (e.g. 64m)'],
+    ['malformed memory', { memory: '64x' }, `invalid memory "64x": use bytes, Ki/Mi/Gi (1024-based), k/M/G (1000-based) or Docker's m/g (e.g. 128Mi, 64m)`],
+    ['negative memory', { memory: '-1' }, `invalid memory "-1": use bytes, Ki/Mi/Gi (1024-based), k/M/G (1000-based) or Docker's m/g (e.g. 128Mi, 64m)`],
+    ['ambiguous K', { memory: '512K' }, 'invalid memory "512K": "K" is ambiguous, use k (1000) or Ki (1024)'],
     ['tiny memory', { memory: '1m' }, 'memory limit "1m" is too small: a container needs at least 4m'],
-    ['zero cpus', { cpus: 0 }, 'invalid cpus 0: use a number of CPUs above 0, e.g. 0.5'],
-    ['negative cpus', { cpus: -1 }, 'invalid cpus -1: use a number of CPUs above 0, e.g. 0.5'],
+    ['zero cpus', { cpus: 0 }, 'invalid cpus 0: use a number of CPUs above 0 or millicores, e.g. 0.5 or 500m'],
+    ['negative cpus', { cpus: -1 }, 'invalid cpus -1: use a number of CPUs above 0 or millicores, e.g. 0.5 or 500m'],
+    ['cpus in megacores', { cpus: '500M' }, 'invalid cpus "500M": use a number of CPUs above 0 or millicores, e.g. 0.5 or 500m'],
     ['too many cpus', { cpus: hostCpus + 1 }, `cpus ${hostCpus + 1} exceeds this host's ${hostCpus} CPU${hostCpus === 1 ? '' : 's'}`],
-    ['tiny cpus', { cpus: 0.001 }, 'cpus 0.001 is too small: at least 0.01'],
+    ['tiny cpus', { cpus: 0.001 }, 'cpus 0.001 is too small: at least 0.01 (10m)'],
+    ['tiny millicores', { cpus: '5m' }, 'cpus "5m" is too small: at least 0.01 (10m)'],
     ['zero pids', { pids: 0 }, 'invalid pids limit 0: use a whole number from 1 to 4194304'],
     ['huge pids', { pids: 5000000 }, 'invalid pids limit 5000000: use a whole number from 1 to 4194304'],
     ['fractional pids', { pids: 1.5 }, 'invalid pids limit 1.5: use a whole number from 1 to 4194304'],

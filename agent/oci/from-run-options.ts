@@ -28,6 +28,7 @@ import type {
 } from '../protocol';
 import { NAMESPACE_TYPES } from '../protocol';
 import { validateConfig } from './validate';
+import { parseCpuQuantity, parseMemoryQuantity } from './quantity';
 import { securityFromRunOptions } from './security-options';
 import { volumeMounts, type EmptyDirLocator } from './volume-options';
 import { DEFAULT_CPU_PERIOD_US, MAX_PIDS, MIN_CPU_QUOTA_US, MIN_MEMORY_BYTES } from '../runtime/cgroups/limits';
@@ -132,21 +133,12 @@ function validateNamespaceName(name: unknown): NamespaceType {
   throw badInput(`unknown namespace ${JSON.stringify(name)}: choose from ${NAMESPACE_TYPES.join(', ')}`);
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-
-/** "64m", "1g", "512k", "1.5g", "4096", or a byte count → bytes. Suffixes are binary (k = 1024). */
+/**
+ * A size → bytes, by the rules of ./quantity.ts: "128Mi", "64m" (Docker, = 64Mi), "1.5Gi",
+ * "500M" (1000-based), "129e6", "4096" or a byte count. Kept under this name for its callers.
+ */
 export function parseSize(text: string | number): number {
-  const bad = () => badInput(`invalid size ${JSON.stringify(text)}: use bytes or a number with k, m or g (e.g. 64m)`);
-  if (typeof text === 'number') {
-    if (!Number.isSafeInteger(text) || text < 0) throw bad();
-    return text;
-  }
-  if (typeof text !== 'string') throw bad();
-  const match = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?$/i.exec(text.trim());
-  if (!match) throw bad();
-  const bytes = Math.round(Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!);
-  if (!Number.isSafeInteger(bytes)) throw bad();
-  return bytes;
+  return parseMemoryQuantity(text, 'size');
 }
 
 /** Bytes → the shortest exact-ish human form used in messages ("64m", "23.5g"). */
@@ -158,7 +150,7 @@ export function formatSize(bytes: number): string {
 }
 
 function memoryLimit(value: string | number): number {
-  const bytes = parseSize(value);
+  const bytes = parseMemoryQuantity(value);
   if (bytes < MIN_MEMORY_BYTES) {
     throw badInput(`memory limit ${JSON.stringify(value)} is too small: a container needs at least 4m`);
   }
@@ -169,18 +161,22 @@ function memoryLimit(value: string | number): number {
   return bytes;
 }
 
-function cpuQuota(value: unknown): number {
-  const cpus = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+function cpuQuota(value: string | number): number {
+  const cpus = parseCpuQuantity(value);
   const hostCpus = os.availableParallelism();
-  if (typeof cpus !== 'number' || !Number.isFinite(cpus) || cpus <= 0) {
-    throw badInput(`invalid cpus ${JSON.stringify(value)}: use a number of CPUs above 0, e.g. 0.5`);
-  }
   if (cpus > hostCpus) {
-    throw badInput(`cpus ${cpus} exceeds this host's ${hostCpus} CPU${hostCpus === 1 ? '' : 's'}`);
+    throw badInput(`cpus ${showValue(value)} exceeds this host's ${hostCpus} CPU${hostCpus === 1 ? '' : 's'}`);
   }
   const quota = Math.round(cpus * CPU_PERIOD_US);
-  if (quota < MIN_CPU_QUOTA_US) throw badInput(`cpus ${cpus} is too small: at least ${MIN_CPU_QUOTA_US / CPU_PERIOD_US}`);
+  if (quota < MIN_CPU_QUOTA_US) {
+    throw badInput(`cpus ${showValue(value)} is too small: at least ${MIN_CPU_QUOTA_US / CPU_PERIOD_US} (${(MIN_CPU_QUOTA_US / CPU_PERIOD_US) * 1000}m)`);
+  }
   return quota;
+}
+
+/** "500m" keeps its quotes in messages, 0.5 does not: the user sees what they sent. */
+function showValue(value: string | number): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
 function pidsLimit(value: unknown): number {

@@ -13,10 +13,10 @@ export interface RunOptions {
   /** Command and arguments; default: an idle shell (`sh`). */
   args?: string[];
   env?: string[];
-  /** Memory limit, bytes or a size such as "64m". */
+  /** Memory limit: bytes or a size such as "128Mi", "64m" (Docker: 64 MiB) or "500M" (agent/oci/quantity.ts). */
   memory?: string | number;
-  /** CPU quota in CPUs, e.g. 0.5. */
-  cpus?: number;
+  /** CPU quota in CPUs (0.5) or Kubernetes millicores ("500m"). */
+  cpus?: number | string;
   pids?: number;
   net?: NetworkMode;
   /** Namespaces to create; default all seven (user only with `userns`). */

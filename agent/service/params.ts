@@ -44,7 +44,7 @@ const rules: { [M in AgentMethod]: ParamRules } = {
     args: { type: 'string[]' },
     env: { type: 'string[]' },
     memory: { type: 'string|number' },
-    cpus: { type: 'number' },
+    cpus: { type: 'string|number' },
     pids: { type: 'integer' },
     net: { type: { oneOf: ['bridge', 'none', 'host'] } },
     namespaces: { type: { listOf: NAMESPACE_TYPES } },

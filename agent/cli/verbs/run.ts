@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { NAMESPACE_TYPES } from '../../protocol';
 import type { NamespaceType, NetworkMode, OciSeccomp, OciSpec, RunOptions, VolumeMount } from '../../protocol';
-import { UsageError, integerOption, listOption, numberOption, stringOption, switchOption } from '../args';
+import { UsageError, integerOption, listOption, stringOption, switchOption } from '../args';
+import { CPU_FORMS, parseCpuQuantity } from '../../oci/quantity';
 import type { ParsedArgs, VerbSpec } from '../args';
 import type { CliContext, Verb } from '../context';
 import { writeAll } from '../context';
@@ -20,8 +21,8 @@ const spec: VerbSpec = {
     { long: 'detach', short: 'd', help: 'run in the background and print the container id' },
     { long: 'name', value: 'N', help: 'container name (letters, digits, -, _, .)' },
     { long: 'hostname', value: 'H', help: 'hostname inside the UTS namespace' },
-    { long: 'memory', value: 'SIZE', help: 'memory limit, e.g. 64m, 1g or bytes' },
-    { long: 'cpus', value: 'N', help: 'CPU quota in CPUs, e.g. 0.5' },
+    { long: 'memory', value: 'SIZE', help: 'memory limit: 64m, 128Mi, 1Gi or bytes (k/M/G are 1000-based)' },
+    { long: 'cpus', value: 'N', help: 'CPU limit: 0.5 or 500m' },
     { long: 'pids', value: 'N', help: 'maximum number of processes' },
     { long: 'net', value: 'MODE', help: 'network: bridge (default), none or host' },
     { long: 'ns', value: 'LIST', help: `namespaces to create, comma-separated (${NAMESPACE_TYPES.join(',')})` },
@@ -44,6 +45,7 @@ const spec: VerbSpec = {
   details: [
     'Examples:',
     '  containers-lab run -d --name web --memory 64m --pids 64 busybox -- httpd -f -p 8080',
+    '  containers-lab run -d --name api --memory 128Mi --cpus 500m busybox   (Kubernetes units, as in a Pod\'s resources.limits)',
     '  containers-lab run --net none --ns pid,uts,mnt busybox -- ps',
     '  containers-lab run -d --name app --pod web -v shared:/data --user 1000 --cap-drop ALL busybox -- sleep 1d',
   ],
@@ -62,8 +64,8 @@ export function runOptionsFrom(args: ParsedArgs, readConfig: (path: string) => s
   if (hostname !== undefined) options.hostname = hostname;
   const memory = stringOption(args, 'memory');
   if (memory !== undefined) options.memory = memory;
-  const cpus = numberOption(args, 'cpus', 'a number of CPUs such as 0.5');
-  if (cpus !== undefined) options.cpus = cpus;
+  const cpus = stringOption(args, 'cpus');
+  if (cpus !== undefined) options.cpus = cpuCount(cpus);
   const pids = integerOption(args, 'pids', 'a whole number of processes');
   if (pids !== undefined) options.pids = pids;
   const net = stringOption(args, 'net');
@@ -100,6 +102,16 @@ export function runOptionsFrom(args: ParsedArgs, readConfig: (path: string) => s
   if (configPath !== undefined) options.config = readJsonObject('--config', configPath, readConfig) as OciSpec;
   if (args.command && args.command.length > 0) options.args = args.command;
   return options;
+}
+
+/* "500m" becomes 0.5 here, so a typo is a usage error before anything is asked of the agent, and
+ * the request carries a plain number that any agent version understands. */
+function cpuCount(text: string): number {
+  try {
+    return parseCpuQuantity(text);
+  } catch {
+    throw new UsageError(`--cpus expects ${CPU_FORMS}, got "${text}"`);
+  }
 }
 
 function namespaceList(text: string): NamespaceType[] {
