@@ -100,9 +100,11 @@ describe('progress from real checks: ○ → ✗ (partial credit) → ✓', () =
     expect(tooltip).toContain('Not tried yet');
   });
 
-  test('started and solved halfway: ✗ with the partial score the weights give, "started"', async () => {
+  test('started and solved halfway by the learner: ✗ with the partial score the weights give, "started"', async () => {
     await engine.start('uts-namespace');
-    const report = await engine.solve('uts-namespace', true);
+    // what a learner types: a container with its own UTS namespace, but not the hostname asked for
+    await runtime.run({ name: 'named', args: ['sleep', '3600'] });
+    const report = await engine.check('uts-namespace');
     expect(report.passed).toBe(false);
     expect(report.score).toBeGreaterThan(0);
     const lab = summary();
@@ -114,9 +116,26 @@ describe('progress from real checks: ○ → ✗ (partial credit) → ✓', () =
     expect(exerciseTooltip(lab)).toMatch(new RegExp(`^✗ Best ${report.score}/${report.max}, last ${report.score}/${report.max} \\(1 check\\)$`, 'm'));
   });
 
-  test('reset and solved: ✓ with full score; the section counts it; stop leaves nothing', async () => {
+  test('the reference solution solves it: ◐ "solution shown", not completed, and checks after it do not count', async () => {
     await engine.reset('uts-namespace');
     const report = await engine.solve('uts-namespace');
+    expect(report.passed).toBe(true);
+    let lab = summary();
+    expect(lab.progress).toMatchObject({ completed: false, solvedByReference: true, attempts: 1 });
+    expect(exerciseStatus(lab.progress)).toBe('shown');
+    expect(statusLook('shown').glyph).toBe('◐');
+    expect(exerciseDescription(lab)).toContain('solution shown');
+    // the reference's containers pass every check, but that is not the learner's work
+    expect((await engine.check('uts-namespace')).passed).toBe(true);
+    lab = summary();
+    expect(lab.progress).toMatchObject({ completed: false, attempts: 1 });
+    expect(exerciseStatus(lab.progress)).toBe('shown');
+  });
+
+  test('solved by the learner after a reset: ✓ with full score; the section counts it; stop leaves nothing', async () => {
+    await engine.reset('uts-namespace');
+    await runtime.run({ name: 'named', hostname: 'lab-uts', args: ['sleep', '3600'] });
+    const report = await engine.check('uts-namespace');
     expect(report.passed).toBe(true);
     const lab = summary();
     expect(exerciseStatus(lab.progress)).toBe('completed');

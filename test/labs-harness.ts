@@ -1,7 +1,10 @@
 /*
  * Runs every lab of one kind through the same ordeal, against real containers (root):
- *   setup → check: not passed, score 0, and every failure says what is missing;
+ *   setup → check: not passed, score 0, and every failure says what is missing (a failcheck —
+ *     "the setup's containers are still the ones it made" — holds on the untouched setup);
  *   partial solution (when the lab has one) → exactly the partial score its weights give;
+ *   each example answer of the lab file, on a fresh setup → a wrong one below full (exactly its
+ *     score when the file gives one), a differently-right one full;
  *   reset, reference solution → full score;
  *   stop → nothing left: no container, veth, cgroup, mount, bridge or work directory.
  * A lab that needs a runtime feature this agent lacks (probed on real containers) is skipped,
@@ -15,11 +18,17 @@ import type { ContainerRuntime } from '../agent/runtime/api';
 import { LabEngine } from '../agent/labs/engine';
 import { loadLabs } from '../agent/labs/loader';
 import { probeFeatures } from '../agent/labs/features';
-import { labResources } from '../agent/labs/teardown';
+import { LabStateStore } from '../agent/labs/state';
+import type { LabNetwork } from '../agent/labs/template';
 import type { LabFeature, LabKind } from '../agent/protocol/labs';
 import { hostLinkNames, leftovers, NONE_LEFT, removeBridgeIfCreated } from './helpers/kernel-witness';
 
 export const LABS_DIRECTORY = join(__dirname, '..', 'labs');
+
+/** The bridges and subnets the running attempt of a lab borrowed, from its state file. */
+export function attemptNetworks(stateRoot: string, id: string): Record<string, LabNetwork> {
+  return new LabStateStore(join(stateRoot, 'labs')).get(id, 0).attempt?.networks ?? {};
+}
 
 export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (id: string) => boolean): void {
   let stateRoot: string;
@@ -43,6 +52,7 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
 
   afterAll(async () => {
     for (const summary of runtime.list()) await runtime.remove(summary.id, true);
+    engine.close();
     runtime.close();
     removeSuiteBridge();
     // The kernel's word that nothing any of them held is left: cgroups, mounts, processes, links.
@@ -53,7 +63,9 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
 
   const labs = loadLabs(LABS_DIRECTORY).filter((lab) => lab.kind === kind && (!only || only(lab.id)));
   for (const lab of labs) {
-    test(`${lab.id}: unsolved fails, ${lab.partial ? 'partial scores its weights, ' : ''}solution scores full, stop leaves nothing`, async (context) => {
+    const answers = lab.answers ?? [];
+    const graded = answers.length > 0 ? `${answers.filter((answer) => answer.verdict === 'wrong').length} wrong answers below full, ${answers.filter((answer) => answer.verdict === 'right').length} right ones full, ` : '';
+    test(`${lab.id}: unsolved fails, ${lab.partial ? 'partial scores its weights, ' : ''}${graded}solution scores full, stop leaves nothing`, { timeout: 240_000 }, async (context) => {
       const missing = (lab.requires ?? []).filter((feature) => !features.has(feature));
       if (missing.length > 0) context.skip(`needs runtime features not available yet: ${missing.join(', ')}`);
 
@@ -64,6 +76,10 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
         expect(unsolved.score).toBe(0);
         for (const [index, result] of unsolved.checks.entries()) {
           const spec = lab.checks[index]!;
+          if (spec.failcheck) {
+            expect(result, `failcheck ${spec.id} fails on the untouched setup`).toMatchObject({ passed: true, weight: 0 });
+            continue;
+          }
           expect(result.passed, `${spec.id} passed on the unsolved setup`).toBe(false);
           expect(result.message).toMatch(result.message.startsWith('skipped: needs ') ? /^skipped: needs [a-z0-9-]+$/ : /\(found: .+\)$/);
         }
@@ -75,12 +91,22 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
           await engine.reset(lab.id);
         }
 
+        for (const [index, answer] of answers.entries()) {
+          await engine.reset(lab.id);
+          const report = await engine.tryAnswer(lab.id, index);
+          const failed = JSON.stringify(report.checks.filter((check) => !check.passed));
+          if (answer.verdict === 'right') expect(report.score, `right answer "${answer.why}" — ${failed}`).toBe(report.max);
+          else if (answer.score !== undefined) expect(report.score, `wrong answer "${answer.why}" — ${failed}`).toBe(answer.score);
+          else expect(report.score, `wrong answer "${answer.why}"`).toBeLessThan(report.max);
+        }
+
+        await engine.reset(lab.id);
         const solved = await engine.solve(lab.id);
         expect(solved.checks.filter((check) => !check.passed)).toEqual([]);
         expect(solved.score).toBe(solved.max);
         expect(solved.passed).toBe(true);
 
-        const { bridges } = labResources(lab);
+        const bridges = new Set(Object.values(attemptNetworks(stateRoot, lab.id)).map((network) => network.bridge));
         const made = runtime.list().map((summary) => ({ id: summary.id, pid: summary.pid }));
         await engine.stop(lab.id);
         expect(runtime.list().map((summary) => summary.name)).toEqual([]);

@@ -1,25 +1,27 @@
 /*
  * What setup actions, checks and solution steps share while a lab runs: the runtime (the agent's
- * own, so every read is of this machine's kernel), the lab, its answer directory and its token,
- * and small helpers to look containers up and run commands inside them.
+ * own, so every read is of this machine's kernel), the lab as this attempt sees it (every template
+ * filled, ./template.ts), its answer directory and the attempt itself, and small helpers to look
+ * containers up and run commands inside them.
  */
 import type { ContainerRecord } from '../protocol';
 import type { ContainerRuntime } from '../runtime/api';
 import { LabError } from '../errors';
+import type { LabAttempt } from './attempt';
 import type { LabDefinition } from './format';
 
 export interface LabContext {
   runtime: ContainerRuntime;
+  /** The lab with this attempt's values filled in. */
   lab: LabDefinition;
   stateRoot: string;
   /** The lab's answer directory on the lab host ({{workdir}}). */
   workdir: string;
-  /** A random word made at start ({{token}}): answers that must be found cannot be guessed. */
-  token: string;
+  attempt: LabAttempt;
 }
 
 /** The container's record as the kernel shows it now, or null when there is no such container. */
-export function findContainer(context: LabContext, name: string): ContainerRecord | null {
+export function findContainer(context: Pick<LabContext, 'runtime'>, name: string): ContainerRecord | null {
   try {
     return context.runtime.inspect(name);
   } catch (error) {
@@ -54,9 +56,4 @@ export function execCapture(runtime: ContainerRuntime, container: string, args: 
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-/** Fills {{workdir}} and {{token}} in a lab string. */
-export function fill(text: string, context: Pick<LabContext, 'workdir' | 'token'>): string {
-  return text.replace(/\{\{\s*(workdir|token)\s*\}\}/g, (_, name: string) => (name === 'workdir' ? context.workdir : context.token));
 }

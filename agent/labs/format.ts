@@ -3,11 +3,16 @@
  * same format as a JSON Schema; CI validates every lab file against it, and the loader
  * (./loader.ts) re-checks what the engine relies on (known check kinds, `needs` that exist).
  *
- * A lab has four parts: the task the learner reads, a setup the agent performs (containers to run,
- * commands to exec, files to write, faults to inject), checks against kernel state, and a reference
- * solution the tests (and a "show me" button) run. Strings in setup, checks and solutions may use
- * {{workdir}} (the lab's answer directory) and {{token}} (a random word made at start); solution
- * steps may also use {{pid:NAME}}, {{ip:NAME}}, {{gateway:NAME}}, {{veth:NAME}}, {{bridge:NAME}} and {{rootfs:NAME}}.
+ * A lab has five parts: the task the learner reads, a setup the agent performs (containers to run,
+ * commands to exec, files to write, faults to inject), checks against kernel state, a reference
+ * solution the tests (and a "show me" button) run, and example answers — plausible wrong ones that
+ * must score below full, and differently-right ones that must score full — that CI grades too.
+ *
+ * Every string may use the attempt's values, filled in when the lab starts (./template.ts):
+ * {{workdir}} (the lab's answer directory), {{token}} (a random word), {{network:NAME}} and
+ * {{subnet:NAME}} (a bridge and subnet chosen for the attempt from a pool, for each name the lab
+ * lists under `networks`). Solution steps may also name facts of running containers:
+ * {{pid:C}}, {{ip:C}}, {{gateway:C}}, {{veth:C}}, {{bridge:C}} and {{rootfs:C}}.
  */
 import type { NamespaceType, RunOptions } from '../protocol';
 import type { LabDifficulty, LabDomain, LabFeature, LabKind } from '../protocol/labs';
@@ -27,8 +32,12 @@ export interface LabDefinition {
   checks: CheckSpec[];
   solution: SolutionSpec;
   partial?: PartialSolution;
-  /** Extra things teardown removes that setup and solution do not name. */
-  cleanup?: { containers?: string[]; bridges?: string[] };
+  /** Example answers graded in CI: wrong ones must score below full, right ones full. */
+  answers?: ExampleAnswer[];
+  /** Networks the attempt gets a bridge and subnet of its own for ({{network:NAME}}, {{subnet:NAME}}). */
+  networks?: string[];
+  /** Extra containers teardown removes that setup and solution do not name. */
+  cleanup?: { containers?: string[] };
 }
 
 // --- setup --------------------------------------------------------------------------------------
@@ -54,31 +63,47 @@ export type Fact =
   | { fact: 'ip'; container: string }
   | { fact: 'hostname'; container: string }
   | { fact: 'namespaceInode'; container: string; type: NamespaceType }
+  | { fact: 'rootHostUid'; container: string }
   | { fact: 'token' };
 
 export interface CheckParamsByKind {
-  container: { container: string; state: 'running' | 'stopped' | 'exists' | 'absent'; exitCode?: number; oomKilled?: boolean };
+  /** `command` matches the container's main command line (argv[0] by its base name). */
+  container: { container: string; state: 'running' | 'stopped' | 'exists' | 'absent'; exitCode?: number; oomKilled?: boolean; command?: string };
   namespaces: { container: string; other?: string; shared?: NamespaceType[]; separate?: NamespaceType[] };
   hostname: { container: string; equals: string };
   'uid-map': { container: string; rootMapsTo?: number | 'unprivileged'; identity?: boolean };
   user: { container: string; uid?: number; gid?: number };
-  'cgroup-limit': { container: string; memory?: string | number; memoryAtLeast?: string | number; cpus?: number; pids?: number; unlimitedMemory?: boolean };
+  'cgroup-limit': { container: string; memory?: string | number; memoryAtLeast?: string | number; cpus?: number | string; pids?: number; unlimitedMemory?: boolean };
   'cgroup-events': { container: string; oomKillsAtLeast?: number; oomKills?: number };
-  mount: { container: string; target: string; present?: boolean; fstype?: string; source?: string; readOnly?: boolean; notOnHost?: boolean };
+  /** `sameAs`: the same directory is mounted at `target` in that container too; `emptyDir`: the source is a pod's emptyDir volume. */
+  mount: { container: string; target: string; present?: boolean; fstype?: string; source?: string; readOnly?: boolean; notOnHost?: boolean; sameAs?: string; emptyDir?: boolean };
   'file-layer': { container: string; path: string; layer: 'upper' | 'lower' | 'deleted' | 'absent'; copiedUp?: boolean };
   file: { path: string; container?: string; exists?: boolean; equals?: string; contains?: string; matches?: string; equalsFact?: Fact; ignoreCase?: boolean };
-  interface: { container: string; ifname?: string; present?: boolean; up?: boolean; hostSideUp?: boolean; bridge?: string; inSubnet?: string };
+  interface: { container: string; ifname?: string; present?: boolean; up?: boolean; hostSideUp?: boolean; bridge?: string; inSubnet?: string; mtu?: number };
   route: { container: string; defaultViaGateway?: boolean };
   reachable: { from: string; to: string; expect?: boolean };
   'process-tree': { container: string; pid1?: string; children?: { command: string; atLeast: number } };
-  capabilities: { container: string; has?: string[]; lacks?: string[]; seccomp?: 'disabled' | 'strict' | 'filter'; noNewPrivs?: boolean };
+  /** `only`: the effective, permitted and bounding sets are exactly these (nothing else can ever be gained). */
+  capabilities: { container: string; has?: string[]; lacks?: string[]; only?: string[]; seccomp?: 'disabled' | 'strict' | 'filter'; noNewPrivs?: boolean };
+  /** A failcheck: the setup's containers are the same ones (not recreated), the node's hostname is untouched. */
+  unchanged: { containers?: string[]; nodeHostname?: boolean };
+  /** Behaviour: a shell command run in the container (with its own limits and filters) and how it must end. */
+  command: { container: string; run: string; exitCode?: number; fails?: boolean; output?: string };
+  /** Behaviour: an HTTP GET from a container to localhost (its own network namespace) or to another container. */
+  http: { from: string; to: string; port: number; path?: string; contains?: string };
+  /** Which container's process holds the socket listening on a TCP port (as `ss -ltnp` shows it). */
+  listening: { container: string; port: number };
+  /** Behaviour: the container's init step, replayed in a scratch container, leaves `path` holding `contains`. */
+  'init-step': { container: string; path: string; contains: string };
+  /** Behaviour: `path` (seen from `reader`) grows, and stops growing while `writer` is frozen. */
+  'written-by': { reader: string; writer: string; path: string };
 }
 
 export type CheckKind = keyof CheckParamsByKind;
 
 export const CHECK_KINDS: readonly CheckKind[] = [
   'container', 'namespaces', 'hostname', 'uid-map', 'user', 'cgroup-limit', 'cgroup-events', 'mount', 'file-layer', 'file',
-  'interface', 'route', 'reachable', 'process-tree', 'capabilities',
+  'interface', 'route', 'reachable', 'process-tree', 'capabilities', 'unchanged', 'command', 'http', 'listening', 'init-step', 'written-by',
 ];
 
 export type CheckSpec = {
@@ -92,6 +117,11 @@ export type CheckSpec = {
     message: string;
     hint?: string;
     needs?: string[];
+    /**
+     * A failcheck scores nothing itself (weight 0): it guards the checks that need it, which fail
+     * with its message when it fails — "repair it" is not passed by replacing the broken thing.
+     */
+    failcheck?: boolean;
   };
 }[CheckKind];
 
@@ -103,6 +133,15 @@ export type SolutionStep = { cli: string } | { exec: { container: string; comman
 export interface SolutionSpec {
   steps: SolutionStep[];
   explanation?: string;
+}
+
+export interface ExampleAnswer {
+  /** wrong: must score below full (exactly `score` when given); right: must score full. */
+  verdict: 'wrong' | 'right';
+  /** What this answer does differently, and why it is (not) what the task asked. */
+  why: string;
+  steps: SolutionStep[];
+  score?: number;
 }
 
 export interface PartialSolution {

@@ -69,7 +69,9 @@ export function checkLab(value: unknown, source: string): LabDefinition {
     if (typeof check.id !== 'string' || ids.has(check.id)) fail(`check id ${JSON.stringify(check.id)} is missing or repeated`);
     ids.add(check.id);
     if (!CHECK_KINDS.includes(check.kind)) fail(`check "${check.id}": unknown kind "${String(check.kind)}"`);
-    if (!(typeof check.weight === 'number' && check.weight > 0)) fail(`check "${check.id}": weight must be a positive number`);
+    if (check.failcheck) {
+      if (check.weight !== 0) fail(`check "${check.id}": a failcheck scores nothing itself (weight: 0)`);
+    } else if (!(typeof check.weight === 'number' && check.weight > 0)) fail(`check "${check.id}": weight must be a positive number`);
     if (typeof check.params !== 'object' || check.params === null) fail(`check "${check.id}": params must be a mapping`);
   }
   for (const check of lab.checks) {
@@ -79,6 +81,14 @@ export function checkLab(value: unknown, source: string): LabDefinition {
   if (!lab.solution || !Array.isArray(lab.solution.steps) || lab.solution.steps.length === 0) fail('a lab needs a reference solution with steps');
   const max = lab.checks.reduce((sum, check) => sum + check.weight, 0);
   if (lab.partial && !(lab.partial.score > 0 && lab.partial.score < max)) fail(`partial.score must be between 0 and ${max} (exclusive)`);
+  for (const [index, answer] of (lab.answers ?? []).entries()) {
+    if (answer.verdict === 'right' && answer.score !== undefined) fail(`answers[${index}]: a right answer scores full; give no score`);
+    if (answer.verdict === 'wrong' && answer.score !== undefined && !(answer.score >= 0 && answer.score < max)) fail(`answers[${index}]: a wrong answer's score must be below ${max}`);
+  }
+  const declared = new Set(lab.networks ?? []);
+  for (const [, kind, name] of JSON.stringify(lab).matchAll(/\{\{\s*(network|subnet):([a-z0-9-]+)\s*\}\}/g)) {
+    if (!declared.has(name!)) fail(`{{${kind}:${name}}} names a network the lab does not list under "networks"`);
+  }
   return lab;
 }
 

@@ -5,7 +5,9 @@
  * commands on the lab host (`ip link …`, `nsenter …`) for the faults that are fixed from outside.
  *
  * Steps may name facts known only at run time: {{pid:NAME}}, {{ip:NAME}}, {{gateway:NAME}},
- * {{veth:NAME}} (the host end of NAME's veth pair), {{bridge:NAME}} and {{rootfs:NAME}}, besides {{workdir}}.
+ * {{veth:NAME}} (the host end of NAME's veth pair), {{bridge:NAME}} and {{rootfs:NAME}}; the
+ * attempt's own values ({{workdir}}, {{network:…}}) are filled before (../template.ts). Shown to a
+ * learner, a fact of a container that does not run reads as what it stands for ("‹the PID of web›").
  */
 import { execFileSync } from 'node:child_process';
 import { badInput } from '../errors';
@@ -15,28 +17,40 @@ import { execVerb } from '../cli/verbs/exec';
 import { rmVerb } from '../cli/verbs/rm';
 import { stopVerb } from '../cli/verbs/stop';
 import { runVerb } from '../cli/verbs/run';
-import { execCapture, fill, type LabContext } from './context';
+import type { ContainerRecord } from '../protocol';
+import type { ContainerRuntime } from '../runtime/api';
+import { execCapture, findContainer, type LabContext } from './context';
 import type { SolutionStep } from './format';
-import { labRunOptions } from './setup';
 import { waitUntilStopped } from './setup/wait';
 import { splitWords } from './words';
 
-/** Fills run-time facts about containers, then {{workdir}} and {{token}}. */
-export function fillFacts(text: string, context: LabContext): string {
-  const filled = text.replace(/\{\{\s*(pid|ip|gateway|veth|bridge|rootfs):([A-Za-z0-9_.-]+)\s*\}\}/g, (_, fact: string, name: string) => {
-    const record = context.runtime.inspect(name);
-    const value = { pid: record.pid, ip: record.network.ip, gateway: record.network.gateway, veth: record.network.vethHost, bridge: record.network.bridge, rootfs: record.rootfs?.merged }[fact];
+const FACT = /\{\{\s*(pid|ip|gateway|veth|bridge|rootfs):([A-Za-z0-9_.-]+)\s*\}\}/g;
+
+const FACT_WORDS: Record<string, string> = {
+  pid: 'the PID of', ip: 'the IP address of', gateway: 'the gateway of', veth: 'the host end of the veth of', bridge: 'the bridge of', rootfs: 'the root directory of',
+};
+
+function factOf(record: ContainerRecord, fact: string): string | number | null | undefined {
+  return { pid: record.pid, ip: record.network.ip, gateway: record.network.gateway, veth: record.network.vethHost, bridge: record.network.bridge, rootfs: record.rootfs?.merged }[fact];
+}
+
+/** Fills run-time facts about containers: the values a step needs to run. */
+export function fillFacts(text: string, context: Pick<LabContext, 'runtime'>): string {
+  return text.replace(FACT, (_, fact: string, name: string) => {
+    const value = factOf(context.runtime.inspect(name), fact);
     if (value === null || value === undefined) throw badInput(`"${name}" has no ${fact}`);
     return String(value);
   });
-  return fill(filled, context);
 }
 
-/** A step as a line of text, as `lab.solution` shows it. */
-export function stepText(step: SolutionStep): string {
-  if ('cli' in step) return step.cli;
-  if ('host' in step) return step.host;
-  return `containers-lab exec ${step.exec.container} -- sh -c ${JSON.stringify(step.exec.command)}`;
+/** A step as a line of text, as `lab solution` shows it: facts of running containers filled, others named. */
+export function stepText(step: SolutionStep, runtime: ContainerRuntime | null): string {
+  const text = 'cli' in step ? step.cli : 'host' in step ? step.host : `containers-lab exec ${step.exec.container} -- sh -c ${JSON.stringify(step.exec.command)}`;
+  return text.replace(FACT, (_, fact: string, name: string) => {
+    const record = runtime ? findContainer({ runtime }, name) : null;
+    const value = record ? factOf(record, fact) : null;
+    return value === null || value === undefined ? `‹${FACT_WORDS[fact]} ${name}›` : String(value);
+  });
 }
 
 async function runCli(line: string, context: LabContext): Promise<void> {
@@ -46,8 +60,7 @@ async function runCli(line: string, context: LabContext): Promise<void> {
   switch (verb) {
     case 'run': {
       const args = parseVerbArgs(runVerb.spec, rest);
-      const options = labRunOptions(runOptionsFrom(args), context);
-      const record = await runtime.run(options);
+      const record = await runtime.run(runOptionsFrom(args));
       if (!switchOption(args, 'detach')) await waitUntilStopped(runtime, record.id, 20_000);
       return;
     }

@@ -1,53 +1,55 @@
 /*
  * Teardown: remove everything a lab made — the containers its setup ran, the ones its task asks
- * the learner to make (named in the solution), the bridges it named, and its work directory —
- * so that starting again begins from nothing and other labs never see its leftovers. Names are
- * collected from the lab file itself, so nothing the learner made outside the lab is touched.
+ * the learner to make (named in the solution and the example answers), scratch containers its
+ * checks made, the bridges of its attempt, and its work directory — so that starting again begins
+ * from nothing and other labs never see its leftovers. Names are collected from the lab file
+ * itself, so nothing the learner made outside the lab is touched.
  */
 import { rmSync } from 'node:fs';
 import { LabError } from '../errors';
 import { removeBridge } from '../runtime/network';
 import type { LabContext } from './context';
 import type { LabDefinition, SolutionStep } from './format';
+import type { LabNetwork } from './template';
 
 const NAME_OPTION = /--name[= ](\S+)/;
 const POD_OPTION = /--pod[= ](\S+)/;
-const BRIDGE_OPTION = /--bridge[= ](\S+)/;
+
+/** Scratch containers a check makes (a replayed init step) are named with this prefix. */
+export const CHECK_SCRATCH_PREFIX = 'clcheck-';
 
 function cliLines(steps: readonly SolutionStep[]): string[] {
   return steps.flatMap((step) => ('cli' in step ? [step.cli] : []));
 }
 
-/** Container names, pod names and bridges a lab may leave behind. */
-export function labResources(lab: LabDefinition): { containers: Set<string>; pods: Set<string>; bridges: Set<string> } {
+/** Container and pod names a lab may leave behind. */
+export function labResources(lab: LabDefinition): { containers: Set<string>; pods: Set<string> } {
   const containers = new Set(lab.cleanup?.containers ?? []);
   const pods = new Set<string>();
-  const bridges = new Set(lab.cleanup?.bridges ?? []);
   for (const action of lab.setup ?? []) {
     if ('run' in action) {
       containers.add(action.run.name);
       if (action.run.pod) pods.add(action.run.pod);
-      if (action.run.bridge) bridges.add(action.run.bridge);
     }
-    if ('fault' in action && action.fault.kind === 'move-to-bridge') bridges.add(action.fault.bridge);
   }
-  for (const line of cliLines([...lab.solution.steps, ...(lab.partial?.steps ?? [])])) {
+  const steps = [...lab.solution.steps, ...(lab.partial?.steps ?? []), ...(lab.answers ?? []).flatMap((answer) => answer.steps)];
+  for (const line of cliLines(steps)) {
     const name = NAME_OPTION.exec(line)?.[1];
     if (name) containers.add(name);
     const pod = POD_OPTION.exec(line)?.[1];
     if (pod) pods.add(pod);
-    const bridge = BRIDGE_OPTION.exec(line)?.[1];
-    if (bridge) bridges.add(bridge);
   }
-  return { containers, pods, bridges };
+  return { containers, pods };
 }
 
-export async function teardownLab(context: LabContext): Promise<void> {
+/** Removes the lab's containers, then `networks`' bridges where nothing else uses them, then its work directory. */
+export async function teardownLab(context: LabContext, networks: readonly LabNetwork[]): Promise<void> {
   const { runtime, lab } = context;
-  const { containers, pods, bridges } = labResources(lab);
+  const { containers, pods } = labResources(lab);
   // Pod members first, then whatever holds a pod's shared namespaces (named after the pod).
   const podMember = (name: string): boolean => [...pods].some((pod) => name === pod || name.startsWith(`${pod}-`) || name.startsWith(`${pod}.`));
-  const doomed = runtime.list().filter((summary) => containers.has(summary.name) || podMember(summary.name));
+  const scratch = (name: string): boolean => context.attempt.token !== '' && name.startsWith(`${CHECK_SCRATCH_PREFIX}${context.attempt.token}`);
+  const doomed = runtime.list().filter((summary) => containers.has(summary.name) || podMember(summary.name) || scratch(summary.name));
   const holdsPod = (name: string): boolean => [...pods].some((pod) => name === pod || name === `${pod}-pause`);
   doomed.sort((a, b) => Number(holdsPod(a.name)) - Number(holdsPod(b.name)));
   for (const summary of doomed) {
@@ -64,6 +66,6 @@ export async function teardownLab(context: LabContext): Promise<void> {
       return [];
     }
   }));
-  for (const bridge of bridges) if (!stillUsed.has(bridge)) removeBridge(bridge, context.stateRoot);
+  for (const { bridge } of networks) if (!stillUsed.has(bridge)) removeBridge(bridge, context.stateRoot);
   rmSync(context.workdir, { recursive: true, force: true });
 }

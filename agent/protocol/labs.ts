@@ -33,16 +33,32 @@ export interface LabListEntry {
   domain: LabDomain;
 }
 
+/** How an attempt ended: stopped by the learner, or by its time limit (with the score it had then). */
+export interface LabEnding {
+  reason: 'stopped' | 'time-up';
+  at: string;
+  /** The score recorded at the end (time-up); null when the learner stopped it. */
+  score: number | null;
+}
+
 /** Progress kept across sessions in the agent's state root. */
 export interface LabProgress {
-  /** Set while the lab's setup is in place (between lab.start and lab.stop). */
+  /** Set while the lab's setup is in place (between lab.start and the attempt's end). */
   startedAt: string | null;
+  /** When the running attempt's time is up (startedAt + time limit): it ends then, with the score it has. */
+  deadline: string | null;
   lastScore: number | null;
+  /** The learner's best: checks after the reference solution ran do not count. */
   bestScore: number | null;
   max: number;
-  /** True once a check has passed with full score. */
+  /** True once the learner's own work passed a check with full score. */
   completed: boolean;
+  /** True once the reference solution was run (lab solve): shown apart from the learner's own passes. */
+  solvedByReference: boolean;
+  /** Checks the learner asked for (not the reference solution's). */
   attempts: number;
+  /** How the last attempt ended, once one has. */
+  lastEnded: LabEnding | null;
 }
 
 /** One lab in `lab.list`: the list entry plus what the view shows beside it. */
@@ -95,6 +111,8 @@ export interface LabCheckReport {
 export interface LabStarted {
   id: string;
   startedAt: string;
+  /** startedAt + the time limit: the attempt ends then. */
+  deadline: string;
   timeLimitMinutes: number;
   workdir: string;
   /** Containers the setup made. */
@@ -128,3 +146,8 @@ export interface LabMethods {
 }
 
 export type LabMethod = keyof LabMethods;
+
+/** Sent to every client when a lab's progress changed without anyone asking (its time ran out). */
+export interface LabNotifications {
+  'lab.changed': { id: string; progress: LabProgress };
+}

@@ -3,7 +3,7 @@
  * verbs; notifications tell every connected client what changed so views never poll the world.
  */
 import type { ContainerRecord, ContainerStatus, NamespaceType, NetworkMode, PathLayer } from './records';
-import type { LabMethods } from './labs';
+import type { LabMethods, LabNotifications } from './labs';
 import type { OciSeccomp, OciSpec } from './oci-spec';
 
 export interface RunOptions {
@@ -161,7 +161,7 @@ export interface AgentMethods extends LabMethods {
 }
 
 /** Notification method → params. Binary data travels base64-encoded. */
-export interface AgentNotifications {
+export interface AgentNotifications extends LabNotifications {
   'container.changed': { id: string; status: ContainerStatus; summary: ContainerSummary };
   'container.removed': { id: string; name: string };
   'container.log': { id: string; data: string };

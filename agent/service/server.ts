@@ -28,7 +28,7 @@ import type { ContainerRuntime, ExecSession, LogFollower } from '../runtime/api'
 import { RpcConnection, RpcError, sendNotification } from './jsonrpc';
 import type { RpcTransport } from './jsonrpc';
 import { isAgentMethod, validateParams } from './params';
-import { labHandlers } from '../labs/service';
+import { LabService } from '../labs/service';
 
 import { defaultSocketPath } from './socket-path';
 
@@ -92,7 +92,7 @@ type Handler<M extends AgentMethod> = (
 
 /** Notifications every connection receives; logs and exec output go only to who asked. */
 const BROADCAST = ['container.changed', 'container.removed', 'link.changed'] as const;
-type Broadcast = (typeof BROADCAST)[number];
+type Broadcast = (typeof BROADCAST)[number] | 'lab.changed';
 
 export class AgentService {
   private readonly peers = new Set<Peer>();
@@ -103,7 +103,8 @@ export class AgentService {
     readonly runtime: ContainerRuntime,
     private readonly log: Log = logToStderr,
   ) {
-    for (const name of BROADCAST) this.forward(name);
+    for (const name of BROADCAST) this.forward(name, this.runtime.events as unknown as NodeJS.EventEmitter);
+    this.forward('lab.changed', this.labs.events as unknown as NodeJS.EventEmitter);
   }
 
   get connectionCount(): number {
@@ -128,15 +129,15 @@ export class AgentService {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.labs.close();
     for (const stop of this.unsubscribe) stop();
     for (const peer of [...this.peers]) peer.connection.close();
   }
 
-  private forward<N extends Broadcast>(name: N): void {
+  private forward<N extends Broadcast>(name: N, events: NodeJS.EventEmitter): void {
     const listener = (params: AgentNotifications[N]): void => {
       for (const peer of this.peers) sendNotification(peer.connection, name, params);
     };
-    const events = this.runtime.events as unknown as NodeJS.EventEmitter;
     events.on(name, listener);
     this.unsubscribe.push(() => events.off(name, listener));
   }
@@ -173,8 +174,11 @@ export class AgentService {
     }
   }
 
+  /** The labs, whose clock ends attempts on time while the service runs. */
+  private readonly labs = new LabService(() => this.runtime, { watchDeadlines: true });
+
   private readonly handlers: { [M in AgentMethod]: Handler<M> } = {
-    ...labHandlers(() => this.runtime),
+    ...this.labs.handlers,
     'agent.info': () => this.runtime.info(),
     'container.run': (options) => this.runtime.run(options),
     'container.start': ({ id }) => this.runtime.start(id),

@@ -3,6 +3,10 @@
  * calls, as /proc/<pid>/status shows them for the container's main process: CapEff (the effective
  * set, a hex bitmask), Seccomp (0 none, 1 strict, 2 filter) and NoNewPrivs (1: execve can never
  * gain privileges). Kubernetes' securityContext.capabilities add/drop edit exactly this set.
+ *
+ * "Has nothing else" is a statement about every set, not one: a capability left in the bounding
+ * set (CapBnd) or the permitted set (CapPrm) can be raised again, so `only` compares all three
+ * with what the task allows, whole.
  */
 import { readFileSync } from 'node:fs';
 import type { CheckParamsByKind } from '../format';
@@ -29,6 +33,14 @@ const SECCOMP_MODES = ['disabled', 'strict', 'filter'] as const;
 export function checkCapabilities(params: CheckParamsByKind['capabilities'], context: LabContext): void {
   const status = readFileSync(`/proc/${running(context, params.container).pid}/status`, 'utf8');
   const effective = new Set(capabilityNames(BigInt(`0x${statusField(status, 'CapEff') ?? '0'}`)));
+  if (params.only !== undefined) {
+    const allowed = new Set(params.only.map(canonical));
+    for (const field of ['CapEff', 'CapPrm', 'CapBnd']) {
+      const present = capabilityNames(BigInt(`0x${statusField(status, field) ?? '0'}`));
+      const extra = present.filter((name) => !allowed.has(name));
+      failIf(extra.length > 0, `${field} still has ${extra.join(', ')}`);
+    }
+  }
   const missing = (params.has ?? []).map(canonical).filter((name) => !effective.has(name));
   failIf(missing.length > 0, `the main process lacks ${missing.join(', ')}`);
   const extra = (params.lacks ?? []).map(canonical).filter((name) => effective.has(name));

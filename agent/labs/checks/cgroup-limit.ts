@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CgroupRecord } from '../../protocol';
-import { parseSize } from '../../oci/from-run-options';
+import { parseCpuQuantity, parseMemoryQuantity } from '../../oci/quantity';
 import type { CheckParamsByKind } from '../format';
 import type { LabContext } from '../context';
 import { CheckFailed, existing, failIf } from './outcome';
@@ -56,11 +56,12 @@ export function checkCgroupLimit(params: CheckParamsByKind['cgroup-limit'], cont
   const where = (key: string): string => (cgroup.files[key] ? ` in ${cgroup.files[key]}` : '');
   if (params.memory !== undefined) {
     const memory = memoryLimit(cgroup);
-    failIf(memory !== parseSize(params.memory), `memory limit is ${mib(memory)}${where('memory')}`);
+    failIf(memory !== parseMemoryQuantity(params.memory), `memory limit is ${mib(memory)}${where('memory')}`);
   }
   if (params.memoryAtLeast !== undefined) {
     const memory = memoryLimit(cgroup);
-    failIf(memory !== null && memory < parseSize(params.memoryAtLeast), `memory limit is ${mib(memory)}${where('memory')}`);
+    // "At least" a limit is still a limit: no limit at all is not an answer to "give it 256m".
+    failIf(memory === null || memory < parseMemoryQuantity(params.memoryAtLeast), `memory limit is ${mib(memory)}${where('memory')}`);
   }
   if (params.unlimitedMemory !== undefined) {
     const memory = memoryLimit(cgroup);
@@ -68,7 +69,7 @@ export function checkCgroupLimit(params: CheckParamsByKind['cgroup-limit'], cont
   }
   if (params.cpus !== undefined) {
     const cpus = cpuLimit(cgroup);
-    failIf(cpus === null || Math.abs(cpus - params.cpus) > 0.001, `CPU limit is ${cpus === null ? 'unlimited' : `${cpus} CPUs`}${where(cgroup.version === 2 ? 'cpu' : 'cpuQuota')}`);
+    failIf(cpus === null || Math.abs(cpus - parseCpuQuantity(params.cpus)) > 0.001, `CPU limit is ${cpus === null ? 'unlimited' : `${cpus} CPUs`}${where(cgroup.version === 2 ? 'cpu' : 'cpuQuota')}`);
   }
   if (params.pids !== undefined) {
     const pids = pidsLimit(cgroup);

@@ -3,53 +3,85 @@
  * PID of a container's process, the namespaces it shares with the host, the file that holds its
  * memory limit. Investigation tasks ask the learner to find one and write it to a file; the
  * check computes the same fact independently, so no answer is ever stored in the lab file.
+ *
+ * An answer is right when it names the same thing, however it is written: a list in any order,
+ * case or separator ("PID,USER" = "user pid"), a path by any name of the same file
+ * (/sys/fs/cgroup//x/ = /sys/fs/cgroup/x, or a link to it).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { NAMESPACE_TYPES } from '../../protocol';
 import type { Fact } from '../format';
 import type { LabContext } from '../context';
 import { CheckFailed, existing, running } from './outcome';
 import { namespaceInode } from './namespaces';
+import { hostUidOf, readIdMap } from './uid-map';
 
-export function factValue(fact: Fact, context: LabContext): string {
+export interface FactValue {
+  value: string;
+  /** How answers compare with it: as a word, a set of words, or a path of the host. */
+  kind: 'word' | 'list' | 'path';
+}
+
+export function factValue(fact: Fact, context: LabContext): FactValue {
+  const word = (value: string): FactValue => ({ value, kind: 'word' });
   switch (fact.fact) {
     case 'token':
-      return context.token;
+      return word(context.attempt.token);
     case 'hostPid':
-      return String(running(context, fact.container).pid);
+      return word(String(running(context, fact.container).pid));
     case 'sharedWithHost': {
       const pid = running(context, fact.container).pid;
-      return NAMESPACE_TYPES.filter((type) => namespaceInode(pid, type) === namespaceInode('self', type)).join(',');
+      return { value: NAMESPACE_TYPES.filter((type) => namespaceInode(pid, type) === namespaceInode('self', type)).join(','), kind: 'list' };
     }
     case 'namespaceInode':
-      return String(namespaceInode(running(context, fact.container).pid, fact.type));
+      return word(String(namespaceInode(running(context, fact.container).pid, fact.type)));
+    case 'rootHostUid': {
+      const uid = hostUidOf(readIdMap(running(context, fact.container).pid, 'uid'), 0);
+      if (uid === null) throw new CheckFailed(`root of "${fact.container}" is not mapped to any host uid`);
+      return word(String(uid));
+    }
     case 'cgroupFile': {
       const files = existing(context, fact.container).cgroup?.files ?? {};
       const file = fact.controller === 'memory' ? files.memory : fact.controller === 'pids' ? files.pids : (files.cpu ?? files.cpuQuota);
       if (!file) throw new CheckFailed(`"${fact.container}" has no ${fact.controller} limit file`);
-      return file;
+      return { value: file, kind: 'path' };
     }
     case 'rootfsMerged': {
       const rootfs = existing(context, fact.container).rootfs;
       if (!rootfs) throw new CheckFailed(`"${fact.container}" has no overlay root`);
-      return rootfs.merged;
+      return { value: rootfs.merged, kind: 'path' };
     }
     case 'ip': {
       const ip = existing(context, fact.container).network.ip;
       if (!ip) throw new CheckFailed(`"${fact.container}" has no IP address`);
-      return ip;
+      return word(ip);
     }
     case 'hostname':
       // The UTS name of a running process, as its own /proc/sys view would give it, via the record.
-      return existing(context, fact.container).hostname ?? readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
+      return word(existing(context, fact.container).hostname ?? readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());
   }
 }
 
-/** Answers are compared as written, ignoring surrounding space and, for lists, order and spacing. */
-export function sameAnswer(written: string, expected: string): boolean {
-  const normalise = (text: string): string =>
-    text.includes(',') || text.includes(' ') || text.includes('\n')
-      ? text.split(/[\s,]+/).filter(Boolean).sort().join(',')
-      : text.trim();
-  return normalise(written) === normalise(expected);
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [one, two] = [statSync(a, { bigint: true }), statSync(b, { bigint: true })];
+    return one.dev === two.dev && one.ino === two.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether what the learner wrote names the fact. */
+export function sameAnswer(written: string, expected: FactValue): boolean {
+  const answer = written.trim();
+  switch (expected.kind) {
+    case 'word':
+      return answer === expected.value;
+    case 'list': {
+      const words = (text: string): string => text.toLowerCase().split(/[\s,]+/).filter(Boolean).sort().join(',');
+      return words(answer) === words(expected.value);
+    }
+    case 'path':
+      return answer.startsWith('/') && !answer.includes('\n') && sameFile(answer, expected.value);
+  }
 }

@@ -7,12 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckParamsByKind } from '../format';
-import { fill, type LabContext } from '../context';
+import type { LabContext } from '../context';
 import { CheckFailed, existing, failIf } from './outcome';
 import { factValue, sameAnswer } from './facts';
 
 function hostPathOf(params: CheckParamsByKind['file'], context: LabContext): string {
-  const path = fill(params.path, context);
+  const path = params.path;
   if (!params.container) return path;
   const record = existing(context, params.container);
   if (record.pid !== null) return join(`/proc/${record.pid}/root`, path);
@@ -21,7 +21,7 @@ function hostPathOf(params: CheckParamsByKind['file'], context: LabContext): str
 }
 
 export function checkFile(params: CheckParamsByKind['file'], context: LabContext): void {
-  const where = params.container ? `${params.path} in "${params.container}"` : fill(params.path, context);
+  const where = params.container ? `${params.path} in "${params.container}"` : params.path;
   let text: string | null;
   try {
     text = readFileSync(hostPathOf(params, context), 'utf8');
@@ -35,8 +35,8 @@ export function checkFile(params: CheckParamsByKind['file'], context: LabContext
   failIf(text === null, `${where} does not exist`);
   const content = text!;
   const fold = (value: string): string => (params.ignoreCase ? value.toLowerCase() : value);
-  if (params.equals !== undefined) failIf(fold(content.trim()) !== fold(fill(params.equals, context).trim()), `${where} holds "${excerpt(content)}"`);
-  if (params.contains !== undefined) failIf(!fold(content).includes(fold(fill(params.contains, context))), `${where} holds "${excerpt(content)}"`);
+  if (params.equals !== undefined) failIf(fold(content.trim()) !== fold(params.equals.trim()), `${where} holds "${excerpt(content)}"`);
+  if (params.contains !== undefined) failIf(!fold(content).includes(fold(params.contains)), `${where} holds "${excerpt(content)}"`);
   if (params.matches !== undefined) failIf(!new RegExp(params.matches, params.ignoreCase ? 'i' : '').test(content), `${where} holds "${excerpt(content)}"`);
   if (params.equalsFact !== undefined) {
     const expected = factValue(params.equalsFact, context);

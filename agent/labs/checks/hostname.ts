@@ -4,7 +4,7 @@
  * `hostname` in the container.
  */
 import type { CheckParamsByKind } from '../format';
-import { execCapture, fill, type LabContext } from '../context';
+import { execCapture, type LabContext } from '../context';
 import { failIf, running } from './outcome';
 
 export async function checkHostname(params: CheckParamsByKind['hostname'], context: LabContext): Promise<void> {
@@ -12,5 +12,5 @@ export async function checkHostname(params: CheckParamsByKind['hostname'], conte
   const result = await execCapture(context.runtime, params.container, ['hostname']);
   const name = result.stdout.trim();
   failIf(result.code !== 0, `hostname failed in "${params.container}": ${result.stderr.trim()}`);
-  failIf(name !== fill(params.equals, context), `hostname is "${name}"`);
+  failIf(name !== params.equals, `hostname is "${name}"`);
 }

@@ -1,24 +1,32 @@
 /*
  * Every kind of check, by the name lab files use. Each runs in the agent against the kernel's own
- * state; see the file of each kind for what exactly it reads.
+ * state; see the file of each kind for what exactly it reads. Some read configuration the kernel
+ * holds (a cgroup file, a capability set); the behaviour kinds (command, http, init-step,
+ * written-by, reachable) make the kernel show what it does.
  */
 import type { CheckKind, CheckParamsByKind } from '../format';
 import type { LabContext } from '../context';
 import { checkCapabilities } from './capabilities';
 import { checkCgroupEvents } from './cgroup-events';
 import { checkCgroupLimit } from './cgroup-limit';
+import { checkCommand } from './command';
 import { checkContainer } from './container';
 import { checkFile } from './file';
 import { checkFileLayer } from './file-layer';
 import { checkHostname } from './hostname';
+import { checkHttp } from './http';
+import { checkInitStep } from './init-step';
 import { checkInterface } from './interface';
+import { checkListening } from './listening';
 import { checkMount } from './mount';
 import { checkNamespaces } from './namespaces';
 import { checkProcessTree } from './process-tree';
 import { checkReachable } from './reachable';
 import { checkRoute } from './route';
 import { checkUidMap } from './uid-map';
+import { checkUnchanged } from './unchanged';
 import { checkUser } from './user';
+import { checkWrittenBy } from './written-by';
 
 type CheckRunner<K extends CheckKind> = (params: CheckParamsByKind[K], context: LabContext) => void | Promise<void>;
 
@@ -38,6 +46,12 @@ export const CHECKS: { [K in CheckKind]: CheckRunner<K> } = {
   reachable: checkReachable,
   'process-tree': checkProcessTree,
   capabilities: checkCapabilities,
+  unchanged: checkUnchanged,
+  command: checkCommand,
+  http: checkHttp,
+  listening: checkListening,
+  'init-step': checkInitStep,
+  'written-by': checkWrittenBy,
 };
 
 export { CheckFailed } from './outcome';

@@ -44,7 +44,7 @@ export function checkInterface(params: CheckParamsByKind['interface'], context: 
   const ifname = params.ifname ?? 'eth0';
   const inside = withNetnsOf(record.pid, (socket) => {
     const link = findLink(socket, ifname);
-    return link ? { up: (link.flags & IFF_UP) !== 0, addresses: listIPv4Addresses(socket, link.index) } : null;
+    return link ? { up: (link.flags & IFF_UP) !== 0, mtu: link.mtu, addresses: listIPv4Addresses(socket, link.index) } : null;
   });
   if (params.present === false) {
     failIf(inside !== null, `"${params.container}" has an interface ${ifname}`);
@@ -52,6 +52,7 @@ export function checkInterface(params: CheckParamsByKind['interface'], context: 
   }
   failIf(inside === null, `"${params.container}" has no interface ${ifname}`);
   if (params.up !== undefined) failIf(inside!.up !== params.up, `${ifname} in "${params.container}" is ${inside!.up ? 'up' : 'down'}`);
+  if (params.mtu !== undefined) failIf(inside!.mtu !== params.mtu, `${ifname} in "${params.container}" has MTU ${inside!.mtu}`);
   if (params.inSubnet !== undefined) {
     failIf(!inside!.addresses.some((cidr) => inSubnet(cidr, params.inSubnet!)), `${ifname} has ${inside!.addresses.join(', ') || 'no IPv4 address'}`);
   }

@@ -14,8 +14,8 @@ export interface UidRange {
   count: number;
 }
 
-export function readUidMap(pid: number): UidRange[] {
-  return readFileSync(`/proc/${pid}/uid_map`, 'utf8').trim().split('\n').filter(Boolean).map((line) => {
+export function readIdMap(pid: number, kind: 'uid' | 'gid'): UidRange[] {
+  return readFileSync(`/proc/${pid}/${kind}_map`, 'utf8').trim().split('\n').filter(Boolean).map((line) => {
     const [inside, outside, count] = line.trim().split(/\s+/).map(Number);
     return { inside: inside!, outside: outside!, count: count! };
   });
@@ -28,7 +28,7 @@ export function hostUidOf(map: UidRange[], inside: number): number | null {
 }
 
 export function checkUidMap(params: CheckParamsByKind['uid-map'], context: LabContext): void {
-  const map = readUidMap(running(context, params.container).pid);
+  const map = readIdMap(running(context, params.container).pid, 'uid');
   const shown = map.map((range) => `${range.inside} ${range.outside} ${range.count}`).join(', ');
   const identity = map.length === 1 && map[0]!.inside === 0 && map[0]!.outside === 0 && map[0]!.count === 4294967295;
   if (params.identity !== undefined) failIf(identity !== params.identity, `uid_map is "${shown}"`);

@@ -3,7 +3,8 @@
  * grouped — the learning path first, its levels in order, then one group per CKA domain — and how
  * each lab's progress reads at a glance:
  *
- *   ✓ completed   a check once passed with full score (progress.completed)
+ *   ✓ completed   the learner's own work once passed with full score (progress.completed)
+ *   ◐ shown       not completed, but the reference solution was run ("show me")
  *   ✗ tried       checked at least once, never with full score
  *   ○ not tried   never checked
  *
@@ -37,16 +38,17 @@ export function groupLabs(labs: readonly LabSummary[]): ExerciseSection[] {
   return sections;
 }
 
-export type ExerciseStatus = 'completed' | 'tried' | 'not-tried';
+export type ExerciseStatus = 'completed' | 'shown' | 'tried' | 'not-tried';
 
 export function exerciseStatus(progress: LabProgress): ExerciseStatus {
   if (progress.completed) return 'completed';
+  if (progress.solvedByReference) return 'shown';
   return progress.attempts > 0 ? 'tried' : 'not-tried';
 }
 
 export interface StatusLook {
   /** The character the learner reads (also in the tooltip and the panel). */
-  glyph: '✓' | '✗' | '○';
+  glyph: '✓' | '◐' | '✗' | '○';
   /** A codicon id for the tree item. */
   icon: string;
   /** A theme colour id, so every theme shows pass/fail in its own colours. */
@@ -58,6 +60,8 @@ export function statusLook(status: ExerciseStatus): StatusLook {
   switch (status) {
     case 'completed':
       return { glyph: '✓', icon: 'pass-filled', color: 'testing.iconPassed', label: 'completed' };
+    case 'shown':
+      return { glyph: '◐', icon: 'eye', color: 'testing.iconSkipped', label: 'solved by the reference solution, not yet by you' };
     case 'tried':
       return { glyph: '✗', icon: 'error', color: 'testing.iconFailed', label: 'tried, not full score yet' };
     case 'not-tried':
@@ -71,9 +75,11 @@ export function scoreText(progress: LabProgress): string {
   return `${score === null ? '–' : formatPoints(score)}/${formatPoints(progress.max)}`;
 }
 
-/** "2/4", and "· started" while the lab's setup is in place on the host. */
+/** "2/4", and "· started" while the lab's setup is in place on the host, or how the last attempt ended. */
 export function exerciseDescription(summary: LabSummary): string {
-  return `${scoreText(summary.progress)}${summary.progress.startedAt ? ' · started' : ''}`;
+  const { progress } = summary;
+  const state = progress.startedAt ? ' · started' : progress.lastEnded?.reason === 'time-up' ? ' · time was up' : '';
+  return `${scoreText(progress)}${state}${progress.solvedByReference && !progress.completed ? ' · solution shown' : ''}`;
 }
 
 export function exerciseTooltip(summary: LabSummary): string {
@@ -87,7 +93,9 @@ export function exerciseTooltip(summary: LabSummary): string {
       ? `${status.glyph} Not tried yet (${formatPoints(progress.max)} points)`
       : `${status.glyph} Best ${formatPoints(progress.bestScore ?? 0)}/${formatPoints(progress.max)}, last ${formatPoints(progress.lastScore ?? 0)}/${formatPoints(progress.max)} (${progress.attempts} check${progress.attempts === 1 ? '' : 's'})`,
   ];
-  if (progress.startedAt) lines.push(`Started ${progress.startedAt}`);
+  if (progress.startedAt) lines.push(`Started ${progress.startedAt}${progress.deadline ? `, time is up at ${progress.deadline}` : ''}`);
+  else if (progress.lastEnded?.reason === 'time-up') lines.push(`The last attempt ran out of time (${progress.lastEnded.at}) with ${formatPoints(progress.lastEnded.score ?? 0)}/${formatPoints(progress.max)}`);
+  if (progress.solvedByReference) lines.push(`${statusLook('shown').glyph} The reference solution was run${progress.completed ? '' : ': solve it yourself to complete it'}`);
   if (summary.requires.length > 0) lines.push(`Needs: ${summary.requires.join(', ')}`);
   return lines.join('\n');
 }

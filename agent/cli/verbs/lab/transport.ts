@@ -9,7 +9,7 @@ import { RpcErrorCode } from '../../../protocol';
 import type { LabMethod, LabMethods } from '../../../protocol/labs';
 import { connectAgent, type AgentClient } from '../../../service/client';
 import { RpcError } from '../../../service/jsonrpc';
-import { labHandlers } from '../../../labs/service';
+import { LabService } from '../../../labs/service';
 import { resolveStateRoot, type CliContext } from '../../context';
 import { loadRuntime } from '../../standalone';
 
@@ -45,9 +45,13 @@ export async function openLabs(context: CliContext): Promise<LabConnection> {
     client.close();
   }
   const runtime = await loadRuntime(resolveStateRoot(context.requestedRoot));
-  const handlers = labHandlers(runtime);
+  // No clock runs here: an attempt whose time is up ends at this command, with its last in-time check.
+  const labs = new LabService(runtime);
   return {
-    call: async (method, params) => (handlers[method] as (params: unknown) => unknown)(params) as never,
-    close: () => runtime.close(),
+    call: async (method, params) => (labs.handlers[method] as (params: unknown) => unknown)(params) as never,
+    close: () => {
+      labs.close();
+      runtime.close();
+    },
   };
 }

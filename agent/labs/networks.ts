@@ -1,0 +1,139 @@
+/*
+ * Networks for lab attempts. A troubleshooting lab needs a bridge of its own ("web15 cannot reach
+ * client15 on bridge …"), but a fixed name and subnet would collide: two learners (two state
+ * roots) on one lab host, or a lab and a network the host already has. So each attempt borrows a
+ * bridge name and a /24 from a pool — clab1 with 10.78.1.0/24, clab2 with 10.78.2.0/24, … — and
+ * gives them back when it stops.
+ *
+ * A candidate is free when the host has no link of that name, no address or route overlapping its
+ * subnet (read from the kernel: rtnetlink and /proc/net/route), and no other attempt holds it. That
+ * last part is a host-wide reservation file per candidate in /run (cleared at boot like the
+ * bridges themselves), created with O_EXCL so two agents racing for one candidate cannot both win.
+ * A reservation whose attempt has ended (its state root no longer lists it) is stale and reclaimed.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { conflict } from '../errors';
+import { dumpNamespace } from '../inspect/links';
+import { parseIPv4 } from '../runtime/network/addresses';
+import { withHostSocket } from '../runtime/network/netns';
+import type { LabNetwork } from './template';
+
+export const RESERVATIONS_DIRECTORY = '/run/containers-lab/lab-networks';
+const POOL_SIZE = 254;
+const candidate = (index: number): LabNetwork => ({ bridge: `clab${index}`, subnet: `10.78.${index}.0/24` });
+
+/** Who holds a reservation: enough to tell whether that attempt still runs. */
+export interface NetworkOwner {
+  stateRoot: string;
+  lab: string;
+  token: string;
+}
+
+/** What the host already uses: link names and IPv4 ranges (addresses with their prefix, routes). */
+interface HostUse {
+  links: Set<string>;
+  ranges: { network: number; prefixLength: number }[];
+}
+
+const maskOf = (prefixLength: number): number => (prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0);
+
+function overlaps(a: { network: number; prefixLength: number }, b: { network: number; prefixLength: number }): boolean {
+  const mask = maskOf(Math.min(a.prefixLength, b.prefixLength));
+  return ((a.network & mask) >>> 0) === ((b.network & mask) >>> 0);
+}
+
+function hostUse(): HostUse {
+  const ranges: HostUse['ranges'] = [];
+  const links = withHostSocket((socket) => {
+    const { links: all, addresses } = dumpNamespace(socket);
+    for (const cidr of [...addresses.values()].flat()) {
+      const [address, length] = cidr.split('/');
+      const value = parseIPv4(address ?? '');
+      if (value !== null) ranges.push({ network: value, prefixLength: Number(length ?? 32) });
+    }
+    return new Set(all.map((link) => link.name));
+  });
+  // /proc/net/route: "Iface Destination Gateway Flags RefCnt Use Metric Mask …", little-endian hex.
+  const hex = (text: string): number => Buffer.from(text, 'hex').readUInt32LE(0);
+  for (const line of readFileSync('/proc/net/route', 'utf8').trim().split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    const destination = hex(fields[1]!);
+    const mask = hex(fields[7]!);
+    if (mask === 0) continue; // the default route covers everything and forbids nothing
+    ranges.push({ network: destination >>> 0, prefixLength: Math.clz32(~mask) }); // leading ones of the mask
+  }
+  return { links, ranges };
+}
+
+function ownerStillRuns(owner: NetworkOwner): boolean {
+  try {
+    const state = JSON.parse(readFileSync(join(owner.stateRoot, 'labs', 'state.json'), 'utf8')) as { labs?: Record<string, { attempt?: { token?: string } | null }> };
+    return state.labs?.[owner.lab]?.attempt?.token === owner.token;
+  } catch {
+    return false;
+  }
+}
+
+/** Takes the reservation for `network` unless a running attempt holds it; true when it is ours. */
+function reserve(network: LabNetwork, owner: NetworkOwner, directory: string): boolean {
+  const file = join(directory, network.bridge);
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      writeFileSync(file, `${JSON.stringify({ ...owner, ...network })}\n`, { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      let holder: NetworkOwner | null = null;
+      try {
+        holder = JSON.parse(readFileSync(file, 'utf8')) as NetworkOwner;
+      } catch {
+        // half-written by a racing agent: treat as held
+        return false;
+      }
+      if (ownerStillRuns(holder)) return false;
+      rmSync(file, { force: true }); // a stale reservation: its attempt ended without giving it back
+    }
+  }
+  return false;
+}
+
+/** One bridge and subnet per name, none in use on this host; reserved for `owner` until released. */
+export function allocateNetworks(names: readonly string[], owner: NetworkOwner, directory = RESERVATIONS_DIRECTORY): Record<string, LabNetwork> {
+  if (names.length === 0) return {};
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  const use = hostUse();
+  const allocated: Record<string, LabNetwork> = {};
+  let index = 1;
+  try {
+    for (const name of names) {
+      for (; index <= POOL_SIZE; index++) {
+        const network = candidate(index);
+        const subnet = { network: parseIPv4(network.subnet.split('/')[0]!)!, prefixLength: 24 };
+        if (use.links.has(network.bridge) || use.ranges.some((range) => overlaps(range, subnet))) continue;
+        if (!reserve(network, owner, directory)) continue;
+        allocated[name] = network;
+        index++;
+        break;
+      }
+      if (!allocated[name]) throw conflict(`no free lab network left (clab1–clab${POOL_SIZE} with 10.78.0.0/16 are all in use): stop a lab first`);
+    }
+    return allocated;
+  } catch (error) {
+    releaseNetworks(allocated, owner, directory);
+    throw error;
+  }
+}
+
+/** Gives the attempt's networks back (only reservations that are still this owner's). */
+export function releaseNetworks(networks: Record<string, LabNetwork>, owner: NetworkOwner, directory = RESERVATIONS_DIRECTORY): void {
+  for (const network of Object.values(networks)) {
+    const file = join(directory, network.bridge);
+    try {
+      const holder = JSON.parse(readFileSync(file, 'utf8')) as NetworkOwner;
+      if (holder.stateRoot === owner.stateRoot && holder.lab === owner.lab && holder.token === owner.token) rmSync(file, { force: true });
+    } catch {
+      // not reserved (any more): nothing to give back
+    }
+  }
+}

@@ -1,0 +1,60 @@
+/*
+ * Lab files are templates: a task names "the lab's answer directory", "a bridge of its own", "a
+ * random word" — values that exist only once an attempt has started. Filling them in one place,
+ * over the whole lab, means a learner never reads a raw {{placeholder}}: not in the task, a check's
+ * title or message, a hint, nor the solution. Before a start, a placeholder reads as what it will
+ * be ("‹a bridge chosen at start›").
+ *
+ *   {{workdir}}          the lab's answer directory on the lab host
+ *   {{token}}            a random word made at start (answers that must be found, not guessed)
+ *   {{network:NAME}}     the bridge the attempt got for network NAME
+ *   {{subnet:NAME}}      that bridge's subnet
+ *
+ * Facts of running containers ({{pid:C}}, {{veth:C}}, …) are read when a step runs (./solution.ts).
+ */
+import type { LabDefinition } from './format';
+
+export interface LabNetwork {
+  bridge: string;
+  subnet: string;
+}
+
+export interface TemplateValues {
+  workdir: string;
+  /** null before a start. */
+  token: string | null;
+  networks: Record<string, LabNetwork>;
+}
+
+const PLACEHOLDER = /\{\{\s*(workdir|token|network|subnet)(?::([a-z0-9-]+))?\s*\}\}/g;
+
+/** Fills the attempt's values into one string; what is not known yet reads as what it will be. */
+export function fill(text: string, values: TemplateValues): string {
+  return text.replace(PLACEHOLDER, (whole, name: string, key: string | undefined) => {
+    switch (name) {
+      case 'workdir':
+        return values.workdir;
+      case 'token':
+        return values.token ?? '‹a word made at start›';
+      case 'network':
+        return key === undefined ? whole : (values.networks[key]?.bridge ?? '‹a bridge chosen at start›');
+      default:
+        return key === undefined ? whole : (values.networks[key]?.subnet ?? '‹a subnet chosen at start›');
+    }
+  });
+}
+
+/** Every string of `value`, filled: a lab (or any part of one) as this attempt's learner reads it. */
+export function fillAll<T>(value: T, values: TemplateValues): T {
+  if (typeof value === 'string') return fill(value, values) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => fillAll(item, values)) as T;
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, fillAll(item, values)])) as T;
+  }
+  return value;
+}
+
+/** The lab as one attempt sees it: every template of the file filled with that attempt's values. */
+export function instantiate(lab: LabDefinition, values: TemplateValues): LabDefinition {
+  return fillAll(lab, values);
+}
