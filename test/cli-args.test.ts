@@ -10,11 +10,11 @@ import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError, formatVerbHelp, parseVerbArgs } from '../agent/cli/args';
-import type { VerbSpec } from '../agent/cli/args';
+import { UsageError, formatVerbHelp, parseVerbArgs } from '../agent/command-line/args';
+import type { VerbSpec } from '../agent/command-line/args';
 import { NOT_ROOT_MESSAGE, VERBS, VERSION } from '../agent/cli/main';
 import { runCli, type CliResult } from './helpers/cli';
-import { runOptionsFrom } from '../agent/cli/verbs/run';
+import { runOptionsFrom } from '../agent/command-line/run-options';
 
 const repo = resolve(__dirname, '..');
 

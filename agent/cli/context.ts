@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { AgentClient } from '../service/client';
 import { connectAgent } from '../service/client';
-import type { ParsedArgs, VerbSpec } from './args';
+import type { ParsedArgs, VerbSpec } from '../command-line/args';
 import { DEFAULT_STATE_ROOT, openInProcessAgent } from './standalone';
 
 export interface CliIo {

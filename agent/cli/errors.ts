@@ -2,7 +2,7 @@
  * How the CLI reports failure: exactly one line on stderr, "containers-lab: <message>", and a
  * non-zero exit code — 2 when the command line itself was wrong, 1 for everything else.
  */
-import { UsageError } from './args';
+import { UsageError } from '../command-line/args';
 
 export function errorMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);

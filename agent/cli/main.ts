@@ -10,8 +10,8 @@
 import type { Readable, Writable } from 'node:stream';
 import packageJson from '../../package.json';
 import { defaultSocketPath } from '../service/socket-path';
-import { GLOBAL_OPTIONS, UsageError, formatVerbHelp, parseVerbArgs, stringOption } from './args';
-import type { ParsedArgs } from './args';
+import { GLOBAL_OPTIONS, UsageError, formatVerbHelp, parseVerbArgs, stringOption } from '../command-line/args';
+import type { ParsedArgs } from '../command-line/args';
 import type { CliContext, CliIo, Verb } from './context';
 import { openAgentFor, writeAll } from './context';
 import { errorLine, exitCodeFor } from './errors';

@@ -1,7 +1,7 @@
 /*
  * Running a reference solution. Steps are what a learner would type: `containers-lab …` command
- * lines (parsed by the CLI's own parser and option rules, then given to the runtime, exactly as
- * the CLI would), shell commands inside a container (`containers-lab exec NAME -- sh -c …`), and
+ * lines (read with the CLI's own grammar, agent/command-line/, then given to the runtime, exactly
+ * as the CLI would), shell commands inside a container (`containers-lab exec NAME -- sh -c …`), and
  * commands on the lab host (`ip link …`, `nsenter …`) for the faults that are fixed from outside.
  *
  * Steps may name facts known only at run time: {{pid:NAME}}, {{ip:NAME}}, {{gateway:NAME}},
@@ -11,12 +11,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { badInput } from '../errors';
-import { parseVerbArgs, switchOption } from '../cli/args';
-import { runOptionsFrom } from '../cli/verbs/run';
-import { execVerb } from '../cli/verbs/exec';
-import { rmVerb } from '../cli/verbs/rm';
-import { stopVerb } from '../cli/verbs/stop';
-import { runVerb } from '../cli/verbs/run';
+import { parseVerbArgs, switchOption } from '../command-line/args';
+import { RUN_SPEC, runOptionsFrom } from '../command-line/run-options';
+import { EXEC_SPEC, RM_SPEC, STOP_SPEC } from '../command-line/verbs';
 import type { ContainerRecord } from '../protocol';
 import type { ContainerRuntime } from '../runtime/api';
 import { execCapture, findContainer, type LabContext } from './context';
@@ -59,24 +56,24 @@ async function runCli(line: string, context: LabContext): Promise<void> {
   const runtime = context.runtime;
   switch (verb) {
     case 'run': {
-      const args = parseVerbArgs(runVerb.spec, rest);
+      const args = parseVerbArgs(RUN_SPEC, rest);
       const record = await runtime.run(runOptionsFrom(args));
       if (!switchOption(args, 'detach')) await waitUntilStopped(runtime, record.id, 20_000);
       return;
     }
     case 'exec': {
-      const args = parseVerbArgs(execVerb.spec, rest);
+      const args = parseVerbArgs(EXEC_SPEC, rest);
       const result = await execCapture(runtime, args.positionals[0]!, args.command!, 20_000);
       if (result.code !== 0) throw badInput(`"${line}" exited ${result.code}: ${result.stderr.trim().split('\n').pop() ?? ''}`);
       return;
     }
     case 'stop': {
-      const args = parseVerbArgs(stopVerb.spec, rest);
+      const args = parseVerbArgs(STOP_SPEC, rest);
       for (const name of args.positionals) await runtime.stop(name);
       return;
     }
     case 'rm': {
-      const args = parseVerbArgs(rmVerb.spec, rest);
+      const args = parseVerbArgs(RM_SPEC, rest);
       for (const name of args.positionals) await runtime.remove(name, switchOption(args, 'force'));
       return;
     }

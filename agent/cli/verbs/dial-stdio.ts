@@ -13,7 +13,7 @@
  */
 import { connectSocket, isNoAgent } from '../../service/client';
 import type { Socket } from 'node:net';
-import type { ParsedArgs, VerbSpec } from '../args';
+import type { ParsedArgs, VerbSpec } from '../../command-line/args';
 import type { CliContext, Verb } from '../context';
 
 const spec: VerbSpec = {

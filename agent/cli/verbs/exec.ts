@@ -7,23 +7,11 @@
  */
 import type { ReadStream, WriteStream } from 'node:tty';
 import type { AgentNotifications } from '../../protocol';
-import { switchOption } from '../args';
-import type { ParsedArgs, VerbSpec } from '../args';
+import { switchOption } from '../../command-line/args';
+import type { ParsedArgs } from '../../command-line/args';
+import { EXEC_SPEC } from '../../command-line/verbs';
 import type { CliContext, Verb } from '../context';
 import { writeAll } from '../context';
-
-const spec: VerbSpec = {
-  name: 'exec',
-  summary: 'Run a command inside a running container and stream its input and output.',
-  usage: 'exec [-t] [-i] NAME|ID -- CMD [ARGS…]',
-  options: [
-    { long: 'tty', short: 't', help: 'give the command a terminal (raw mode here, resizes forwarded)' },
-    { long: 'interactive', short: 'i', help: 'forward stdin to the command' },
-  ],
-  positionals: { name: 'NAME|ID', min: 1, max: 1 },
-  command: 'required',
-  details: ['Examples:', '  containers-lab exec web -- ps', '  containers-lab exec -it web -- sh'],
-};
 
 type Output = AgentNotifications['exec.output'];
 
@@ -111,4 +99,4 @@ async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
   }
 }
 
-export const execVerb: Verb = { spec, execute };
+export const execVerb: Verb = { spec: EXEC_SPEC, execute };

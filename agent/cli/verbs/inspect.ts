@@ -3,8 +3,8 @@
  * usage, overlay layers, mounts, network — read from the kernel when asked. `--json` prints the
  * ContainerRecord exactly as the extension receives it.
  */
-import { switchOption } from '../args';
-import type { ParsedArgs, VerbSpec } from '../args';
+import { switchOption } from '../../command-line/args';
+import type { ParsedArgs, VerbSpec } from '../../command-line/args';
 import type { CliContext, Verb } from '../context';
 import { writeAll } from '../context';
 import { recordSummary } from '../format';

@@ -2,8 +2,8 @@
  * `containers-lab logs`: what the container's process wrote to stdout and stderr (kept in one file
  * per container). With -f keep following until the container stops or Ctrl-C.
  */
-import { switchOption } from '../args';
-import type { ParsedArgs, VerbSpec } from '../args';
+import { switchOption } from '../../command-line/args';
+import type { ParsedArgs, VerbSpec } from '../../command-line/args';
 import type { CliContext, Verb } from '../context';
 import { writeAll } from '../context';
 import { followLogs } from '../follow';

@@ -2,8 +2,8 @@
  * `containers-lab ps`: the containers the agent knows, as a table or as JSON (ContainerSummary[]).
  * Like `docker ps`, stopped containers are listed only with -a.
  */
-import { switchOption } from '../args';
-import type { ParsedArgs, VerbSpec } from '../args';
+import { switchOption } from '../../command-line/args';
+import type { ParsedArgs, VerbSpec } from '../../command-line/args';
 import type { CliContext, Verb } from '../context';
 import { writeAll } from '../context';
 import { containerTable } from '../format';

@@ -2,19 +2,11 @@
  * `containers-lab rm`: remove containers and every kernel object they owned — mounts, cgroup,
  * veth, state files. -f also stops a running one first.
  */
-import { switchOption } from '../args';
-import type { ParsedArgs, VerbSpec } from '../args';
+import { switchOption } from '../../command-line/args';
+import type { ParsedArgs } from '../../command-line/args';
+import { RM_SPEC } from '../../command-line/verbs';
 import type { CliContext, Verb } from '../context';
 import { forEachName } from './each';
-
-const spec: VerbSpec = {
-  name: 'rm',
-  summary: 'Remove containers and everything they owned (mounts, cgroup, veth, files).',
-  usage: 'rm [-f] NAME…',
-  options: [{ long: 'force', short: 'f', help: 'stop a running container first (SIGKILL)' }],
-  positionals: { name: 'NAME', min: 1, max: Infinity },
-  command: 'none',
-};
 
 async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
   const force = switchOption(args, 'force');
@@ -23,4 +15,4 @@ async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
   });
 }
 
-export const rmVerb: Verb = { spec, execute };
+export const rmVerb: Verb = { spec: RM_SPEC, execute };

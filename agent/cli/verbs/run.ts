@@ -3,159 +3,12 @@
  * a veth, and start its process. With -d print its id and return; otherwise stay attached,
  * printing its output until it exits, and exit with its exit code (as `docker run` does).
  */
-import { readFileSync } from 'node:fs';
-import { NAMESPACE_TYPES } from '../../protocol';
-import type { NamespaceType, NetworkMode, OciSeccomp, OciSpec, RunOptions, VolumeMount } from '../../protocol';
-import { UsageError, integerOption, listOption, stringOption, switchOption } from '../args';
-import { CPU_FORMS, parseCpuQuantity } from '../../oci/quantity';
-import type { ParsedArgs, VerbSpec } from '../args';
+import { switchOption } from '../../command-line/args';
+import type { ParsedArgs } from '../../command-line/args';
+import { RUN_SPEC, runOptionsFrom } from '../../command-line/run-options';
 import type { CliContext, Verb } from '../context';
 import { writeAll } from '../context';
 import { followLogs } from '../follow';
-
-const spec: VerbSpec = {
-  name: 'run',
-  summary: 'Create and start a container from the busybox image.',
-  usage: 'run [OPTIONS] busybox [-- CMD ARGS…]',
-  options: [
-    { long: 'detach', short: 'd', help: 'run in the background and print the container id' },
-    { long: 'name', value: 'N', help: 'container name (letters, digits, -, _, .)' },
-    { long: 'hostname', value: 'H', help: 'hostname inside the UTS namespace' },
-    { long: 'memory', value: 'SIZE', help: 'memory limit: 64m, 128Mi, 1Gi or bytes (k/M/G are 1000-based)' },
-    { long: 'cpus', value: 'N', help: 'CPU limit: 0.5 or 500m' },
-    { long: 'pids', value: 'N', help: 'maximum number of processes' },
-    { long: 'net', value: 'MODE', help: 'network: bridge (default), none or host' },
-    { long: 'ns', value: 'LIST', help: `namespaces to create, comma-separated (${NAMESPACE_TYPES.join(',')})` },
-    { long: 'userns', help: 'also create a user namespace (container root = an unprivileged host uid)' },
-    { long: 'bridge', value: 'NAME', help: "bridge for --net bridge (default cl0, or the agent's $CONTAINERS_LAB_BRIDGE)" },
-    { long: 'subnet', value: 'CIDR', help: "the bridge's subnet, e.g. 10.88.0.0/16 (default 10.77.0.0/24, or $CONTAINERS_LAB_SUBNET)" },
-    { long: 'user', short: 'u', value: 'UID[:GID]', help: 'run the process as this numeric user (and group)' },
-    { long: 'read-only', help: 'mount the root filesystem read-only' },
-    { long: 'cap-add', value: 'CAPS', repeatable: true, help: 'add capabilities to the default set, e.g. NET_ADMIN (comma-separated; ALL)' },
-    { long: 'cap-drop', value: 'CAPS', repeatable: true, help: 'drop capabilities from the default set (comma-separated; ALL)' },
-    { long: 'seccomp', value: 'FILE', help: 'a seccomp profile (OCI linux.seccomp JSON)' },
-    { long: 'no-new-privileges', help: 'set no_new_privs: execve can never gain privileges' },
-    { long: 'pod', value: 'NAME', help: "join pod NAME: share its network, IPC and hostname (made with its first container)" },
-    { long: 'volume', short: 'v', value: 'SRC:DEST[:ro]', repeatable: true, help: 'mount a volume: NAME:/path (emptyDir) or /host/dir:/path (hostPath)' },
-    { long: 'init', value: 'CMD', help: 'a shell command run to completion before the main process (an init step)' },
-    { long: 'config', value: 'FILE', help: 'an OCI runtime-spec config.json to realise' },
-  ],
-  positionals: { name: 'the image (busybox)', min: 1, max: 1 },
-  command: 'optional',
-  details: [
-    'Examples:',
-    '  containers-lab run -d --name web --memory 64m --pids 64 busybox -- httpd -f -p 8080',
-    '  containers-lab run -d --name api --memory 128Mi --cpus 500m busybox   (Kubernetes units, as in a Pod\'s resources.limits)',
-    '  containers-lab run --net none --ns pid,uts,mnt busybox -- ps',
-    '  containers-lab run -d --name app --pod web -v shared:/data --user 1000 --cap-drop ALL busybox -- sleep 1d',
-  ],
-};
-
-const NETWORK_MODES: readonly NetworkMode[] = ['bridge', 'none', 'host'];
-
-/** Turns the command line into the protocol's RunOptions; every mistake is a usage error. */
-export function runOptionsFrom(args: ParsedArgs, readConfig: (path: string) => string = (path) => readFileSync(path, 'utf8')): RunOptions {
-  const image = args.positionals[0]!;
-  if (image !== 'busybox') throw new UsageError(`run: unknown image "${image}": the lab has one image, busybox`);
-  const options: RunOptions = { image: 'busybox' };
-  const name = stringOption(args, 'name');
-  if (name !== undefined) options.name = name;
-  const hostname = stringOption(args, 'hostname');
-  if (hostname !== undefined) options.hostname = hostname;
-  const memory = stringOption(args, 'memory');
-  if (memory !== undefined) options.memory = memory;
-  const cpus = stringOption(args, 'cpus');
-  if (cpus !== undefined) options.cpus = cpuCount(cpus);
-  const pids = integerOption(args, 'pids', 'a whole number of processes');
-  if (pids !== undefined) options.pids = pids;
-  const net = stringOption(args, 'net');
-  if (net !== undefined) {
-    if (!NETWORK_MODES.includes(net as NetworkMode)) {
-      throw new UsageError(`--net must be one of ${NETWORK_MODES.join(', ')}, got "${net}"`);
-    }
-    options.net = net as NetworkMode;
-  }
-  const ns = stringOption(args, 'ns');
-  if (ns !== undefined) options.namespaces = namespaceList(ns);
-  if (switchOption(args, 'userns')) options.userns = true;
-  const bridge = stringOption(args, 'bridge');
-  if (bridge !== undefined) options.bridge = bridge;
-  const subnet = stringOption(args, 'subnet');
-  if (subnet !== undefined) options.subnet = subnet;
-  const user = stringOption(args, 'user');
-  if (user !== undefined) options.user = user;
-  if (switchOption(args, 'read-only')) options.readOnlyRoot = true;
-  const capAdd = listOption(args, 'cap-add', true);
-  if (capAdd.length) options.capAdd = capAdd;
-  const capDrop = listOption(args, 'cap-drop', true);
-  if (capDrop.length) options.capDrop = capDrop;
-  const seccompPath = stringOption(args, 'seccomp');
-  if (seccompPath !== undefined) options.seccomp = readJsonObject('--seccomp', seccompPath, readConfig) as OciSeccomp;
-  if (switchOption(args, 'no-new-privileges')) options.noNewPrivileges = true;
-  const pod = stringOption(args, 'pod');
-  if (pod !== undefined) options.pod = pod;
-  const volumes = listOption(args, 'volume');
-  if (volumes.length) options.volumes = volumes.map(parseVolume);
-  const init = stringOption(args, 'init');
-  if (init !== undefined) options.init = ['sh', '-c', init];
-  const configPath = stringOption(args, 'config');
-  if (configPath !== undefined) options.config = readJsonObject('--config', configPath, readConfig) as OciSpec;
-  if (args.command && args.command.length > 0) options.args = args.command;
-  return options;
-}
-
-/* "500m" becomes 0.5 here, so a typo is a usage error before anything is asked of the agent, and
- * the request carries a plain number that any agent version understands. */
-function cpuCount(text: string): number {
-  try {
-    return parseCpuQuantity(text);
-  } catch {
-    throw new UsageError(`--cpus expects ${CPU_FORMS}, got "${text}"`);
-  }
-}
-
-function namespaceList(text: string): NamespaceType[] {
-  const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '');
-  if (names.length === 0) throw new UsageError(`--ns expects a comma-separated list of ${NAMESPACE_TYPES.join(', ')}`);
-  for (const name of names) {
-    if (!(NAMESPACE_TYPES as readonly string[]).includes(name)) {
-      throw new UsageError(`--ns: unknown namespace "${name}" (known: ${NAMESPACE_TYPES.join(', ')})`);
-    }
-  }
-  return [...new Set(names)] as NamespaceType[];
-}
-
-/** -v NAME:/path[:ro] is an emptyDir; -v /host/dir:/path[:ro] a hostPath (named after its position). */
-export function parseVolume(text: string, index: number): VolumeMount {
-  const parts = text.split(':');
-  const readOnly = parts.length === 3 && parts[2] === 'ro';
-  if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && !readOnly) || !parts[0] || !parts[1]) {
-    throw new UsageError(`-v: expected NAME:/path or /host/dir:/path, optionally with :ro — got "${text}"`);
-  }
-  const [source, mountPath] = parts as [string, string];
-  const volume: VolumeMount = source.startsWith('/') ? { name: `host-${index + 1}`, hostPath: source, mountPath } : { name: source, mountPath };
-  if (readOnly) volume.readOnly = true;
-  return volume;
-}
-
-function readJsonObject(option: string, path: string, readFile: (path: string) => string): object {
-  let text: string;
-  try {
-    text = readFile(path);
-  } catch (error) {
-    throw new UsageError(`${option}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${option}: ${path} is not valid JSON (${(error as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new UsageError(`${option}: ${path} must hold a JSON object`);
-  }
-  return value;
-}
 
 async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
   const options = runOptionsFrom(args);
@@ -191,4 +44,4 @@ async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
   }
 }
 
-export const runVerb: Verb = { spec, execute };
+export const runVerb: Verb = { spec: RUN_SPEC, execute };

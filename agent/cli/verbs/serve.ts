@@ -4,8 +4,8 @@
  * the service (socket removed, containers left running for the next agent to find).
  */
 import { badInput } from '../../errors';
-import { integerOption, stringOption, switchOption } from '../args';
-import type { ParsedArgs, VerbSpec } from '../args';
+import { integerOption, stringOption, switchOption } from '../../command-line/args';
+import type { ParsedArgs, VerbSpec } from '../../command-line/args';
 import type { CliContext, Verb } from '../context';
 import { resolveStateRoot } from '../context';
 import { loadRuntime } from '../standalone';

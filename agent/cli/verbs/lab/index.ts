@@ -10,8 +10,8 @@
  *   lab solution ID            the reference solution, as commands
  *   lab solve ID [--partial]   run the reference solution, then check ("show me")
  */
-import { UsageError, switchOption } from '../../args';
-import type { ParsedArgs, VerbSpec } from '../../args';
+import { UsageError, switchOption } from '../../../command-line/args';
+import type { ParsedArgs, VerbSpec } from '../../../command-line/args';
 import type { CliContext, Verb } from '../../context';
 import { writeAll } from '../../context';
 import type { LabCheckReport, LabListEntry } from '../../../protocol/labs';

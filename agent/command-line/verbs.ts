@@ -1,0 +1,37 @@
+/*
+ * The command lines of the verbs a lab's solution steps use besides `run` (./run-options.ts):
+ * `exec`, `stop` and `rm`, as the CLI reads them — declared once, for the CLI that executes them
+ * and the lab engine that replays a learner's lines.
+ */
+import type { VerbSpec } from './args';
+
+export const EXEC_SPEC: VerbSpec = {
+  name: 'exec',
+  summary: 'Run a command inside a running container and stream its input and output.',
+  usage: 'exec [-t] [-i] NAME|ID -- CMD [ARGS…]',
+  options: [
+    { long: 'tty', short: 't', help: 'give the command a terminal (raw mode here, resizes forwarded)' },
+    { long: 'interactive', short: 'i', help: 'forward stdin to the command' },
+  ],
+  positionals: { name: 'NAME|ID', min: 1, max: 1 },
+  command: 'required',
+  details: ['Examples:', '  containers-lab exec web -- ps', '  containers-lab exec -it web -- sh'],
+};
+
+export const STOP_SPEC: VerbSpec = {
+  name: 'stop',
+  summary: 'Stop running containers (SIGTERM, then SIGKILL after the grace period).',
+  usage: 'stop [-t SECONDS] NAME…',
+  options: [{ long: 'time', short: 't', value: 'SECONDS', help: 'grace period before SIGKILL (default: the agent’s, 10)' }],
+  positionals: { name: 'NAME', min: 1, max: Infinity },
+  command: 'none',
+};
+
+export const RM_SPEC: VerbSpec = {
+  name: 'rm',
+  summary: 'Remove containers and everything they owned (mounts, cgroup, veth, files).',
+  usage: 'rm [-f] NAME…',
+  options: [{ long: 'force', short: 'f', help: 'stop a running container first (SIGKILL)' }],
+  positionals: { name: 'NAME', min: 1, max: Infinity },
+  command: 'none',
+};
