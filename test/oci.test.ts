@@ -191,6 +191,13 @@ describe('config.json from run options', () => {
     expect(spec.annotations).toMatchObject({ [ANNOTATIONS.bridge]: 'cl-test0', [ANNOTATIONS.subnet]: '10.123.0.0/24' });
   });
 
+  test('--bridge alone joins a bridge the runtime knows with the subnet it serves; an unknown one gets the default subnet', () => {
+    const subnetOf = (bridge: string): string | null => (bridge === 'known0' ? '10.123.7.0/24' : null);
+    expect(configFromRunOptions({ bridge: 'known0' }, { rootfs: ROOTFS, subnetOf }).annotations).toMatchObject({ [ANNOTATIONS.bridge]: 'known0', [ANNOTATIONS.subnet]: '10.123.7.0/24' });
+    expect(configFromRunOptions({ bridge: 'new0' }, { rootfs: ROOTFS, subnetOf }).annotations).toMatchObject({ [ANNOTATIONS.subnet]: '10.77.0.0/24' });
+    expect(configFromRunOptions({ bridge: 'known0', subnet: '10.123.8.0/24' }, { rootfs: ROOTFS, subnetOf }).annotations).toMatchObject({ [ANNOTATIONS.subnet]: '10.123.8.0/24' });
+  });
+
   test('a full config passed through is validated, not rebuilt', () => {
     const own = configFromRunOptions({ name: 'own', args: ['echo', 'hi'] }, { rootfs: '/somewhere' });
     expect(configFromRunOptions({ config: own }, { rootfs: ROOTFS })).toEqual(own);

@@ -296,6 +296,8 @@ export interface ConfigDefaults {
   userns?: { hostId: number; size: number };
   /** The runtime's network for bridged containers that name none (default: cl0, 10.77.0.0/24). */
   bridge?: DefaultBridge;
+  /** The subnet a bridge already serves, if the runtime knows it: `--bridge X` alone joins X as it is (like `docker run --network X`). */
+  subnetOf?: (bridge: string) => string | null;
   /** Where emptyDir volumes live (the runtime decides: the pod's directory, or the container's). */
   emptyDir?: EmptyDirLocator;
   /** Set when making a pod's sandbox: the pod's name. */
@@ -347,8 +349,9 @@ export function configFromRunOptions(options: RunOptions, defaults: ConfigDefaul
   } else if (network === 'bridge') {
     // Both are written down, so the document alone says which network the container is on.
     const fallback = defaults.bridge ?? LEARNER_DEFAULT_BRIDGE;
-    annotations[ANNOTATIONS.bridge] = options.bridge !== undefined ? validateBridgeName(options.bridge) : fallback.name;
-    annotations[ANNOTATIONS.subnet] = options.subnet !== undefined ? validateSubnet(options.subnet) : fallback.subnet;
+    const bridge = options.bridge !== undefined ? validateBridgeName(options.bridge) : fallback.name;
+    annotations[ANNOTATIONS.bridge] = bridge;
+    annotations[ANNOTATIONS.subnet] = options.subnet !== undefined ? validateSubnet(options.subnet) : (defaults.subnetOf?.(bridge) ?? fallback.subnet);
   } else if (options.bridge !== undefined || options.subnet !== undefined) {
     throw badInput(`--bridge and --subnet apply to --net bridge, not --net ${network}`);
   }

@@ -31,6 +31,7 @@ import { startContainer } from './lifecycle/start';
 import { WarmPool } from './lifecycle/warm-pool';
 import { killEverything, stopContainer } from './lifecycle/stop';
 import { checkDefaultBridge, defaultBridgeFromEnv, detachNetwork, type DefaultBridge } from './network';
+import { readLedger } from './network/addresses';
 import { ExitWatcher, isSameProcessAlive } from './process/exit-watcher';
 import { MountNamespaceHolds } from './process/mount-namespace-hold';
 import type { ExitStatus } from '../kernel/processes';
@@ -126,6 +127,7 @@ export class Runtime implements ContainerRuntime {
     const emptyDir = emptyDirUnder(pod ? podDirectory(this.context.stateRoot, pod.name) : this.context.store.directory(id));
     const spec = validateConfig(configFromRunOptions(options, {
       rootfs: this.context.store.directory(id) + '/merged', name, emptyDir, bridge: this.context.defaultBridge,
+      subnetOf: (bridge) => readLedger(this.context.stateRoot, bridge)?.subnet ?? null,
       ...(pod ? { pod } : {}), ...(sandboxOfPod ? { sandboxOfPod } : {}),
     }));
     const persistCreated = options.createOnly === true;
