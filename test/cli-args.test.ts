@@ -102,7 +102,8 @@ describe('run', () => {
       volumes: [{ name: 'shared', mountPath: '/data' }, { name: 'host-2', hostPath: '/srv/site', mountPath: '/site', readOnly: true }],
     });
     expect(() => runOptionsFrom(parse('run', '-v', 'shared', 'busybox'))).toThrow(/-v: expected NAME:\/path/);
-    expect(() => runOptionsFrom(parse('run', '-v', 'a:/a:rw', 'busybox'))).toThrow(/-v: expected/);
+    expect(() => runOptionsFrom(parse('run', '-v', 'a:/a:rx', 'busybox'))).toThrow(/-v: expected/);
+    expect(runOptionsFrom(parse('run', '-v', 'a:/a:rw', 'busybox')).volumes).toEqual([{ name: 'a', mountPath: '/a' }]);
     expect(() => parse('run', '--pod', 'a', '--pod', 'b', 'busybox')).toThrow(/--pod given twice/);
   });
 

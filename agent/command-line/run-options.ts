@@ -126,9 +126,10 @@ function namespaceList(text: string): NamespaceType[] {
 /** -v NAME:/path[:ro] is an emptyDir; -v /host/dir:/path[:ro] a hostPath (named after its position). */
 export function parseVolume(text: string, index: number): VolumeMount {
   const parts = text.split(':');
+  // ":rw" is what a mount is anyway; Docker accepts it, so a learner may write it.
   const readOnly = parts.length === 3 && parts[2] === 'ro';
-  if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && !readOnly) || !parts[0] || !parts[1]) {
-    throw new UsageError(`-v: expected NAME:/path or /host/dir:/path, optionally with :ro — got "${text}"`);
+  if (parts.length < 2 || parts.length > 3 || (parts.length === 3 && !readOnly && parts[2] !== 'rw') || !parts[0] || !parts[1]) {
+    throw new UsageError(`-v: expected NAME:/path or /host/dir:/path, optionally with :ro or :rw — got "${text}"`);
   }
   const [source, mountPath] = parts as [string, string];
   const volume: VolumeMount = source.startsWith('/') ? { name: `host-${index + 1}`, hostPath: source, mountPath } : { name: source, mountPath };
