@@ -176,13 +176,18 @@ describe('busybox options', () => {
     expect(validateMemory('lots')).toMatch(/64m/);
     expect(validateCpus('0.5')).toBeUndefined();
     expect(validateCpus('0')).toBeDefined();
+    // the protocol's quantities: what `run --memory/--cpus` takes, the guided form takes
+    expect(validateMemory('128Mi')).toBeUndefined();
+    expect(validateMemory('512K')).toMatch(/128Mi/);
+    expect(validateCpus('500m')).toBeUndefined();
+    expect(validateCpus('half')).toMatch(/500m/);
     expect(validatePids('64')).toBeUndefined();
     expect(validatePids('1.5')).toBeDefined();
   });
 
   test('guided answers become run options; user namespace via userns; no net namespace means host network', () => {
     expect(guidedRunOptions({ name: 'g', namespaces: DEFAULT_NAMESPACES, memory: '32m', cpus: '0.5', pids: '16', net: 'bridge' })).toEqual({
-      name: 'g', image: 'busybox', net: 'bridge', namespaces: DEFAULT_NAMESPACES, hostname: 'g', memory: '32m', cpus: 0.5, pids: 16,
+      name: 'g', image: 'busybox', net: 'bridge', namespaces: DEFAULT_NAMESPACES, hostname: 'g', memory: '32m', cpus: '0.5', pids: 16,
     });
     const withUser = guidedRunOptions({ name: 'u', namespaces: [...DEFAULT_NAMESPACES, 'user'], memory: '', cpus: '', pids: '', net: 'none' });
     expect(withUser).toMatchObject({ userns: true, net: 'none' });

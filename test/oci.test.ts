@@ -211,7 +211,7 @@ describe('config.json from run options', () => {
     expect(fromOciNamespace('time')).toBeNull();
   });
 
-  test('parseSize reads Kubernetes quantities and Docker sizes (agent/oci/quantity.ts)', () => {
+  test('parseSize reads Kubernetes quantities and Docker sizes (agent/protocol/quantity.ts)', () => {
     expect(parseSize('64m')).toBe(64 * 1024 ** 2);
     expect(parseSize('1g')).toBe(1024 ** 3);
     expect(parseSize('128Mi')).toBe(128 * 1024 ** 2);

@@ -1,5 +1,5 @@
 /*
- * Kubernetes quantities and Docker sizes (agent/oci/quantity.ts): every accepted spelling, the
+ * Kubernetes quantities and Docker sizes (agent/protocol/quantity.ts): every accepted spelling, the
  * rounding, each one-line refusal, and — on the real kernel — `run --memory 128Mi --cpus 500m`
  * landing in the cgroup files as 134217728 bytes and a 50000/100000 quota.
  */
@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../agent/errors';
 import { configFromRunOptions } from '../agent/oci/from-run-options';
-import { CPU_FORMS, MEMORY_FORMS, parseCpuQuantity, parseMemoryQuantity } from '../agent/oci/quantity';
+import { CPU_FORMS, MEMORY_FORMS, parseCpuQuantity, parseMemoryQuantity } from '../agent/protocol/quantity';
 import type { ContainerRecord } from '../agent/protocol';
 import { openRuntime } from '../agent/runtime/runtime';
 import { runCli, type CliResult } from './helpers/cli';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { NAMESPACE_TYPES } from '../protocol';
 import type { NamespaceType, NetworkMode, OciSeccomp, OciSpec, RunOptions, VolumeMount } from '../protocol';
-import { CPU_FORMS, parseCpuQuantity } from '../oci/quantity';
+import { CPU_FORMS, parseCpuQuantity } from '../protocol/quantity';
 import { UsageError, integerOption, listOption, stringOption, switchOption } from './args';
 import type { ParsedArgs, VerbSpec } from './args';
 

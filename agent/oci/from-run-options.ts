@@ -28,7 +28,7 @@ import type {
 } from '../protocol';
 import { NAMESPACE_TYPES } from '../protocol';
 import { validateConfig } from './validate';
-import { parseCpuQuantity, parseMemoryQuantity } from './quantity';
+import { parseCpuQuantity, parseMemoryQuantity } from '../protocol/quantity';
 import { securityFromRunOptions } from './security-options';
 import { volumeMounts, type EmptyDirLocator } from './volume-options';
 import { DEFAULT_CPU_PERIOD_US, MAX_PIDS, MIN_CPU_QUOTA_US, MIN_MEMORY_BYTES } from '../runtime/cgroups/limits';

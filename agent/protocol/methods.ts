@@ -13,7 +13,7 @@ export interface RunOptions {
   /** Command and arguments; default: an idle shell (`sh`). */
   args?: string[];
   env?: string[];
-  /** Memory limit: bytes or a size such as "128Mi", "64m" (Docker: 64 MiB) or "500M" (agent/oci/quantity.ts). */
+  /** Memory limit: bytes or a size such as "128Mi", "64m" (Docker: 64 MiB) or "500M" (agent/protocol/quantity.ts). */
   memory?: string | number;
   /** CPU quota in CPUs (0.5) or Kubernetes millicores ("500m"). */
   cpus?: number | string;

@@ -10,6 +10,7 @@
  * to the agent's default (every type except user).
  */
 import type { NamespaceType, NetworkMode, RunOptions } from '../../agent/protocol';
+import { parseCpuQuantity, parseMemoryQuantity } from '../../agent/protocol/quantity';
 
 export const DEFAULT_MEMORY = '64m';
 export const DEFAULT_NETWORK: NetworkMode = 'bridge';
@@ -40,17 +41,24 @@ export function validateContainerName(text: string, existingNames: Iterable<stri
   return undefined;
 }
 
-/** "64m", "1g", "512k", "4096"; empty means no limit. */
+/** "64m", "128Mi", "1Gi", "4096" — what `run --memory` takes (the protocol's rules); empty means no limit. */
 export function validateMemory(text: string): string | undefined {
-  if (text.trim() === '') return undefined;
-  return /^\d+(\.\d+)?\s*[bkmgt]?(i?b)?$/i.test(text.trim()) ? undefined : 'Give bytes or a size such as 64m, 512k or 1g (empty: no limit).';
+  return refusal(() => parseMemoryQuantity(text.trim()), text, 'Give bytes or a size such as 64m, 128Mi or 1Gi (empty: no limit).');
 }
 
-/** "0.5", "2"; empty means no limit. */
+/** "0.5", "2", "500m"; empty means no limit. */
 export function validateCpus(text: string): string | undefined {
+  return refusal(() => parseCpuQuantity(text.trim()), text, 'Give a number of CPUs greater than 0 or millicores, such as 0.5 or 500m (empty: no limit).');
+}
+
+function refusal(read: () => number, text: string, message: string): string | undefined {
   if (text.trim() === '') return undefined;
-  const value = Number(text);
-  return Number.isFinite(value) && value > 0 && value <= 1024 ? undefined : 'Give a number of CPUs greater than 0, such as 0.5 (empty: no limit).';
+  try {
+    read();
+    return undefined;
+  } catch {
+    return message;
+  }
 }
 
 /** "64"; empty means no limit. */
@@ -83,7 +91,7 @@ export function guidedRunOptions(answers: GuidedAnswers): RunOptions {
   // A hostname only means something in a UTS namespace of the container's own.
   if (namespaces.includes('uts')) options.hostname = answers.name;
   if (answers.memory.trim() !== '') options.memory = answers.memory.trim();
-  if (answers.cpus.trim() !== '') options.cpus = Number(answers.cpus);
+  if (answers.cpus.trim() !== '') options.cpus = answers.cpus.trim();
   if (answers.pids.trim() !== '') options.pids = Number(answers.pids);
   // eth0 lives in a network namespace of the container's own: without one the only choice is the
   // host's network, and the guided form does not offer bridge/none then (see networkChoices).

@@ -82,8 +82,8 @@ export function registerStartBusyboxCommands(lab: Lab): void {
     if (!picked) throw new Cancelled();
     const namespaces = picked.map((item) => item.type);
 
-    const memory = await ask({ title: `${title} (3/5): memory limit`, prompt: 'Memory limit (cgroup memory.max), e.g. 64m; empty for none', value: DEFAULT_MEMORY, validateInput: validateMemory });
-    const cpus = await ask({ title: `${title} (4/5): CPU and process limits`, prompt: 'CPU limit in CPUs (cgroup cpu.max), e.g. 0.5; empty for none', value: '', validateInput: validateCpus });
+    const memory = await ask({ title: `${title} (3/5): memory limit`, prompt: 'Memory limit (cgroup memory.max), e.g. 64m or 128Mi; empty for none', value: DEFAULT_MEMORY, validateInput: validateMemory });
+    const cpus = await ask({ title: `${title} (4/5): CPU and process limits`, prompt: 'CPU limit (cgroup cpu.max): CPUs or millicores, e.g. 0.5 or 500m; empty for none', value: '', validateInput: validateCpus });
     const pids = await ask({ title: `${title} (4/5): CPU and process limits`, prompt: 'Process limit (cgroup pids.max), e.g. 64; empty for none', value: '', validateInput: validatePids });
 
     const choices = networkChoices(namespaces);

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CgroupRecord } from '../../protocol';
-import { parseCpuQuantity, parseMemoryQuantity } from '../../oci/quantity';
+import { parseCpuQuantity, parseMemoryQuantity } from '../../protocol/quantity';
 import type { CheckParamsByKind } from '../format';
 import type { LabContext } from '../context';
 import { CheckFailed, existing, failIf } from './outcome';

@@ -16,7 +16,8 @@
 import { parse, stringify } from 'yaml';
 import type { ContainerRecord, NamespaceType, OciNamespaceType, OciSpec, RunOptions } from '../../../agent/protocol';
 import { cgroupObject, mountObject, namespaceObject, processObject, utsObject, type KernelObject } from './kernel-objects';
-import { cpuQuantity, memoryQuantity, parseCpuQuantity, parseMemoryQuantity } from './kubernetes-quantity';
+import { parseCpuQuantity, parseMemoryQuantity } from '../../../agent/protocol/quantity';
+import { cpuQuantity, memoryQuantity } from './kubernetes-quantity';
 import { capabilitiesToPod, podCapabilitiesToOptions, type PodCapabilities } from './pod-capabilities';
 import { podVolumesToOptions, volumeFor, type PodVolume } from './pod-volumes';
 
@@ -415,11 +416,11 @@ export function podToRunOptions(podYaml: string): PodRequest {
     const limits = object(resources.limits ?? {}, `${CONTAINER}.resources.limits`);
     only(limits, `${CONTAINER}.resources.limits`, ['memory', 'cpu']);
     if (limits.memory !== undefined) {
-      options.memory = parseMemoryQuantity(limits.memory, `${CONTAINER}.resources.limits.memory`);
+      options.memory = quantity(() => parseMemoryQuantity(limits.memory as string, 'memory quantity'), `${CONTAINER}.resources.limits.memory`);
       effect(`${CONTAINER}.resources.limits.memory`, 'memory', 'cgroup memory.max (v1: memory.limit_in_bytes)');
     }
     if (limits.cpu !== undefined) {
-      options.cpus = parseCpuQuantity(limits.cpu, `${CONTAINER}.resources.limits.cpu`);
+      options.cpus = quantity(() => parseCpuQuantity(limits.cpu as string, 'cpu quantity'), `${CONTAINER}.resources.limits.cpu`);
       effect(`${CONTAINER}.resources.limits.cpu`, 'cpus', 'cgroup cpu.max (v1: cpu.cfs_quota_us / cpu.cfs_period_us)');
     }
   }
@@ -476,4 +477,13 @@ function stringList(value: unknown, where: string): string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'string')) throw new Error(`${where}: expected a list of strings`);
   return value as string[];
+}
+
+/** A quantity read with the protocol's rules; its one-line refusal names the field. */
+function quantity(read: () => number, where: string): number {
+  try {
+    return read();
+  } catch (error) {
+    throw new Error(`${where}: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
