@@ -7,8 +7,21 @@
  * waits for the PIDs it spawned itself, so the two never take each other's children.
  *
  * A container started by an earlier agent (before a restart, or by the standalone CLI) is not
- * our child: its status goes to whoever adopted it. For those the watcher can only notice that
- * the PID is gone (or reused, which its start time reveals), by checking once a second.
+ * our child: its status goes to whoever adopted it (init). For those the watcher subscribes to the
+ * kernel's process events connector (../../kernel/proc-connector.ts), which reports every exit on
+ * the machine with its wait status, so an adopted container ends with the same exit code as one
+ * the service started. The watcher checks once a second (and whenever asked, as `stop` does every
+ * few milliseconds) whether the PID is gone (or reused, which its start time reveals), reading the
+ * connector's queued events with a non-blocking recv at the same moments. Where the connector is
+ * unavailable (not root, a kernel without CONFIG_PROC_EVENTS, a non-initial PID namespace) only
+ * the disappearance is seen and the status is unknown (null).
+ *
+ * Why no thread waiting on the socket, as the link watcher (../../inspect/link-events.ts) has: the
+ * standalone CLI, which adopts every running container it loads, would be kept alive by that
+ * wait, and a thread-pool thread would sit in poll(2) for events that are only needed at those
+ * moments. The events queue in the socket meanwhile. The kernel reports only exits that happen
+ * while someone listens: a container that ends in the instant between its record being loaded
+ * and the subscription is still reported as ended with an unknown status.
  *
  * Node does not count a signal listener as a reason to keep running: with nothing else pending
  * it ends the process — exit code 0 — while the child still runs or its SIGCHLD is still on its way. The service always has
@@ -18,6 +31,7 @@
  * that someone awaits (`holdOpen`) therefore keeps a referenced timer until its status is in.
  */
 import { readFileSync } from 'node:fs';
+import { ProcessExitEvents, type ProcessExit } from '../../kernel/proc-connector';
 import { reap, type ExitStatus } from '../../kernel/processes';
 
 export type ExitListener = (status: ExitStatus | null) => void;
@@ -25,6 +39,21 @@ export type ExitListener = (status: ExitStatus | null) => void;
 const ADOPTED_POLL_MS = 1000;
 /** The hold only has to exist: SIGCHLD does the collecting, its ticks are no more than a backstop. */
 const HOLD_POLL_MS = 1000;
+/**
+ * The kernel queues the exit event just after the process turns into a zombie, so a look at /proc
+ * can see it gone a moment before its event can be read: wait this long for the event before
+ * settling for "ended, status unknown".
+ */
+const EVENT_GRACE_MS = 250;
+
+interface AdoptedWatch {
+  startTime: string | null;
+  listener: ExitListener;
+  /** From the connector, once its exit event has been read. */
+  status: ExitStatus | null;
+  /** When it was first seen gone without its event. */
+  goneAt: number | null;
+}
 
 export function processStartTime(pid: number): string | null {
   try {
@@ -44,8 +73,10 @@ export function isSameProcessAlive(pid: number, startTime: string | null): boole
 
 export class ExitWatcher {
   private readonly children = new Map<number, ExitListener>();
-  private readonly adopted = new Map<number, { startTime: string | null; listener: ExitListener }>();
+  private readonly adopted = new Map<number, AdoptedWatch>();
   private timer: NodeJS.Timeout | null = null;
+  /** Open while adopted processes are watched; 'unavailable' once subscribing failed. */
+  private exitEvents: ProcessExitEvents | 'unavailable' | null = null;
   /** Children whose exit someone is waiting for, and the timer that keeps us alive for them. */
   private readonly held = new Set<number>();
   private holdTimer: NodeJS.Timeout | null = null;
@@ -70,9 +101,16 @@ export class ExitWatcher {
     this.collectChildren();
   }
 
-  /** Watches a process some earlier agent started: only its disappearance can be seen. */
+  /**
+   * Watches a process some earlier agent started: its exit status comes from the process events
+   * connector where it can, else only its disappearance is seen (status null). The caller has
+   * just seen it alive with `startTime`.
+   */
   watchAdopted(pid: number, startTime: string | null, listener: ExitListener): void {
-    this.adopted.set(pid, { startTime, listener });
+    this.subscribe();
+    // Whatever is queued now ended before this watch began: a PID's earlier owner, not this one.
+    this.readExitEvents();
+    this.adopted.set(pid, { startTime, listener, status: null, goneAt: null });
     this.timer ??= setInterval(() => this.pollAdopted(), ADOPTED_POLL_MS).unref();
   }
 
@@ -94,6 +132,7 @@ export class ExitWatcher {
     process.off('SIGCHLD', this.onSigchld);
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.unsubscribe();
     this.held.clear();
     this.releaseHold();
   }
@@ -128,14 +167,63 @@ export class ExitWatcher {
   }
 
   private pollAdopted(): void {
-    for (const [pid, { startTime, listener }] of [...this.adopted]) {
-      if (isSameProcessAlive(pid, startTime)) continue;
+    if (this.adopted.size === 0) return;
+    // Every time, even with nothing gone: the socket queues every exit on the machine, and a full
+    // queue drops the newest events — the one we wait for among them.
+    this.readExitEvents();
+    const now = Date.now();
+    for (const [pid, watch] of [...this.adopted]) {
+      if (isSameProcessAlive(pid, watch.startTime)) continue;
+      // Again after the look at /proc: an exit seen there has its event queued by now, or nearly.
+      if (watch.status === null) this.readExitEvents();
+      if (watch.status === null && this.exitEvents instanceof ProcessExitEvents) {
+        watch.goneAt ??= now;
+        if (now - watch.goneAt < EVENT_GRACE_MS) continue;
+      }
       this.adopted.delete(pid);
-      listener(null);
+      watch.listener(watch.status);
     }
-    if (this.adopted.size === 0 && this.timer) {
-      clearInterval(this.timer);
+    if (this.adopted.size === 0) {
+      if (this.timer) clearInterval(this.timer);
       this.timer = null;
+      // Nothing left that only the connector can tell about: stop the kernel sending us every exit.
+      this.unsubscribe();
+    }
+  }
+
+  /** Subscribes to the kernel's exit events, once; when that fails, adopted watches fall back. */
+  private subscribe(): void {
+    if (this.exitEvents !== null) return;
+    try {
+      this.exitEvents = ProcessExitEvents.subscribe();
+    } catch {
+      this.exitEvents = 'unavailable';
+    }
+  }
+
+  private unsubscribe(): void {
+    if (this.exitEvents instanceof ProcessExitEvents) {
+      this.exitEvents.close();
+      this.exitEvents = null;
+    }
+  }
+
+  /** Non-blocking: takes every queued exit event and keeps the statuses of adopted processes. */
+  private readExitEvents(): void {
+    if (!(this.exitEvents instanceof ProcessExitEvents)) return;
+    let exits: ProcessExit[];
+    try {
+      exits = this.exitEvents.read().exits;
+    } catch {
+      // A socket error is not worth failing a verb for: from here on, as without the connector.
+      this.exitEvents.close();
+      this.exitEvents = 'unavailable';
+      return;
+    }
+    for (const exit of exits) {
+      const watch = this.adopted.get(exit.pid);
+      // The first exit of that PID since the watch began is the watched process's own.
+      if (watch && watch.status === null) watch.status = exit.status;
     }
   }
 }
