@@ -104,6 +104,14 @@ export class ChildProgram {
     return this.steps.length;
   }
 
+  /** The raw system calls of the steps from `index` on, as (number, arguments): what a seccomp filter installed at `index` will be asked about. */
+  syscallsFrom(index: number): { nr: number; args: bigint[] }[] {
+    return this.steps.slice(index).filter((step) => step.fn === 'syscall').map((step) => {
+      const [nr, ...args] = step.args.map((arg) => (typeof arg === 'string' ? 0n : this.word(arg)));
+      return { nr: Number(nr), args };
+    });
+  }
+
   /**
    * Builds the contexts back to front (each must know its successor) and clones a child that
    * shares this process's memory and starts running the first one. Returns its PID in the
@@ -115,7 +123,7 @@ export class ChildProgram {
     // that cannot share an address space with a non-thread (qemu-user) need that.
     const memory = options.shareMemory === false ? 0 : CLONE_VM;
     const layout = UCONTEXT_LAYOUTS[this.arch];
-    let next: Address = 0n;
+    let next: Address = this.endContext(layout);
     for (let index = this.steps.length - 1; index >= 0; index -= 1) {
       next = this.context(this.steps[index]!, next, layout);
     }
@@ -129,6 +137,18 @@ export class ChildProgram {
   /** Unmaps the arena: only once the child no longer runs in it. */
   release(): void {
     this.arena.release();
+  }
+
+  /**
+   * Where the chain ends if its steps do not: exit_group(127), linked to itself. A context with no
+   * successor would return into glibc's exit(), which runs the agent's atexit handlers on the
+   * memory this child shares with it; a loop of exit_group — which no seccomp filter of ours may
+   * refuse (../runtime/seccomp.ts) — ends the child instead.
+   */
+  private endContext(layout: UcontextLayout): Address {
+    const end = this.context({ fn: 'syscall', args: [this.numbers.exit_group, 127], signalsBlocked: true }, 0n, layout);
+    this.arena.bytes.writeBigUInt64LE(end, this.arena.offsetOf(end) + layout.link);
+    return end;
   }
 
   private context(step: Step, link: Address, layout: UcontextLayout): Address {

@@ -18,6 +18,12 @@
  *
  * Installing needs either CAP_SYS_ADMIN or no_new_privs (so an unprivileged program cannot use a
  * filter to confuse a setuid one); process/launch.ts orders the steps as runc does.
+ *
+ * Three calls are always allowed, whatever the profile says: exit and exit_group, so that a child
+ * whose execve a profile refused can still end, and rt_sigprocmask, which the runtime's own steps
+ * make between one another until execve (kernel/child-program.ts). The child shares the agent's
+ * memory until it has exec'd: a child that could neither exec nor end would run on into code that
+ * is the agent's, not its own. None of the three grants anything — Docker's profile allows them all.
  */
 import type { OciSeccomp, OciSeccompAction, OciSeccompArg } from '../protocol';
 import type { ChildProgram } from '../kernel/child-program';
@@ -49,6 +55,9 @@ const X32_SYSCALL_BIT = 0x40000000;
 const OFFSET_NR = 0;
 const OFFSET_ARCH = 4;
 const argOffset = (index: number, half: 'low' | 'high') => 16 + 8 * index + (half === 'high' ? 4 : 0);
+
+/** What the runtime itself must be able to do after the filter is in (see above). */
+export const ALWAYS_ALLOWED = ['exit', 'exit_group', 'rt_sigprocmask'] as const;
 
 export interface BpfInstruction {
   code: number;
@@ -107,10 +116,19 @@ function argumentTest(arg: OciSeccompArg, failJump: number): BpfInstruction[] {
   }
 }
 
+/** The number of a system call on `arch`; undefined for a real name another architecture has; a name no architecture has is refused. */
+function syscallNumber(name: unknown, arch: SupportedArch): number | undefined {
+  const known = (table: Readonly<Record<string, number>>): boolean => typeof name === 'string' && Object.hasOwn(table, name);
+  if (known(SYSCALL_TABLE[arch])) return SYSCALL_TABLE[arch][name as string];
+  if (Object.values(SYSCALL_TABLE).some(known)) return undefined;
+  const shown = typeof name === 'string' ? JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name) : typeof name;
+  throw badInput(`seccomp: unknown system call name ${shown} (no architecture has it)`);
+}
+
 /** Compiles a profile to BPF for `arch`. Names this architecture lacks are skipped (profiles list several ABIs' names). */
 export function compileSeccomp(profile: OciSeccomp, arch: SupportedArch = supportedArch()): BpfInstruction[] {
-  if (!profile || typeof profile.defaultAction !== 'string') throw badInput('seccomp profile needs a "defaultAction"');
-  const numbers = SYSCALL_TABLE[arch];
+  if (!profile || typeof profile !== 'object' || typeof profile.defaultAction !== 'string') throw badInput('seccomp profile needs a "defaultAction"');
+  if (profile.syscalls !== undefined && !Array.isArray(profile.syscalls)) throw badInput('seccomp "syscalls" must be a list of rules');
   const program: BpfInstruction[] = [
     stmt(BPF_LD_W_ABS, OFFSET_ARCH),
     jump(BPF_JEQ_K, AUDIT_ARCH[arch], 1, 0),
@@ -118,13 +136,15 @@ export function compileSeccomp(profile: OciSeccomp, arch: SupportedArch = suppor
     stmt(BPF_LD_W_ABS, OFFSET_NR),
   ];
   if (arch === 'x64') program.push(jump(BPF_JSET_K, X32_SYSCALL_BIT, 0, 1), stmt(BPF_RET_K, RET_KILL_PROCESS));
+  for (const name of ALWAYS_ALLOWED) program.push(jump(BPF_JEQ_K, SYSCALL_TABLE[arch][name]!, 0, 1), stmt(BPF_RET_K, RET_ALLOW));
 
   let known = 0;
   for (const rule of profile.syscalls ?? []) {
-    if (!Array.isArray(rule.names)) throw badInput('each seccomp rule needs "names": a list of system call names');
+    if (typeof rule !== 'object' || rule === null || !Array.isArray(rule.names)) throw badInput('each seccomp rule needs "names": a list of system call names');
+    if (rule.args !== undefined && !Array.isArray(rule.args)) throw badInput('seccomp rule "args" must be a list');
     const value = actionValue(rule.action, rule.errnoRet);
     for (const name of rule.names) {
-      const nr = numbers[name];
+      const nr = syscallNumber(name, arch);
       if (nr === undefined) continue;
       known += 1;
       // Tests of every argument condition, each jumping to the rule's end (the reload of nr) on failure.
@@ -144,6 +164,38 @@ export function compileSeccomp(profile: OciSeccomp, arch: SupportedArch = suppor
   program.push(stmt(BPF_RET_K, actionValue(profile.defaultAction, profile.defaultErrnoRet)));
   if (program.length > 4096) throw badInput(`seccomp profile compiles to ${program.length} instructions; the kernel accepts at most 4096`);
   return program;
+}
+
+/**
+ * What the filter answers for one call — the kernel's own evaluation, done here in advance: the
+ * same classic BPF machine over the same seccomp_data. Only the instructions compileSeccomp emits.
+ */
+export function seccompVerdict(filter: readonly BpfInstruction[], nr: number, args: readonly bigint[] = [], arch: SupportedArch = supportedArch()): number {
+  const word = (offset: number): number => {
+    if (offset === OFFSET_NR) return nr >>> 0;
+    if (offset === OFFSET_ARCH) return AUDIT_ARCH[arch];
+    const index = Math.floor((offset - 16) / 8);
+    const value = BigInt.asUintN(64, args[index] ?? 0n);
+    return Number((offset - 16) % 8 === 4 ? value >> 32n : value & 0xffffffffn);
+  };
+  let a = 0;
+  for (let pc = 0; pc < filter.length; pc += 1) {
+    const { code, jt, jf, k } = filter[pc]!;
+    if (code === BPF_LD_W_ABS) a = word(k);
+    else if (code === BPF_AND_K) a = (a & k) >>> 0;
+    else if (code === BPF_JEQ_K) pc += a === k ? jt : jf;
+    else if (code === BPF_JSET_K) pc += (a & k) !== 0 ? jt : jf;
+    else if (code === BPF_RET_K) return k;
+  }
+  return RET_KILL_PROCESS;
+}
+
+/** Whether a verdict lets the call run (ALLOW, or LOG which allows and logs). */
+export const letsThrough = (verdict: number): boolean => verdict === RET_ALLOW || verdict === RET_LOG;
+
+/** The name of a system call number on `arch`, for messages. */
+export function syscallName(nr: number, arch: SupportedArch = supportedArch()): string {
+  return Object.entries(SYSCALL_TABLE[arch]).find(([, number]) => number === nr)?.[0] ?? `syscall ${nr}`;
 }
 
 /** A step that installs the compiled filter: seccomp(SECCOMP_SET_MODE_FILTER, 0, &sock_fprog). */

@@ -5,7 +5,7 @@
  * the report pipe then closes at a successful execve (close-on-exec), or carries "E" first when
  * execve failed — the program is missing or not executable inside the container.
  */
-import { badInput } from '../../errors';
+import { badInput, conflict } from '../../errors';
 import type { OciSpec } from '../../protocol';
 import { SIGKILL } from '../../kernel/constants';
 import { signalProcess } from '../../kernel/processes';
@@ -34,7 +34,7 @@ export function startContainer(context: RuntimeContext, state: ContainerState, s
   const mismatch = state.pid !== null ? securityMismatch(state.pid, securityPlanFor(spec)) : null;
   if (mismatch) {
     signalProcess(state.pid!, SIGKILL);
-    throw new Error(`container "${state.name}" was stopped: its security settings did not take effect (${mismatch})`);
+    throw conflict(`container "${state.name}" was stopped: its security settings did not take effect (${mismatch})`);
   }
   state.status = 'running';
   state.startedAt = new Date().toISOString();

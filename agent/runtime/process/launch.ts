@@ -16,7 +16,8 @@
 import type { ChildProgram } from '../../kernel/child-program';
 import { CLOSE_RANGE_CLOEXEC, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, SIGKILL, TIOCSCTTY } from '../../kernel/constants';
 import { appendBoundingDrops, appendCapabilitySets } from '../capabilities';
-import { appendSeccompInstall } from '../seccomp';
+import { badInput } from '../../errors';
+import { appendSeccompInstall, letsThrough, seccompVerdict, syscallName, type BpfInstruction } from '../seccomp';
 import { EXEC_FAILED, type Checkpoints } from './checkpoints';
 import { ExecSlots, type ExecText } from './exec-slots';
 import { HELD_FD_MINIMUM } from './mount-namespace-hold';
@@ -65,6 +66,8 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
     : { path: program.arena.cString(plan.exec.path), cwd: program.arena.cString(plan.exec.cwd), argv: program.arena.cStringArray(plan.exec.args), envp: program.arena.cStringArray(plan.exec.env) };
   program.syscall('chdir', exec.cwd);
   const security = plan.security ?? null;
+  // Where the filter goes in: every system call of the program after it must get past it.
+  const filterAt = security?.seccomp ? (security.noNewPrivileges ? -1 : program.length) : null;
   if (security?.seccomp && !security.noNewPrivileges) appendSeccompInstall(program, security.seccomp);
   if (security?.capabilities) appendBoundingDrops(program, security.capabilities);
   const groups = program.arena.zeroed(4 * Math.max(1, plan.additionalGids.length), 4);
@@ -76,9 +79,27 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
   // Until here the child dies with the agent; from exec on it lives on its own.
   program.syscall('prctl', PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (security?.noNewPrivileges) program.syscall('prctl', PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  const lateFilterAt = program.length;
   if (security?.seccomp && security.noNewPrivileges) appendSeccompInstall(program, security.seccomp);
   program.unblockSignals();
   program.syscall('execve', exec.path, exec.argv, exec.envp);
+  if (security?.seccomp) refuseUnstartable(program, security.seccomp, filterAt === -1 ? lateFilterAt + 1 : filterAt! + 1, security.noNewPrivileges);
   checkpoints.report(program, EXEC_FAILED);
   program.syscall('exit_group', 127);
+}
+
+/**
+ * A profile that refuses a call the runtime itself makes after installing it (a uid switch, the
+ * capability sets, execve) would leave the process half set up — running as root where a user was
+ * asked for — or unable to start at all. The child cannot branch on a failure, so the agent asks
+ * the filter in advance, as the kernel will, and refuses such a profile with one line: runc fails
+ * the same profiles at the same calls.
+ */
+function refuseUnstartable(program: ChildProgram, filter: BpfInstruction[], from: number, noNewPrivileges: boolean): void {
+  const refused = [...new Set(program.syscallsFrom(from).filter(({ nr, args }) => !letsThrough(seccompVerdict(filter, nr, args))).map(({ nr }) => syscallName(nr)))];
+  if (refused.length === 0) return;
+  if (refused.length === 1 && refused[0] === 'execve') throw badInput('the seccomp profile refuses execve: no program could ever start in this container');
+  const list = refused.length === 1 ? refused[0]! : `${refused.slice(0, -1).join(', ')} and ${refused.at(-1)!}`;
+  const when = noNewPrivileges ? 'right before execve' : 'while the process is still privileged, before the uid switch and the capability sets';
+  throw badInput(`the seccomp profile refuses ${list}, which the runtime calls after installing it (${when}): allow ${refused.length === 1 ? 'it' : 'them'}, as Docker's default profile does${noNewPrivileges ? '' : ', or add --no-new-privileges so the filter goes in last'}`);
 }
