@@ -2,14 +2,14 @@
  * The Exercises view's and the exercise panel's pure parts, on the real lab files and the real
  * engine: grouping (learning path, then CKA domains), the ✓ / ✗ / ○ choice and "score/max" from
  * progress the engine wrote after real checks against the kernel (level "uts-namespace": its
- * partial solution, then its full one), the countdown, and the Markdown reader on every lab's task
+ * partial solution, then its full one), the countdown and how a time-up reads, and the Markdown reader on every lab's task
  * (nothing lost, nothing invented, no markup from a lab ever becomes markup).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { LabEngine } from '../agent/labs/engine';
 import { loadLabs } from '../agent/labs/loader';
-import { LAB_DOMAINS, type LabSummary } from '../agent/protocol';
+import { LAB_DOMAINS, type LabCheckReport, type LabProgress, type LabSummary } from '../agent/protocol';
 import { removeBridge } from '../agent/runtime/network';
 import { openRuntime } from '../agent/runtime/runtime';
 import type { ContainerRuntime } from '../agent/runtime/api';
@@ -25,7 +25,8 @@ import {
   statusLook,
 } from '../extension/views/exercises/model';
 import { inlineText, parseInline, parseMarkdown, type Block } from '../extension/webviews/exercise/markdown';
-import { countdown } from '../extension/webviews/exercise/timer';
+import { clockTime, reportIsStale, timeUpOf, timeUpText } from '../extension/webviews/exercise/ending';
+import { attemptDeadline, countdown } from '../extension/webviews/exercise/timer';
 import { leftovers, NONE_LEFT } from './helpers/kernel-witness';
 import { LABS_DIRECTORY } from './labs-harness';
 
@@ -157,21 +158,71 @@ describe('countdown', () => {
   const start = '2026-01-01T10:00:00.000Z';
   const at = (iso: string): number => Date.parse(iso);
 
-  test('counts down from the time limit, rounding a started second up', () => {
-    expect(countdown(start, 10, at('2026-01-01T10:00:00.000Z'))).toEqual({ remainingMs: 600_000, overtime: false, text: '10:00' });
-    expect(countdown(start, 10, at('2026-01-01T10:00:00.400Z'))!.text).toBe('10:00');
-    expect(countdown(start, 10, at('2026-01-01T10:07:31.000Z'))!.text).toBe('02:29');
-    expect(countdown(start, 90, at('2026-01-01T10:00:01.000Z'))!.text).toBe('1:29:59');
+  test('counts down to the deadline, rounding a started second up', () => {
+    const end = attemptDeadline(start, '2026-01-01T10:10:00.000Z', 10)!;
+    expect(countdown(end, at('2026-01-01T10:00:00.000Z'))).toEqual({ remainingMs: 600_000, timeUp: false, text: '10:00' });
+    expect(countdown(end, at('2026-01-01T10:00:00.400Z')).text).toBe('10:00');
+    expect(countdown(end, at('2026-01-01T10:07:31.000Z')).text).toBe('02:29');
+    expect(countdown(end, at('2026-01-01T10:09:59.999Z'))).toEqual({ remainingMs: 1, timeUp: false, text: '00:01' });
+    expect(countdown(attemptDeadline(start, null, 90)!, at('2026-01-01T10:00:01.000Z')).text).toBe('1:29:59');
   });
 
-  test('after the limit it shows the overtime', () => {
-    const late = countdown(start, 10, at('2026-01-01T10:11:05.900Z'))!;
-    expect(late.overtime).toBe(true);
-    expect(late.text).toBe('+01:05');
+  test('the agent\'s deadline wins; an agent without deadlines ran attempts for the limit from their start', () => {
+    expect(attemptDeadline(start, '2026-01-01T10:01:00.000Z', 10)).toBe(at('2026-01-01T10:01:00.000Z'));
+    expect(attemptDeadline(start, undefined, 10)).toBe(at('2026-01-01T10:10:00.000Z'));
+    expect(attemptDeadline(start, 'not a date', 10)).toBe(at('2026-01-01T10:10:00.000Z'));
   });
 
-  test('an unreadable start gives no countdown', () => {
-    expect(countdown('not a date', 10, Date.now())).toBeNull();
+  test('at the deadline the time is up: it stays at 00:00, no overtime is counted', () => {
+    const end = attemptDeadline(start, '2026-01-01T10:10:00.000Z', 10)!;
+    expect(countdown(end, at('2026-01-01T10:10:00.000Z'))).toEqual({ remainingMs: 0, timeUp: true, text: '00:00' });
+    expect(countdown(end, at('2026-01-01T10:11:05.900Z'))).toEqual({ remainingMs: 0, timeUp: true, text: '00:00' });
+  });
+
+  test('no running attempt, or an unreadable start, gives no deadline', () => {
+    expect(attemptDeadline(null, null, 10)).toBeNull();
+    expect(attemptDeadline('not a date', null, 10)).toBeNull();
+    expect(attemptDeadline(start, null, undefined)).toBeNull();
+  });
+});
+
+describe('an attempt that ran out of time, in the panel', () => {
+  const progress = (changes: Partial<LabProgress>): LabProgress => ({
+    startedAt: null,
+    deadline: null,
+    lastScore: null,
+    bestScore: null,
+    max: 3,
+    completed: false,
+    solvedByReference: false,
+    attempts: 0,
+    lastEnded: null,
+    ...changes,
+  });
+  const report = (score: number): LabCheckReport => ({ id: 'lab', passed: score === 3, score, max: 3, checks: [] });
+  // Local times: the banner speaks the learner's clock, whatever the machine's time zone.
+  const local = (hours: number, minutes: number, day = 2): Date => new Date(2026, 0, day, hours, minutes, 30);
+
+  test('the banner: when (the learner\'s clock; the date when not today) and with what score, and what to do', () => {
+    const ended = { at: local(14, 5).toISOString(), score: 1.5, max: 3 };
+    expect(timeUpText(ended, local(14, 7))).toBe('Time is up: the attempt ended at 14:05 with 1.5/3 points. Start to try again.');
+    expect(clockTime(local(9, 3).toISOString(), local(10, 0, 3))).toBe('2026-01-02 09:03');
+  });
+
+  test('a time-up shows only while no new attempt runs; a stop is not a time-up', () => {
+    const lastEnded = { reason: 'time-up' as const, at: '2026-01-02T10:01:00.000Z', score: 2 };
+    expect(timeUpOf(progress({ lastEnded }))).toEqual({ at: lastEnded.at, score: 2, max: 3 });
+    expect(timeUpOf(progress({ lastEnded: { ...lastEnded, score: null } }))!.score).toBe(0);
+    expect(timeUpOf(progress({ lastEnded, startedAt: '2026-01-02T10:05:00.000Z', deadline: '2026-01-02T10:06:00.000Z' }))).toBeNull();
+    expect(timeUpOf(progress({ lastEnded: { reason: 'stopped', at: lastEnded.at, score: null } }))).toBeNull();
+  });
+
+  test('the last report stays after a time-up that recorded another score; a check made elsewhere makes it stale', () => {
+    const lastEnded = { reason: 'time-up' as const, at: '2026-01-02T10:01:00.000Z', score: 3 };
+    expect(reportIsStale(report(0), progress({ attempts: 1, lastScore: 3, bestScore: 3, lastEnded }))).toBe(false);
+    expect(reportIsStale(report(0), progress({ attempts: 1, lastScore: 0 }))).toBe(false);
+    expect(reportIsStale(report(0), progress({ attempts: 2, lastScore: 2 }))).toBe(true);
+    expect(reportIsStale(report(0), progress({ attempts: 0 }))).toBe(true);
   });
 });
 

@@ -87,8 +87,10 @@ describe('time limits end the attempt', () => {
     expect(Date.parse(started.deadline) - Date.parse(started.startedAt)).toBe(3_000);
     await runtime.run({ name: 'named', args: ['sleep', '3600'] }); // own UTS namespace, the wrong hostname: 2 of 4
     const pid = runtime.inspect('named').pid;
-    await expect.poll(() => changes.length, { timeout: 10_000, interval: 100 }).toBe(1);
-    expect(changes[0]).toMatchObject({ id: 'uts-namespace', progress: { startedAt: null, deadline: null, lastScore: 2, lastEnded: { reason: 'time-up', at: started.deadline, score: 2 } } });
+    const timeUp = (): LabNotifications['lab.changed'] | undefined => changes.find((change) => change.progress.lastEnded?.reason === 'time-up');
+    await expect.poll(timeUp, { timeout: 10_000, interval: 100 }).toBeDefined();
+    expect(changes[0]!.progress).toMatchObject({ startedAt: started.startedAt, deadline: started.deadline }); // the start was announced too
+    expect(timeUp()).toMatchObject({ id: 'uts-namespace', progress: { startedAt: null, deadline: null, lastScore: 2, attempts: 1, completed: false, lastEnded: { reason: 'time-up', at: started.deadline, score: 2 } } });
     expect(runtime.list()).toEqual([]);
     expect(pid === null || !existsSync(`/proc/${pid}`)).toBe(true);
     expect(existsSync(join(stateRoot, 'labs', 'work', 'uts-namespace'))).toBe(false);

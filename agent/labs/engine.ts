@@ -40,7 +40,7 @@ export interface LabEngineOptions {
 type LabEvents = { [K in keyof LabNotifications]: [LabNotifications[K]] };
 
 export class LabEngine {
-  /** 'lab.changed' when progress moved without a request: an attempt's time ran out. */
+  /** 'lab.changed' whenever a lab's progress moved: a start, a check, an attempt's end (its time ran out, too). */
   readonly events = new EventEmitter<LabEvents>();
   private labs: LabDefinition[] | null = null;
   private readonly store: LabStateStore;
@@ -170,11 +170,12 @@ export class LabEngine {
 
     const token = randomBytes(4).toString('hex');
     const networks = allocateNetworks(lab.networks ?? [], { stateRoot: this.options.stateRoot, lab: lab.id, token }, this.reservations);
-    const startedAt = new Date(this.now()).toISOString();
+    const now = this.now();
+    const startedAt = new Date(now).toISOString();
     const attempt: LabAttempt = {
       ...this.blankAttempt(token),
       startedAt,
-      deadline: new Date(this.now() + lab.timeLimitMinutes * this.minuteMs).toISOString(),
+      deadline: new Date(now + lab.timeLimitMinutes * this.minuteMs).toISOString(),
       networks,
     };
     // Recorded before the setup runs: the network reservations name this attempt as their owner.
@@ -189,6 +190,7 @@ export class LabEngine {
     }
     this.saveAttempt(lab, attempt);
     this.watchDeadline(lab.id, attempt);
+    this.changed(lab);
     const made = [...labResources(context.lab).containers].filter((name) => name in attempt.made);
     return { id: lab.id, startedAt, deadline: attempt.deadline, timeLimitMinutes: lab.timeLimitMinutes, workdir: context.workdir, containers: made };
   }
@@ -215,10 +217,14 @@ export class LabEngine {
       const at = reason === 'time-up' ? attempt.deadline : new Date(this.now()).toISOString();
       record.progress.lastEnded = { reason, at, score: reason === 'time-up' ? (score ?? 0) : null };
       if (reason === 'time-up' && !attempt.byReference) {
+        // The scenario as the learner left it, scored when the clock stopped: their work, counted as a check.
         record.progress.lastScore = score ?? 0;
         record.progress.bestScore = Math.max(record.progress.bestScore ?? 0, score ?? 0);
+        record.progress.attempts += 1;
+        if (score === maxOf(lab)) record.progress.completed = true;
       }
     });
+    this.changed(lab);
   }
 
   /** The time is up: the attempt ends with the score its scenario has right now. */
@@ -229,7 +235,6 @@ export class LabEngine {
     const context = this.context(this.instance(lab, attempt), attempt);
     const report = await scoreLab(context.lab, context).catch(() => null);
     await this.endNow(lab, 'time-up', report?.score ?? attempt.lastInTimeScore);
-    this.events.emit('lab.changed', { id, progress: this.record(lab).progress });
   }
 
   private watchDeadline(id: string, attempt: LabAttempt): void {
@@ -274,7 +279,13 @@ export class LabEngine {
       if (report.passed) record.progress.completed = true;
       if (record.attempt && !this.overdue(record.attempt)) record.attempt.lastInTimeScore = report.score;
     });
+    this.changed(lab);
     return report;
+  }
+
+  /** Tells every client that the lab's progress moved, whoever moved it (a terminal's `lab check`, the clock). */
+  private changed(lab: LabDefinition): void {
+    this.events.emit('lab.changed', { id: lab.id, progress: this.record(lab).progress });
   }
 
   private overdue(attempt: LabAttempt): boolean {

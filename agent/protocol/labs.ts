@@ -147,7 +147,7 @@ export interface LabMethods {
 
 export type LabMethod = keyof LabMethods;
 
-/** Sent to every client when a lab's progress changed without anyone asking (its time ran out). */
+/** Sent to every client whenever a lab's progress changed — by any client's request, or by the clock (an attempt's time ran out). */
 export interface LabNotifications {
   'lab.changed': { id: string; progress: LabProgress };
 }

@@ -106,7 +106,7 @@ export function registerExerciseCommands(lab: Lab, context: ExerciseCommandsCont
   });
 
   registerLabCommand(lab, 'containersLab.showExerciseSolution', async (argument?: unknown): Promise<LabSolutionText> => {
-    const summary = await resolveLab(argument, { placeHolder: 'Show the solution of which exercise?', filter: (candidate) => candidate.progress.attempts > 0, none: 'Solutions open after trying: press Check on an exercise first.' });
+    const summary = await resolveLab(argument, { placeHolder: 'Show the solution of which exercise?', filter: (candidate) => candidate.progress.attempts > 0 || candidate.progress.solvedByReference, none: 'Solutions open after trying: press Check on an exercise first.' });
     await open(summary);
     return store.solution(summary.id);
   });

@@ -39,9 +39,10 @@ const killLeftovers = (): void => {
 afterAll(killLeftovers);
 process.once('exit', killLeftovers);
 
-export async function startService(stateRoot: string, socketPath: string, serveOptions: string[] = []): Promise<RunningService> {
+/** `env`: more environment for the service (e.g. CONTAINERS_LAB_LABS, a test's own lab files), on top of this process's. */
+export async function startService(stateRoot: string, socketPath: string, serveOptions: string[] = [], env: Record<string, string> = {}): Promise<RunningService> {
   ensureBuilt();
-  const child = spawn('node', [AGENT_BUNDLE, 'serve', '--root', stateRoot, '--socket', socketPath, ...serveOptions], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('node', [AGENT_BUNDLE, 'serve', '--root', stateRoot, '--socket', socketPath, ...serveOptions], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   started.add(child);
   let stderr = '';
   let unexpectedExit: string | null = null;

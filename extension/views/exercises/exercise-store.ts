@@ -1,11 +1,14 @@
 /*
  * What the extension knows about the labs, and the one place that asks the agent to act on them.
  * The list (lab.list, with each lab's progress) is read on connect and re-read after every start,
- * check, reset and stop, because those change progress; the agent sends no lab notifications.
+ * check, reset and stop, because those change progress. One change happens without anyone asking:
+ * the agent service ends an attempt when its time limit is reached (scores it, removes its
+ * containers) and says so with the notification `lab.changed`; the store listens to it on the
+ * client of the current connection, so the tree and the panel learn of it at once.
  * The Exercises view and every exercise panel listen here, so a Check run from the palette also
  * turns the panel's results and the tree's icon green. No 'vscode' here.
  */
-import type { LabCheckReport, LabDetail, LabSolutionText, LabStarted, LabSummary } from '../../../agent/protocol';
+import type { AgentNotifications, LabCheckReport, LabDetail, LabProgress, LabSolutionText, LabStarted, LabSummary } from '../../../agent/protocol';
 import type { AgentClient } from '../../../agent/service/client';
 
 /** A setup or a check can run containers and pings: allow them time, but not forever. */
@@ -16,7 +19,9 @@ export type ExerciseEvent =
   | { kind: 'started'; id: string; started: LabStarted }
   | { kind: 'checked'; id: string; report: LabCheckReport }
   | { kind: 'stopped'; id: string }
-  | { kind: 'solution'; id: string; solution: LabSolutionText };
+  | { kind: 'solution'; id: string; solution: LabSolutionText }
+  /** The agent ended an attempt at its deadline (progress.lastEnded is the time-up; no attempt runs). */
+  | { kind: 'ended'; id: string; progress: LabProgress };
 
 export class ExerciseStore {
   private labs = new Map<string, LabSummary>();
@@ -25,6 +30,8 @@ export class ExerciseStore {
   private readonly listeners = new Set<(event: ExerciseEvent) => void>();
   /** Bumped by clear(): a list that arrives for an older connection is dropped. */
   private generation = 0;
+  /** The client whose lab.changed this store listens to (the current connection's), and how to stop. */
+  private listening: { client: AgentClient; off: () => void } | null = null;
 
   constructor(private readonly client: () => AgentClient) {}
 
@@ -51,7 +58,10 @@ export class ExerciseStore {
 
   async load(): Promise<LabSummary[]> {
     const generation = this.generation;
-    const labs = await this.client().call('lab.list', {}, { timeoutMs: 30_000 });
+    const client = this.client();
+    // Listen before reading: a time-up between the list and the subscription would be missed.
+    this.listen(client);
+    const labs = await client.call('lab.list', {}, { timeoutMs: 30_000 });
     if (generation === this.generation) {
       this.labs = new Map(labs.map((lab) => [lab.id, lab]));
       this.emit({ kind: 'list' });
@@ -102,7 +112,8 @@ export class ExerciseStore {
   async solution(id: string): Promise<LabSolutionText> {
     const summary = this.labs.get(id) ?? (await this.load()).find((lab) => lab.id === id);
     if (!summary) throw new Error(`No exercise "${id}".`);
-    if (summary.progress.attempts === 0) throw new Error(`Try "${summary.title}" first: the solution opens after your first Check.`);
+    // The reference solution already ran for this lab (lab solve): its steps are no secret any more.
+    if (summary.progress.attempts === 0 && !summary.progress.solvedByReference) throw new Error(`Try "${summary.title}" first: the solution opens after your first Check.`);
     const solution = await this.client().call('lab.solution', { id }, { timeoutMs: 30_000 });
     this.emit({ kind: 'solution', id, solution });
     return solution;
@@ -111,9 +122,28 @@ export class ExerciseStore {
   /** Disconnected: nothing is known any more. */
   clear(): void {
     this.generation++;
+    this.listening?.off();
+    this.listening = null;
     this.starts.clear();
     if (this.labs.size === 0) return;
     this.labs.clear();
+    this.emit({ kind: 'list' });
+  }
+
+  /** Subscribes to the connection's lab.changed once; a new connection (a new client) replaces the old subscription. */
+  private listen(client: AgentClient): void {
+    if (this.listening?.client === client) return;
+    this.listening?.off();
+    this.listening = { client, off: client.on('lab.changed', (change) => this.changed(change)) };
+  }
+
+  /** The agent moved a lab's progress by itself: its attempt's time ran out. */
+  private changed({ id, progress }: AgentNotifications['lab.changed']): void {
+    const summary = this.labs.get(id);
+    if (summary) this.labs.set(id, { ...summary, progress });
+    // The attempt's containers are gone: "Open Terminal" must not offer them again.
+    if (!progress.startedAt) this.starts.delete(id);
+    if (progress.lastEnded?.reason === 'time-up' && !progress.startedAt) this.emit({ kind: 'ended', id, progress });
     this.emit({ kind: 'list' });
   }
 

@@ -7,6 +7,10 @@
  *
  * The panel remembers the last start, report and solution it heard of, so a page that (re)loads —
  * a hidden tab brought back, a window reload through the serializer — is redrawn at once.
+ *
+ * When the agent ends the attempt at its deadline (the store's 'ended', from lab.changed), the page
+ * is told at once and reads the lab again; a page whose countdown reached zero first asks for that
+ * read itself ('refresh'), since the agent needs a moment to score and tear the scenario down.
  */
 import * as vscode from 'vscode';
 import type { LabCheckReport, LabSolutionText, LabStarted } from '../../../agent/protocol';
@@ -66,6 +70,13 @@ class ExercisePanel implements vscode.Disposable {
           this.solution = event.solution;
           void this.post({ type: 'solution', solution: event.solution });
           break;
+        case 'ended':
+          // The scenario is gone; the page shows the time-up from the progress (not as "Stopped").
+          this.started = null;
+          this.stopped = false;
+          void this.post({ type: 'ended', progress: event.progress });
+          void this.sendDetail();
+          break;
       }
     });
     const offState = lab.connection.on('state', (connection) => {
@@ -88,6 +99,10 @@ class ExercisePanel implements vscode.Disposable {
         break;
       case 'connect':
         await this.lab.ensureConnected().catch(() => undefined);
+        break;
+      case 'refresh':
+        // The tree too: it says "started" until the list is read again (lab.changed does that when it comes).
+        await Promise.all([this.sendDetail(), this.lab.connection.state === 'connected' ? this.store.load().catch(() => undefined) : undefined]);
         break;
       case 'action':
         await this.act(message.action);

@@ -1,30 +1,39 @@
 /*
- * The exercise countdown, as arithmetic: it starts at lab.start's `startedAt` (the agent's clock,
- * kept in its state root) and runs for the lab's time limit, like an exam's. Because it is computed
- * from that instant rather than counted in the page, it survives hiding the panel, reloading the
- * window and reconnecting. After the limit it counts the overtime instead of stopping: the checks
- * still work, the learner just sees they took longer.
+ * The exercise countdown, as arithmetic: it counts to the attempt's deadline — the instant the
+ * agent ends the attempt (lab.start's `deadline`, kept in its state root), like an exam's. Because
+ * it is computed from that instant rather than counted in the page, it survives hiding the panel,
+ * reloading the window and reconnecting. It stops at zero: the agent service scores the attempt
+ * then and removes its scenario, so there is no overtime to count.
  */
 
 export interface Countdown {
-  /** Milliseconds left; negative once the time is up. */
+  /** Milliseconds left; 0 once the time is up. */
   remainingMs: number;
-  overtime: boolean;
-  /** "09:58", or "+01:05" past the limit; hours when needed ("1:02:03"). */
+  timeUp: boolean;
+  /** "09:58", "00:00" once the time is up; hours when needed ("1:02:03"). */
   text: string;
 }
 
-export function countdown(startedAt: string, timeLimitMinutes: number, now: number): Countdown | null {
+/**
+ * When the running attempt ends, as epoch ms: the agent's deadline; an agent from before deadlines
+ * sends none, and its attempts ran for the time limit from their start. Null when none runs.
+ */
+export function attemptDeadline(startedAt: string | null | undefined, deadline: string | null | undefined, timeLimitMinutes: number | undefined): number | null {
+  const given = deadline ? Date.parse(deadline) : Number.NaN;
+  if (!Number.isNaN(given)) return given;
+  if (!startedAt || timeLimitMinutes === undefined) return null;
   const start = Date.parse(startedAt);
-  if (Number.isNaN(start)) return null;
-  const remainingMs = start + timeLimitMinutes * 60_000 - now;
-  const overtime = remainingMs < 0;
-  return { remainingMs, overtime, text: `${overtime ? '+' : ''}${clock(Math.abs(remainingMs), overtime)}` };
+  return Number.isNaN(start) ? null : start + timeLimitMinutes * 60_000;
 }
 
-/** Left time rounds up (a started second still counts), overtime rounds down. */
-function clock(ms: number, overtime: boolean): string {
-  const total = overtime ? Math.floor(ms / 1000) : Math.ceil(ms / 1000);
+export function countdown(deadline: number, now: number): Countdown {
+  const remainingMs = Math.max(0, deadline - now);
+  return { remainingMs, timeUp: remainingMs === 0, text: clock(remainingMs) };
+}
+
+/** Left time rounds up: a started second still counts, so "00:00" shows only when the time is up. */
+function clock(ms: number): string {
+  const total = Math.ceil(ms / 1000);
   const hours = Math.floor(total / 3600);
   const minutes = Math.floor((total % 3600) / 60);
   const seconds = total % 60;

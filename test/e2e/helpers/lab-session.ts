@@ -36,6 +36,8 @@ export interface LabSessionOptions {
   settings?: Record<string, unknown>;
   /** Bridges the test's containers may create: deleted at close if they did not exist before. Default [cl0]. */
   bridges?: string[];
+  /** More environment for the agent service, e.g. CONTAINERS_LAB_LABS: lab files of the test's own. */
+  agentEnv?: Record<string, string>;
 }
 
 export interface LabSession {
@@ -94,7 +96,7 @@ export async function startLabSession(options: LabSessionOptions): Promise<LabSe
     }
     offChanged();
     // a service that died left its containers running: a new one on the same state root finds them
-    if (agent?.unexpectedExit()) agent = await startService(stateRoot, socketPath).catch(() => agent);
+    if (agent?.unexpectedExit()) agent = await startService(stateRoot, socketPath, [], options.agentEnv).catch(() => agent);
     if (agent) {
       for (const summary of await agent.client.call('container.list', {}).catch(() => [])) {
         note(summary);
@@ -115,7 +117,7 @@ export async function startLabSession(options: LabSessionOptions): Promise<LabSe
     const hostKey = join(work, 'sshd', 'host_key');
     makeKey(hostKey, `containers-lab-e2e-${options.label}-host`);
     sshd = await startSshd(join(work, 'sshd'), hostKey);
-    agent = await startService(stateRoot, socketPath);
+    agent = await startService(stateRoot, socketPath, [], options.agentEnv);
     offChanged = agent.client.on('container.changed', (change) => note(change.summary));
     server = await startCodeServer({
       label: options.label,

@@ -9,16 +9,24 @@
  *   Open Terminal     a shell to work in (see commands/exercises.ts for which one)
  *   Stop              teardown: the scenario's containers, links and files go away
  *
+ * An attempt runs until its deadline: the agent service then scores it and removes its scenario.
+ * At zero the countdown says "Time is up", the actions that need a running attempt (Check, Stop,
+ * Open Terminal) are disabled, and the page asks for the agent's record; once the agent has ended
+ * the attempt, a banner says when and with what score, and Start is offered (and focused).
+ *
  * The page keeps what it needs to redraw after a reload in VS Code's page state (the serializer
- * revives the panel from it): the start instant for the timer, the hints shown, the last report.
+ * revives the panel from it): the start and deadline for the timer, the hints shown, the last
+ * report, and the last attempt's time-up for its banner.
  */
-import type { LabCheckResult, LabDetail, LabSolutionText } from '../../../../agent/protocol';
-import { exerciseStatus, formatPoints, statusLook } from '../../../views/exercises/model';
+import type { LabDetail, LabProgress, LabSolutionText } from '../../../../agent/protocol';
+import { exerciseStatus, statusLook } from '../../../views/exercises/model';
 import { h, loadPageState, onExtensionMessage, postToExtension, readInitialState, savePageState } from '../../shared/view/vscode-api';
+import { reportIsStale, timeUpOf, timeUpText } from '../ending';
 import { parseMarkdown } from '../markdown';
 import type { Action, ExerciseState, FromPage, ToPage } from '../messages';
-import { countdown } from '../timer';
+import { attemptDeadline, countdown } from '../timer';
 import { renderBlocks } from './markdown-dom';
+import { reportView } from './report';
 
 const state: ExerciseState = { id: '', title: '', ...readInitialState<ExerciseState>(), ...loadPageState<ExerciseState>() };
 const save = (): void => savePageState(state);
@@ -31,8 +39,8 @@ let busy: Action | null = null;
 let connected = true;
 /** A message that stays until the next action (e.g. that the scenario was stopped). */
 let notice: string | null = null;
-/** Failed checks whose hint the learner opened. */
-const openCheckHints = new Set<string>();
+/** Reads of the agent's record asked for since the countdown reached zero (a few, spaced: see askRefresh). */
+let refreshAsks = { count: 0, last: 0 };
 
 // --- page skeleton ------------------------------------------------------------------------------
 
@@ -48,7 +56,7 @@ const meta = h('p', { class: 'muted', id: 'meta' });
 const timer = h('span', { id: 'timer', role: 'timer', 'aria-label': 'time left', class: 'badge timer' }, '');
 const status = h('span', { id: 'status', class: 'badge' });
 const startButton = button('start', 'Start', null, false);
-startButton.addEventListener('click', () => send({ type: 'action', action: state.startedAt ? 'reset' : 'start' }));
+startButton.addEventListener('click', () => send({ type: 'action', action: attemptRunning() ? 'reset' : 'start' }));
 const checkButton = button('check', 'Check', 'check', false);
 const hintButton = button('hint', 'Hint', null);
 hintButton.addEventListener('click', () => {
@@ -62,31 +70,61 @@ const terminalButton = button('open-terminal', 'Open Terminal', 'openTerminal');
 const stopButton = button('stop', 'Stop', 'stop');
 const toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'exercise actions' }, startButton, checkButton, hintButton, solutionButton, terminalButton, stopButton);
 const banner = h('div', { id: 'banner', role: 'status', 'aria-live': 'polite', hidden: true });
+// Apart from #banner, so "Not connected" or a busy line never hides that the attempt is over.
+const timeUpBox = h('div', { id: 'time-up', role: 'alert', class: 'time-up', hidden: true });
+const reference = h('p', { id: 'reference', class: 'reference', hidden: true });
 const errorBox = h('div', { id: 'error', role: 'alert', class: 'error', hidden: true });
 
 const task = h('div', { id: 'task', class: 'markdown' });
 const workdir = h('p', { class: 'muted', id: 'workdir' });
 const hints = h('ol', { id: 'hints', class: 'hints' });
 const hintsSection = h('section', { id: 'hints-section', 'aria-labelledby': 'hints-heading', hidden: true }, h('h2', { id: 'hints-heading' }, 'Hints'), hints);
-const score = h('p', { id: 'score', class: 'score', 'aria-live': 'polite' });
-const checks = h('ul', { id: 'checks', class: 'checks' });
+const report = reportView();
 const solutionView = h('section', { id: 'solution', 'aria-labelledby': 'solution-heading', hidden: true });
 
 app.append(
-  h('header', {}, h('div', { class: 'title-row' }, title, status, timer), meta, toolbar),
+  h('header', {}, h('div', { class: 'title-row' }, title, status, timer), meta, reference, toolbar),
   banner,
+  timeUpBox,
   errorBox,
   h('section', { 'aria-labelledby': 'task-heading' }, h('h2', { id: 'task-heading' }, 'Task'), task, workdir),
   hintsSection,
-  h('section', { 'aria-labelledby': 'checks-heading' }, h('h2', { id: 'checks-heading' }, 'Checks'), score, checks),
+  h('section', { 'aria-labelledby': 'checks-heading' }, h('h2', { id: 'checks-heading' }, 'Checks'), ...report.elements),
   solutionView,
 );
 
 // --- drawing ------------------------------------------------------------------------------------
 
-/** "Tried" means checked at least once: this page saw a report, or the agent counts an attempt. */
+/**
+ * "Tried" means checked at least once: this page saw a report, or the agent counts an attempt. A
+ * lab the reference solution was run on counts too: its solution is no secret any more.
+ */
 function tried(): boolean {
-  return Boolean(state.report) || (detail?.progress.attempts ?? 0) > 0;
+  return Boolean(state.report) || (detail?.progress.attempts ?? 0) > 0 || Boolean(detail?.progress.solvedByReference);
+}
+
+/** When the running attempt ends (epoch ms), or null when none runs. */
+function deadline(): number | null {
+  return state.startedAt ? attemptDeadline(state.startedAt, state.deadline, state.timeLimitMinutes ?? detail?.timeLimitMinutes) : null;
+}
+
+/** The countdown reached zero, and the agent's record does not say yet that the attempt ended. */
+function expired(): boolean {
+  const end = deadline();
+  return end !== null && end <= Date.now();
+}
+
+/** An attempt runs, and its time is not up: Check, Stop and Open Terminal work on it. */
+function attemptRunning(): boolean {
+  return Boolean(state.startedAt) && !expired();
+}
+
+/** What the agent's progress record says about the attempt: running (and until when), or how the last one ended. */
+function applyProgress(progress: LabProgress): void {
+  state.startedAt = progress.startedAt;
+  state.deadline = progress.deadline ?? null;
+  state.timeUp = timeUpOf(progress);
+  if (!state.startedAt) refreshAsks = { count: 0, last: 0 };
 }
 
 function drawHeader(): void {
@@ -94,16 +132,23 @@ function drawHeader(): void {
     title.textContent = detail.title;
     const kind = detail.kind === 'level' ? `Level ${detail.order}` : 'Exercise';
     meta.textContent = `${kind} · ${detail.domain} · ${detail.difficulty} · time limit ${detail.timeLimitMinutes} min`;
-    const look = statusLook(exerciseStatus(detail.progress));
-    status.textContent = `${look.glyph} ${look.label}`;
-    status.dataset.status = exerciseStatus(detail.progress);
+    const current = exerciseStatus(detail.progress);
+    const look = statusLook(current);
+    // The badge is short; the long wording stays in the tooltip (and the line below for 'shown').
+    status.textContent = current === 'shown' ? `${look.glyph} solution shown` : `${look.glyph} ${look.label}`;
+    status.title = look.label;
+    status.dataset.status = current;
+    reference.hidden = current !== 'shown';
+    reference.textContent =
+      current === 'shown' ? `${look.glyph} The reference solution solved this exercise (it was run for you), so it is not counted as yours. Solve it yourself and Check: that completes it.` : '';
   }
   drawTimer();
   drawButtons();
 }
 
 function drawButtons(): void {
-  const started = Boolean(state.startedAt);
+  const started = attemptRunning();
+  drawnRunning = started;
   startButton.textContent = started ? 'Reset' : 'Start';
   startButton.title = started ? 'Tear the scenario down and set it up again' : 'Set up the scenario and start the timer';
   for (const element of [startButton, checkButton, stopButton, solutionButton, terminalButton]) element.disabled = busy !== null || !connected;
@@ -116,6 +161,7 @@ function drawButtons(): void {
   hintButton.disabled = (state.hintsShown ?? 0) >= hintCount;
   hintButton.textContent = hintCount === 0 ? 'Hint' : `Hint (${Math.min(state.hintsShown ?? 0, hintCount)}/${hintCount})`;
   drawBanner();
+  drawTimeUp();
 }
 
 const busyText: Record<Action, string> = {
@@ -127,13 +173,44 @@ const busyText: Record<Action, string> = {
   openTerminal: 'Opening a terminal',
 };
 
+/** Whether the buttons last drawn allowed a running attempt's actions (they change when the time is up). */
+let drawnRunning = false;
 function drawTimer(): void {
   const limit = state.timeLimitMinutes ?? detail?.timeLimitMinutes;
-  const left = state.startedAt && limit !== undefined ? countdown(state.startedAt, limit, Date.now()) : null;
-  timer.textContent = left ? `${left.text} ${left.overtime ? 'over' : 'left'}` : `${limit ?? '–'}:00 limit`;
-  timer.dataset.running = left ? 'true' : 'false';
-  timer.dataset.overtime = left?.overtime ? 'true' : 'false';
-  timer.title = left ? (left.overtime ? 'Time is up: this is the overtime' : 'Time left') : 'Starts when you press Start';
+  const end = deadline();
+  const left = end === null ? null : countdown(end, Date.now());
+  const ticking = left !== null && !left.timeUp;
+  const up = left?.timeUp === true || Boolean(state.timeUp);
+  timer.textContent = ticking ? `${left.text} left` : up ? 'Time is up' : `${limit ?? '–'}:00 limit`;
+  timer.dataset.running = String(ticking);
+  timer.dataset.timeUp = String(up);
+  timer.title = ticking ? 'Time left: the attempt ends, with the score it has, at zero' : up ? 'The attempt ended at its time limit' : 'Starts when you press Start';
+  timer.setAttribute('aria-label', ticking ? 'time left' : 'time limit');
+  if (left?.timeUp) askRefresh();
+  if (drawnRunning !== attemptRunning()) drawButtons();
+}
+
+/**
+ * At zero the agent scores the attempt and removes its scenario, then says so (lab.changed). Ask
+ * for its record too — at once, then every few seconds for a while — in case that news is lost
+ * (a reconnect) or the agent predates deadlines: the page must not wait forever.
+ */
+function askRefresh(): void {
+  const now = Date.now();
+  if (!connected || refreshAsks.count >= 12 || now - refreshAsks.last < 5_000) return;
+  refreshAsks = { count: refreshAsks.count + 1, last: now };
+  send({ type: 'refresh' });
+}
+
+/** The time-up banner: while the agent ends the attempt, then when it ended and with what score. */
+let timeUpDrawn = '';
+function drawTimeUp(): void {
+  const text = expired() ? 'Time is up: the attempt is being scored and its scenario removed…' : !state.startedAt && state.timeUp ? timeUpText(state.timeUp, new Date()) : '';
+  // Only when the words change: an alert is read out each time it is rewritten.
+  if (text === timeUpDrawn) return;
+  timeUpDrawn = text;
+  timeUpBox.hidden = text === '';
+  timeUpBox.textContent = text;
 }
 
 function drawTask(): void {
@@ -149,55 +226,8 @@ function drawHints(): void {
   drawButtons();
 }
 
-function checkTitle(id: string): string {
-  return detail?.checks.find((check) => check.id === id)?.title ?? id;
-}
-
 function drawChecks(): void {
-  const report = state.report ?? null;
-  if (report) {
-    score.textContent = `Score ${formatPoints(report.score)}/${formatPoints(report.max)}${report.passed ? ' — all checks pass' : ''}`;
-    score.dataset.passed = String(report.passed);
-    checks.replaceChildren(...report.checks.map(resultRow));
-  } else {
-    const max = detail?.checks.reduce((sum, check) => sum + check.weight, 0) ?? 0;
-    score.textContent = detail ? `Not checked yet (${formatPoints(max)} points)` : '';
-    delete score.dataset.passed;
-    checks.replaceChildren(
-      ...(detail?.checks ?? []).map((check) =>
-        h('li', { class: 'check', 'data-check': check.id, 'data-passed': 'unknown' }, h('span', { class: 'glyph', 'aria-hidden': 'true' }, '○'), h('span', { class: 'check-title' }, check.title), h('span', { class: 'weight muted' }, points(check.weight))),
-      ),
-    );
-  }
-}
-
-function points(weight: number): string {
-  return `${formatPoints(weight)} pt${weight === 1 ? '' : 's'}`;
-}
-
-function resultRow(result: LabCheckResult): HTMLLIElement {
-  const hintText = result.hint ?? detail?.checks.find((check) => check.id === result.id)?.hint ?? null;
-  const row = h(
-    'li',
-    { class: `check ${result.passed ? 'passed' : 'failed'}`, 'data-check': result.id, 'data-passed': String(result.passed) },
-    h('span', { class: 'glyph', 'aria-label': result.passed ? 'passed' : 'failed' }, result.passed ? '✓' : '✗'),
-    h('span', { class: 'check-title' }, checkTitle(result.id)),
-    h('span', { class: 'weight muted' }, `${result.passed ? formatPoints(result.weight) : 0}/${points(result.weight)}`),
-  );
-  if (!result.passed && result.message) row.append(h('div', { class: 'message' }, result.message));
-  if (!result.passed && hintText) {
-    const text = h('div', { class: 'check-hint-text', hidden: !openCheckHints.has(result.id) }, ...renderBlocks(parseMarkdown(hintText)));
-    const toggle = h('button', { type: 'button', class: 'secondary check-hint', 'aria-expanded': String(openCheckHints.has(result.id)) }, 'Hint');
-    toggle.addEventListener('click', () => {
-      const open = !openCheckHints.has(result.id);
-      if (open) openCheckHints.add(result.id);
-      else openCheckHints.delete(result.id);
-      text.hidden = !open;
-      toggle.setAttribute('aria-expanded', String(open));
-    });
-    row.append(toggle, text);
-  }
-  return row;
+  report.draw(state.report ?? null, detail, state.startedAt ? null : (state.timeUp ?? null));
 }
 
 function drawSolution(): void {
@@ -238,9 +268,9 @@ onExtensionMessage<ToPage>((message) => {
       state.title = detail.title;
       state.timeLimitMinutes = detail.timeLimitMinutes;
       // The agent's record is the truth about whether the scenario is up (it survives reloads and other clients).
-      state.startedAt = detail.progress.startedAt;
+      applyProgress(detail.progress);
       // A saved report the agent's record contradicts (a check since, from the CLI or another window) is stale.
-      if (state.report && (detail.progress.attempts === 0 || (detail.progress.lastScore !== null && detail.progress.lastScore !== state.report.score))) state.report = null;
+      if (state.report && reportIsStale(state.report, detail.progress)) state.report = null;
       save();
       drawHeader();
       drawTask();
@@ -249,9 +279,12 @@ onExtensionMessage<ToPage>((message) => {
       break;
     case 'started':
       state.startedAt = message.started.startedAt;
+      state.deadline = message.started.deadline ?? null;
       state.timeLimitMinutes = message.started.timeLimitMinutes;
+      state.timeUp = null;
       state.report = null;
-      openCheckHints.clear();
+      refreshAsks = { count: 0, last: 0 };
+      report.closeHints();
       save();
       showError(null);
       drawHeader();
@@ -267,10 +300,21 @@ onExtensionMessage<ToPage>((message) => {
       break;
     case 'stopped':
       state.startedAt = null;
+      state.deadline = null;
+      state.timeUp = null;
       save();
       drawHeader();
       notice = 'Stopped: the scenario was torn down. Start sets it up again.';
       drawBanner();
+      break;
+    case 'ended':
+      applyProgress(message.progress);
+      notice = null;
+      save();
+      drawHeader();
+      drawChecks();
+      // Trying again is what is left to do: Start, from the keyboard at once.
+      startButton.focus();
       break;
     case 'solution':
       solution = message.solution;
@@ -291,7 +335,6 @@ onExtensionMessage<ToPage>((message) => {
   }
 });
 
-score.tabIndex = -1;
 drawHeader();
 drawChecks();
 setInterval(drawTimer, 1_000);
