@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { UCONTEXT_LAYOUTS } from '../agent/kernel/child-program';
 import { CLONE_NEWUTS } from '../agent/kernel/constants';
 import { ALL_BLOCKABLE_WORD, PARENT_BLOCKED_WORD, SHELL_SCRIPT, type RunnerResult } from './helpers/aarch64-runner';
+import { skipBecause } from './helpers/tools';
 
 const run = promisify(execFile);
 const repo = resolve(__dirname, '..');
@@ -44,7 +45,7 @@ if (missing && !inCI) console.warn(`aarch64 tests skipped (local run): ${missing
 test('scripts/aarch64-env.sh prepares an aarch64 node under qemu-user', (context) => {
   if (missing !== null) {
     if (inCI) throw new Error(`${missing} — scripts/setup-host.sh must install qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross`);
-    context.skip();
+    skipBecause(context, `${missing} (the aarch64 tests below are skipped with it)`);
   }
   expect(existsSync('launcher' in environment ? environment.launcher : '')).toBe(true);
 });

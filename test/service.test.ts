@@ -29,8 +29,6 @@ import { serve } from '../agent/service/server';
 import type { AgentServer } from '../agent/service/server';
 
 const repo = resolve(__dirname, '..');
-// The runtime is written in parallel with the service; until it exists this file is skipped.
-const runtimeExists = existsSync(join(repo, 'agent/runtime/runtime.ts'));
 
 async function openRealRuntime(stateRoot: string): Promise<ContainerRuntime> {
   const { openRuntime } = await import('../agent/runtime/runtime.js');
@@ -95,7 +93,7 @@ async function removeAllContainers(target: ContainerRuntime): Promise<void> {
   for (const container of target.list()) await target.remove(container.id, true);
 }
 
-describe.skipIf(!runtimeExists)('containers-lab serve with the real runtime', () => {
+describe('containers-lab serve with the real runtime', () => {
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'cl-service-test-'));
     stateRoot = join(work, 'state');
@@ -332,7 +330,7 @@ describe.skipIf(!runtimeExists)('containers-lab serve with the real runtime', ()
 
 // --- a real `containers-lab serve` process ---------------------------------------------------------
 
-describe.skipIf(!runtimeExists)('a containers-lab serve process', () => {
+describe('a containers-lab serve process', () => {
   let processWork: string;
   let bundle: string;
   let child: ChildProcess | null = null;

@@ -4,6 +4,20 @@
  * means broken, never a silent pass — and is a visible skip on a developer's machine.
  */
 import { spawnSync } from 'node:child_process';
+import type { TestContext } from 'vitest';
+
+declare module 'vitest' {
+  interface TaskMeta {
+    /** Why the test was skipped: scripts/test prints it beside the file in the run's summary. */
+    skipReason?: string;
+  }
+}
+
+/** Skips the test, saying why where the run's summary can read it (vitest's JSON keeps `meta`). */
+export function skipBecause(context: Pick<TestContext, 'skip' | 'task'>, reason: string): void {
+  context.task.meta.skipReason = reason;
+  context.skip(reason);
+}
 
 /** Whether `tool` is found on `path` (default: this process's PATH). */
 export function onPath(tool: string, path = process.env.PATH ?? ''): boolean {
@@ -14,13 +28,13 @@ export function onPath(tool: string, path = process.env.PATH ?? ''): boolean {
 export const VAGRANT_FIX = 'apt-get install vagrant vagrant-libvirt (scripts/setup-host.sh does)';
 
 /** A test's guard: true when `tool` exists; otherwise a CI failure naming `fix`, or a local skip. */
-export function needsTool(tool: string, fix: string): (context: { skip: () => void }) => boolean {
+export function needsTool(tool: string, fix: string): (context: Pick<TestContext, 'skip' | 'task'>) => boolean {
   return (context) => {
     if (onPath(tool)) return true;
     const reason = `"${tool}" is not installed: ${fix}`;
     if (process.env.CI === 'true') throw new Error(reason);
     console.warn(`skipped (local run): ${reason}`);
-    context.skip();
+    skipBecause(context, reason);
     return false;
   };
 }
