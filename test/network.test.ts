@@ -163,6 +163,16 @@ describe('bridge network', () => {
     }
     expect(hostLinkNames()).not.toContain('vethcltnx000000');
   });
+
+  it('refuses a new bridge whose subnet overlaps one the host has (two routes, one address twice), making nothing', () => {
+    // (a /16 over it may meet another of the host's 10.77 networks first: any is named)
+    expectLabError(() => attachBridgeNetwork({ containerId: idFor('x'), pid: pidA, stateDir, bridge: 'cltnet2', subnet: '10.77.0.0/16' }), 'conflict', /^subnet 10\.77\.0\.0\/16 for bridge cltnet2 overlaps the host's (address|route) 10\.77\./);
+    for (const subnet of [SUBNET, '10.77.91.128/25']) {
+      expectLabError(() => attachBridgeNetwork({ containerId: idFor('x'), pid: pidA, stateDir, bridge: 'cltnet2', subnet }), 'conflict', new RegExp(`for bridge cltnet2 overlaps the host's address 10\\.77\\.91\\.1/24 on ${BRIDGE}: choose another subnet$`));
+    }
+    expect(hostLinkNames()).not.toContain('cltnet2');
+    expect(ipJson<{ dst: string }[]>(['-4', 'route', 'show']).filter((route) => route.dst.startsWith('10.77.91.'))).toHaveLength(1);
+  });
 });
 
 describe('listLinks', () => {

@@ -6,7 +6,7 @@
  * gives them back when it stops.
  *
  * A candidate is free when the host has no link of that name, no address or route overlapping its
- * subnet (read from the kernel: rtnetlink and /proc/net/route), and no other attempt holds it. That
+ * subnet (../runtime/network/host-subnets.ts), and no other attempt holds it. That
  * last part is a host-wide reservation file per candidate in /run (cleared at boot like the
  * bridges themselves), created with O_EXCL so two agents racing for one candidate cannot both win.
  * A reservation whose attempt has ended (its state root no longer lists it) is stale and reclaimed.
@@ -14,8 +14,8 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict } from '../errors';
-import { dumpNamespace } from '../inspect/links';
 import { parseIPv4 } from '../runtime/network/addresses';
+import { hostRanges, overlaps } from '../runtime/network/host-subnets';
 import { withHostSocket } from '../runtime/network/netns';
 import type { LabNetwork } from './template';
 
@@ -28,42 +28,6 @@ export interface NetworkOwner {
   stateRoot: string;
   lab: string;
   token: string;
-}
-
-/** What the host already uses: link names and IPv4 ranges (addresses with their prefix, routes). */
-interface HostUse {
-  links: Set<string>;
-  ranges: { network: number; prefixLength: number }[];
-}
-
-const maskOf = (prefixLength: number): number => (prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0);
-
-function overlaps(a: { network: number; prefixLength: number }, b: { network: number; prefixLength: number }): boolean {
-  const mask = maskOf(Math.min(a.prefixLength, b.prefixLength));
-  return ((a.network & mask) >>> 0) === ((b.network & mask) >>> 0);
-}
-
-function hostUse(): HostUse {
-  const ranges: HostUse['ranges'] = [];
-  const links = withHostSocket((socket) => {
-    const { links: all, addresses } = dumpNamespace(socket);
-    for (const cidr of [...addresses.values()].flat()) {
-      const [address, length] = cidr.split('/');
-      const value = parseIPv4(address ?? '');
-      if (value !== null) ranges.push({ network: value, prefixLength: Number(length ?? 32) });
-    }
-    return new Set(all.map((link) => link.name));
-  });
-  // /proc/net/route: "Iface Destination Gateway Flags RefCnt Use Metric Mask …", little-endian hex.
-  const hex = (text: string): number => Buffer.from(text, 'hex').readUInt32LE(0);
-  for (const line of readFileSync('/proc/net/route', 'utf8').trim().split('\n').slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    const destination = hex(fields[1]!);
-    const mask = hex(fields[7]!);
-    if (mask === 0) continue; // the default route covers everything and forbids nothing
-    ranges.push({ network: destination >>> 0, prefixLength: Math.clz32(~mask) }); // leading ones of the mask
-  }
-  return { links, ranges };
 }
 
 function ownerStillRuns(owner: NetworkOwner): boolean {
@@ -102,7 +66,7 @@ function reserve(network: LabNetwork, owner: NetworkOwner, directory: string): b
 export function allocateNetworks(names: readonly string[], owner: NetworkOwner, directory = RESERVATIONS_DIRECTORY): Record<string, LabNetwork> {
   if (names.length === 0) return {};
   mkdirSync(directory, { recursive: true, mode: 0o700 });
-  const use = hostUse();
+  const use = withHostSocket(hostRanges);
   const allocated: Record<string, LabNetwork> = {};
   let index = 1;
   try {

@@ -26,6 +26,8 @@ import {
 } from '../../kernel/constants';
 import { RouteSocket, attr, encodeIfInfo, stringAttr, type LinkMessage } from '../../kernel/rtnetlink';
 import { badInput, conflict } from '../../errors';
+import { formatIPv4, parseIPv4 } from './addresses';
+import { hostRanges, overlaps } from './host-subnets';
 import { addIPv4Address, findLink, listIPv4Addresses, setLinkUp } from './interfaces';
 
 const BRIDGE_NAME = /^[a-zA-Z0-9_.-]{1,15}$/;
@@ -59,13 +61,15 @@ export function createBridge(socket: RouteSocket, name: string): LinkMessage {
 /**
  * The bridge `name`, up and carrying `gatewayCidr`; created when missing. An existing bridge is
  * used only if it has no IPv4 address or has exactly this gateway: a bridge serving another
- * subnet, or a device of that name that is no bridge, is a conflict.
+ * subnet, or a device of that name that is no bridge, is a conflict. A subnet that overlaps what
+ * the host already has elsewhere (./host-subnets.ts) is refused before anything is made.
  */
 export function ensureBridge(socket: RouteSocket, name: string, gatewayCidr: string): { bridge: LinkMessage; created: boolean } {
   const existing = findLink(socket, name);
   if (existing && existing.kind !== 'bridge') {
     throw conflict(`network device ${name} exists but is a ${existing.kind ?? 'plain device'}, not a bridge`);
   }
+  if (!existing || listIPv4Addresses(socket, existing.index).length === 0) refuseOverlap(socket, name, gatewayCidr);
   const bridge = existing ?? createBridge(socket, name);
   try {
     const addresses = listIPv4Addresses(socket, bridge.index);
@@ -80,6 +84,15 @@ export function ensureBridge(socket: RouteSocket, name: string, gatewayCidr: str
     throw error;
   }
   return { bridge, created: !existing };
+}
+
+function refuseOverlap(socket: RouteSocket, name: string, gatewayCidr: string): void {
+  const [gateway, length] = gatewayCidr.split('/');
+  const prefixLength = Number(length);
+  const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+  const subnet = { network: ((parseIPv4(gateway ?? '') ?? 0) & mask) >>> 0, prefixLength };
+  const clash = hostRanges(socket).ranges.find((range) => !range.where.endsWith(` on ${name}`) && overlaps(range, subnet));
+  if (clash) throw conflict(`subnet ${formatIPv4(subnet.network)}/${prefixLength} for bridge ${name} overlaps the host's ${clash.where}: choose another subnet`);
 }
 
 /** `ip link del NAME` for a bridge; its ports are released, not deleted. */
