@@ -10,7 +10,7 @@
 #                   code-server@4.139.1 (VS Code 1.139), installed and built with that Node
 #
 # Nothing else is downloaded. Everything lands in a cache outside the repository, so a second run
-# is a no-op (~1 s). Measured on a 2-core VM: apt ~25 s, Node 24 ~5 s, code-server ~4 min.
+# is a no-op (~1 s). Measured on a 2-core VM: 116 s in all (apt ~25 s, Node 24 ~5 s, code-server the rest).
 #
 # Prints, as its last line, the path of the code-server launcher (a wrapper that runs code-server
 # with its Node 24), so callers can do:  CODE_SERVER=$(scripts/install-code-server.sh | tail -1)
@@ -66,7 +66,7 @@ fi
 #    (node-pty, spdlog, sqlite3, kerberos, …) against Node 24's headers — not the system Node's.
 if [ ! -f "$SERVER_DIR/.installed" ]; then
   started=$(date +%s)
-  log "installing code-server@$CODE_SERVER_VERSION with Node $NODE_MAJOR (builds native modules; ~4 min on 2 cores)"
+  log "installing code-server@$CODE_SERVER_VERSION with Node $NODE_MAJOR (builds native modules; ~2 min on 2 cores)"
   rm -rf "$SERVER_DIR" && mkdir -p "$SERVER_DIR"
   echo '{ "private": true }' >"$SERVER_DIR/package.json"
   (

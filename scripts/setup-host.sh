@@ -41,3 +41,15 @@ fi
 
 log "building the agent"
 npm run --silent build
+
+# The `containers-lab` command every task, hint and message uses (in the lab VM vm/provision.sh
+# installs the same): this checkout's build, run with this machine's Node.
+WRAPPER=/usr/local/bin/containers-lab
+wrapper_text=$(printf '%s\n' '#!/bin/sh' \
+  '# The Containers Lab CLI: this checkout'"'"'s build (scripts/setup-host.sh), run with this machine'"'"'s Node.' \
+  "exec node $PWD/dist/agent/containers-lab.js \"\$@\"")
+if [ "$(cat "$WRAPPER" 2>/dev/null)" != "$wrapper_text" ]; then
+  printf '%s\n' "$wrapper_text" >"$WRAPPER"
+  chmod 755 "$WRAPPER"
+  log "installed $WRAPPER (the containers-lab command)"
+fi

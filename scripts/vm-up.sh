@@ -4,7 +4,7 @@
 #   - VirtualBox installed: `vagrant up --provider=virtualbox` with the public box (downloaded once).
 #   - otherwise libvirt: installs what is missing from Debian packages (scripts/vm-install.sh),
 #     starts virtlogd and libvirtd when nothing runs them (a machine without systemd as PID 1),
-#     builds and adds the offline box when it is not there (vm/build-box.sh, ~3 min once), then
+#     builds and adds the offline box when it is not there (vm/build-box.sh, ~2 min once), then
 #     `vagrant up --provider=libvirt`.
 # The libvirt path holds the machine's lab VM lock while it works (vm/host-libvirt.sh: one libvirtd
 # per machine, so one lab VM job at a time — a CI VM job running here makes this wait, bounded by

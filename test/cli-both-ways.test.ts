@@ -15,7 +15,7 @@
  * (dist/agent/containers-lab.js, as `npx containers-lab` runs it). Containers go on this file's own bridge and
  * subnet; everything is removed at the end, and the kernel is asked whether anything is left.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -287,6 +287,24 @@ describe.each([
       expect(result.code, step).toBe(1);
       expect(result.stdout, step).toBe('');
       expect(result.stderr, step).toMatch(new RegExp(`^containers-lab: [^\\n]*"${MISSING}"[^\\n]*\\n$`));
+    }
+  });
+});
+
+describe('exec at a keyboard', () => {
+  it('-t without -i says once that keystrokes are not forwarded; -it does not', async () => {
+    // A real terminal for the CLI's stdin and stdout: util-linux `script` runs it on a pty.
+    const atKeyboard = (argv: string[]): string => {
+      const line = [process.execPath, bundle, '--root', stateRoot, '--socket', absentSocket, ...argv].map((word) => `'${word}'`).join(' ');
+      return execFileSync('script', ['-qec', line, '/dev/null'], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], input: '' });
+    };
+    await cli(absentSocket, ['run', '-d', '--name', 'bothw-tty', 'busybox', '--', 'sleep', '60']);
+    made.push({ id: JSON.parse((await cli(absentSocket, ['inspect', 'bothw-tty', '--json'])).stdout).id as string, pid: null });
+    try {
+      expect(atKeyboard(['exec', '-t', 'bothw-tty', '--', 'true'])).toContain('-t without -i: the command gets a terminal but not your keystrokes (use -it for an interactive shell)');
+      expect(atKeyboard(['exec', '-it', 'bothw-tty', '--', 'true'])).not.toContain('without -i');
+    } finally {
+      await cli(absentSocket, ['rm', '-f', 'bothw-tty']);
     }
   });
 });

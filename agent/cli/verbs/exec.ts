@@ -21,6 +21,9 @@ async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
   const { stdin, stdout, stderr } = context.io;
   const terminalIn = (stdin as Partial<ReadStream>).isTTY === true ? (stdin as ReadStream) : null;
   const terminalOut = (stdout as Partial<WriteStream>).isTTY === true ? (stdout as WriteStream) : null;
+  // As docker does, -t alone gives a terminal but keeps stdin closed; at a keyboard that looks
+  // like a shell that ignores every key, so say it once.
+  if (tty && !interactive && terminalIn) await writeAll(stderr, 'containers-lab: -t without -i: the command gets a terminal but not your keystrokes (use -it for an interactive shell)\n');
 
   const agent = await context.openAgent();
   const { client } = agent;
