@@ -75,8 +75,8 @@ describe('a learner solves uts-namespace from the terminal', () => {
     for (const check of unsolved.checks) expect(Object.keys(check)).toEqual(['id', 'passed', 'weight', 'message', 'hint']);
     expect(unsolved.checks.map((check: { message: string }) => check.message)).toEqual([
       'no running container named "named" (found: no container named "named")',
-      'skipped: needs running',
-      'skipped: needs own-uts',
+      'not checked: needs “Container "named" runs” to pass first',
+      'not checked: needs “It has its own UTS namespace” to pass first',
     ]);
 
     const run = await cli('run', ['-d', '--name', 'named', '--hostname', 'lab-uts', 'busybox', '--', 'sleep', '3600']);

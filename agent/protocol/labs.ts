@@ -94,7 +94,7 @@ export interface LabCheckResult {
   id: string;
   passed: boolean;
   weight: number;
-  /** Empty when passed; what is missing when failed; "skipped: needs X" when a needed check failed. */
+  /** Empty when passed; what is missing when failed; "not checked: needs “TITLE” to pass first" when a needed check failed. */
   message: string;
   hint: string | null;
 }

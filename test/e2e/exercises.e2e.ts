@@ -232,6 +232,19 @@ describe('Exercises view and exercise panel', () => {
     expect(row.text).toMatch(new RegExp(`^${escape(level.title)} 3/3 · started`));
     const kept = await progress(LEVEL);
     expect([kept.completed, kept.bestScore, kept.attempts]).toEqual([true, 3, 2]);
+    // solved: the clock stops where the full score came, and stays stopped
+    await frame.locator('#timer[data-running="false"]').waitFor({ timeout: 5_000 });
+    const stopped = await text(frame, '#timer');
+    expect(stopped).toMatch(/^Solved, \d\d:\d\d to spare$/);
+    await page.waitForTimeout(1_500);
+    expect(await text(frame, '#timer')).toBe(stopped);
+    // Reset would throw the work away: the first press only asks; Escape takes it back
+    await frame.locator('#start').focus();
+    await page.keyboard.press('Enter');
+    await frame.locator('#start', { hasText: 'Confirm reset' }).waitFor({ timeout: 5_000 });
+    await page.keyboard.press('Escape');
+    await frame.locator('#start', { hasText: /^Reset$/ }).waitFor({ timeout: 5_000 });
+    expect((await progress(LEVEL)).startedAt).not.toBeNull(); // nothing was reset
     await screenshot(page, 'exercises-05-check-passed');
   });
 
@@ -280,7 +293,7 @@ describe('Exercises view and exercise panel', () => {
     await frame.locator('#start', { hasText: 'Start' }).waitFor({ timeout: 60_000 });
   });
 
-  it('after a window reload the panel comes back with its report and a running timer; progress and "last opened" were kept', async () => {
+  it('after a window reload the panel comes back with its report and its stopped clock; progress and "last opened" were kept', async () => {
     const { page } = session;
     await reloadWindow(page);
     await page.locator('.tabs-container .tab').filter({ hasText: `Exercise: ${level.title}` }).first().click();
@@ -290,14 +303,15 @@ describe('Exercises view and exercise panel', () => {
       await screenshot(page, 'exercises-08-failed');
       throw new Error(`${String(error)}\npage: ${await frame.evaluate(() => document.body.innerText)}`);
     });
-    await frame.locator('#timer[data-running="true"]').waitFor({ timeout: 10_000 });
-    // the countdown goes on from the start the agent recorded, not from the reload
-    const shown = /^(\d\d):(\d\d) left$/.exec(await text(frame, '#timer'));
+    // the clock stayed stopped where the full score came: what was left then, not now, and not a fresh limit
+    await frame.locator('#timer[data-running="false"]').waitFor({ timeout: 10_000 });
+    const shown = /^Solved, (\d\d):(\d\d) to spare$/.exec(await text(frame, '#timer'));
     expect(shown).not.toBeNull();
     const startedAt = Date.parse((await progress(LEVEL)).startedAt!);
-    const expectedSeconds = (startedAt + level.timeLimitMinutes * 60_000 - Date.now()) / 1000;
-    expect(Math.abs(Number(shown![1]) * 60 + Number(shown![2]) - expectedSeconds)).toBeLessThanOrEqual(3);
-    expect(expectedSeconds).toBeLessThan(level.timeLimitMinutes * 60 - 5);
+    const leftNow = (startedAt + level.timeLimitMinutes * 60_000 - Date.now()) / 1000;
+    const spare = Number(shown![1]) * 60 + Number(shown![2]);
+    expect(spare).toBeGreaterThan(leftNow);
+    expect(spare).toBeLessThan(level.timeLimitMinutes * 60);
     const connect = frame.locator('#banner button', { hasText: 'Connect' });
     await connect.waitFor({ state: 'visible', timeout: 30_000 });
     await screenshot(page, 'exercises-08-restored-not-connected');

@@ -23,6 +23,8 @@ export interface ExerciseState {
   hintsShown?: number;
   /** The last check's report, to show again after a reload. */
   report?: LabCheckReport | null;
+  /** When a check of the running attempt first passed (ms since the epoch): the timer stops there. */
+  solvedAt?: number | null;
 }
 
 export type Action = 'start' | 'reset' | 'check' | 'stop' | 'solution' | 'openTerminal';

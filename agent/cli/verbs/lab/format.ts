@@ -30,7 +30,7 @@ export function labDetailText(lab: LabDetail): string {
 export function checkReportText(report: LabCheckReport): string {
   const lines = report.checks.map((check) => {
     const mark = check.passed ? '✓' : '✗';
-    const detail = check.passed ? '' : ` — ${check.message}${check.hint && !check.message.startsWith('skipped') ? `\n      hint: ${check.hint}` : ''}`;
+    const detail = check.passed ? '' : ` — ${check.message}${check.hint && !check.message.startsWith('not checked:') ? `\n      hint: ${check.hint}` : ''}`;
     return `  ${mark} ${check.id} [${check.weight}]${detail}`;
   });
   lines.push('', `Score: ${report.score}/${report.max}${report.passed ? ' — passed' : ''}`);

@@ -56,7 +56,31 @@ const meta = h('p', { class: 'muted', id: 'meta' });
 const timer = h('span', { id: 'timer', role: 'timer', 'aria-label': 'time left', class: 'badge timer' }, '');
 const status = h('span', { id: 'status', class: 'badge' });
 const startButton = button('start', 'Start', null, false);
-startButton.addEventListener('click', () => send({ type: 'action', action: attemptRunning() ? 'reset' : 'start' }));
+/**
+ * Reset throws the scenario away with the learner's work in it, so it asks once more, in place:
+ * the first press turns the button into "Confirm reset"; a second press within a few seconds
+ * resets, anything else (time, focus leaving, Escape) takes it back.
+ */
+let confirmingReset: ReturnType<typeof setTimeout> | null = null;
+const cancelReset = (): void => {
+  if (confirmingReset === null) return;
+  clearTimeout(confirmingReset);
+  confirmingReset = null;
+  drawButtons();
+};
+startButton.addEventListener('click', () => {
+  if (!attemptRunning()) return send({ type: 'action', action: 'start' });
+  if (confirmingReset !== null) {
+    cancelReset();
+    return send({ type: 'action', action: 'reset' });
+  }
+  confirmingReset = setTimeout(cancelReset, 5_000);
+  drawButtons();
+});
+startButton.addEventListener('blur', cancelReset);
+startButton.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') cancelReset();
+});
 const checkButton = button('check', 'Check', 'check', false);
 const hintButton = button('hint', 'Hint', null);
 hintButton.addEventListener('click', () => {
@@ -149,8 +173,8 @@ function drawHeader(): void {
 function drawButtons(): void {
   const started = attemptRunning();
   drawnRunning = started;
-  startButton.textContent = started ? 'Reset' : 'Start';
-  startButton.title = started ? 'Tear the scenario down and set it up again' : 'Set up the scenario and start the timer';
+  startButton.textContent = !started ? 'Start' : confirmingReset !== null ? 'Confirm reset' : 'Reset';
+  startButton.title = !started ? 'Set up the scenario and start the timer' : confirmingReset !== null ? 'Press again to remove your work and set the scenario up again' : 'Tear the scenario down and set it up again (asks first)';
   for (const element of [startButton, checkButton, stopButton, solutionButton, terminalButton]) element.disabled = busy !== null || !connected;
   checkButton.disabled ||= !started;
   stopButton.disabled ||= !started;
@@ -178,13 +202,15 @@ let drawnRunning = false;
 function drawTimer(): void {
   const limit = state.timeLimitMinutes ?? detail?.timeLimitMinutes;
   const end = deadline();
-  const left = end === null ? null : countdown(end, Date.now());
+  // Solved: the clock stops where the first full score came (the scenario stays to look around in).
+  const solved = end !== null && attemptRunning() && typeof state.solvedAt === 'number' ? countdown(end, state.solvedAt) : null;
+  const left = end === null || solved ? null : countdown(end, Date.now());
   const ticking = left !== null && !left.timeUp;
   const up = left?.timeUp === true || Boolean(state.timeUp);
-  timer.textContent = ticking ? `${left.text} left` : up ? 'Time is up' : `${limit ?? '–'}:00 limit`;
+  timer.textContent = solved ? `Solved, ${solved.text} to spare` : ticking ? `${left.text} left` : up ? 'Time is up' : `${limit ?? '–'}:00 limit`;
   timer.dataset.running = String(ticking);
   timer.dataset.timeUp = String(up);
-  timer.title = ticking ? 'Time left: the attempt ends, with the score it has, at zero' : up ? 'The attempt ended at its time limit' : 'Starts when you press Start';
+  timer.title = solved ? 'Every check passed: the clock stopped' : ticking ? 'Time left: the attempt ends, with the score it has, at zero' : up ? 'The attempt ended at its time limit' : 'Starts when you press Start';
   timer.setAttribute('aria-label', ticking ? 'time left' : 'time limit');
   if (left?.timeUp) askRefresh();
   if (drawnRunning !== attemptRunning()) drawButtons();
@@ -283,6 +309,7 @@ onExtensionMessage<ToPage>((message) => {
       state.timeLimitMinutes = message.started.timeLimitMinutes;
       state.timeUp = null;
       state.report = null;
+      state.solvedAt = null;
       refreshAsks = { count: 0, last: 0 };
       report.closeHints();
       save();
@@ -292,6 +319,7 @@ onExtensionMessage<ToPage>((message) => {
       break;
     case 'report':
       state.report = message.report;
+      if (message.report.passed && attemptRunning()) state.solvedAt ??= Date.now();
       save();
       showError(null);
       drawChecks();
