@@ -35,8 +35,24 @@ function table(defines: Map<string, string>): Record<string, number> {
   return numbers;
 }
 
-const x64 = table(macros('asm/unistd_64.h', []));
-const arm64 = table(macros('asm/unistd.h', ['-nostdinc', '-I/usr/aarch64-linux-gnu/include']));
+/**
+ * System calls newer than the headers of the machines that build this (Debian 12: Linux 6.1 UAPI,
+ * up to 450), which kernels the lab runs on may have and profiles name. From 424 on, every
+ * architecture numbers new system calls alike (the unified table, include/uapi/asm-generic/unistd.h).
+ */
+const NEWER_THAN_THE_HEADERS: Record<string, number> = {
+  cachestat: 451, // 6.5
+  fchmodat2: 452, // 6.6
+  futex_wake: 454, futex_wait: 455, futex_requeue: 456, // 6.7
+  statmount: 457, listmount: 458, lsm_get_self_attr: 459, lsm_set_self_attr: 460, lsm_list_modules: 461, // 6.8
+  mseal: 462, // 6.10
+  setxattrat: 463, getxattrat: 464, listxattrat: 465, removexattrat: 466, // 6.13
+};
+/** 453 is x86-64's alone (shadow stacks, 6.6). */
+const NEWER_X64_ONLY: Record<string, number> = { map_shadow_stack: 453 };
+
+const x64 = { ...NEWER_THAN_THE_HEADERS, ...NEWER_X64_ONLY, ...table(macros('asm/unistd_64.h', [])) };
+const arm64 = { ...NEWER_THAN_THE_HEADERS, ...table(macros('asm/unistd.h', ['-nostdinc', '-I/usr/aarch64-linux-gnu/include'])) };
 const out = join(__dirname, 'syscall-table.generated.ts');
 writeFileSync(
   out,
