@@ -18,3 +18,30 @@ export class LabError extends Error {
 export const badInput = (message: string): LabError => new LabError('bad-input', message);
 export const notFound = (message: string): LabError => new LabError('not-found', message);
 export const conflict = (message: string): LabError => new LabError('conflict', message);
+
+/**
+ * How much of a value the user sent a message may repeat. Enough to recognise it ("invalid name
+ * \"../escape\""), never the 7 MiB someone pasted: an error is one line a person reads.
+ */
+export const ECHO_LIMIT = 40;
+
+/** The first ECHO_LIMIT characters of `text`, and "…" when there was more. */
+export function excerpt(text: string, limit = ECHO_LIMIT): string {
+  if (text.length <= limit) return text;
+  // Never end on half of a surrogate pair: the rest of the message would not encode.
+  const cut = /[\ud800-\udbff]$/.test(text.slice(0, limit)) ? limit - 1 : limit;
+  return `${text.slice(0, cut)}…`;
+}
+
+/**
+ * A value the user sent, as a message shows it: a string quoted and escaped as JSON (a newline
+ * stays "\n", so the message stays one line) and cut to its first ECHO_LIMIT characters; a number
+ * or a boolean as it is; anything else by its kind, never as "[object Object]" or "undefined".
+ */
+export function quote(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(excerpt(value));
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (Array.isArray(value)) return 'a list';
+  if (value === undefined) return 'nothing';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}

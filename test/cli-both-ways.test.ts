@@ -15,7 +15,7 @@
  * (dist/agent/containers-lab.js, as `npx containers-lab` runs it). Containers go on this file's own bridge and
  * subnet; everything is removed at the end, and the kernel is asked whether anything is left.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -296,7 +296,9 @@ describe('exec at a keyboard', () => {
     // A real terminal for the CLI's stdin and stdout: util-linux `script` runs it on a pty.
     const atKeyboard = (argv: string[]): string => {
       const line = [process.execPath, bundle, '--root', stateRoot, '--socket', absentSocket, ...argv].map((word) => `'${word}'`).join(' ');
-      return execFileSync('script', ['-qec', line, '/dev/null'], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], input: '' });
+      const result = spawnSync('script', ['-qec', line, '/dev/null'], { encoding: 'utf8', input: '' });
+      expect(result.status, `${argv.join(' ')}: ${result.stdout}${result.stderr}`).toBe(0);
+      return result.stdout;
     };
     await cli(absentSocket, ['run', '-d', '--name', 'bothw-tty', 'busybox', '--', 'sleep', '60']);
     made.push({ id: JSON.parse((await cli(absentSocket, ['inspect', 'bothw-tty', '--json'])).stdout).id as string, pid: null });

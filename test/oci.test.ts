@@ -25,6 +25,7 @@ import {
 import { GENERATED_FILE, generateValidatorSource } from '../agent/oci/generate-validators';
 import { parseConfig, validateConfig, validateState } from '../agent/oci/validate';
 import { ensureBusyboxImage } from '../agent/runtime/image/busybox';
+import { DEFAULT_DEVICE_RULES } from '../agent/runtime/cgroups/device-rules';
 import type { OciSpec, RunOptions } from '../agent/protocol';
 import { NAMESPACE_TYPES } from '../agent/protocol';
 import { skipBecause } from './helpers/tools';
@@ -123,7 +124,7 @@ describe('config.json from run options', () => {
     expect(spec.hostname).toBe('web');
     expect(spec.linux!.namespaces!.map((ns) => ns.type)).toEqual(['cgroup', 'ipc', 'mount', 'network', 'pid', 'uts']);
     expect(spec.linux!.uidMappings).toBeUndefined();
-    expect(spec.linux!.resources).toEqual({});
+    expect(spec.linux!.resources).toEqual({ devices: DEFAULT_DEVICE_RULES });
     expect(spec.linux!.maskedPaths).toEqual(DEFAULT_MASKED_PATHS);
     expect(spec.linux!.readonlyPaths).toContain('/proc/sys');
     expect(spec.mounts!.map((mount) => `${mount.destination}:${mount.type}`)).toEqual([
@@ -152,7 +153,7 @@ describe('config.json from run options', () => {
 
   test('limits: memory in bytes, cpus as quota per 100 ms period, pids', () => {
     const spec = configFromRunOptions({ name: 'limited', memory: '64m', cpus: 0.5, pids: 64 }, { rootfs: ROOTFS });
-    expect(spec.linux!.resources).toEqual({ memory: { limit: 67108864 }, cpu: { quota: 50000, period: 100000 }, pids: { limit: 64 } });
+    expect(spec.linux!.resources).toEqual({ devices: DEFAULT_DEVICE_RULES, memory: { limit: 67108864 }, cpu: { quota: 50000, period: 100000 }, pids: { limit: 64 } });
     expect(limitsFromConfig(spec)).toEqual({ memoryBytes: 67108864, cpuQuotaUs: 50000, cpuPeriodUs: 100000, pids: 64 });
     expect(configFromRunOptions({ memory: 8 * 1024 * 1024 }, { rootfs: ROOTFS }).linux!.resources!.memory!.limit).toBe(8388608);
   });
@@ -234,9 +235,10 @@ describe('bad options: one line naming the problem', () => {
   const hostCpus = os.availableParallelism();
   test.each<[string, RunOptions, string]>([
     ['path in name', { name: '../x' }, `invalid name "../x": use 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit`],
-    ['name too long', { name: 'a'.repeat(64) }, `invalid name "${'a'.repeat(64)}": use 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit`],
+    // A message repeats at most 40 characters of what was sent (agent/errors.ts quote).
+    ['name too long', { name: 'a'.repeat(64) }, `invalid name "${'a'.repeat(40)}…": use 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit`],
     ['hostname with underscore', { hostname: 'bad_host' }, `invalid hostname "bad_host": use up to 63 letters, digits, '-' and '.' (RFC 1123)`],
-    ['hostname too long', { hostname: 'h'.repeat(64) }, `invalid hostname "${'h'.repeat(64)}": use up to 63 letters, digits, '-' and '.' (RFC 1123)`],
+    ['hostname too long', { hostname: 'h'.repeat(64) }, `invalid hostname "${'h'.repeat(40)}…": use up to 63 letters, digits, '-' and '.' (RFC 1123)`],
     ['unknown namespace', { namespaces: ['pid', 'foo' as never] }, 'unknown namespace "foo": choose from cgroup, ipc, mnt, net, pid, user, uts'],
     ['OCI spelling of a namespace', { namespaces: ['network' as never] }, 'unknown namespace "network": choose from cgroup, ipc, mnt, net, pid, user, uts'],
     ['malformed memory', { memory: '64x' }, `invalid memory "64x": use bytes, Ki/Mi/Gi (1024-based), k/M/G (1000-based) or Docker's m/g (e.g. 128Mi, 64m)`],

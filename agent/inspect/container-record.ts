@@ -2,11 +2,13 @@
  * The container record, assembled from the kernel's own files each time it is asked for:
  * namespace inodes from /proc/<pid>/ns, mounts from /proc/<pid>/mountinfo, limits and usage from
  * the cgroup's files, processes from the cgroup's member list and /proc/<pid>/status. The stored
- * state contributes only what the kernel cannot tell (name, times, exit code, the config).
+ * state contributes only what the kernel cannot tell (name, times, exit code, the config — and
+ * so the device rules, whose kernel form, devices.list or an eBPF program, the record points at).
  */
 import { readFileSync } from 'node:fs';
 import { NAMESPACE_TYPES, type ContainerRecord, type NamespaceType, type OciSpec, type ProcessRecord } from '../protocol';
 import type { Cgroup } from '../runtime/cgroups';
+import { devicesRecord } from '../runtime/cgroups/device-rules';
 import { namespaceInodes } from '../runtime/namespaces';
 import type { ContainerState } from '../runtime/state/store';
 import { ANNOTATIONS } from '../oci/from-run-options';
@@ -41,7 +43,7 @@ export function buildContainerRecord(state: ContainerState, config: OciSpec, cgr
     config,
     namespaces,
     sharedWithHost: alive ? NAMESPACE_TYPES.filter((type) => namespaces[type] !== undefined && namespaces[type] === agentNamespaces[type]) : sharedWithHost,
-    cgroup: cgroupRecord,
+    cgroup: cgroupRecord ? { ...cgroupRecord, devices: devicesRecord(config, cgroupRecord) } : null,
     rootfs: state.rootfs,
     mounts,
     network: state.network,

@@ -15,7 +15,7 @@
  * problem: nothing can be half-created by a typo.
  */
 import os from 'node:os';
-import { badInput } from '../errors';
+import { badInput, quote } from '../errors';
 import type {
   CgroupLimits,
   NamespaceType,
@@ -32,6 +32,7 @@ import { parseCpuQuantity, parseMemoryQuantity } from '../protocol/quantity';
 import { securityFromRunOptions } from './security-options';
 import { volumeMounts, type EmptyDirLocator } from './volume-options';
 import { DEFAULT_CPU_PERIOD_US, MAX_PIDS, MIN_CPU_QUOTA_US, MIN_MEMORY_BYTES } from '../runtime/cgroups/limits';
+import { defaultDeviceRules } from '../runtime/cgroups/device-rules';
 import { LEARNER_DEFAULT_BRIDGE, type DefaultBridge } from '../runtime/network/default-bridge';
 
 export const OCI_VERSION = '1.1.0';
@@ -111,7 +112,7 @@ const HOSTNAME_LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
 
 export function validateName(name: unknown): string {
   if (typeof name !== 'string' || !NAME.test(name)) {
-    throw badInput(`invalid name ${JSON.stringify(name)}: use 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit`);
+    throw badInput(`invalid name ${quote(name)}: use 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit`);
   }
   return name;
 }
@@ -123,14 +124,14 @@ export function validateHostname(hostname: unknown): string {
     hostname.length <= 63 &&
     hostname.split('.').every((label) => HOSTNAME_LABEL.test(label));
   if (!ok) {
-    throw badInput(`invalid hostname ${JSON.stringify(hostname)}: use up to 63 letters, digits, '-' and '.' (RFC 1123)`);
+    throw badInput(`invalid hostname ${quote(hostname)}: use up to 63 letters, digits, '-' and '.' (RFC 1123)`);
   }
   return hostname as string;
 }
 
 function validateNamespaceName(name: unknown): NamespaceType {
   if (typeof name === 'string' && (NAMESPACE_TYPES as readonly string[]).includes(name)) return name as NamespaceType;
-  throw badInput(`unknown namespace ${JSON.stringify(name)}: choose from ${NAMESPACE_TYPES.join(', ')}`);
+  throw badInput(`unknown namespace ${quote(name)}: choose from ${NAMESPACE_TYPES.join(', ')}`);
 }
 
 /**
@@ -152,11 +153,11 @@ export function formatSize(bytes: number): string {
 function memoryLimit(value: string | number): number {
   const bytes = parseMemoryQuantity(value);
   if (bytes < MIN_MEMORY_BYTES) {
-    throw badInput(`memory limit ${JSON.stringify(value)} is too small: a container needs at least 4m`);
+    throw badInput(`memory limit ${quote(value)} is too small: a container needs at least 4m`);
   }
   const hostBytes = os.totalmem();
   if (bytes > hostBytes) {
-    throw badInput(`memory limit ${JSON.stringify(value)} exceeds this host's memory (${formatSize(hostBytes)})`);
+    throw badInput(`memory limit ${quote(value)} exceeds this host's memory (${formatSize(hostBytes)})`);
   }
   return bytes;
 }
@@ -165,24 +166,19 @@ function cpuQuota(value: string | number): number {
   const cpus = parseCpuQuantity(value);
   const hostCpus = os.availableParallelism();
   if (cpus > hostCpus) {
-    throw badInput(`cpus ${showValue(value)} exceeds this host's ${hostCpus} CPU${hostCpus === 1 ? '' : 's'}`);
+    throw badInput(`cpus ${quote(value)} exceeds this host's ${hostCpus} CPU${hostCpus === 1 ? '' : 's'}`);
   }
   const quota = Math.round(cpus * CPU_PERIOD_US);
   if (quota < MIN_CPU_QUOTA_US) {
-    throw badInput(`cpus ${showValue(value)} is too small: at least ${MIN_CPU_QUOTA_US / CPU_PERIOD_US} (${(MIN_CPU_QUOTA_US / CPU_PERIOD_US) * 1000}m)`);
+    throw badInput(`cpus ${quote(value)} is too small: at least ${MIN_CPU_QUOTA_US / CPU_PERIOD_US} (${(MIN_CPU_QUOTA_US / CPU_PERIOD_US) * 1000}m)`);
   }
   return quota;
-}
-
-/** "500m" keeps its quotes in messages, 0.5 does not: the user sees what they sent. */
-function showValue(value: string | number): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
 function pidsLimit(value: unknown): number {
   const pids = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof pids !== 'number' || !Number.isInteger(pids) || pids < 1 || pids > MAX_PIDS) {
-    throw badInput(`invalid pids limit ${JSON.stringify(value)}: use a whole number from 1 to ${MAX_PIDS}`);
+    throw badInput(`invalid pids limit ${quote(value)}: use a whole number from 1 to ${MAX_PIDS}`);
   }
   return pids;
 }
@@ -190,7 +186,7 @@ function pidsLimit(value: unknown): number {
 function validateBridgeName(name: unknown): string {
   // IFNAMSIZ is 16 including the terminating NUL; '/' and whitespace are refused by the kernel.
   if (typeof name !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/.test(name)) {
-    throw badInput(`invalid bridge name ${JSON.stringify(name)}: use 1-15 letters, digits, '_', '.' or '-'`);
+    throw badInput(`invalid bridge name ${quote(name)}: use 1-15 letters, digits, '_', '.' or '-'`);
   }
   return name;
 }
@@ -200,7 +196,7 @@ function validateSubnet(subnet: unknown): string {
   const octetsOk = match !== null && match.slice(1, 5).every((octet) => Number(octet) <= 255);
   const prefix = match ? Number(match[5]) : -1;
   if (!match || !octetsOk || prefix < 8 || prefix > 30) {
-    throw badInput(`invalid subnet ${JSON.stringify(subnet)}: use an IPv4 CIDR with a prefix from /8 to /30, e.g. 10.88.0.0/16`);
+    throw badInput(`invalid subnet ${quote(subnet)}: use an IPv4 CIDR with a prefix from /8 to /30, e.g. 10.88.0.0/16`);
   }
   return subnet as string;
 }
@@ -219,7 +215,7 @@ function mergeEnv(extra: unknown): string[] {
   const byKey = new Map(DEFAULT_ENV.map((entry) => [entry.slice(0, entry.indexOf('=')), entry]));
   for (const entry of extra) {
     if (typeof entry !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*=/.test(entry)) {
-      throw badInput(`invalid env entry ${JSON.stringify(entry)}: use KEY=VALUE`);
+      throw badInput(`invalid env entry ${quote(entry)}: use KEY=VALUE`);
     }
     byKey.set(entry.slice(0, entry.indexOf('=')), entry);
   }
@@ -239,7 +235,7 @@ function chooseNamespaces(options: RunOptions): { namespaces: Set<NamespaceType>
 
   const network = options.net ?? (explicit && !requested.has('net') ? 'host' : 'bridge');
   if (network !== 'bridge' && network !== 'none' && network !== 'host') {
-    throw badInput(`unknown network mode ${JSON.stringify(network)}: choose from bridge, none, host`);
+    throw badInput(`unknown network mode ${quote(network)}: choose from bridge, none, host`);
   }
   if (network === 'host') {
     if (explicit && requested.has('net')) throw badInput('--net host shares the host network: leave "net" out of the namespace list');
@@ -314,7 +310,7 @@ export function configFromRunOptions(options: RunOptions, defaults: ConfigDefaul
   if (options.config !== undefined) return validateConfig(structuredClone(options.config));
 
   const image = options.image ?? 'busybox';
-  if (image !== 'busybox') throw badInput(`unknown image ${JSON.stringify(image)}: only busybox is available`);
+  if (image !== 'busybox') throw badInput(`unknown image ${quote(image)}: only busybox is available`);
   const name = options.name ?? defaults.name;
   if (name !== undefined) validateName(name);
   const pod = defaults.pod;
@@ -331,7 +327,8 @@ export function configFromRunOptions(options: RunOptions, defaults: ConfigDefaul
     hostname = name !== undefined && isHostname(name) ? name : 'busybox';
   }
 
-  const resources: NonNullable<NonNullable<OciSpec['linux']>['resources']> = {};
+  // Docker's device rules (deny all, then null, zero, ttys…): a learner's own config.json may change them.
+  const resources: NonNullable<NonNullable<OciSpec['linux']>['resources']> = { devices: defaultDeviceRules() };
   if (options.memory !== undefined) resources.memory = { limit: memoryLimit(options.memory) };
   if (options.cpus !== undefined) resources.cpu = { quota: cpuQuota(options.cpus), period: CPU_PERIOD_US };
   if (options.pids !== undefined) resources.pids = { limit: pidsLimit(options.pids) };

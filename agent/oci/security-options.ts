@@ -9,7 +9,7 @@
  *   seccompProfile                →  linux.seccomp
  *   readOnlyRootFilesystem        →  root.readonly
  */
-import { badInput } from '../errors';
+import { badInput, quote } from '../errors';
 import type { OciProcess, OciSeccomp, RunOptions } from '../protocol';
 import { capabilitySet, ociCapabilities } from '../runtime/capabilities';
 import { compileSeccomp } from '../runtime/seccomp';
@@ -23,7 +23,7 @@ export function parseUser(user: RunOptions['user']): { uid: number; gid: number 
   const match = /^(\d+)(?::(\d+))?$/.exec(text);
   const uid = match ? Number(match[1]) : NaN;
   const gid = match?.[2] !== undefined ? Number(match[2]) : 0;
-  if (!match || uid > MAX_ID || gid > MAX_ID) throw badInput(`invalid user ${JSON.stringify(user)}: use a numeric uid or uid:gid, e.g. 1000 or 1000:1000`);
+  if (!match || uid > MAX_ID || gid > MAX_ID) throw badInput(`invalid user ${quote(user)}: use a numeric uid or uid:gid, e.g. 1000 or 1000:1000`);
   return { uid, gid };
 }
 

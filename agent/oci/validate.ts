@@ -13,7 +13,7 @@
  * (plain functions, no dependencies), loaded here on first use only: an idle agent pays nothing.
  */
 import type { ErrorObject } from 'ajv';
-import { badInput } from '../errors';
+import { badInput, excerpt, quote } from '../errors';
 import type { OciSpec } from '../protocol';
 
 /** The runtime state document (`runc state`), as the spec's state-schema.json describes it. */
@@ -45,16 +45,40 @@ function loadValidators(): Validators {
   return validators;
 }
 
-/** Turns ajv's first error into one line: "config.json: /process/args must be array". */
-function firstProblem(document: string, validate: ValidateFunction): string {
+/** What is wrong with a document, where: the JSON-pointer segments of the place, and a phrase. */
+export interface SchemaProblem {
+  /** ["process", "args"] for /process/args; [] for the document itself. */
+  at: string[];
+  message: string;
+}
+
+/** ajv's first error as a place and a phrase (a key the user made up shows as its first 40 characters). */
+function problemOf(validate: ValidateFunction): SchemaProblem {
   const error = validate.errors?.[0];
-  if (!error) return `${document}: does not match the OCI schema`;
-  const where = error.instancePath === '' ? '/' : error.instancePath;
+  if (!error) return { at: [], message: 'does not match the OCI schema' };
   const params = error.params as Record<string, unknown>;
   let message = error.message ?? 'is invalid';
-  if (error.keyword === 'additionalProperties') message = `has unknown property "${String(params['additionalProperty'])}"`;
+  if (error.keyword === 'additionalProperties') message = `has unknown property ${quote(String(params['additionalProperty']))}`;
   if (error.keyword === 'enum') message = `must be one of ${(params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-  return `${document}: ${where} ${message}`;
+  // A JSON pointer escapes "/" as ~1 and "~" as ~0 inside a segment.
+  const at = error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return { at, message };
+}
+
+/** Turns ajv's first error into one line: "config.json: /process/args must be array". */
+function firstProblem(document: string, validate: ValidateFunction): string {
+  const { at, message } = problemOf(validate);
+  const pointer = at.map((segment) => excerpt(segment).replace(/~/g, '~0').replace(/\//g, '~1'));
+  return `${document}: /${pointer.join('/')} ${message}`;
+}
+
+/**
+ * The first way `doc` breaks the OCI config schema, or null when it is a valid config.json. For
+ * callers that report the place in their own words (the service names it as a parameter path).
+ */
+export function configSchemaProblem(doc: unknown): SchemaProblem | null {
+  const validate = loadValidators().config;
+  return validate(doc) ? null : problemOf(validate);
 }
 
 function validateWith<T>(document: string, which: keyof Validators, doc: unknown): T {

@@ -9,7 +9,7 @@
  */
 import { isAbsolute, posix } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
-import { badInput } from '../errors';
+import { badInput, quote } from '../errors';
 import type { OciMount, RunOptions, VolumeMount } from '../protocol';
 
 const VOLUME_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -24,18 +24,18 @@ export function volumeMounts(options: RunOptions, emptyDir: EmptyDirLocator): Oc
   return options.volumes.map((volume: VolumeMount) => {
     if (typeof volume !== 'object' || volume === null) throw badInput('invalid volume: give { name, mountPath }');
     if (typeof volume.name !== 'string' || !VOLUME_NAME.test(volume.name)) {
-      throw badInput(`invalid volume name ${JSON.stringify(volume.name)}: use lowercase letters, digits and '-' (a DNS label)`);
+      throw badInput(`invalid volume name ${quote(volume.name)}: use lowercase letters, digits and '-' (a DNS label)`);
     }
     if (typeof volume.mountPath !== 'string' || !volume.mountPath.startsWith('/') || posix.normalize(volume.mountPath) === '/') {
-      throw badInput(`invalid mountPath ${JSON.stringify(volume.mountPath)} for volume ${volume.name}: use an absolute path other than /`);
+      throw badInput(`invalid mountPath ${quote(volume.mountPath)} for volume ${volume.name}: use an absolute path other than /`);
     }
     const destination = posix.normalize(volume.mountPath);
-    if (seen.has(destination)) throw badInput(`two volumes are mounted at ${destination}`);
+    if (seen.has(destination)) throw badInput(`two volumes are mounted at ${quote(destination)}`);
     seen.add(destination);
     let source: string;
     if (volume.hostPath !== undefined) {
-      if (typeof volume.hostPath !== 'string' || !isAbsolute(volume.hostPath)) throw badInput(`invalid hostPath ${JSON.stringify(volume.hostPath)}: use an absolute path on the host`);
-      if (!existsSync(volume.hostPath) || !statSync(volume.hostPath).isDirectory()) throw badInput(`hostPath ${volume.hostPath} is not a directory on the host`);
+      if (typeof volume.hostPath !== 'string' || !isAbsolute(volume.hostPath)) throw badInput(`invalid hostPath ${quote(volume.hostPath)}: use an absolute path on the host`);
+      if (!existsSync(volume.hostPath) || !statSync(volume.hostPath).isDirectory()) throw badInput(`hostPath ${quote(volume.hostPath)} is not a directory on the host`);
       source = volume.hostPath;
     } else {
       source = emptyDir(volume.name);

@@ -51,11 +51,23 @@ export interface OciIdMapping {
   size: number;
 }
 
+/**
+ * One rule of the device cgroup's allowed list, applied in order: type a (all, the default), c
+ * (char) or b (block); major/minor left out mean "any"; access is a composition of r, w, m (mknod).
+ */
+export interface OciDeviceCgroup {
+  allow: boolean;
+  type?: string;
+  major?: number;
+  minor?: number;
+  access?: string;
+}
+
 export interface OciLinuxResources {
   memory?: { limit?: number; reservation?: number; swap?: number };
   cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
   pids?: { limit: number };
-  devices?: { allow: boolean; type?: string; major?: number; minor?: number; access?: string }[];
+  devices?: OciDeviceCgroup[];
 }
 
 export interface OciLinux {

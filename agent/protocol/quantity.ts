@@ -27,7 +27,7 @@
  * Byte arithmetic is exact (BigInt): in floating point 1.1k is 1100.0000000000002, which rounding
  * up would turn into 1101 bytes.
  */
-import { badInput } from '../errors';
+import { badInput, quote } from '../errors';
 
 /** What --memory (or any size) accepts, for messages. */
 export const MEMORY_FORMS = "bytes, Ki/Mi/Gi (1024-based), k/M/G (1000-based) or Docker's m/g (e.g. 128Mi, 64m)";
@@ -54,8 +54,9 @@ const CPU_SYNTAX = /^\+?(\d+\.?\d*|\.\d+)(m?)$/;
 const MAX_EXPONENT = 400;
 const MAX_BYTES = BigInt(Number.MAX_SAFE_INTEGER);
 
+/** "500m" keeps its quotes, 0.5 does not; a pasted megabyte shows as its first 40 characters. */
 function show(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return quote(value);
 }
 
 /**

@@ -41,6 +41,22 @@ export interface CgroupRecord {
   files: Record<string, string>;
   limits: CgroupLimits;
   usage: CgroupUsage | null;
+  /**
+   * Which device files the container may create and open (config.json's linux.resources.devices),
+   * set in container records; absent or null: no device rules, every device is reachable.
+   */
+  devices?: CgroupDevicesRecord | null;
+}
+
+export interface CgroupDevicesRecord {
+  /**
+   * How the kernel enforces the rules: "devices.list" — cgroup v1's devices controller (its list
+   * is files.devices); "ebpf" — a BPF_PROG_TYPE_CGROUP_DEVICE program attached to
+   * the container's cgroup v2 directory (directories.unified). A hybrid host uses both.
+   */
+  mechanisms: ('devices.list' | 'ebpf')[];
+  /** The rules in the order applied, in the v1 files' syntax: "deny a", "allow c 1:3 rwm", "allow c 136:* rwm". */
+  rules: string[];
 }
 
 export interface RootfsRecord {

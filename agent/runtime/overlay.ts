@@ -12,7 +12,7 @@
  * never shows it and it disappears with the container's last process.
  */
 import { chownSync, copyFileSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, chmodSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { RootfsRecord } from '../protocol';
 import { mount } from '../kernel/mounts';
 
@@ -64,7 +64,12 @@ export function shiftedLayer(layer: string, hostId: number): string {
   if (existsSync(target)) return target;
   const building = `${target}.building-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
-  copyShifted(layer, building, hostId);
+  try {
+    copyShifted(layer, building, hostId);
+  } catch (error) {
+    rmSync(building, { recursive: true, force: true });
+    throw error;
+  }
   try {
     renameSync(building, target);
   } catch (error) {
@@ -72,6 +77,27 @@ export function shiftedLayer(layer: string, hostId: number): string {
     if (!existsSync(target)) throw error;
   }
   return target;
+}
+
+/**
+ * Deletes the shifted copies of `layer` that none of the known `containers` stands on, and
+ * half-built ones. For failure paths: a create that made a copy and then failed (a user-namespace
+ * config the kernel or the agent refused) must not leave a copy of the whole image behind. Copies
+ * that containers stand on stay, so the next container of their range is quick to make.
+ */
+export function removeUnusedShiftedLayers(layer: string, containers: Iterable<{ rootfs: RootfsRecord | null }>): void {
+  const inUse = new Set([...containers].flatMap((container) => container.rootfs?.lower ?? []));
+  const prefix = `${basename(layer)}-shifted-`;
+  let entries: string[];
+  try {
+    entries = readdirSync(dirname(layer));
+  } catch {
+    return;
+  }
+  for (const entry of entries.filter((name) => name.startsWith(prefix))) {
+    const path = join(dirname(layer), entry);
+    if (!inUse.has(path)) rmSync(path, { recursive: true, force: true });
+  }
 }
 
 function copyShifted(source: string, target: string, hostId: number): void {

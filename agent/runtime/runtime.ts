@@ -24,6 +24,7 @@ import { busyboxImageStatus, ensureBusyboxImage } from './image/busybox';
 import type { RuntimeContext } from './lifecycle/context';
 import { createContainer } from './lifecycle/create';
 import { deleteContainer, releaseParked } from './lifecycle/delete';
+import { remakeCreated } from './lifecycle/remake';
 import { followLog, readLog } from './lifecycle/logs';
 import { execInContainer } from './lifecycle/exec';
 import { pauseContainer, resumeContainer } from './lifecycle/pause';
@@ -35,7 +36,10 @@ import { readLedger } from './network/addresses';
 import { ExitWatcher, isSameProcessAlive } from './process/exit-watcher';
 import { MountNamespaceHolds } from './process/mount-namespace-hold';
 import type { ExitStatus } from '../kernel/processes';
+import { loadRecords } from './state/recover';
 import { StateStore, stateRootFromEnv, type ContainerState } from './state/store';
+import { summaryOf } from './state/summary';
+import { removeUnusedShiftedLayers } from './overlay';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -54,6 +58,8 @@ export interface RuntimeOptions {
    * with different state roots on one host need different ones: the address leases are per root.
    */
   defaultBridge?: DefaultBridge;
+  /** Where start-up says what it recovered or removed of unreadable records (default: stderr). */
+  log?: (line: string) => void;
 }
 
 export function openRuntime(options: RuntimeOptions = {}): ContainerRuntime {
@@ -78,7 +84,7 @@ export class Runtime implements ContainerRuntime {
       stateRoot, store: new StateStore(stateRoot), cgroups: openCgroupHost(), defaultBridge, waiting: new Map(),
       mountNamespaces: new MountNamespaceHolds(),
     };
-    this.reconcile();
+    this.reconcile(options.log ?? ((line) => process.stderr.write(`containers-lab: ${line}\n`)));
     const poolSize = options.warmPool ?? 0;
     this.pool = poolSize > 0 ? new WarmPool(this.context, poolSize, () => ensureBusyboxImage(stateRoot).path) : null;
     this.linkWatcher = options.watchLinks
@@ -133,9 +139,15 @@ export class Runtime implements ContainerRuntime {
     const persistCreated = options.createOnly === true;
     // A pre-made container if one fits the request (it brings its own id); else made now.
     const claimed = this.pool?.claim({ name, spec, persistCreated }) ?? null;
-    const state = claimed?.state ?? createContainer(this.context, {
-      id, name, spec, imageLayer: image.path, persistCreated, ...(podSandbox ? { joinedNetwork: podSandbox.network } : {}),
-    });
+    let state: ContainerState;
+    try {
+      state = claimed?.state ?? createContainer(this.context, {
+        id, name, spec, imageLayer: image.path, persistCreated, ...(podSandbox ? { joinedNetwork: podSandbox.network } : {}),
+      });
+    } catch (error) {
+      removeUnusedShiftedLayers(image.path, this.states.values()); // a refused user-namespace config's copy
+      throw error;
+    }
     this.states.set(state.id, state);
     this.configs.set(state.id, claimed?.spec ?? spec);
     this.watchChild(state);
@@ -186,9 +198,19 @@ export class Runtime implements ContainerRuntime {
   }
 
   async start(id: string): Promise<ContainerRecord> {
-    const state = this.lookup(id);
+    let state = this.lookup(id);
+    if (state.status === 'created' && !this.context.waiting.has(state.id)) state = this.remake(state);
     this.startState(state);
     return this.inspect(state.id);
+  }
+
+  /** A created container whose first process waited in an earlier agent is made again (./lifecycle/remake.ts). */
+  private remake(old: ContainerState): ContainerState {
+    const image = ensureBusyboxImage(this.context.stateRoot).path;
+    const state = remakeCreated(this.context, old, this.config(old), this.cgroupOf(old), image, () => this.forget(old));
+    this.states.set(state.id, state);
+    this.watchChild(state);
+    return state;
   }
 
   private startState(state: ContainerState): void {
@@ -267,9 +289,7 @@ export class Runtime implements ContainerRuntime {
       this.killUnstarted(state);
     }
     deleteContainer(this.context, state, this.cgroupOf(state));
-    this.states.delete(state.id);
-    this.configs.delete(state.id);
-    this.events.emit('container.removed', { id: state.id, name: state.name });
+    this.forget(state);
     if (membership?.sandbox) removePodDirectory(this.context.stateRoot, membership.pod);
     else if (membership && members.length === 0) {
       // The last member is gone: the pod goes, sandbox and volumes with it.
@@ -336,6 +356,12 @@ export class Runtime implements ContainerRuntime {
     throw notFound(`no container named or with id "${idOrName}"`);
   }
 
+  private forget(state: ContainerState): void {
+    this.states.delete(state.id);
+    this.configs.delete(state.id);
+    this.events.emit('container.removed', { id: state.id, name: state.name });
+  }
+
   private findByName(name: string): ContainerState | undefined {
     return [...this.states.values()].find((state) => state.name === name);
   }
@@ -371,17 +397,7 @@ export class Runtime implements ContainerRuntime {
     } catch {
       config = null;
     }
-    return {
-      id: state.id,
-      name: state.name,
-      status: state.status,
-      pid: state.status === 'stopped' ? null : state.pid,
-      ip: state.network.ip,
-      image: state.image,
-      command: config?.process?.args.join(' ') ?? '',
-      createdAt: state.createdAt,
-      exitCode: state.exitCode,
-    };
+    return summaryOf(state, config);
   }
 
   private watchChild(state: ContainerState): void {
@@ -426,27 +442,16 @@ export class Runtime implements ContainerRuntime {
     if (state.status !== 'stopped') this.containerExited(state, null);
   }
 
-  /** Loads every record; finishes what a crashed agent left half-made; adopts what still runs. */
-  private reconcile(): void {
-    this.context.store.emptyDiscarded();
-    for (const id of this.context.store.ids()) {
-      const state = this.context.store.load(id);
-      if (!state) {
-        this.context.store.remove(id);
-        continue;
-      }
-      this.states.set(id, state);
-      const alive = state.pid !== null && isSameProcessAlive(state.pid, state.pidStartTime);
-      if (state.status === 'creating' || state.status === 'created') {
-        if (alive) killEverything(state, this.cgroupOf(state));
-        try {
-          deleteContainer(this.context, state, this.cgroupOf(state));
-        } finally {
-          this.states.delete(id);
-        }
-      } else if (state.status === 'running' || state.status === 'paused') {
-        if (alive) this.watcher.watchAdopted(state.pid!, state.pidStartTime, (status) => this.containerExited(state, status));
-        else this.containerExited(state, null);
+  /** Loads every record (./state/recover.ts rebuilds unreadable ones); adopts what still runs. */
+  private reconcile(log: (line: string) => void): void {
+    for (const { state, config } of loadRecords(this.context, log)) {
+      this.states.set(state.id, state);
+      if (config) this.configs.set(state.id, config);
+      if (state.status !== 'running' && state.status !== 'paused') continue;
+      if (state.pid !== null && isSameProcessAlive(state.pid, state.pidStartTime)) {
+        this.watcher.watchAdopted(state.pid, state.pidStartTime, (status) => this.containerExited(state, status));
+      } else {
+        this.containerExited(state, null);
       }
     }
   }

@@ -13,49 +13,41 @@
  * Compared with LSP's `Content-Length:` headers this needs no byte counting, survives any stream
  * that preserves bytes (a socket, stdin/stdout, an SSH channel), and a learner can talk to the
  * agent by hand with `socat - UNIX-CONNECT:/run/containers-lab/agent.sock`. A line longer than
- * `maxLineBytes` is answered with an error and dropped up to its newline, so a runaway peer
- * cannot make the agent buffer without bound.
+ * `maxLineBytes` is answered with an error (id null: whose it was is in the dropped part) and
+ * dropped up to its newline, so a runaway peer cannot make the agent buffer without bound; our
+ * own requests are measured before they leave, so a caller is told instead of left waiting. A
+ * line nesting deeper than `maxDepth` is refused before it is parsed (./json-scan.ts says why),
+ * answered with the request's id when the line names one.
  *
  * Bad input never closes the connection: a line that is not JSON gets -32700, a value that is not
  * a request (wrong version, no method, bad id) gets -32600, an unknown method -32601, and the
  * next line is read as usual. Batches (a JSON array of messages) are supported as the spec says.
+ * Every error message sent is one line of at most 300 characters (./error-text.ts).
  *
  * Cancellation follows LSP's convention: a `$/cancelRequest` notification {id} asks the other side
  * to give up on a request; the handler sees it through an AbortSignal.
  */
 import type { Readable, Writable } from 'node:stream';
+import { quote } from '../errors';
 import { RpcErrorCode } from '../protocol';
-import type { AgentMethod, AgentMethods, AgentNotification, AgentNotifications } from '../protocol';
+import { boundedMessage } from './error-text';
+import { scanJson, tooDeepError } from './json-scan';
+import { RpcConnectionError, RpcError } from './rpc-errors';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type RequestId = string | number;
 
 /** 8 MiB: far above any record or snapshot the agent sends, far below trouble. */
 export const DEFAULT_MAX_LINE_BYTES = 8 * 1024 * 1024;
+/** Far deeper than any message of the protocol (an OCI config with seccomp rules is about 10). */
+export const DEFAULT_MAX_DEPTH = 64;
 
 /** The error code LSP uses for a request the client cancelled. */
 export const REQUEST_CANCELLED = -32800;
 const CANCEL_METHOD = '$/cancelRequest';
 
-/** An error that travels as a JSON-RPC error object: thrown by handlers, rejected to callers. */
-export class RpcError extends Error {
-  readonly code: number;
-  readonly data: unknown;
-  constructor(code: number, message: string, data?: unknown) {
-    super(message);
-    this.name = 'RpcError';
-    this.code = code;
-    this.data = data;
-  }
-}
-
-/** The connection went away (or timed out) before an answer came; not an error the peer sent. */
-export class RpcConnectionError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RpcConnectionError';
-  }
-}
+// The two errors a call can end with live beside this file; every caller imports them from here.
+export { RpcConnectionError, RpcError };
 
 export interface RequestOptions {
   /** Rejects (and cancels on the peer) when no answer came within this many milliseconds. */
@@ -78,6 +70,8 @@ export type RpcTransport = (Readable & Writable) | { input: Readable; output: Wr
 
 export interface RpcConnectionOptions {
   maxLineBytes?: number;
+  /** How deep arrays and objects may nest in one message. */
+  maxDepth?: number;
   /** Where to report protocol trouble that has no one to answer to (default: nowhere). */
   log?: (line: string) => void;
 }
@@ -97,6 +91,7 @@ export class RpcConnection {
   /** True for a socket (one duplex stream), false for two halves such as stdin + stdout. */
   private readonly sameStream: boolean;
   private readonly maxLineBytes: number;
+  private readonly maxDepth: number;
   private readonly log: (line: string) => void;
   private nextId = 1;
   private readonly pending = new Map<RequestId, PendingRequest>();
@@ -120,6 +115,7 @@ export class RpcConnection {
       this.sameStream = true;
     }
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.log = options.log ?? (() => {});
     this.input.on('data', (chunk: Buffer | string) => this.onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
     this.input.on('end', () => this.shutdown(new RpcConnectionError('connection closed by the peer')));
@@ -140,6 +136,20 @@ export class RpcConnection {
     if (this.closeReason) return Promise.reject(this.closeReason);
     if (options.signal?.aborted) return Promise.reject(cancelledError(method));
     const id = this.nextId++;
+    const message: Message = { jsonrpc: '2.0', id, method };
+    if (params !== undefined) message.params = params;
+    // The peer drops a line over the limit unanswered (it cannot know whose it was), and would
+    // leave this call waiting: refuse it here, where the caller hears why.
+    let line: string;
+    try {
+      line = JSON.stringify(message);
+    } catch {
+      return Promise.reject(new RpcError(RpcErrorCode.InvalidRequest, `${quote(method)} not sent: its params cannot be written as JSON (a cycle, a BigInt, or nested too deep)`));
+    }
+    const bytes = Buffer.byteLength(line) + 1;
+    if (bytes > this.maxLineBytes) {
+      return Promise.reject(new RpcError(RpcErrorCode.InvalidRequest, `${quote(method)} not sent: the request is ${bytes} bytes, more than the ${this.maxLineBytes} a message may have`));
+    }
     return new Promise<unknown>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = (): void => {
@@ -159,9 +169,7 @@ export class RpcConnection {
         }, options.timeoutMs);
       }
       options.signal?.addEventListener('abort', onAbort, { once: true });
-      const message: Message = { jsonrpc: '2.0', id, method };
-      if (params !== undefined) message.params = params;
-      this.send(message);
+      this.writeLine(line);
     });
   }
 
@@ -208,6 +216,10 @@ export class RpcConnection {
   // --- outgoing -------------------------------------------------------------------------------
 
   private send(message: Message | Message[]): void {
+    this.writeLine(JSON.stringify(message));
+  }
+
+  private writeLine(line: string): void {
     if (this.output.writableEnded || this.output.destroyed) return;
     // Messages sent in one turn of the event loop (a `run` sends two notifications and its
     // answer) leave in one write(2): the stream is corked at the first and uncorked once the
@@ -217,7 +229,7 @@ export class RpcConnection {
       this.output.cork();
       setImmediate(this.uncork);
     }
-    this.output.write(JSON.stringify(message) + '\n');
+    this.output.write(line + '\n');
   }
 
   private corked = false;
@@ -256,7 +268,7 @@ export class RpcConnection {
       this.partial = [];
       this.partialBytes = 0;
       this.discardingLongLine = true;
-      this.send(errorResponse(null, RpcErrorCode.InvalidRequest, `message larger than ${this.maxLineBytes} bytes: dropped`));
+      this.send(errorResponse(null, RpcErrorCode.InvalidRequest, `invalid request: message larger than ${this.maxLineBytes} bytes: dropped`));
       return;
     }
     this.partial.push(part);
@@ -275,6 +287,15 @@ export class RpcConnection {
   }
 
   private handleLine(line: string): void {
+    // A line cannot nest deeper than it is long: short lines need no look.
+    if (line.length > this.maxDepth) {
+      const scan = scanJson(line, this.maxDepth);
+      if (scan.tooDeep) {
+        const { code, message } = tooDeepError(scan, this.maxDepth);
+        this.send(errorResponse(scan.id, code, message));
+        return;
+      }
+    }
     let value: unknown;
     try {
       value = JSON.parse(line);
@@ -348,23 +369,23 @@ export class RpcConnection {
       try {
         handler(method, params);
       } catch (error) {
-        this.log(`notification handler for "${method}" failed: ${describe(error)}`);
+        this.log(`notification handler for ${quote(method)} failed: ${describe(error)}`);
       }
     }
   }
 
   private async handleRequest(id: RequestId, method: string, params: unknown): Promise<Message> {
     const handler = this.requestHandler;
-    if (!handler) return errorResponse(id, RpcErrorCode.MethodNotFound, `method not found: ${method}`);
+    if (!handler) return errorResponse(id, RpcErrorCode.MethodNotFound, `method not found: ${quote(method)}`);
     const controller = new AbortController();
     this.incoming.set(id, controller);
     try {
       const result = await handler(method, params, { id, signal: controller.signal });
-      if (controller.signal.aborted) return errorResponse(id, REQUEST_CANCELLED, `request cancelled: ${method}`);
+      if (controller.signal.aborted) return errorResponse(id, REQUEST_CANCELLED, `request cancelled: ${quote(method)}`);
       return { jsonrpc: '2.0', id, result: result === undefined ? null : result };
     } catch (error) {
       if (error instanceof RpcError) return errorResponse(id, error.code, error.message, error.data);
-      this.log(`handler for "${method}" failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      this.log(`handler for ${quote(method)} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       return errorResponse(id, RpcErrorCode.InternalError, `internal error: ${describe(error)}`);
     } finally {
       this.incoming.delete(id);
@@ -409,7 +430,7 @@ export class RpcConnection {
 }
 
 function errorResponse(id: RequestId | null, code: number, message: string, data?: unknown): Message {
-  const error: Message = { code, message };
+  const error: Message = { code, message: boundedMessage(message) };
   if (data !== undefined) error.data = data;
   return { jsonrpc: '2.0', id, error };
 }
@@ -422,37 +443,6 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-// --- typed helpers over the agent's protocol ------------------------------------------------------
-
-export type MethodParams<M extends AgentMethod> = AgentMethods[M][0];
-export type MethodResult<M extends AgentMethod> = AgentMethods[M][1];
-
-/** A typed request: `callMethod(connection, 'container.inspect', { id })` resolves to a ContainerRecord. */
-export function callMethod<M extends AgentMethod>(
-  connection: RpcConnection,
-  method: M,
-  params: MethodParams<M>,
-  options?: RequestOptions,
-): Promise<MethodResult<M>> {
-  return connection.request(method, params, options) as Promise<MethodResult<M>>;
-}
-
-/** A typed notification send. */
-export function sendNotification<N extends AgentNotification>(
-  connection: RpcConnection,
-  notification: N,
-  params: AgentNotifications[N],
-): boolean {
-  return connection.notify(notification, params);
-}
-
-/** Subscribes to one notification by name with its payload typed. Returns the unsubscribe function. */
-export function onAgentNotification<N extends AgentNotification>(
-  connection: RpcConnection,
-  notification: N,
-  listener: (params: AgentNotifications[N]) => void,
-): () => void {
-  return connection.onNotification((method, params) => {
-    if (method === notification) listener(params as AgentNotifications[N]);
-  });
-}
+// The typed helpers over the agent's protocol live beside this file; every caller imports them from here.
+export { callMethod, onAgentNotification, sendNotification } from './typed-calls';
+export type { MethodParams, MethodResult } from './typed-calls';

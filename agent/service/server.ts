@@ -19,15 +19,14 @@ import { createConnection, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { LabError, conflict } from '../errors';
-import type { LabErrorKind } from '../errors';
-import { KernelError } from '../kernel/errors';
+import { LabError, conflict, quote } from '../errors';
 import { RpcErrorCode } from '../protocol';
 import type { AgentMethod, AgentMethods, AgentNotifications } from '../protocol';
 import type { ContainerRuntime, ExecSession, LogFollower } from '../runtime/api';
 import { RpcConnection, RpcError, sendNotification } from './jsonrpc';
 import type { RpcTransport } from './jsonrpc';
 import { isAgentMethod, validateParams } from './params';
+import { publicError } from './public-error';
 import { LabService } from '../labs/service';
 
 import { defaultSocketPath } from './socket-path';
@@ -41,36 +40,9 @@ export const logToStderr: Log = (line) => {
   process.stderr.write(`containers-lab serve: ${line}\n`);
 };
 
-// --- errors ---------------------------------------------------------------------------------------
+// --- errors: what the peer is told lives in ./public-error.ts -----------------------------------
 
-const codeForKind: Record<LabErrorKind, number> = {
-  'bad-input': RpcErrorCode.BadInput,
-  'not-found': RpcErrorCode.NotFound,
-  conflict: RpcErrorCode.Conflict,
-  unsupported: RpcErrorCode.BadInput,
-  permission: RpcErrorCode.BadInput,
-};
-
-/** Turns anything a handler threw into the JSON-RPC error the peer receives (one line). */
-export function toRpcError(error: unknown): RpcError {
-  if (error instanceof RpcError) return error;
-  if (error instanceof LabError) {
-    return new RpcError(codeForKind[error.kind], oneLine(error.message), { kind: error.kind });
-  }
-  if (error instanceof KernelError) {
-    return new RpcError(RpcErrorCode.KernelError, oneLine(error.message), {
-      call: error.call,
-      target: error.target,
-      errno: error.code,
-    });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new RpcError(RpcErrorCode.InternalError, `internal error: ${oneLine(message)}`);
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
-}
+export { toRpcError } from './public-error';
 
 // --- the service: one runtime, many connections -------------------------------------------------
 
@@ -84,6 +56,8 @@ interface Peer {
 }
 
 const REMEMBERED_EXITS = 256;
+/** How long an exec whose connection went away has to end after SIGHUP before it is killed. */
+export const EXEC_HANGUP_GRACE_MS = 2000;
 
 type Handler<M extends AgentMethod> = (
   params: AgentMethods[M][0],
@@ -96,6 +70,8 @@ type Broadcast = (typeof BROADCAST)[number] | 'lab.changed';
 
 export class AgentService {
   private readonly peers = new Set<Peer>();
+  /** Execs hung up because their connection closed, until each has ended (see hangUp). */
+  private readonly hangingUp = new Set<Promise<void>>();
   private readonly unsubscribe: (() => void)[] = [];
   private closed = false;
 
@@ -150,8 +126,7 @@ export class AgentService {
       // This runs in the socket's close event: a throw here would end the whole agent.
       try {
         entry.session.close();
-        // Hang up the process the way a closed terminal would.
-        if (!entry.exited) entry.session.kill('SIGHUP');
+        if (!entry.exited) this.hangUp(entry.session);
       } catch (error) {
         this.log(`ending exec session ${entry.session.id} of a closed connection failed: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -159,18 +134,46 @@ export class AgentService {
     peer.sessions.clear();
   }
 
+  /**
+   * Hangs up an exec whose session is gone, the way a closed terminal would (SIGHUP). A process
+   * that ignores SIGHUP (nohup, `trap '' HUP`) would run on with nobody to read its output or
+   * collect its exit, so it is killed once the grace has passed (see hangUpsSettled).
+   */
+  private hangUp(session: ExecSession): void {
+    session.kill('SIGHUP');
+    const settled = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        try {
+          session.kill('SIGKILL');
+        } catch (error) {
+          this.log(`killing exec session ${session.id} (it ignored SIGHUP) failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        resolve();
+      }, EXEC_HANGUP_GRACE_MS);
+      session.onExit(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.hangingUp.add(settled);
+    void settled.then(() => this.hangingUp.delete(settled));
+  }
+
+  /** Resolves once every hung-up exec has ended or been killed (the service waits for it at shutdown). */
+  hangUpsSettled(): Promise<void> {
+    return Promise.all([...this.hangingUp]).then(() => undefined);
+  }
+
   private async dispatch(method: string, params: unknown, peer: Peer): Promise<unknown> {
-    if (!isAgentMethod(method)) throw new RpcError(RpcErrorCode.MethodNotFound, `method not found: ${method}`);
-    const typed = validateParams(method, params);
-    const handler = this.handlers[method] as Handler<typeof method>;
+    // One catch for all of it: the check of the params can fail like any code, and no failure
+    // may reach the peer as JavaScript's own words.
     try {
+      if (!isAgentMethod(method)) throw new RpcError(RpcErrorCode.MethodNotFound, `method not found: ${quote(method)}`);
+      const typed = validateParams(method, params);
+      const handler = this.handlers[method] as Handler<typeof method>;
       return await handler(typed, peer);
     } catch (error) {
-      const rpcError = toRpcError(error);
-      if (rpcError.code === RpcErrorCode.InternalError) {
-        this.log(`${method} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      }
-      throw rpcError;
+      throw publicError(error, method, params, this.log);
     }
   }
 
@@ -290,6 +293,8 @@ export async function serve(runtime: ContainerRuntime, options: ServeOptions = {
       for (const signal of signals) process.off(signal, onSignal);
       if (listener) await listener.close();
       service.close();
+      // The execs of the closed connections end (or are killed) while the runtime still watches them.
+      await service.hangUpsSettled();
       runtime.close();
       resolveDone();
     })();

@@ -4,12 +4,16 @@
  *
  * On every connect (cheap when all is in place: one exec round trip, then the socket):
  *  1. probe the host in one shell script: node and its version, CPU architecture, uid, $HOME,
- *     whether this exact agent build is installed, whether systemd runs the host;
+ *     whether this exact agent build is installed — every file's sha256 compared with the
+ *     extension's own copy (./bundle-integrity.ts), directories tightened to 0700 —, whether
+ *     systemd runs the host;
  *  2. refuse early with the fix when Node.js < 18 is missing or the bundle has no native koffi
  *     module for the host's architecture (koffi is how the agent calls the kernel);
- *  3. if this build is missing, upload the bundled agent directory over SFTP into
- *     <installRoot>/<version>-<hash>.partial-<random>, then rename it into place: a half-finished
- *     upload never looks installed, and two windows installing at once cannot mix files;
+ *  3. if this build is missing or its files differ, upload the bundled agent directory over SFTP
+ *     into <installRoot>/<version>-<hash>.partial-<random>, then rename it into place (a
+ *     mismatching copy moved aside first) and check the hashes once more: a half-finished upload
+ *     never looks installed, two windows installing at once cannot mix files, and nothing runs
+ *     as root that was not verified;
  *  4. talk to the agent's socket; when nobody answers, start the service — a systemd unit when
  *     the host runs systemd, else a detached background process — and wait for the socket.
  *
@@ -26,6 +30,8 @@ import { join, posix, relative } from 'node:path';
 import type { SFTPWrapper } from 'ssh2';
 import packageJson from '../../package.json';
 import { DEFAULT_SOCKET_PATH } from '../../agent/service/socket-path';
+import { installCheckScript, judgeInstall, verifyInstall } from './bundle-integrity';
+import type { BundleManifest } from './bundle-integrity';
 import { asRoot, shellCommand, shellQuote } from './shell';
 import type { SshSession } from './ssh';
 
@@ -57,7 +63,10 @@ export interface HostFacts {
   machine: string;
   uid: number;
   home: string;
+  /** This build is installed and every file matches the extension's copy. */
   installed: boolean;
+  /** Set when files of this build are there but differ (one line: which); they are uploaded again. */
+  installProblem?: string;
   systemd: boolean;
 }
 
@@ -73,6 +82,8 @@ export interface RemoteAgent {
   pidPath: string;
   facts: HostFacts;
   uploaded: boolean;
+  /** The upload replaced files that did not match: an agent still running from them must be stopped. */
+  replaced: boolean;
 }
 
 // --- the local bundle -----------------------------------------------------------------------------
@@ -100,7 +111,7 @@ export function bundleSupportsArch(bundleDir: string, arch: 'x64' | 'arm64'): bo
   ].some((path) => existsSync(path));
 }
 
-function bundleFiles(bundleDir: string): { directories: string[]; files: string[] } {
+export function bundleFiles(bundleDir: string): { directories: string[]; files: string[] } {
   const directories: string[] = [];
   const files: string[] = [];
   const walk = (dir: string): void => {
@@ -136,17 +147,20 @@ function absoluteRemotePath(path: string, home: string): string {
   return path;
 }
 
-export async function probeHost(ssh: SshSession, installRoot: string, build: string): Promise<HostFacts> {
+export async function probeHost(ssh: SshSession, installRoot: string, build: string, manifest: BundleManifest): Promise<HostFacts> {
+  const root = remoteShellPath(installRoot);
   const script = [
-    // The one change a probe makes: the install root exists afterwards (uploads go below it).
-    `mkdir -p ${remoteShellPath(installRoot)} 2>/dev/null`,
+    // What a probe changes: the install root exists afterwards (uploads go below it), and it and
+    // this build's directories are 0700, its files not writable by group or others.
+    `(umask 077; mkdir -p ${root}) 2>/dev/null`,
+    `chmod 700 ${root} 2>/dev/null`,
     'NODE=$(command -v node 2>/dev/null)',
     'echo "node=$NODE"',
     '[ -n "$NODE" ] && echo "nodeVersion=$("$NODE" --version 2>/dev/null)"',
     'echo "machine=$(uname -m)"',
     'echo "uid=$(id -u)"',
     'echo "home=$HOME"',
-    `[ -f ${remoteShellPath(installRoot)}/${shellQuote(build)}/containers-lab.js ] && echo installed=yes`,
+    installCheckScript(`${root}/${shellQuote(build)}`),
     '[ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && echo systemd=yes',
     'true',
   ].join('\n');
@@ -157,13 +171,15 @@ export async function probeHost(ssh: SshSession, installRoot: string, build: str
     if (at > 0) facts.set(line.slice(0, at).trim(), line.slice(at + 1).trim());
   }
   if (!facts.has('uid')) throw new Error(`probing the lab host failed: ${result.stderr.trim() || `exit code ${result.code}`}`);
+  const install = judgeInstall(result.stdout, manifest);
   return {
     nodePath: facts.get('node') || null,
     nodeVersion: facts.get('nodeVersion') || null,
     machine: facts.get('machine') ?? 'unknown',
     uid: Number(facts.get('uid')),
     home: facts.get('home') || '/',
-    installed: facts.get('installed') === 'yes',
+    installed: install.state === 'verified',
+    ...(install.state === 'mismatch' ? { installProblem: install.problem } : {}),
     systemd: facts.get('systemd') === 'yes',
   };
 }
@@ -188,8 +204,18 @@ function sftpCall(action: (done: (error?: Error | null) => void) => void): Promi
   return new Promise((resolve, reject) => action((error) => (error ? reject(error) : resolve())));
 }
 
-/** Uploads the bundle into <installRoot>/<build> (temp name, then rename). */
-export async function uploadBundle(ssh: SshSession, bundleDir: string, installDir: string, log: (line: string) => void): Promise<void> {
+export interface UploadOptions {
+  /** What the files must hash to once in place. */
+  manifest: BundleManifest;
+  /** A copy that failed verification is in the way: move it aside (then delete it) before ours goes in. */
+  replace?: boolean;
+}
+
+/**
+ * Uploads the bundle into <installRoot>/<build> (temp name, then rename), directories 0700, files
+ * never writable by group or others, and verifies the hashes of what is then in place.
+ */
+export async function uploadBundle(ssh: SshSession, bundleDir: string, installDir: string, log: (line: string) => void, options: UploadOptions): Promise<void> {
   // The probe made installRoot; everything else goes through the one SFTP session.
   const partial = `${installDir}.partial-${randomBytes(4).toString('hex')}`;
   const { directories, files } = bundleFiles(bundleDir);
@@ -198,20 +224,25 @@ export async function uploadBundle(ssh: SshSession, bundleDir: string, installDi
   let moved = false;
   try {
     const channel = sftp;
-    await sftpCall((done) => channel.mkdir(partial, { mode: 0o755 }, done)).catch((error: Error) => {
+    await sftpCall((done) => channel.mkdir(partial, { mode: 0o700 }, done)).catch((error: Error) => {
       throw new Error(`cannot create ${partial} on the lab host: ${error.message}`);
     });
-    for (const dir of directories) await sftpCall((done) => channel.mkdir(posix.join(partial, dir), { mode: 0o755 }, done));
+    for (const dir of directories) await sftpCall((done) => channel.mkdir(posix.join(partial, dir), { mode: 0o700 }, done));
     // A few transfers in flight at once: each waits a round trip per chunk, not for bandwidth.
     const queue = [...files];
     const worker = async (): Promise<void> => {
       for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
         const local = join(bundleDir, file);
         const name = file;
-        await sftpCall((done) => channel.fastPut(local, posix.join(partial, name), { mode: statSync(local).mode & 0o777 }, done));
+        await sftpCall((done) => channel.fastPut(local, posix.join(partial, name), { mode: statSync(local).mode & 0o755 }, done));
       }
     };
     await Promise.all(Array.from({ length: 6 }, worker));
+    if (options.replace) {
+      const stale = `${installDir}.stale-${randomBytes(4).toString('hex')}`;
+      const aside = await ssh.exec(`if [ -e ${shellQuote(installDir)} ] || [ -L ${shellQuote(installDir)} ]; then mv -f ${shellQuote(installDir)} ${shellQuote(stale)} && rm -rf ${shellQuote(stale)}; fi`, { timeoutMs: 30_000 });
+      if (aside.code !== 0) throw new Error(`cannot remove the mismatching agent files in ${installDir}: ${aside.stderr.trim().split('\n').slice(-1)[0] || `exit code ${aside.code}`}`);
+    }
     await sftpCall((done) => channel.rename(partial, installDir, done)).then(
       () => (moved = true),
       async (error: Error) => {
@@ -221,6 +252,11 @@ export async function uploadBundle(ssh: SshSession, bundleDir: string, installDi
       },
     );
     log(`uploaded the agent (${files.length} files) to ${installDir} in ${Date.now() - started} ms`);
+    // What is in place now (ours, or another window's of the same build) is what will run as root.
+    const check = await verifyInstall(ssh, installDir, options.manifest);
+    if (check.state !== 'verified') {
+      throw new Error(`the agent files in ${installDir} do not match this extension's copy after the upload (${check.state === 'mismatch' ? check.problem : 'they are missing'}): not running them`);
+    }
   } finally {
     sftp.end();
     // Only a failed or lost upload leaves the partial directory behind.
@@ -230,7 +266,7 @@ export async function uploadBundle(ssh: SshSession, bundleDir: string, installDi
 
 // --- the service ------------------------------------------------------------------------------------
 
-export function resolveRemoteAgent(facts: HostFacts, options: BootstrapOptions, build: string, uploaded: boolean): RemoteAgent {
+export function resolveRemoteAgent(facts: HostFacts, options: BootstrapOptions, build: string, uploaded: boolean, replaced = false): RemoteAgent {
   const installRoot = absoluteRemotePath(options.installRoot ?? DEFAULT_INSTALL_ROOT, facts.home);
   const installDir = posix.join(installRoot, build);
   return {
@@ -244,6 +280,7 @@ export function resolveRemoteAgent(facts: HostFacts, options: BootstrapOptions, 
     pidPath: posix.join(installRoot, 'agent.pid'),
     facts,
     uploaded,
+    replaced,
   };
 }
 

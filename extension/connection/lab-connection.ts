@@ -26,6 +26,7 @@ import type { AgentTransport, TransportChoice } from './agent-stream';
 import {
   agentBuildId,
   agentLogTail,
+  bundleFiles,
   checkHostCanRunAgent,
   probeHost,
   resolveRemoteAgent,
@@ -34,6 +35,7 @@ import {
   DEFAULT_INSTALL_ROOT,
 } from './bootstrap';
 import type { BootstrapOptions, RemoteAgent } from './bootstrap';
+import { bundleManifest, stopAgentsRunningFrom } from './bundle-integrity';
 import { HostKeyChangedError, HostKeyRejectedError } from './host-keys';
 import type { HostKeyStore } from './host-keys';
 import { openSsh } from './ssh';
@@ -193,6 +195,12 @@ export class ReconnectingLabConnection implements LabConnection {
       this.log(`SSH connected to ${describeTarget({ ...target, username: ssh.username })}`);
       if (attempt === 'initial' && generation === this.generation) this.setState('bootstrapping', 'checking the agent on the lab host');
       const remote = await this.bootstrap(ssh);
+      if (remote.replaced) {
+        // Whatever runs from the files just replaced is not known to be this build: end it, so
+        // the agent that answers is started from the verified copy.
+        const stopped = await stopAgentsRunningFrom(ssh, remote.agentPath, remote.isRoot);
+        if (stopped.length > 0) this.log(`stopped the agent processes running from the replaced files (pids ${stopped.join(', ')})`);
+      }
       const found = await this.tryAgent(ssh, remote);
       if (found) return { ssh, ...found, remote };
       if (generation !== this.generation) throw new Error('connection attempt superseded');
@@ -216,18 +224,22 @@ export class ReconnectingLabConnection implements LabConnection {
     return { ...this.options.remote, bundleDir: this.options.bundleDir };
   }
 
-  /** Probe, check, and upload this build when the host lacks it. */
+  /** Probe, check, and upload this build when the host lacks it or its files differ from ours. */
   private async bootstrap(ssh: SshSession): Promise<RemoteAgent> {
     const options = this.remoteOptions();
     const build = agentBuildId(options.bundleDir);
-    const facts = await probeHost(ssh, options.installRoot ?? DEFAULT_INSTALL_ROOT, build);
+    const manifest = bundleManifest(options.bundleDir, bundleFiles(options.bundleDir).files);
+    const facts = await probeHost(ssh, options.installRoot ?? DEFAULT_INSTALL_ROOT, build, manifest);
     checkHostCanRunAgent(facts, options.bundleDir);
     let remote = resolveRemoteAgent(facts, options, build, false);
     if (!facts.installed) {
+      const replace = facts.installProblem !== undefined;
       this.setStateIfInitial('bootstrapping', `uploading the agent ${build}`);
-      this.log(`the lab host has no agent ${build}: uploading it to ${remote.installDir}`);
-      await uploadBundle(ssh, options.bundleDir, remote.installDir, (line) => this.log(line));
-      remote = { ...remote, uploaded: true };
+      this.log(replace
+        ? `the agent files in ${remote.installDir} do not match this extension's copy (${facts.installProblem}): uploading them again`
+        : `the lab host has no agent ${build}: uploading it to ${remote.installDir}`);
+      await uploadBundle(ssh, options.bundleDir, remote.installDir, (line) => this.log(line), { manifest, replace });
+      remote = { ...remote, uploaded: true, replaced: replace };
     }
     return remote;
   }

@@ -194,7 +194,8 @@ describe('an attempt whose time runs out, and a lab solved by the reference solu
 
     const ended = await progress(TIMED);
     expect(ended.lastEnded).toEqual({ reason: 'time-up', at: new Date(deadline).toISOString(), score: 3 });
-    expect([ended.startedAt, ended.deadline, ended.attempts, ended.completed]).toEqual([null, null, 1, false]);
+    // the scenario as the learner left it scored full when the clock stopped: their work, counted as a check, completed
+    expect([ended.startedAt, ended.deadline, ended.attempts, ended.completed]).toEqual([null, null, 2, true]);
     bannerText = `Time is up: the attempt ended at ${await clockInFrame(frame, ended.lastEnded!.at)} with 3/3 points. Start to try again.`;
     expect(await text(frame, '#time-up')).toBe(bannerText);
     expect(await frame.locator('#time-up').getAttribute('role')).toBe('alert');
@@ -235,7 +236,7 @@ describe('an attempt whose time runs out, and a lab solved by the reference solu
     await screenshot(page, 'time-up-03-restored-not-connected');
     await reconnectFromPanel(frame);
     // from the agent's record: the same words, the same final report
-    await frame.locator('#status[data-status="tried"]').waitFor({ timeout: 30_000 });
+    await frame.locator('#status[data-status="completed"]').waitFor({ timeout: 30_000 });
     expect(await text(frame, '#time-up')).toBe(bannerText);
     expect(await frame.locator('#score').getAttribute('data-final')).toBe('true');
     await expandTreeItem(await waitForTreeItem(exercisesPane(), 'Learning path', 30_000));

@@ -15,7 +15,8 @@
  * Which one a host uses — or both, a "hybrid" — is discovered from /proc/self/mountinfo
  * (./discovery.ts). Containers always go under the agent's own cgroup (./placement.ts).
  * Limit files: memory.limit_in_bytes | memory.max, cpu.cfs_quota_us + cpu.cfs_period_us |
- * cpu.max, pids.max | pids.max — see ./limits.ts for what each limit means.
+ * cpu.max, pids.max | pids.max — see ./limits.ts for what each limit means. Device access:
+ * devices.allow/deny | an eBPF program on the cgroup — see ./device-rules.ts and ./device-filter.ts.
  */
 import * as fs from 'node:fs';
 import { badInput } from '../../errors';
@@ -24,7 +25,8 @@ import type { CgroupLimits, CgroupRecord, CgroupUsage } from '../../protocol';
 import { describeLayout, layoutFrom, type CgroupLayout, type Hierarchy } from './discovery';
 import { validateLimits } from './limits';
 import { unsupportedController, validateCgroupName } from './placement';
-import { CgroupV1, createV1Cgroup, hierarchyFor, planV1Cgroup, V1_MANAGED, v1CgroupOfProcess } from './v1';
+import { CgroupV1, createV1Cgroup, hierarchyFor, planV1Cgroup, UNIFIED, V1_MANAGED, v1CgroupOfProcess } from './v1';
+import type { DeviceRule } from './device-rules';
 import { CgroupV2, createV2Cgroup, planV2Cgroup, V2_MANAGED, v2CgroupOfProcess } from './v2';
 
 export interface Cgroup {
@@ -65,8 +67,11 @@ export interface CgroupHost {
   readonly controllers: string[];
   /** The discovered hierarchies (what inspection shows as "cgroup mounts"). */
   readonly layout: CgroupLayout;
-  /** Makes `<own cgroup>/containers-lab/<name>` with `limits`; nothing is left behind on failure. */
-  create(name: string, limits: CgroupLimits): Cgroup;
+  /**
+   * Makes `<own cgroup>/containers-lab/<name>` with `limits` and the device rules `devices`
+   * (null or left out: none, every device reachable); nothing is left behind on failure.
+   */
+  create(name: string, limits: CgroupLimits, devices?: readonly DeviceRule[] | null): Cgroup;
   /**
    * Where create(name) will put the cgroup, without touching the filesystem: recorded before the
    * directories exist, so an agent that dies half-way leaves a record the next one can clean up.
@@ -132,11 +137,11 @@ class Host implements CgroupHost {
     return this.layout.v2!;
   }
 
-  create(name: string, limits: CgroupLimits): Cgroup {
+  create(name: string, limits: CgroupLimits, devices: readonly DeviceRule[] | null = null): Cgroup {
     validateCgroupName(name);
     validateLimits(limits);
-    if (this.version === 1) return createV1Cgroup(this.layout, name, limits, this.where);
-    return createV2Cgroup(this.v2, name, limits, this.v2Managed, this.where);
+    if (this.version === 1) return createV1Cgroup(this.layout, name, limits, devices, this.where);
+    return createV2Cgroup(this.v2, name, limits, devices, this.v2Managed, this.where);
   }
 
   plan(name: string): CgroupRecord {
@@ -151,13 +156,14 @@ class Host implements CgroupHost {
   }
 
   open(record: CgroupRecord): Cgroup {
-    const mountPoints = record.version === 1
-      ? this.layout.v1.map((hierarchy) => hierarchy.mountPoint)
-      : this.layout.v2 ? [this.layout.v2.mountPoint] : [];
-    // A record comes from disk: accept only directories inside this host's cgroup mounts.
-    for (const directory of Object.values(record.directories)) {
+    const v2Mounts = this.layout.v2 ? [this.layout.v2.mountPoint] : [];
+    const v1Mounts = this.layout.v1.map((hierarchy) => hierarchy.mountPoint);
+    // A record comes from disk: accept only directories inside this host's cgroup mounts (a v1
+    // record's "unified" directory is its cgroup2 part on a hybrid host).
+    for (const [key, directory] of Object.entries(record.directories)) {
+      const mountPoints = record.version === 2 || key === UNIFIED ? v2Mounts : v1Mounts;
       const inside = mountPoints.some((mountPoint) => directory.startsWith(`${mountPoint}/`) && !directory.includes('/../'));
-      if (!inside) throw badInput(`cgroup record directory ${directory} is not inside a cgroup v${record.version} mount of this host`);
+      if (!inside) throw badInput(`cgroup record directory ${directory} is not inside a cgroup v${key === UNIFIED ? 2 : record.version} mount of this host`);
     }
     if (record.version === 1) return new CgroupV1(record.path, { ...record.directories }, this.where);
     const directory = record.directories.unified;
@@ -200,4 +206,5 @@ export function openCgroupHost(options: CgroupHostOptions = {}): CgroupHost {
 
 export { describeLayout, layoutFrom, parseMountinfo, parseProcCgroup, type CgroupLayout, type Hierarchy } from './discovery';
 export { UNLIMITED, validateLimits } from './limits';
+export { deviceRulesFromConfig, type DeviceRule } from './device-rules';
 export { validateCgroupName } from './placement';

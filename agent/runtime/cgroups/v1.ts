@@ -16,6 +16,11 @@
  *   cpuacct  cpuacct.usage (CPU time used, nanoseconds)
  *   pids     pids.max ("max" = none), pids.current
  *   freezer  freezer.state: write FROZEN/THAWED; reads FREEZING until every task is stopped
+ *   devices  devices.deny / devices.allow (write one rule each), devices.list (see ./device-rules.ts)
+ *
+ * On a hybrid host the container also gets a directory in the cgroup2 hierarchy ("unified"),
+ * even though that hierarchy has no controllers here: cgroup v2's device control is an eBPF
+ * program on a v2 cgroup (./device-filter.ts), which works whatever controllers it offers.
  */
 import { SIGKILL } from '../../kernel/constants';
 import { signalProcess } from '../../kernel/processes';
@@ -28,11 +33,15 @@ import {
 import { directoryOf, type CgroupLayout, type Hierarchy } from './discovery';
 import type { Cgroup } from './index';
 import { DEFAULT_CPU_PERIOD_US, parseLimitValue, UNLIMITED, validateLimits } from './limits';
-import { CONTAINERS_DIR, containerCgroupPath, controllersForLimits, unsupportedController } from './placement';
+import { CONTAINERS_DIR, containerCgroupPath, controllersForLimits, ownCgroupFrom, unsupportedController } from './placement';
+import { attachDeviceFilter } from './device-filter';
+import { applyV1DeviceRules, type DeviceRule } from './device-rules';
 import * as path from 'node:path';
 
-/** The v1 controllers a container cgroup is made in: limits, usage readings and freezing. */
-export const V1_MANAGED = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'];
+/** The v1 controllers a container cgroup is made in: limits, usage readings, freezing, device access. */
+export const V1_MANAGED = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'devices'];
+/** The directories key of the container's cgroup in the cgroup2 hierarchy of a hybrid host. */
+export const UNIFIED = 'unified';
 
 /** controller → absolute directory of this cgroup in the hierarchy carrying that controller. */
 export type V1Directories = Record<string, string>;
@@ -79,6 +88,7 @@ export class CgroupV1 implements Cgroup {
       ['pids', 'pids', 'pids.max'],
       ['pidsCurrent', 'pids', 'pids.current'],
       ['freezer', 'freezer', 'freezer.state'],
+      ['devices', 'devices', 'devices.list'],
     ];
     for (const [key, controller, name] of candidates) {
       const file = this.file(controller, name);
@@ -260,11 +270,20 @@ export function planV1Cgroup(layout: CgroupLayout, name: string, where: string):
     if (controller === 'memory' || primaryPath === null) primaryPath = cgroupPath;
   }
   if (primaryPath === null) throw unsupportedController('memory', where);
+  if (layout.v2) {
+    const cgroupPath = containerCgroupPath(ownCgroupFrom(layout.v2.ownPath), name);
+    const directory = directoryOf(layout.v2, cgroupPath);
+    if (!directory) throw conflict(`cgroup ${cgroupPath} is outside the cgroup2 mount at ${layout.v2.mountPoint} (mounted from ${layout.v2.mountRoot})`);
+    directories[UNIFIED] = directory;
+  }
   return { path: primaryPath, directories };
 }
 
-/** Makes `<own>/containers-lab/<name>` in every hierarchy carrying a managed controller. */
-export function createV1Cgroup(layout: CgroupLayout, name: string, limits: CgroupLimits, where: string): CgroupV1 {
+/**
+ * Makes `<own>/containers-lab/<name>` in every hierarchy carrying a managed controller (and in the
+ * cgroup2 hierarchy of a hybrid host), with `limits` and, unless null, the device rules `devices`.
+ */
+export function createV1Cgroup(layout: CgroupLayout, name: string, limits: CgroupLimits, devices: readonly DeviceRule[] | null, where: string): CgroupV1 {
   const { path: primaryPath, directories } = planV1Cgroup(layout, name, where);
   const created: string[] = [];
   const cgroup = new CgroupV1(primaryPath, directories, where);
@@ -274,6 +293,12 @@ export function createV1Cgroup(layout: CgroupLayout, name: string, limits: Cgrou
       created.push(directory);
     }
     cgroup.setLimits(limits);
+    if (devices) {
+      // Both where both exist: the kernel checks the eBPF programs and the v1 list alike.
+      if (!directories.devices && !directories[UNIFIED]) throw unsupportedController('devices', where);
+      if (directories.devices) applyV1DeviceRules(directories.devices, devices);
+      if (directories[UNIFIED]) attachDeviceFilter(directories[UNIFIED], devices);
+    }
     return cgroup;
   } catch (error) {
     for (const directory of created.reverse()) {
@@ -299,5 +324,8 @@ export function v1CgroupOfProcess(layout: CgroupLayout, procCgroupText: string, 
     directories[controller] = directory;
     if (controller === 'memory') primaryPath = cgroupPath;
   }
+  const unifiedLine = lines.find((fields) => fields[0] === '0' && fields[1] === '');
+  const unified = layout.v2 && unifiedLine ? directoryOf(layout.v2, unifiedLine.slice(2).join(':')) : null;
+  if (unified) directories[UNIFIED] = unified;
   return new CgroupV1(primaryPath, directories, where);
 }

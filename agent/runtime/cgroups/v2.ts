@@ -19,6 +19,9 @@
  * anything: cgroup.freeze (write 1/0; cgroup.events says "frozen 1" once every task stopped) and
  * cgroup.kill (write 1: SIGKILL to every task in the subtree, atomically with respect to fork).
  *
+ * Device access has no controller in v2: an eBPF program attached to the cgroup decides it
+ * (./device-filter.ts; it goes when the directory is removed).
+ *
  * Which file holds what (v2):
  *   memory.max ("max" = none), memory.swap.max, memory.current, memory.peak (newer kernels;
  *   absent on 6.1), memory.events ("oom_kill N"); cpu.max ("quota period" or "max period");
@@ -37,6 +40,8 @@ import {
 import { directoryOf, type Hierarchy } from './discovery';
 import type { Cgroup } from './index';
 import { DEFAULT_CPU_PERIOD_US, parseLimitValue, UNLIMITED, validateLimits } from './limits';
+import { attachDeviceFilter } from './device-filter';
+import type { DeviceRule } from './device-rules';
 import { AGENT_LEAF, CONTAINERS_DIR, containerCgroupPath, controllersForLimits, ownCgroupFrom, unsupportedController } from './placement';
 
 /** The v2 controllers enabled for container cgroups (freeze and kill need none). */
@@ -253,7 +258,9 @@ export function planV2Cgroup(hierarchy: Hierarchy, name: string): { path: string
  * Makes `<own>/containers-lab/<name>` in the v2 tree with `managed` controllers enabled for it
  * (those the hierarchy offers); undoes what it made if any step fails.
  */
-export function createV2Cgroup(hierarchy: Hierarchy, name: string, limits: CgroupLimits, managed: string[], where: string): CgroupV2 {
+export function createV2Cgroup(
+  hierarchy: Hierarchy, name: string, limits: CgroupLimits, devices: readonly DeviceRule[] | null, managed: string[], where: string,
+): CgroupV2 {
   for (const controller of controllersForLimits(limits)) {
     if (!hierarchy.controllers.includes(controller)) throw unsupportedController(controller, where);
   }
@@ -268,6 +275,8 @@ export function createV2Cgroup(hierarchy: Hierarchy, name: string, limits: Cgrou
     if (!makeDirectoryWithParent(directory)) throw conflict(`cgroup ${directory} already exists`);
     created = true;
     cgroup.setLimits(limits);
+    // v2's device control: an eBPF program on the cgroup, removed with it (./device-filter.ts).
+    if (devices) attachDeviceFilter(directory, devices);
     return cgroup;
   } catch (error) {
     if (created) removeDirectory(directory);

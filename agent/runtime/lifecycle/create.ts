@@ -2,7 +2,7 @@
  * create: everything up to, but not including, running the container's program.
  *
  *   1. write the record ("creating") and the config.json it realises
- *   2. prepare the overlay's directories and the cgroup with its limits
+ *   2. prepare the overlay's directories and the cgroup with its limits and device rules
  *   3. clone the first process into its new namespaces (and into the ones it joins: a pod's
  *      containers share the sandbox's net, ipc and uts); it waits at a checkpoint
  *   4. from outside: uid/gid maps, cgroup membership, network, mounts in its mount namespace
@@ -33,7 +33,7 @@ import { existsInLayers, resolveProgram } from '../process/resolve-program';
 import { assembleRootfs, isChildMount, pivotInto, PROC_MOUNT_FLAGS, restrictPaths } from '../rootfs';
 import { hostIdFor, writeIdMaps } from '../user-namespace';
 import type { ContainerState } from '../state/store';
-import type { Cgroup } from '../cgroups';
+import { deviceRulesFromConfig, type Cgroup } from '../cgroups';
 import type { ParkedProcess, RuntimeContext } from './context';
 import { ExecSlots } from '../process/exec-slots';
 import { makeEmptyDirs } from './pod';
@@ -91,6 +91,8 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
   const namespaces = namespacesFromConfig(spec);
   const has = (type: NamespaceType): boolean => namespaces.includes(type);
   const joined = joinedNamespacesFromConfig(spec);
+  // Checked before anything exists: a bad rule is a one-line error, not a half-made container.
+  const devices = deviceRulesFromConfig(spec);
   const joins = (type: NamespaceType): boolean => joined.some((entry) => entry.type === type);
   const directory = context.store.directory(id);
   const rootOwner = has('user') ? hostIdFor(spec.linux?.uidMappings ?? [], 0) ?? 0 : 0;
@@ -120,7 +122,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
   try {
     if (rootfs) createLayerDirectories(rootfs, rootOwner);
     makeEmptyDirs(spec, context.stateRoot);
-    const cgroup = context.cgroups.create(id, limitsFromConfig(spec));
+    const cgroup = context.cgroups.create(id, limitsFromConfig(spec), devices);
     undo.push(() => cgroup.destroy());
     state.cgroup = cgroup.record();
 

@@ -12,6 +12,7 @@
  * container's: the kernel's own proof it is inside.
  */
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import type { ExecOptions, NamespaceType } from '../../protocol';
 import { ChildProgram } from '../../kernel/child-program';
 import { O_RDONLY, SIGKILL } from '../../kernel/constants';
@@ -41,63 +42,71 @@ export function execInContainer(context: RuntimeContext, state: ContainerState, 
   const spec = context.store.config(state.id);
   const env = options.env ?? spec.process?.env ?? [];
   const root = state.namespaces.includes('mnt') ? `/proc/${containerPid}/root` : '';
-  const program = resolveProgram(options.args[0]!, env, existsInLayers([root]));
+  const programPath = resolveProgram(options.args[0]!, env, existsInLayers([root]));
+  if (options.cwd !== undefined) checkWorkingDirectory(state, options.cwd);
   const cgroup = state.cgroup ? context.cgroups.open(state.cgroup) : null;
 
+  // Every descriptor is listed the moment it exists, and one catch closes them all: a failure at
+  // any step (a terminal size the kernel refuses, an argv too large for the child's arena) must
+  // not leak — a leaked namespace descriptor keeps a removed container's namespaces alive.
+  /** The child's copies and the namespaces it joins: closed once it is cloned, or on failure. */
   const toClose: number[] = [];
+  /** The agent's ends of the child's stdio: the session's on success, closed on failure. */
+  const parentEnds: number[] = [];
   const namespaceFds = new Map<NamespaceType, number>();
   let stdio: ExecStdio;
-  let childStdio: { stdin: number; stdout: number; stderr: number; terminal: number | null };
+  let child: ChildProgram | null = null;
+  let pid: number;
   const checkpoints = new Checkpoints();
   try {
     for (const type of JOIN_ORDER.filter((t) => state.namespaces.includes(t))) {
       const fd = openFile(namespacePath(containerPid, type), O_RDONLY);
-      namespaceFds.set(type, fd);
       toClose.push(fd);
+      namespaceFds.set(type, fd);
     }
+    let childStdio: { stdin: number; stdout: number; stderr: number; terminal: number | null };
     if (options.tty) {
       const pty = openPty(root ? `${root}/dev/pts/ptmx` : '/dev/ptmx');
-      resizePty(pty.multiplexer, options.cols ?? 80, options.rows ?? 24);
+      parentEnds.push(pty.multiplexer);
       toClose.push(pty.terminal);
+      resizePty(pty.multiplexer, options.cols || 80, options.rows || 24); // 0: the client's terminal does not know its size
       stdio = { kind: 'terminal', multiplexer: pty.multiplexer };
       childStdio = { stdin: pty.terminal, stdout: pty.terminal, stderr: pty.terminal, terminal: pty.terminal };
     } else {
       const [stdinRead, stdinWrite] = pipe();
+      toClose.push(stdinRead);
+      parentEnds.push(stdinWrite);
       const [stdoutRead, stdoutWrite] = pipe();
+      toClose.push(stdoutWrite);
+      parentEnds.push(stdoutRead);
       const [stderrRead, stderrWrite] = pipe();
-      toClose.push(stdinRead, stdoutWrite, stderrWrite);
+      toClose.push(stderrWrite);
+      parentEnds.push(stderrRead);
       stdio = { kind: 'pipes', stdin: stdinWrite, stdout: stdoutRead, stderr: stderrRead };
       childStdio = { stdin: stdinRead, stdout: stdoutWrite, stderr: stderrWrite, terminal: null };
     }
-  } catch (error) {
-    toClose.forEach(closeFd);
-    checkpoints.close();
-    throw error;
-  }
 
-  const child = new ChildProgram();
-  appendPrologue(child);
-  for (const [type, fd] of namespaceFds) child.syscall('setns', fd, CLONE_FLAG[type]);
-  checkpoints.report(child, JOINED);
-  checkpoints.awaitGo(child);
-  appendLaunch(child, checkpoints, {
-    exec: { path: program, args: options.args, env, cwd: options.cwd ?? spec.process?.cwd ?? '/' },
-    uid: options.privileged ? 0 : spec.process?.user.uid ?? 0,
-    gid: options.privileged ? 0 : spec.process?.user.gid ?? 0,
-    additionalGids: options.privileged ? [] : spec.process?.user.additionalGids ?? [],
-    ...childStdio,
-    security: options.privileged ? null : securityPlanFor(spec),
-  });
-
-  let pid: number;
-  try {
+    const program = new ChildProgram();
+    child = program;
+    appendPrologue(program);
+    for (const [type, fd] of namespaceFds) program.syscall('setns', fd, CLONE_FLAG[type]);
+    checkpoints.report(program, JOINED);
+    checkpoints.awaitGo(program);
+    appendLaunch(program, checkpoints, {
+      exec: { path: programPath, args: options.args, env, cwd: options.cwd ?? spec.process?.cwd ?? '/' },
+      uid: options.privileged ? 0 : spec.process?.user.uid ?? 0,
+      gid: options.privileged ? 0 : spec.process?.user.gid ?? 0,
+      additionalGids: options.privileged ? [] : spec.process?.user.additionalGids ?? [],
+      ...childStdio,
+      security: options.privileged ? null : securityPlanFor(spec),
+    });
     pid = state.namespaces.includes('pid')
-      ? insideNamespaces(containerPid, ['pid'], () => child.start(0))
-      : child.start(0);
+      ? insideNamespaces(containerPid, ['pid'], () => program.start(0))
+      : program.start(0);
   } catch (error) {
     checkpoints.close();
-    child.release();
-    closeParentEnds(stdio);
+    child?.release();
+    parentEnds.forEach(closeFd);
     throw error;
   } finally {
     toClose.forEach(closeFd);
@@ -120,6 +129,25 @@ export function execInContainer(context: RuntimeContext, state: ContainerState, 
     child.release();
   }
   return new RunningExec(randomBytes(8).toString('hex'), pid, stdio);
+}
+
+/**
+ * The child cannot branch: a chdir that fails is passed over and the program would run in "/".
+ * So a working directory the container lacks is refused here, looked up by the kernel inside the
+ * container's mount namespace (its symlinks resolve against the container's root, not the host's).
+ */
+function checkWorkingDirectory(state: ContainerState, cwd: string): void {
+  // The child's chdir runs with "/" as its working directory: a relative path starts there.
+  const path = cwd.startsWith('/') ? cwd : `/${cwd}`;
+  const isDirectory = (): boolean => {
+    try {
+      return statSync(path).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  const found = state.namespaces.includes('mnt') ? insideNamespaces(state.pid!, ['mnt'], isDirectory) : isDirectory();
+  if (!found) throw badInput(`working directory "${cwd}" is not a directory in container "${state.name}"`);
 }
 
 function verifyJoined(containerPid: number, pid: number, types: readonly NamespaceType[]): void {

@@ -230,15 +230,17 @@ export class WarmPool {
 
 /**
  * A document with everything a claim fills in taken out: the command, environment, working
- * directory, hostname, limits, name and the rootfs path (which names the container's id). Two
- * documents of the same shape make the same sandbox.
+ * directory, hostname, limits (not the device rules), name and the rootfs path (which names the
+ * container's id). Two documents of the same shape make the same sandbox.
  */
 function shapeOf(spec: OciSpec): string {
   const { process: processSpec, hostname, annotations, linux, root, ...rest } = spec;
   const { args: _args, env: _env, cwd: _cwd, ...processShape } = processSpec ?? { args: [], cwd: '/' };
-  const { resources: _resources, ...linuxShape } = linux ?? {};
+  const { resources, ...linuxShape } = linux ?? {};
   const { [ANNOTATIONS.name]: _name, ...annotationShape } = annotations ?? {};
+  // The device rules are made with the sandbox's cgroup (a program attached on v2): part of the shape.
+  const devices = resources?.devices ?? null;
   return JSON.stringify({
-    rest, processShape, linuxShape, annotationShape, readonlyRoot: root?.readonly ?? false, hasHostname: hostname !== undefined,
+    rest, processShape, linuxShape, devices, annotationShape, readonlyRoot: root?.readonly ?? false, hasHostname: hostname !== undefined,
   });
 }

@@ -9,13 +9,14 @@
  *
  * The kernel keeps no such ledger: it happily lets two interfaces carry the same address and
  * then traffic goes astray. So the agent keeps one, persisted as JSON under
- * <stateDir>/network/<bridge>.json (written to a temporary file and renamed, so a crash never
- * leaves half a file) and an address stays taken until its container is detached — even across
- * agent restarts.
+ * <stateDir>/network/<bridge>.json (written to a temporary file, synced and renamed, so neither a
+ * crash nor a power loss leaves half a file) and an address stays taken until its container is
+ * detached — even across agent restarts.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { badInput, conflict } from '../../errors';
+import { writeAtomically } from '../state/durable';
 
 export interface Subnet {
   /** The network address, as a 32-bit unsigned number. */
@@ -114,11 +115,10 @@ export function readLedger(stateDir: string, bridge: string): BridgeLedger | nul
 
 /** Writes the ledger atomically: a reader sees the old file or the new one, never a mix. */
 export function writeLedger(stateDir: string, ledger: BridgeLedger): void {
-  const path = ledgerPath(stateDir, ledger.bridge);
   mkdirSync(join(stateDir, 'network'), { recursive: true, mode: 0o700 });
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(ledger, null, 2)}\n`, { mode: 0o600 });
-  renameSync(temporary, path);
+  // Durably (../state/durable.ts): after a power loss a torn ledger would refuse every container
+  // on this bridge, and a lost lease is what lets start-up find a lost container's address.
+  writeAtomically(ledgerPath(stateDir, ledger.bridge), `${JSON.stringify(ledger, null, 2)}\n`);
 }
 
 export function deleteLedger(stateDir: string, bridge: string): void {

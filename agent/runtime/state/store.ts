@@ -2,13 +2,18 @@
  * Where containers are remembered: one directory per container under the state root
  * (/var/lib/containers-lab/containers/<id>, or CONTAINERS_LAB_ROOT), holding state.json (this
  * record), config.json (the OCI document it was made from), its overlay's upper/work dirs and
- * its log. Writes never leave half a file under a record's name (see save and writeAtomically).
+ * its log. Writes never leave half a file under a record's name (see save and writeAtomically),
+ * not even after a power loss: every record and config.json reaches the disk (fsync) before it
+ * takes its name, and the directory after (see ./durable.ts). A record that is unreadable all
+ * the same (a disk that lied, a hand that edited it) is rebuilt from config.json and the kernel
+ * at start-up (./recover.ts).
  */
-import { closeSync, constants, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { rm, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { hasErrno } from '../../kernel/errors';
 import { exchangePaths } from '../../kernel/files';
+import { syncDirectory, writeAtomically, writeWhole } from './durable';
 import type { CgroupRecord, ContainerStatus, NamespaceType, NetworkRecord, OciSpec, RootfsRecord } from '../../protocol';
 
 export interface ContainerState {
@@ -96,7 +101,9 @@ export class StateStore {
    * Why it is safe: nothing reads config.json of a "creating" record. Should the agent die
    * while config.json is half-written, the next agent's reconcile deletes the record (cgroup,
    * mounts, directory) without reading it. The caller must write state.json with any other
-   * status only after this returns.
+   * status only after this returns. The bytes reach the disk (fdatasync) before it returns: the
+   * state.json that follows is durable, and a record that outlives a power loss must find the
+   * config.json it was made from (the one thing ./recover.ts needs when the record is lost).
    */
   replaceConfigWhileCreating(id: string, config: OciSpec): void {
     overwrite(join(this.directory(id), 'config.json'), JSON.stringify(config, null, 2));
@@ -116,6 +123,13 @@ export class StateStore {
    * file renamed into place on ext4 (see replaceConfigWhileCreating) — so such a save costs
    * tens of microseconds instead of ~0.5–1.5 ms. Without a premade file (more saves than were
    * premade, or a record an earlier agent made) it is the temporary file renamed into place.
+   *
+   * Durability: every save makes a record or records a status change (creating, created,
+   * running, paused, stopped, the init step's end), and each is one the next agent must find
+   * after a power loss, so each is durable: the new file is fsync'd before it takes state.json's
+   * name and the directory after (see ./durable.ts). The cost, measured with `npm run bench --
+   * --only lifecycle` (run = claim + running + stopped, 3 syncs of a file and 2 of the directory):
+   * 9.1–9.4 ms → 10.4–11.3 ms median per container life, 0.29–0.30× → 0.35× crun.
    */
   save(state: ContainerState): void {
     const path = join(this.directory(state.id), 'state.json');
@@ -131,8 +145,10 @@ export class StateStore {
       // No state.json yet, or a filesystem without exchange: rename into place.
       if (!hasErrno(error, 'ENOENT') && !hasErrno(error, 'EINVAL')) throw error;
       renameSync(next, path);
+      syncDirectory(dirname(path));
       return;
     }
+    syncDirectory(dirname(path));
     this.inBackground(unlink(next));
   }
 
@@ -207,6 +223,7 @@ export class StateStore {
 /**
  * Writes `text` over the file's bytes from the start and cuts what is left beyond it. No O_TRUNC: truncating a file to zero marks it, on ext4, for a
  * flush to disk when it is closed (auto_da_alloc); a cut to a shorter non-empty length does not.
+ * fdatasync: the bytes and the length reach the disk before this returns (not the times).
  */
 function overwrite(path: string, text: string): void {
   const bytes = Buffer.from(text);
@@ -214,24 +231,26 @@ function overwrite(path: string, text: string): void {
   try {
     writeSync(fd, bytes, 0, bytes.length, 0);
     ftruncateSync(fd, bytes.length);
+    fdatasyncSync(fd);
   } finally {
     closeSync(fd);
   }
 }
 
-/** Writes into a premade empty file (no O_CREAT, no O_TRUNC); false if it is not there any more. */
+/** Writes into a premade empty file (no O_CREAT, no O_TRUNC) and syncs it; false if it is not there any more. */
 function writeIntoPremade(path: string, text: string): boolean {
+  let fd: number;
   try {
-    writeFileSync(path, text, { flag: 'r+' });
-    return true;
+    fd = openSync(path, 'r+');
   } catch (error) {
     if (hasErrno(error, 'ENOENT')) return false;
     throw error;
   }
-}
-
-function writeAtomically(path: string, text: string): void {
-  const temporary = `${path}.tmp-${process.pid}`;
-  writeFileSync(temporary, text, { mode: 0o600 });
-  renameSync(temporary, path);
+  try {
+    writeWhole(fd, Buffer.from(text));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }

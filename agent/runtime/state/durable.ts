@@ -1,0 +1,42 @@
+/*
+ * Files that survive a power loss, not only a crash of the agent.
+ *
+ * A rename (or exchange) is ordered after the writes before it in the page cache, so a process
+ * killed at any point leaves the old file or the new one, whole. Not so the disk: ext4 commits a
+ * rename with its journal but writes a new file's data later (delayed allocation), so a power
+ * loss in between leaves the new name on an empty or torn file — and the agent would forget a
+ * container whose record that was, or lose the address leases of a bridge. Hence the data is
+ * fsync'd before the file takes its name, and the directory (which holds the name) after. The
+ * directory's fsync is what makes the change itself survive; without it the old file would come
+ * back, whole. What it costs on the `run` path: see StateStore.save (./store.ts).
+ */
+import { closeSync, constants, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** fsync of a directory: the names in it (a rename, an exchange) reach the disk. */
+export function syncDirectory(path: string): void {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A temporary file, written whole and synced, renamed into place; then its directory synced. */
+export function writeAtomically(path: string, text: string, mode = 0o600): void {
+  const temporary = `${path}.tmp-${process.pid}`;
+  const fd = openSync(temporary, 'w', mode);
+  try {
+    writeWhole(fd, Buffer.from(text));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, path);
+  syncDirectory(dirname(path));
+}
+
+export function writeWhole(fd: number, bytes: Buffer): void {
+  for (let offset = 0; offset < bytes.length;) offset += writeSync(fd, bytes, offset, bytes.length - offset, offset);
+}

@@ -1,0 +1,20 @@
+/*
+ * A container's line in `ps` / container.list: its record and the command from its config.json.
+ */
+import type { ContainerSummary, OciSpec } from '../../protocol';
+import type { ContainerState } from './store';
+
+/** `config` null: config.json could not be read (the command is then shown empty). */
+export function summaryOf(state: ContainerState, config: OciSpec | null): ContainerSummary {
+  return {
+    id: state.id,
+    name: state.name,
+    status: state.status,
+    pid: state.status === 'stopped' ? null : state.pid,
+    ip: state.network.ip,
+    image: state.image,
+    command: config?.process?.args.join(' ') ?? '',
+    createdAt: state.createdAt,
+    exitCode: state.exitCode,
+  };
+}
