@@ -31,7 +31,7 @@ import { leftovers, NONE_LEFT } from './helpers/kernel-witness';
 import { LABS_DIRECTORY } from './labs-harness';
 
 const BRIDGE = 'clexm0';
-const SUBNET = '10.77.131.0/24';
+const SUBNET = '10.77.132.0/24';
 
 let stateRoot: string;
 let runtime: ContainerRuntime;

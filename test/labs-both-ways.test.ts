@@ -15,9 +15,9 @@ import { loadLabs } from '../agent/labs/loader';
 import type { LabCheckReport } from '../agent/protocol';
 import type { CliResult } from './helpers/cli';
 import { useOwnDefaultNetwork } from './helpers/default-network';
-import { hostLinkNames, leftovers, NONE_LEFT } from './helpers/kernel-witness';
+import { leftovers, NONE_LEFT } from './helpers/kernel-witness';
 import { AGENT_BUNDLE, ensureBuilt, startService, stopService, type RunningService } from './helpers/service';
-import { attemptNetworks, LABS_DIRECTORY } from './labs-harness';
+import { attemptNetworks, bridgesLeftBy, LABS_DIRECTORY } from './labs-harness';
 
 const labs = loadLabs(LABS_DIRECTORY);
 let work: string;
@@ -47,7 +47,7 @@ beforeAll(() => {
   work = mkdtempSync('/tmp/cl-labs-both-');
   mkdirSync(join(work, 'run'), { mode: 0o700 });
   // The labs' learner containers that name no bridge go here, in both ways (the service reads it too).
-  releaseNetwork = useOwnDefaultNetwork('cllabbw0', '10.77.141.0/24');
+  releaseNetwork = useOwnDefaultNetwork('cllabbw0', '10.77.143.0/24');
 });
 
 afterAll(() => {
@@ -98,8 +98,7 @@ function eachLab(way: 'standalone' | 'service'): void {
         expect(stopped.code, stopped.stderr).toBe(0);
         expect(JSON.parse((await run('ps', '-a', '--json')).stdout)).toEqual([]);
         expect(leftovers(stateRoot(), listed)).toEqual(NONE_LEFT);
-        const links = hostLinkNames();
-        expect(bridges.filter((bridge) => links.includes(bridge))).toEqual([]);
+        expect(bridgesLeftBy(stateRoot(), bridges)).toEqual([]);
       } finally {
         await run('lab', 'stop', lab.id);
       }

@@ -144,6 +144,7 @@ describe('lab networks come from a pool', () => {
     // The first two candidates free right now: the host takes the first's subnet (on a link of
     // another name) and the second's name (a bridge that is not ours).
     const free = allocateNetworks(['first', 'second'], owner, reservations);
+    const at = (network: { bridge: string }): number => Number(network.bridge.slice('clab'.length));
     releaseNetworks(free, owner, reservations);
     const [first, second] = [free.first!, free.second!];
     const dummy = `cltaken${first.bridge.slice('clab'.length)}`;
@@ -151,13 +152,13 @@ describe('lab networks come from a pool', () => {
     execFileSync('ip', ['addr', 'add', first.subnet.replace(/\.0\/24$/, '.77/24'), 'dev', dummy]);
     execFileSync('ip', ['link', 'add', second.bridge, 'type', 'bridge']);
     try {
-      const taken = allocateNetworks(['a', 'b'], owner, reservations);
+      const taken = allocateNetworks(['a', 'b'], owner, reservations, at(free.first!));
       for (const network of Object.values(taken)) {
         expect([first.bridge, second.bridge]).not.toContain(network.bridge);
         expect([first.subnet, second.subnet]).not.toContain(network.subnet);
       }
       // Their owner's state root lists no such attempt: they are stale, and the next allocation takes the first one over.
-      const next = allocateNetworks(['c'], { ...owner, token: 'other' }, reservations);
+      const next = allocateNetworks(['c'], { ...owner, token: 'other' }, reservations, at(taken.a!));
       expect(next.c).toEqual(taken.a);
       expect(readdirSync(reservations).sort()).toEqual([taken.a!.bridge, taken.b!.bridge].sort());
     } finally {

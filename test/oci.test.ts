@@ -26,6 +26,7 @@ import { GENERATED_FILE, generateValidatorSource } from '../agent/oci/generate-v
 import { parseConfig, validateConfig, validateState } from '../agent/oci/validate';
 import { ensureBusyboxImage } from '../agent/runtime/image/busybox';
 import { DEFAULT_DEVICE_RULES } from '../agent/runtime/cgroups/device-rules';
+import { defaultSeccompProfile } from '../agent/oci/default-seccomp';
 import type { OciSpec, RunOptions } from '../agent/protocol';
 import { NAMESPACE_TYPES } from '../agent/protocol';
 import { skipBecause } from './helpers/tools';
@@ -145,7 +146,10 @@ describe('config.json from run options', () => {
       [ANNOTATIONS.network]: 'bridge',
       [ANNOTATIONS.bridge]: 'cl0',
       [ANNOTATIONS.subnet]: '10.77.0.0/24',
+      [ANNOTATIONS.seccomp]: 'default',
     });
+    // Docker's default profile, for these capabilities (test/default-security.test.ts checks what it refuses).
+    expect(spec.linux!.seccomp).toBe(defaultSeccompProfile(spec.process!.capabilities!.bounding!));
     expect(namespacesFromConfig(spec)).toEqual(['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts']);
     expect(networkModeFromConfig(spec)).toBe('bridge');
     expect(limitsFromConfig(spec)).toEqual({ memoryBytes: null, cpuQuotaUs: null, cpuPeriodUs: CPU_PERIOD_US, pids: null });

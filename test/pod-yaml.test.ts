@@ -100,7 +100,7 @@ describe('configToPod on a container with limits and a hostname (--net none)', (
     expect([...(container.command ?? []), ...(container.args ?? [])]).toEqual(record.config.process!.args);
     expect(container.resources).toEqual({ limits: { memory: '64Mi', cpu: '500m' } });
     expect(container.env).toContainEqual({ name: 'PATH', value: '/bin:/sbin:/usr/bin:/usr/sbin' });
-    expect(container.securityContext).toEqual({ runAsUser: 0, runAsGroup: 0, readOnlyRootFilesystem: false });
+    expect(container.securityContext).toEqual({ runAsUser: 0, runAsGroup: 0, readOnlyRootFilesystem: false, seccompProfile: { type: 'RuntimeDefault' } });
     // /tmp is the container's one tmpfs that is not a runtime default: an emptyDir in memory
     expect(pod.spec.volumes).toEqual([{ name: 'tmp', emptyDir: { medium: 'Memory' } }]);
     expect(container.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
@@ -204,7 +204,7 @@ describe('configToPod on a container with a securityContext (user, read-only roo
   test('runAsUser/runAsGroup, readOnlyRootFilesystem and allowPrivilegeEscalation map to what /proc/<pid>/status and mountinfo show', async () => {
     const record = await run({ name: 'podyaml-secure', user: '1000:1000', readOnlyRoot: true, noNewPrivileges: true, net: 'none' });
     const { pod, links, yaml } = configToPod(record.config, record);
-    expect(pod.spec.containers[0].securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(pod.spec.containers[0].securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, seccompProfile: { type: 'RuntimeDefault' } });
     const status = readFileSync(`/proc/${record.pid}/status`, 'utf8');
     const field = (name: string) => status.match(new RegExp(`^${name}:\\s*(\\S+)`, 'm'))![1];
     expect(field('Uid')).toBe('1000');
@@ -296,7 +296,7 @@ describe('podToRunOptions refuses what the lab cannot do, in one line', () => {
 
 describe('field paths', () => {
   test('the lab annotation keys are the agent\'s', () => {
-    expect(LAB_ANNOTATIONS).toEqual({ name: ANNOTATIONS.name, image: ANNOTATIONS.image, network: ANNOTATIONS.network, bridge: ANNOTATIONS.bridge });
+    expect(LAB_ANNOTATIONS).toEqual({ name: ANNOTATIONS.name, image: ANNOTATIONS.image, network: ANNOTATIONS.network, bridge: ANNOTATIONS.bridge, seccomp: ANNOTATIONS.seccomp });
   });
 
   test('parents of item, quoted-key and dotted paths', () => {

@@ -96,7 +96,8 @@ describe('user, no_new_privs, read-only root', () => {
     expect(record.security).toEqual({
       uid: 1000, gid: 1000,
       capabilities: { effective: [], bounding: ['CAP_KILL'], ambient: [] },
-      noNewPrivileges: true, seccomp: 'disabled', readOnlyRoot: true,
+      // The default seccomp profile, computed for a bounding set of CAP_KILL alone; a keyring of its own.
+      noNewPrivileges: true, seccomp: 'filter', seccompProfile: 'default', sessionKeyring: true, readOnlyRoot: true,
     });
     expect(Number(field(record.pid!, 'Uid')!.split(/\s+/)[0])).toBe(record.security!.uid);
   });

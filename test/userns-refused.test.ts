@@ -41,7 +41,7 @@ test('refused user-namespace configs leave no shifted image copy and no containe
   const tinyMemory = withMappings(range, range);
   tinyMemory.linux!.resources = { memory: { limit: 1 } };
   const refused: [string, Parameters<typeof runtime.run>[0], RegExp][] = [
-    ['no gid mappings', { net: 'none', config: withMappings([{ containerID: 0, hostID: 231000, size: 65536 }], []) }, /needs gid mappings/],
+    ['no gid mappings', { net: 'none', config: withMappings([{ containerID: 0, hostID: 231000, size: 65536 }], []) }, /needs gid mappings|not mapped by linux\.gidMappings/],
     ['overlapping uid ranges (the kernel refuses)', {
       net: 'none',
       config: withMappings([{ containerID: 0, hostID: 232000, size: 100 }, { containerID: 50, hostID: 242000, size: 100 }], [{ containerID: 0, hostID: 232000, size: 100 }]),

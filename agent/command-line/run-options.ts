@@ -31,7 +31,7 @@ export const RUN_SPEC: VerbSpec = {
     { long: 'read-only', help: 'mount the root filesystem read-only' },
     { long: 'cap-add', value: 'CAPS', repeatable: true, help: 'add capabilities to the default set, e.g. NET_ADMIN (comma-separated; ALL)' },
     { long: 'cap-drop', value: 'CAPS', repeatable: true, help: 'drop capabilities from the default set (comma-separated; ALL)' },
-    { long: 'seccomp', value: 'FILE', help: 'a seccomp profile (OCI linux.seccomp JSON)' },
+    { long: 'seccomp', value: 'FILE|unconfined', help: "a seccomp profile (OCI linux.seccomp JSON) instead of the default (Docker's); unconfined: none" },
     { long: 'no-new-privileges', help: 'set no_new_privs: execve can never gain privileges' },
     { long: 'pod', value: 'NAME', help: "join pod NAME: share its network, IPC and hostname (made with its first container)" },
     { long: 'volume', short: 'v', value: 'SRC:DEST[:ro]', repeatable: true, help: 'mount a volume: NAME:/path (emptyDir) or /host/dir:/path (hostPath)' },
@@ -88,7 +88,9 @@ export function runOptionsFrom(args: ParsedArgs, readConfig: (path: string) => s
   const capDrop = listOption(args, 'cap-drop', true);
   if (capDrop.length) options.capDrop = capDrop;
   const seccompPath = stringOption(args, 'seccomp');
-  if (seccompPath !== undefined) options.seccomp = readJsonObject('--seccomp', seccompPath, readConfig) as OciSeccomp;
+  // Docker's spelling (--security-opt seccomp=unconfined); a file of that name is ./unconfined.
+  if (seccompPath === 'unconfined') options.seccomp = 'unconfined';
+  else if (seccompPath !== undefined) options.seccomp = readJsonObject('--seccomp', seccompPath, readConfig) as OciSeccomp;
   if (switchOption(args, 'no-new-privileges')) options.noNewPrivileges = true;
   const pod = stringOption(args, 'pod');
   if (pod !== undefined) options.pod = pod;

@@ -51,7 +51,7 @@ export function buildContainerRecord(state: ContainerState, config: OciSpec, cgr
     logPath: state.logPath,
     pod: podOf(config),
     init: initOf(config, state),
-    security: alive ? readSecurity(state.pid!, mounts) : null,
+    security: alive ? readSecurity(state.pid!, mounts, state.id, config) : null,
   };
 }
 

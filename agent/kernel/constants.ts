@@ -84,6 +84,9 @@ export const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 /** seccomp(2). */
 export const SECCOMP_SET_MODE_FILTER = 1;
 
+/** keyctl(2) operation (linux/keyctl.h): subscribe to a named session keyring, made if none has that name. */
+export const KEYCTL_JOIN_SESSION_KEYRING = 1;
+
 /** ioctl(2) requests for terminals. */
 export const TIOCSCTTY = 0x540e;
 export const TIOCSWINSZ = 0x5414;
@@ -102,7 +105,7 @@ const SYSCALLS = {
     setsid: 112, setgroups: 116, setresuid: 117, setresgid: 119, prctl: 157, mount: 165,
     execve: 59, exit_group: 231, unshare: 272, dup3: 292, setns: 308,
     pivot_root: 155, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424,
-    capset: 126, seccomp: 317,
+    capset: 126, seccomp: 317, keyctl: 250,
   },
   // aarch64 uses the generic system-call table (asm-generic/unistd.h): no dup2, open, fork…
   arm64: {
@@ -110,7 +113,7 @@ const SYSCALLS = {
     setsid: 157, setgroups: 159, setresuid: 147, setresgid: 149, prctl: 167, mount: 40,
     execve: 221, exit_group: 94, unshare: 97, dup3: 24, setns: 268,
     pivot_root: 41, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424,
-    capset: 91, seccomp: 277,
+    capset: 91, seccomp: 277, keyctl: 219,
   },
 } as const;
 

@@ -84,7 +84,7 @@ export interface CheckParamsByKind {
   reachable: { from: string; to: string; expect?: boolean };
   'process-tree': { container: string; pid1?: string; children?: { command: string; atLeast: number } };
   /** `only`: the effective, permitted and bounding sets are exactly these (nothing else can ever be gained). */
-  capabilities: { container: string; has?: string[]; lacks?: string[]; only?: string[]; seccomp?: 'disabled' | 'strict' | 'filter'; noNewPrivs?: boolean };
+  capabilities: { container: string; has?: string[]; lacks?: string[]; only?: string[]; seccomp?: 'disabled' | 'strict' | 'filter'; seccompProfile?: 'default' | 'custom' | 'unconfined'; noNewPrivs?: boolean };
   /** A failcheck: the setup's containers are the same ones (not recreated), the node's hostname is untouched. */
   unchanged: { containers?: string[]; nodeHostname?: boolean };
   /** Behaviour: a shell command run in the container (with its own limits and filters) and how it must end. */

@@ -11,6 +11,7 @@
  * bridges themselves), created with O_EXCL so two agents racing for one candidate cannot both win.
  * A reservation whose attempt has ended (its state root no longer lists it) is stale and reclaimed.
  */
+import { randomInt } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { conflict } from '../errors';
@@ -63,21 +64,25 @@ function reserve(network: LabNetwork, owner: NetworkOwner, directory: string): b
 }
 
 /** One bridge and subnet per name, none in use on this host; reserved for `owner` until released. */
-export function allocateNetworks(names: readonly string[], owner: NetworkOwner, directory = RESERVATIONS_DIRECTORY): Record<string, LabNetwork> {
+/** `startAt` (1–254): where the scan begins, for tests that need to know; random otherwise. */
+export function allocateNetworks(names: readonly string[], owner: NetworkOwner, directory = RESERVATIONS_DIRECTORY, startAt?: number): Record<string, LabNetwork> {
   if (names.length === 0) return {};
   mkdirSync(directory, { recursive: true, mode: 0o700 });
   const use = withHostSocket(hostRanges);
   const allocated: Record<string, LabNetwork> = {};
-  let index = 1;
+  // From a random place in the pool, so a bridge a stopped attempt just gave back is not at once
+  // someone else's under the same name (a learner reading `ip link` would take it for a leftover).
+  const first = startAt === undefined ? randomInt(POOL_SIZE) : (startAt - 1) % POOL_SIZE;
+  let step = 0;
   try {
     for (const name of names) {
-      for (; index <= POOL_SIZE; index++) {
-        const network = candidate(index);
+      for (; step < POOL_SIZE; step++) {
+        const network = candidate(((first + step) % POOL_SIZE) + 1);
         const subnet = { network: parseIPv4(network.subnet.split('/')[0]!)!, prefixLength: 24 };
         if (use.links.has(network.bridge) || use.ranges.some((range) => overlaps(range, subnet))) continue;
         if (!reserve(network, owner, directory)) continue;
         allocated[name] = network;
-        index++;
+        step++;
         break;
       }
       if (!allocated[name]) throw conflict(`no free lab network left (clab1–clab${POOL_SIZE} with 10.78.0.0/16 are all in use): stop a lab first`);

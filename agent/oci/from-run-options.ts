@@ -49,6 +49,8 @@ export const ANNOTATIONS = {
   podSandbox: 'lab.containers.pod-sandbox',
   /** The init step's command (JSON) — run to completion before the main process. */
   init: 'lab.containers.init',
+  /** Which seccomp profile linux.seccomp is: "default" (the runtime's), "custom" (the user's) or "unconfined" (none). */
+  seccomp: 'lab.containers.seccomp',
 } as const;
 
 /** The namespaces a pod's containers share (Kubernetes: network, IPC and the hostname). */
@@ -333,7 +335,9 @@ export function configFromRunOptions(options: RunOptions, defaults: ConfigDefaul
   if (options.cpus !== undefined) resources.cpu = { quota: cpuQuota(options.cpus), period: CPU_PERIOD_US };
   if (options.pids !== undefined) resources.pids = { limit: pidsLimit(options.pids) };
 
-  const annotations: Record<string, string> = { [ANNOTATIONS.image]: image, [ANNOTATIONS.network]: network };
+  const annotations: Record<string, string> = {
+    [ANNOTATIONS.image]: image, [ANNOTATIONS.network]: network, [ANNOTATIONS.seccomp]: security.seccompProfile,
+  };
   if (name !== undefined) annotations[ANNOTATIONS.name] = name;
   if (pod) annotations[ANNOTATIONS.pod] = pod.name;
   if (defaults.sandboxOfPod !== undefined) {

@@ -8,11 +8,16 @@
  *   allowPrivilegeEscalation: false → process.noNewPrivileges
  *   seccompProfile                →  linux.seccomp
  *   readOnlyRootFilesystem        →  root.readonly
+ *
+ * Kubernetes' seccompProfile has three types, and so does `run --seccomp`: RuntimeDefault (no
+ * option: the runtime's default profile, ./default-seccomp.ts, as Docker gives every container),
+ * Localhost (`--seccomp FILE`: yours instead) and Unconfined (`--seccomp unconfined`: no filter).
  */
 import { badInput, quote } from '../errors';
-import type { OciProcess, OciSeccomp, RunOptions } from '../protocol';
+import type { OciProcess, OciSeccomp, RunOptions, SeccompProfileName } from '../protocol';
 import { capabilitySet, ociCapabilities } from '../runtime/capabilities';
-import { compileSeccomp } from '../runtime/seccomp';
+import { compiledSeccomp } from '../runtime/seccomp';
+import { defaultSeccompProfile } from './default-seccomp';
 
 const MAX_ID = 2 ** 32 - 2;
 
@@ -38,21 +43,32 @@ export interface SecurityFields {
   capabilities: NonNullable<OciProcess['capabilities']>;
   noNewPrivileges: boolean;
   seccomp: OciSeccomp | undefined;
+  /** Which profile `seccomp` is: written to config.json's annotations so views can name it. */
+  seccompProfile: SeccompProfileName;
   readOnlyRoot: boolean;
 }
 
 export function securityFromRunOptions(options: RunOptions): SecurityFields {
   const user = parseUser(options.user);
   const capabilities = ociCapabilities(capabilitySet(stringList(options.capAdd, 'capAdd'), stringList(options.capDrop, 'capDrop')));
-  if (options.seccomp !== undefined) {
-    if (typeof options.seccomp !== 'object' || options.seccomp === null) throw badInput('invalid seccomp: give an OCI seccomp profile (an object with defaultAction and syscalls)');
-    compileSeccomp(options.seccomp); // refuses a profile the kernel would not take, before anything is made
-  }
+  const { seccomp, seccompProfile } = seccompFromRunOptions(options.seccomp, capabilities.bounding ?? []);
   return {
     user,
     capabilities,
     noNewPrivileges: options.noNewPrivileges === true,
-    seccomp: options.seccomp,
+    seccomp,
+    seccompProfile,
     readOnlyRoot: options.readOnlyRoot === true,
   };
+}
+
+function seccompFromRunOptions(option: RunOptions['seccomp'], bounding: readonly string[]): { seccomp: OciSeccomp | undefined; seccompProfile: SeccompProfileName } {
+  // The default follows the capabilities: --cap-add SYS_ADMIN brings mount, unshare, setns back.
+  if (option === undefined) return { seccomp: defaultSeccompProfile(bounding), seccompProfile: 'default' };
+  if (option === 'unconfined') return { seccomp: undefined, seccompProfile: 'unconfined' };
+  if (typeof option !== 'object' || option === null || Array.isArray(option)) {
+    throw badInput('invalid seccomp: give an OCI seccomp profile (an object with defaultAction and syscalls) or "unconfined"');
+  }
+  compiledSeccomp(option); // refuses a profile the kernel would not take, before anything is made (and keeps the filter)
+  return { seccomp: option, seccompProfile: 'custom' };
 }

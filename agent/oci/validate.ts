@@ -13,7 +13,7 @@
  * (plain functions, no dependencies), loaded here on first use only: an idle agent pays nothing.
  */
 import type { ErrorObject } from 'ajv';
-import { badInput, excerpt, quote } from '../errors';
+import { badInput, excerpt, LabError, quote } from '../errors';
 import type { OciSpec } from '../protocol';
 
 /** The runtime state document (`runc state`), as the spec's state-schema.json describes it. */
@@ -65,11 +65,23 @@ function problemOf(validate: ValidateFunction): SchemaProblem {
   return { at, message };
 }
 
+/** JSON-pointer segments as one pointer: "/linux/sysctl/net.ipv4.ip_forward" ("/" in a key is "~1"). */
+export function pointerOf(at: readonly (string | number)[]): string {
+  return `/${at.map((segment) => excerpt(String(segment)).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+}
+
 /** Turns ajv's first error into one line: "config.json: /process/args must be array". */
 function firstProblem(document: string, validate: ValidateFunction): string {
   const { at, message } = problemOf(validate);
-  const pointer = at.map((segment) => excerpt(segment).replace(/~/g, '~0').replace(/\//g, '~1'));
-  return `${document}: /${pointer.join('/')} ${message}`;
+  return `${document}: ${pointerOf(at)} ${message}`;
+}
+
+/**
+ * A schema-valid document that asks for something this runtime cannot do, as one line naming the
+ * field: "config.json: /linux/intelRdt is not supported by this runtime".
+ */
+export function configFieldError(at: readonly (string | number)[], phrase: string): LabError {
+  return badInput(`config.json: ${pointerOf(at)} ${phrase}`);
 }
 
 /**

@@ -36,8 +36,11 @@ export interface RunOptions {
   /** Capabilities added to / dropped from the default set, e.g. "NET_ADMIN" or "CAP_NET_ADMIN"; "ALL" means every one. */
   capAdd?: string[];
   capDrop?: string[];
-  /** A seccomp profile (OCI linux.seccomp); none by default. */
-  seccomp?: OciSeccomp;
+  /**
+   * A seccomp profile (OCI linux.seccomp) instead of the default one (Docker's, computed from the
+   * capabilities: agent/oci/default-seccomp.ts), or "unconfined" for none at all.
+   */
+  seccomp?: OciSeccomp | 'unconfined';
   /** Set no_new_privs: execve can never gain privileges (setuid bits, file capabilities). */
   noNewPrivileges?: boolean;
   /**

@@ -8,6 +8,7 @@ export interface OciSpec {
   process?: OciProcess;
   root?: { path: string; readonly?: boolean };
   hostname?: string;
+  domainname?: string;
   mounts?: OciMount[];
   annotations?: Record<string, string>;
   linux?: OciLinux;
@@ -15,7 +16,7 @@ export interface OciSpec {
 
 export interface OciProcess {
   terminal?: boolean;
-  user: { uid: number; gid: number; additionalGids?: number[] };
+  user: { uid: number; gid: number; umask?: number; additionalGids?: number[] };
   args: string[];
   env?: string[];
   cwd: string;
@@ -28,6 +29,13 @@ export interface OciProcess {
   };
   rlimits?: { type: string; hard: number; soft: number }[];
   noNewPrivileges?: boolean;
+  oomScoreAdj?: number;
+  /** sched_setattr(2): a policy such as SCHED_BATCH, its nice value or real-time priority, flags. */
+  scheduler?: {
+    policy: string; nice?: number; priority?: number; flags?: string[]; runtime?: number; deadline?: number; period?: number;
+  };
+  /** ioprio_set(2): a class (IOPRIO_CLASS_RT, _BE, _IDLE) and a priority 0 (highest) … 7. */
+  ioPriority?: { class: string; priority?: number };
 }
 
 export interface OciMount {
@@ -64,9 +72,18 @@ export interface OciDeviceCgroup {
 }
 
 export interface OciLinuxResources {
-  memory?: { limit?: number; reservation?: number; swap?: number };
-  cpu?: { shares?: number; quota?: number; period?: number; cpus?: string; mems?: string };
+  memory?: {
+    limit?: number; reservation?: number; swap?: number; kernel?: number; kernelTCP?: number; swappiness?: number;
+    disableOOMKiller?: boolean; useHierarchy?: boolean; checkBeforeUpdate?: boolean;
+  };
+  cpu?: {
+    shares?: number; quota?: number; burst?: number; period?: number; realtimeRuntime?: number; realtimePeriod?: number;
+    cpus?: string; mems?: string; idle?: number;
+  };
   pids?: { limit: number };
+  hugepageLimits?: { pageSize: string; limit: number }[];
+  /** cgroup v2 files written as they are: { "memory.high": "50000000" }. */
+  unified?: Record<string, string>;
   devices?: OciDeviceCgroup[];
 }
 
@@ -80,6 +97,9 @@ export interface OciLinux {
   readonlyPaths?: string[];
   sysctl?: Record<string, string>;
   seccomp?: OciSeccomp;
+  rootfsPropagation?: string;
+  /** personality(2): the execution domain LINUX or LINUX32 (`uname -m` says i686 on x86-64). */
+  personality?: { domain: string; flags?: string[] };
 }
 
 /**

@@ -137,8 +137,18 @@ export interface SecurityRecord {
   capabilities: { effective: string[]; bounding: string[]; ambient: string[] };
   noNewPrivileges: boolean;
   seccomp: 'disabled' | 'strict' | 'filter';
+  /**
+   * The profile config.json gives it: the runtime's default, one of the user's own, or none. Null
+   * when the document names a profile but the kernel shows no filter on the process.
+   */
+  seccompProfile: SeccompProfileName | null;
+  /** Whether it runs with a session keyring of its own (`_ses.<container id>` in /proc/keys), not the host's. */
+  sessionKeyring: boolean;
   readOnlyRoot: boolean;
 }
+
+/** Kubernetes' seccompProfile types RuntimeDefault, Localhost and Unconfined. */
+export type SeccompProfileName = 'default' | 'custom' | 'unconfined';
 
 /** Where a path in a container's root comes from (container.pathLayer), read off the overlay's directories. */
 export interface PathLayer {

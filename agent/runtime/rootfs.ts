@@ -13,15 +13,18 @@
  *   5. hides what must not be seen (maskedPaths: /proc/kcore, …) and makes read-only what must
  *      not be written (readonlyPaths: /proc/sys, …).
  */
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OciMount, OciSpec, RootfsRecord } from '../protocol';
 import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT } from '../kernel/constants';
 import { chdir } from '../kernel/files';
+import { hasErrno } from '../kernel/errors';
 import { mount, pivotRoot, umount } from '../kernel/mounts';
+import { configFieldError } from '../oci/validate';
 import { populateDev } from './devices';
 import { parseMountOptions } from './mount-options';
 import { mountOverlay } from './overlay';
+import { hostIdFor } from './user-namespace';
 
 export const PROC_MOUNT_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
@@ -79,6 +82,37 @@ export function pivotInto(merged: string): void {
   pivotRoot('.', '.');
   umount('.', MNT_DETACH);
   chdir('/');
+}
+
+/**
+ * After pivot_root, before the root may turn read-only: the program's working directory. The
+ * child's chdir cannot fail loudly — it runs no code of its own, and a failed chdir would leave
+ * the program in "/" — so a directory the image lacks is made here (0755, owned by the
+ * container's root), as runc does; something else at that path is refused in one line.
+ */
+export function makeWorkingDirectory(spec: OciSpec): void {
+  const cwd = spec.process?.cwd ?? '/';
+  const userns = (spec.linux?.namespaces ?? []).some((entry) => entry.type === 'user');
+  const uid = userns ? hostIdFor(spec.linux?.uidMappings ?? [], 0) ?? 0 : 0;
+  const gid = userns ? hostIdFor(spec.linux?.gidMappings ?? [], 0) ?? 0 : 0;
+  let path = '';
+  for (const part of cwd.split('/').filter(Boolean)) {
+    path += `/${part}`;
+    let stats;
+    try {
+      stats = statSync(path);
+    } catch (error) {
+      if (!hasErrno(error, 'ENOENT')) throw error;
+      try {
+        mkdirSync(path, 0o755);
+      } catch (made) {
+        throw configFieldError(['process', 'cwd'], `cannot be made in the container: mkdir ${path} gave ${(made as { code?: string }).code ?? 'an error'}`);
+      }
+      chownSync(path, uid, gid);
+      continue;
+    }
+    if (!stats.isDirectory()) throw configFieldError(['process', 'cwd'], `is not a directory in the container (${path} is not one)`);
+  }
 }
 
 /** Step 5, after pivot_root and once /proc exists. */

@@ -166,6 +166,32 @@ export function compileSeccomp(profile: OciSeccomp, arch: SupportedArch = suppor
   return program;
 }
 
+/*
+ * Compiling a profile of a few hundred rules takes about a millisecond — as long as a third of a
+ * container start. The default profile is one object per capability set (../oci/default-seccomp.ts)
+ * and a container's document is read back from disk for exec and start, so filters are kept both
+ * by object and by the profile's JSON text. A compiled filter is shared: nothing may change it.
+ */
+const COMPILED_KEPT = 32;
+const compiledByObject = new WeakMap<OciSeccomp, BpfInstruction[]>();
+const compiledByText = new Map<string, BpfInstruction[]>();
+
+/** compileSeccomp for this machine, once per profile. */
+export function compiledSeccomp(profile: OciSeccomp): BpfInstruction[] {
+  const known = compiledByObject.get(profile);
+  if (known) return known;
+  const text = JSON.stringify(profile);
+  let filter = compiledByText.get(text);
+  if (!filter) {
+    filter = compileSeccomp(profile);
+    // Oldest out first: a Map iterates in insertion order.
+    if (compiledByText.size >= COMPILED_KEPT) compiledByText.delete(compiledByText.keys().next().value!);
+    compiledByText.set(text, filter);
+  }
+  if (typeof profile === 'object' && profile !== null) compiledByObject.set(profile, filter);
+  return filter;
+}
+
 /**
  * What the filter answers for one call — the kernel's own evaluation, done here in advance: the
  * same classic BPF machine over the same seccomp_data. Only the instructions compileSeccomp emits.

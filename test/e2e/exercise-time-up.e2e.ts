@@ -21,14 +21,14 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Frame, Locator, Page } from 'playwright-core';
+import type { Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LabDetail, LabProgress } from '../../agent/protocol';
+import type { LabDetail } from '../../agent/protocol';
 import { execThroughAgent } from './helpers/agent-exec';
 import { expandTreeItem, reloadWindow, runCommand, screenshot, treeItems, viewPane, waitForTreeItem } from './helpers/browser';
 import { REPO } from './helpers/code-server';
 import { startLabSession, type LabSession } from './helpers/lab-session';
-import { waitForWebview } from './helpers/webview';
+import { exercisePage } from './helpers/exercise-page';
 
 const TIMED = 'mount-namespace';
 const SOLVED = 'uts-namespace';
@@ -55,41 +55,7 @@ function writeLabs(): string {
   return directory;
 }
 
-const exercisesPane = (): Locator => viewPane(session.page, 'Exercises');
-
-async function panel(page: Page, title: string): Promise<Frame> {
-  return (await waitForWebview(page, { name: 'exercise', title: `Exercise: ${title}` }, 30_000)).frame;
-}
-
-async function text(frame: Frame, selector: string): Promise<string> {
-  const element = frame.locator(selector).first();
-  await element.waitFor({ state: 'attached', timeout: 15_000 });
-  return (await element.innerText()).trim();
-}
-
-/** The lab's row in the Exercises view: label + description, its icon's classes and colour. */
-async function treeRow(title: string): Promise<{ text: string; icon: string; colour: string }> {
-  const row = await waitForTreeItem(exercisesPane(), title, 30_000);
-  const description = (await row.locator('.label-description').innerText().catch(() => '')).trim();
-  const icon = row.locator('.monaco-tl-contents [class*="codicon-"]').first();
-  const [classes, colour] = await icon.evaluate((element) => [element.className, getComputedStyle(element).color]);
-  return { text: `${title} ${description}`.trim(), icon: classes, colour };
-}
-
-async function waitForTreeRow(title: string, predicate: (row: { text: string; icon: string }) => boolean, timeout = 20_000): Promise<{ text: string; icon: string; colour: string }> {
-  const until = Date.now() + timeout;
-  let row = await treeRow(title);
-  while (!predicate(row)) {
-    if (Date.now() > until) throw new Error(`tree row "${title}" stayed ${JSON.stringify(row)}`);
-    await session.page.waitForTimeout(200);
-    row = await treeRow(title);
-  }
-  return row;
-}
-
-async function progress(id: string): Promise<LabProgress> {
-  return (await session.agent.client.call('lab.list', {})).find((lab) => lab.id === id)!.progress;
-}
+const { exercisesPane, panel, text, waitForTreeRow, progress } = exercisePage(() => session);
 
 /** "14:05": the clock time as the page's own Date reads it (the learner's time zone). */
 function clockInFrame(frame: Frame, iso: string): Promise<string> {

@@ -17,13 +17,13 @@
  */
 import { hostname } from 'node:os';
 import { readFileSync, statSync } from 'node:fs';
-import type { Frame, Locator, Page } from 'playwright-core';
+import type { Frame } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAB_DOMAINS, type LabDetail, type LabSummary } from '../../agent/protocol';
+import { LAB_DOMAINS, type LabDetail } from '../../agent/protocol';
 import { nsInode } from '../helpers/kernel-witness';
 import { expandTreeItem, reloadWindow, screenshot, treeItems, treeRowTexts, typeInTerminal, viewPane, waitForTerminalText, waitForTreeItem } from './helpers/browser';
 import { startLabSession, type LabSession } from './helpers/lab-session';
-import { waitForWebview } from './helpers/webview';
+import { exercisePage } from './helpers/exercise-page';
 
 const LEVEL = 'mount-namespace';
 const HINTED_LEVEL = 'a-process';
@@ -34,40 +34,7 @@ let level: LabDetail;
 let hinted: LabDetail;
 let containerPid: number;
 
-const exercisesPane = (): Locator => viewPane(session.page, 'Exercises');
-
-async function panel(page: Page, title: string): Promise<Frame> {
-  return (await waitForWebview(page, { name: 'exercise', title: `Exercise: ${title}` }, 30_000)).frame;
-}
-
-async function text(frame: Frame, selector: string): Promise<string> {
-  const element = frame.locator(selector).first();
-  await element.waitFor({ state: 'attached', timeout: 15_000 });
-  return (await element.innerText()).trim();
-}
-
-/** The lab's row in the Exercises view: its label + description, and its icon's codicon class. */
-async function treeRow(title: string): Promise<{ text: string; icon: string }> {
-  const row = await waitForTreeItem(exercisesPane(), title, 30_000);
-  const description = (await row.locator('.label-description').innerText().catch(() => '')).trim();
-  const icon = await row.locator('.monaco-tl-contents [class*="codicon-"]').evaluateAll((elements) => elements.map((element) => element.className).join(' '));
-  return { text: `${title} ${description}`.trim(), icon };
-}
-
-async function waitForTreeRow(title: string, predicate: (row: { text: string; icon: string }) => boolean, timeout = 20_000): Promise<{ text: string; icon: string }> {
-  const deadline = Date.now() + timeout;
-  let row = await treeRow(title);
-  while (!predicate(row)) {
-    if (Date.now() > deadline) throw new Error(`tree row "${title}" stayed ${JSON.stringify(row)}`);
-    await session.page.waitForTimeout(200);
-    row = await treeRow(title);
-  }
-  return row;
-}
-
-async function progress(id: string): Promise<LabSummary['progress']> {
-  return (await session.agent.client.call('lab.list', {})).find((lab) => lab.id === id)!.progress;
-}
+const { exercisesPane, panel, text, treeRow, waitForTreeRow, progress } = exercisePage(() => session);
 
 /** Mount points of a mount namespace, as the kernel lists them (field 5 of mountinfo) with their type. */
 function mounts(pid: number | 'self'): { target: string; fstype: string }[] {

@@ -31,7 +31,8 @@ const canonical = (name: string): string => (name.toUpperCase().startsWith('CAP_
 const SECCOMP_MODES = ['disabled', 'strict', 'filter'] as const;
 
 export function checkCapabilities(params: CheckParamsByKind['capabilities'], context: LabContext): void {
-  const status = readFileSync(`/proc/${running(context, params.container).pid}/status`, 'utf8');
+  const record = running(context, params.container);
+  const status = readFileSync(`/proc/${record.pid}/status`, 'utf8');
   const effective = new Set(capabilityNames(BigInt(`0x${statusField(status, 'CapEff') ?? '0'}`)));
   if (params.only !== undefined) {
     const allowed = new Set(params.only.map(canonical));
@@ -48,6 +49,11 @@ export function checkCapabilities(params: CheckParamsByKind['capabilities'], con
   if (params.seccomp !== undefined) {
     const mode = SECCOMP_MODES[Number(statusField(status, 'Seccomp') ?? 0)] ?? 'unknown';
     failIf(mode !== params.seccomp, `seccomp mode is ${mode}`);
+  }
+  if (params.seccompProfile !== undefined) {
+    // Every container has a filter (the runtime's default profile): whose it is tells them apart.
+    const profile = record.security?.seccompProfile ?? null;
+    failIf(profile !== params.seccompProfile, `its seccomp profile is ${profile === 'default' ? "the runtime's default" : (profile ?? 'none')}`);
   }
   if (params.noNewPrivs !== undefined) {
     const set = statusField(status, 'NoNewPrivs') === '1';

@@ -10,7 +10,6 @@
  * and short waits for state the kernel settles asynchronously (freezing, exiting tasks).
  */
 import * as fs from 'node:fs';
-import { dirname } from 'node:path';
 import { KernelError, hasErrno } from '../../kernel/errors';
 import { constants } from 'node:os';
 
@@ -89,22 +88,6 @@ export function makeDirectory(path: string): boolean {
 }
 
 /**
- * Creates a cgroup whose parent may need creating too (the shared containers-lab/ directory).
- * Another agent process may remove that parent when its last container goes; then the child's
- * mkdir sees ENOENT and the parent is simply made again. Returns false when `path` existed.
- */
-export function makeDirectoryWithParent(path: string): boolean {
-  for (let attempt = 1; ; attempt++) {
-    makeDirectory(dirname(path));
-    try {
-      return makeDirectory(path);
-    } catch (error) {
-      if (!hasErrno(error, 'ENOENT') || attempt >= 3) throw error;
-    }
-  }
-}
-
-/**
  * Removes a cgroup directory. rmdir on cgroupfs ignores the control files inside; it fails with
  * EBUSY while tasks (or child groups) remain. Tasks that were just SIGKILLed can take a few
  * milliseconds to leave, so EBUSY is retried until `timeoutMs`. A missing directory is success.
@@ -123,12 +106,17 @@ export function removeDirectory(path: string, timeoutMs = 2000): void {
   }
 }
 
-/** Removes a directory only if it is empty of child cgroups and tasks; never throws for that. */
-export function removeIfUnused(path: string): void {
+/**
+ * Removes a directory only if it is empty of child cgroups and tasks; never throws for that.
+ * Returns whether it is gone now (false: something still uses it).
+ */
+export function removeIfUnused(path: string): boolean {
   try {
     fs.rmdirSync(path);
+    return true;
   } catch (error) {
-    if (hasErrno(error, 'ENOENT') || hasErrno(error, 'EBUSY') || hasErrno(error, 'ENOTEMPTY')) return;
+    if (hasErrno(error, 'ENOENT')) return true;
+    if (hasErrno(error, 'EBUSY') || hasErrno(error, 'ENOTEMPTY')) return false;
     throw kernelError('rmdir', path, error);
   }
 }

@@ -25,9 +25,9 @@ import type { CgroupLimits, CgroupRecord, CgroupUsage } from '../../protocol';
 import { describeLayout, layoutFrom, type CgroupLayout, type Hierarchy } from './discovery';
 import { validateLimits } from './limits';
 import { unsupportedController, validateCgroupName } from './placement';
-import { CgroupV1, createV1Cgroup, hierarchyFor, planV1Cgroup, UNIFIED, V1_MANAGED, v1CgroupOfProcess } from './v1';
+import { CgroupV1, createV1Cgroup, hierarchyFor, planV1Cgroup, UNIFIED, V1_MANAGED, v1CgroupOfProcess, v1Floors } from './v1';
 import type { DeviceRule } from './device-rules';
-import { CgroupV2, createV2Cgroup, planV2Cgroup, V2_MANAGED, v2CgroupOfProcess } from './v2';
+import { CgroupV2, createV2Cgroup, planV2Cgroup, V2_MANAGED, v2CgroupOfProcess, v2Floor } from './v2';
 
 export interface Cgroup {
   readonly version: 1 | 2;
@@ -68,15 +68,17 @@ export interface CgroupHost {
   /** The discovered hierarchies (what inspection shows as "cgroup mounts"). */
   readonly layout: CgroupLayout;
   /**
-   * Makes `<own cgroup>/containers-lab/<name>` with `limits` and the device rules `devices`
-   * (null or left out: none, every device reachable); nothing is left behind on failure.
+   * Makes `<own cgroup>/containers-lab/<name>` — or `<own cgroup>/<placement.at>` — with `limits`
+   * and the device rules `devices` (null or left out: none, every device reachable); nothing is
+   * left behind on failure. `placement.required`: controllers a document's other resources need
+   * (v2: enabled down to the container's cgroup; refused where the host does not offer them).
    */
-  create(name: string, limits: CgroupLimits, devices?: readonly DeviceRule[] | null): Cgroup;
+  create(name: string, limits: CgroupLimits, devices?: readonly DeviceRule[] | null, placement?: CgroupPlacement): Cgroup;
   /**
    * Where create(name) will put the cgroup, without touching the filesystem: recorded before the
    * directories exist, so an agent that dies half-way leaves a record the next one can clean up.
    */
-  plan(name: string): CgroupRecord;
+  plan(name: string, at?: string): CgroupRecord;
   /** Re-opens a cgroup from a persisted record (after an agent restart). */
   open(record: CgroupRecord): Cgroup;
   /**
@@ -84,6 +86,14 @@ export interface CgroupHost {
    * exist. It may be a cgroup the lab did not make: do not destroy() it.
    */
   forProcess(pid: number): Cgroup | null;
+}
+
+/** Where a container's cgroup goes (linux.cgroupsPath, see ./placement.ts) and what else it needs. */
+export interface CgroupPlacement {
+  /** Path under the agent's own cgroup, e.g. "kubepods/pod1/c1"; default containers-lab/<name>. */
+  at?: string;
+  /** Controllers beyond memory, cpu and pids that the document's resources need (v2). */
+  required?: readonly string[];
 }
 
 export interface CgroupHostOptions {
@@ -137,21 +147,26 @@ class Host implements CgroupHost {
     return this.layout.v2!;
   }
 
-  create(name: string, limits: CgroupLimits, devices: readonly DeviceRule[] | null = null): Cgroup {
+  create(name: string, limits: CgroupLimits, devices: readonly DeviceRule[] | null = null, placement: CgroupPlacement = {}): Cgroup {
     validateCgroupName(name);
     validateLimits(limits);
-    if (this.version === 1) return createV1Cgroup(this.layout, name, limits, devices, this.where);
-    return createV2Cgroup(this.v2, name, limits, devices, this.v2Managed, this.where);
+    if (this.version === 1) {
+      // v1's other controllers are not made for containers: a document needing one was refused earlier.
+      const missing = (placement.required ?? []).find((controller) => !hierarchyFor(this.layout, controller) || !V1_MANAGED.includes(controller));
+      if (missing) throw unsupportedController(missing, this.where);
+      return createV1Cgroup(this.layout, name, limits, devices, this.where, placement.at);
+    }
+    return createV2Cgroup(this.v2, name, limits, devices, this.v2Managed, this.where, placement);
   }
 
-  plan(name: string): CgroupRecord {
+  plan(name: string, at?: string): CgroupRecord {
     validateCgroupName(name);
     const unlimited: CgroupLimits = { memoryBytes: null, cpuQuotaUs: null, cpuPeriodUs: 100000, pids: null };
     if (this.version === 1) {
-      const { path, directories } = planV1Cgroup(this.layout, name, this.where);
+      const { path, directories } = planV1Cgroup(this.layout, name, this.where, at);
       return { version: 1, path, directories: { ...directories }, files: {}, limits: unlimited, usage: null };
     }
-    const { path, directory } = planV2Cgroup(this.v2, name);
+    const { path, directory } = planV2Cgroup(this.v2, name, at);
     return { version: 2, path, directories: { unified: directory }, files: {}, limits: unlimited, usage: null };
   }
 
@@ -165,10 +180,10 @@ class Host implements CgroupHost {
       const inside = mountPoints.some((mountPoint) => directory.startsWith(`${mountPoint}/`) && !directory.includes('/../'));
       if (!inside) throw badInput(`cgroup record directory ${directory} is not inside a cgroup v${key === UNIFIED ? 2 : record.version} mount of this host`);
     }
-    if (record.version === 1) return new CgroupV1(record.path, { ...record.directories }, this.where);
+    if (record.version === 1) return new CgroupV1(record.path, { ...record.directories }, this.where, v1Floors(this.layout, record.directories));
     const directory = record.directories.unified;
     if (!directory) throw badInput('cgroup v2 record has no "unified" directory');
-    return new CgroupV2(record.path, directory, this.where);
+    return new CgroupV2(record.path, directory, this.where, this.layout.v2 ? v2Floor(this.layout.v2) : undefined);
   }
 
   forProcess(pid: number): Cgroup | null {
@@ -207,4 +222,4 @@ export function openCgroupHost(options: CgroupHostOptions = {}): CgroupHost {
 export { describeLayout, layoutFrom, parseMountinfo, parseProcCgroup, type CgroupLayout, type Hierarchy } from './discovery';
 export { UNLIMITED, validateLimits } from './limits';
 export { deviceRulesFromConfig, type DeviceRule } from './device-rules';
-export { validateCgroupName } from './placement';
+export { cgroupsPathProblem, placementFrom, validateCgroupName } from './placement';

@@ -7,9 +7,19 @@
  * the limits of that parent still bound everything the lab starts, and removing the lab leaves
  * the rest of the tree as it was. A name becomes a directory name, so it must not be able to
  * climb out of that place ("..", "/").
+ *
+ * config.json's linux.cgroupsPath chooses another place. runc reads an absolute path from the
+ * top of each hierarchy and a relative one from its own cgroup; this agent reads both from its
+ * own cgroup — "/kubepods/pod1/c1" and "kubepods/pod1/c1" alike become <own>/kubepods/pod1/c1 —
+ * so a document can never put a container outside the subtree the agent was given. Missing
+ * cgroups on the way are made, and removed again with the container once nothing else uses
+ * them, as containers-lab/ is.
  */
-import { badInput, LabError } from '../../errors';
+import * as path from 'node:path';
+import { badInput, conflict, LabError } from '../../errors';
+import { hasErrno } from '../../kernel/errors';
 import type { CgroupLimits } from '../../protocol';
+import { makeDirectory, readPids, removeDirectory, removeIfUnused } from './cgroupfs';
 
 /** The directory under the agent's own cgroup that holds one cgroup per container. */
 export const CONTAINERS_DIR = 'containers-lab';
@@ -35,8 +45,92 @@ export function ownCgroupFrom(reported: string): string {
   return reported.endsWith(suffix) ? reported.slice(0, -suffix.length) || '/' : reported;
 }
 
-export function containerCgroupPath(own: string, name: string): string {
-  return `${own === '/' ? '' : own}/${CONTAINERS_DIR}/${name}`;
+/** `<own>/containers-lab/<name>`, or `<own>/<at>` for a container placed by linux.cgroupsPath. */
+export function containerCgroupPath(own: string, name: string, at?: string): string {
+  return `${own === '/' ? '' : own}/${at ?? `${CONTAINERS_DIR}/${name}`}`;
+}
+
+/** One cgroup directory name: what mkdir accepts and a path cannot climb out of. */
+const SEGMENT = /^[A-Za-z0-9_.:@+-]{1,255}$/;
+const MAX_DEPTH = 16;
+
+/**
+ * Why linux.cgroupsPath cannot be used, or null. ".." is refused rather than resolved: a path
+ * that climbs could leave the agent's subtree, and one that does not climb needs no "..".
+ */
+export function cgroupsPathProblem(cgroupsPath: string): string | null {
+  const segments = cgroupsPath.split('/').filter((segment) => segment !== '');
+  if (segments.length === 0) return 'names no cgroup';
+  if (segments.length > MAX_DEPTH) return `is ${segments.length} levels deep: at most ${MAX_DEPTH}`;
+  const bad = segments.find((segment) => segment === '.' || segment === '..' || !SEGMENT.test(segment));
+  if (bad !== undefined) return bad === '.' || bad === '..' ? `may not contain "${bad}"` : 'may use only letters, digits and _ . : @ + - between its slashes';
+  if (segments[0] === AGENT_LEAF) return `is the agent's own cgroup (${AGENT_LEAF})`;
+  if (segments.length === 1 && segments[0] === CONTAINERS_DIR) return `is the cgroup that holds every container's (${CONTAINERS_DIR})`;
+  return null;
+}
+
+/** linux.cgroupsPath (checked by cgroupsPathProblem) → the path under the agent's own cgroup. */
+export function placementFrom(cgroupsPath: string): string {
+  return cgroupsPath.split('/').filter((segment) => segment !== '').join('/');
+}
+
+/**
+ * Makes the missing cgroups strictly between `floor` (the agent's own, which exists) and
+ * `directory`; returns those it made, outermost first. A cgroup on the way that holds processes
+ * is refused: cgroup v2 forbids a cgroup with children to hold processes ("no internal
+ * processes"), and on v1 the container would nest inside — and block the removal of — someone
+ * else's group.
+ */
+export function makeCgroupParents(directory: string, floor: string): string[] {
+  const ancestors: string[] = [];
+  for (let parent = path.dirname(directory); parent.startsWith(`${floor}/`); parent = path.dirname(parent)) ancestors.unshift(parent);
+  for (const ancestor of ancestors) {
+    if (readPids(path.join(ancestor, 'cgroup.procs')).length > 0) throw conflict(`cgroup ${ancestor} holds processes: a container's cgroup cannot go inside it`);
+  }
+  const made: string[] = [];
+  try {
+    for (const ancestor of ancestors) if (makeDirectory(ancestor)) made.push(ancestor);
+  } catch (error) {
+    for (const dir of made.reverse()) removeIfUnused(dir);
+    throw error;
+  }
+  return made;
+}
+
+/**
+ * Makes the cgroup `directory` and the missing ones on its way from `floor`; false when
+ * `directory` existed already. Another agent may remove a shared parent (containers-lab/) at any
+ * moment, when its last container goes: then the mkdir sees ENOENT and the walk starts again.
+ */
+export function makeCgroupDirectory(directory: string, floor: string): boolean {
+  for (let attempt = 1; ; attempt++) {
+    const made = makeCgroupParents(directory, floor);
+    try {
+      if (makeDirectory(directory)) return true;
+    } catch (error) {
+      if (!hasErrno(error, 'ENOENT') || attempt >= 3) throw error;
+      continue;
+    }
+    for (const dir of made.reverse()) removeIfUnused(dir);
+    return false;
+  }
+}
+
+/**
+ * Removes a container's cgroup `directory`, then each cgroup above it that nothing uses any more,
+ * up to (not including) `floor`. Without a floor — a record made by an agent in another cgroup —
+ * only the shared containers-lab/ parent is tidied, as before linux.cgroupsPath existed.
+ */
+export function removeCgroupDirectory(directory: string, floor: string | undefined): void {
+  removeDirectory(directory);
+  const parent = path.dirname(directory);
+  if (floor === undefined || !parent.startsWith(`${floor}/`)) {
+    if (path.basename(parent) === CONTAINERS_DIR) removeIfUnused(parent);
+    return;
+  }
+  // Each emptied cgroup on the way goes; the first one still in use stops the walk.
+  let dir = parent;
+  while (dir.startsWith(`${floor}/`) && removeIfUnused(dir)) dir = path.dirname(dir);
 }
 
 /** Which controller a limit needs; a limit left null needs nothing. */

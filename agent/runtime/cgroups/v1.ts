@@ -27,13 +27,14 @@ import { signalProcess } from '../../kernel/processes';
 import { conflict } from '../../errors';
 import type { CgroupLimits, CgroupRecord, CgroupUsage } from '../../protocol';
 import {
-  fileExists, makeDirectoryWithParent, parseKeyedLines, readCgroupFile, readNumber, readOptional, readPids,
-  removeDirectory, removeIfUnused, sleepMs, waitUntil, writeCgroupFile,
+  fileExists, parseKeyedLines, readCgroupFile, readNumber, readOptional, readPids, sleepMs, waitUntil, writeCgroupFile,
 } from './cgroupfs';
 import { directoryOf, type CgroupLayout, type Hierarchy } from './discovery';
 import type { Cgroup } from './index';
 import { DEFAULT_CPU_PERIOD_US, parseLimitValue, UNLIMITED, validateLimits } from './limits';
-import { CONTAINERS_DIR, containerCgroupPath, controllersForLimits, ownCgroupFrom, unsupportedController } from './placement';
+import {
+  containerCgroupPath, controllersForLimits, makeCgroupDirectory, ownCgroupFrom, removeCgroupDirectory, unsupportedController,
+} from './placement';
 import { attachDeviceFilter } from './device-filter';
 import { applyV1DeviceRules, type DeviceRule } from './device-rules';
 import * as path from 'node:path';
@@ -54,8 +55,10 @@ export class CgroupV1 implements Cgroup {
    * @param path the cgroup path in the memory hierarchy (or the first one present); other
    *   hierarchies may use a different path, see `directories`.
    * @param where a description of the host's hierarchies for "unsupported" errors.
+   * @param floors per directory, the agent's own cgroup in that hierarchy: destroy() removes the
+   *   emptied cgroups between it and the container's (none given: only containers-lab/).
    */
-  constructor(readonly path: string, private readonly directories: V1Directories, private readonly where: string) {}
+  constructor(readonly path: string, private readonly directories: V1Directories, private readonly where: string, private readonly floors: Record<string, string> = {}) {}
 
   private file(controller: string, name: string): string | null {
     const directory = this.directories[controller];
@@ -225,12 +228,8 @@ export class CgroupV1 implements Cgroup {
   }
 
   destroy(): void {
-    for (const directory of this.uniqueDirectories()) {
-      removeDirectory(directory);
-      // Leave no empty containers-lab/ behind once the last container is gone.
-      const parent = path.dirname(directory);
-      if (path.basename(parent) === CONTAINERS_DIR) removeIfUnused(parent);
-    }
+    // Leave no empty containers-lab/ (or cgroupsPath parents) behind once the last container is gone.
+    for (const directory of this.uniqueDirectories()) removeCgroupDirectory(directory, this.floors[directory]);
   }
 }
 
@@ -256,14 +255,31 @@ export function hierarchyFor(layout: CgroupLayout, controller: string): Hierarch
   return layout.v1.find((hierarchy) => hierarchy.controllers.includes(controller));
 }
 
-/** Where `<own>/containers-lab/<name>` is, in every hierarchy carrying a managed controller. */
-export function planV1Cgroup(layout: CgroupLayout, name: string, where: string): { path: string; directories: V1Directories } {
+/**
+ * The agent's own cgroup directory in the hierarchy of each of `directories` (keyed as they
+ * are): where destroy() stops removing emptied parents.
+ */
+export function v1Floors(layout: CgroupLayout, directories: V1Directories): Record<string, string> {
+  const floors: Record<string, string> = {};
+  for (const [key, directory] of Object.entries(directories)) {
+    const hierarchy = key === UNIFIED ? layout.v2 : hierarchyFor(layout, key);
+    const own = hierarchy && directoryOf(hierarchy, key === UNIFIED ? ownCgroupFrom(hierarchy.ownPath) : hierarchy.ownPath);
+    if (own) floors[directory] = own;
+  }
+  return floors;
+}
+
+/**
+ * Where `<own>/containers-lab/<name>` (or `<own>/<at>`, see ./placement.ts) is, in every
+ * hierarchy carrying a managed controller.
+ */
+export function planV1Cgroup(layout: CgroupLayout, name: string, where: string, at?: string): { path: string; directories: V1Directories } {
   const directories: V1Directories = {};
   let primaryPath: string | null = null;
   for (const controller of V1_MANAGED) {
     const hierarchy = hierarchyFor(layout, controller);
     if (!hierarchy) continue;
-    const cgroupPath = containerCgroupPath(hierarchy.ownPath, name);
+    const cgroupPath = containerCgroupPath(hierarchy.ownPath, name, at);
     const directory = directoryOf(hierarchy, cgroupPath);
     if (!directory) throw conflict(`cgroup ${cgroupPath} is outside the ${controller} mount at ${hierarchy.mountPoint} (mounted from ${hierarchy.mountRoot})`);
     directories[controller] = directory;
@@ -271,7 +287,7 @@ export function planV1Cgroup(layout: CgroupLayout, name: string, where: string):
   }
   if (primaryPath === null) throw unsupportedController('memory', where);
   if (layout.v2) {
-    const cgroupPath = containerCgroupPath(ownCgroupFrom(layout.v2.ownPath), name);
+    const cgroupPath = containerCgroupPath(ownCgroupFrom(layout.v2.ownPath), name, at);
     const directory = directoryOf(layout.v2, cgroupPath);
     if (!directory) throw conflict(`cgroup ${cgroupPath} is outside the cgroup2 mount at ${layout.v2.mountPoint} (mounted from ${layout.v2.mountRoot})`);
     directories[UNIFIED] = directory;
@@ -280,16 +296,22 @@ export function planV1Cgroup(layout: CgroupLayout, name: string, where: string):
 }
 
 /**
- * Makes `<own>/containers-lab/<name>` in every hierarchy carrying a managed controller (and in the
- * cgroup2 hierarchy of a hybrid host), with `limits` and, unless null, the device rules `devices`.
+ * Makes `<own>/containers-lab/<name>` (or `<own>/<at>`) in every hierarchy carrying a managed
+ * controller (and in the cgroup2 hierarchy of a hybrid host), with `limits` and, unless null, the
+ * device rules `devices`.
  */
-export function createV1Cgroup(layout: CgroupLayout, name: string, limits: CgroupLimits, devices: readonly DeviceRule[] | null, where: string): CgroupV1 {
-  const { path: primaryPath, directories } = planV1Cgroup(layout, name, where);
+export function createV1Cgroup(
+  layout: CgroupLayout, name: string, limits: CgroupLimits, devices: readonly DeviceRule[] | null, where: string, at?: string,
+): CgroupV1 {
+  const { path: primaryPath, directories } = planV1Cgroup(layout, name, where, at);
+  const floors = v1Floors(layout, directories);
   const created: string[] = [];
-  const cgroup = new CgroupV1(primaryPath, directories, where);
+  const cgroup = new CgroupV1(primaryPath, directories, where, floors);
   try {
     for (const directory of new Set(Object.values(directories))) {
-      if (!makeDirectoryWithParent(directory)) throw conflict(`cgroup ${directory} already exists`);
+      const floor = floors[directory];
+      if (!floor) throw conflict(`cgroup ${directory} is not below the agent's own cgroup`);
+      if (!makeCgroupDirectory(directory, floor)) throw conflict(`cgroup ${directory} already exists`);
       created.push(directory);
     }
     cgroup.setLimits(limits);
@@ -301,10 +323,7 @@ export function createV1Cgroup(layout: CgroupLayout, name: string, limits: Cgrou
     }
     return cgroup;
   } catch (error) {
-    for (const directory of created.reverse()) {
-      removeDirectory(directory);
-      removeIfUnused(path.dirname(directory));
-    }
+    for (const directory of created.reverse()) removeCgroupDirectory(directory, floors[directory]);
     throw error;
   }
 }

@@ -34,15 +34,17 @@ import { signalProcess } from '../../kernel/processes';
 import { conflict } from '../../errors';
 import type { CgroupLimits, CgroupRecord, CgroupUsage } from '../../protocol';
 import {
-  fileExists, makeDirectory, makeDirectoryWithParent, parseKeyedLines, readCgroupFile, readNumber, readOptional,
-  readPids, removeDirectory, removeIfUnused, waitUntil, writeCgroupFile,
+  fileExists, makeDirectory, parseKeyedLines, readCgroupFile, readNumber, readOptional, readPids, removeIfUnused, waitUntil,
+  writeCgroupFile,
 } from './cgroupfs';
 import { directoryOf, type Hierarchy } from './discovery';
 import type { Cgroup } from './index';
 import { DEFAULT_CPU_PERIOD_US, parseLimitValue, UNLIMITED, validateLimits } from './limits';
 import { attachDeviceFilter } from './device-filter';
 import type { DeviceRule } from './device-rules';
-import { AGENT_LEAF, CONTAINERS_DIR, containerCgroupPath, controllersForLimits, ownCgroupFrom, unsupportedController } from './placement';
+import {
+  AGENT_LEAF, containerCgroupPath, controllersForLimits, makeCgroupParents, ownCgroupFrom, removeCgroupDirectory, unsupportedController,
+} from './placement';
 
 /** The v2 controllers enabled for container cgroups (freeze and kill need none). */
 export const V2_MANAGED = ['memory', 'cpu', 'pids'];
@@ -53,7 +55,8 @@ export class CgroupV2 implements Cgroup {
   /** Highest memory.current seen, for kernels without memory.peak (before 5.19). */
   private peakSeen = 0;
 
-  constructor(readonly path: string, private readonly directory: string, private readonly where: string) {}
+  /** @param floor the agent's own cgroup: destroy() removes the emptied cgroups between it and this one. */
+  constructor(readonly path: string, private readonly directory: string, private readonly where: string, private readonly floor?: string) {}
 
   private file(name: string): string {
     return path.join(this.directory, name);
@@ -185,9 +188,7 @@ export class CgroupV2 implements Cgroup {
   }
 
   destroy(): void {
-    removeDirectory(this.directory);
-    const parent = path.dirname(this.directory);
-    if (path.basename(parent) === CONTAINERS_DIR) removeIfUnused(parent);
+    removeCgroupDirectory(this.directory, this.floor);
   }
 }
 
@@ -246,41 +247,56 @@ function enableControllers(hierarchy: Hierarchy, ownPath: string, parentPath: st
   }
 }
 
-/** Where `<own>/containers-lab/<name>` is in the v2 tree. */
-export function planV2Cgroup(hierarchy: Hierarchy, name: string): { path: string; directory: string } {
-  const cgroupPath = containerCgroupPath(ownCgroupFrom(hierarchy.ownPath), name);
+/** The agent's own cgroup directory in the v2 tree: where destroy() stops removing emptied parents. */
+export function v2Floor(hierarchy: Hierarchy): string | undefined {
+  return directoryOf(hierarchy, ownCgroupFrom(hierarchy.ownPath)) ?? undefined;
+}
+
+/** Where `<own>/containers-lab/<name>` (or `<own>/<at>`, see ./placement.ts) is in the v2 tree. */
+export function planV2Cgroup(hierarchy: Hierarchy, name: string, at?: string): { path: string; directory: string } {
+  const cgroupPath = containerCgroupPath(ownCgroupFrom(hierarchy.ownPath), name, at);
   const directory = directoryOf(hierarchy, cgroupPath);
   if (!directory) throw conflict(`cgroup ${cgroupPath} is outside the cgroup2 mount at ${hierarchy.mountPoint} (mounted from ${hierarchy.mountRoot})`);
   return { path: cgroupPath, directory };
 }
 
 /**
- * Makes `<own>/containers-lab/<name>` in the v2 tree with `managed` controllers enabled for it
- * (those the hierarchy offers); undoes what it made if any step fails.
+ * Makes `<own>/containers-lab/<name>` (or `<own>/<at>`) in the v2 tree with `managed` controllers
+ * enabled for it (those the hierarchy offers; `required` ones must be offered: a document's
+ * hugepage limits or unified files need theirs); undoes what it made if any step fails.
  */
 export function createV2Cgroup(
   hierarchy: Hierarchy, name: string, limits: CgroupLimits, devices: readonly DeviceRule[] | null, managed: string[], where: string,
+  placement: { at?: string; required?: readonly string[] } = {},
 ): CgroupV2 {
-  for (const controller of controllersForLimits(limits)) {
+  const required = [...controllersForLimits(limits), ...(placement.required ?? [])];
+  for (const controller of required) {
     if (!hierarchy.controllers.includes(controller)) throw unsupportedController(controller, where);
   }
   const own = ownCgroupFrom(hierarchy.ownPath);
-  const { path: cgroupPath, directory } = planV2Cgroup(hierarchy, name);
-  const controllers = managed.filter((controller) => hierarchy.controllers.includes(controller));
-  const cgroup = new CgroupV2(cgroupPath, directory, where);
-  let created = false;
+  const floor = v2Floor(hierarchy);
+  const { path: cgroupPath, directory } = planV2Cgroup(hierarchy, name, placement.at);
+  const controllers = [...new Set([...managed, ...required])].filter((controller) => hierarchy.controllers.includes(controller));
+  const cgroup = new CgroupV2(cgroupPath, directory, where, floor);
+  let made = false;
   try {
-    makeDirectory(path.dirname(directory));
-    enableControllers(hierarchy, own, path.posix.dirname(cgroupPath), controllers);
-    if (!makeDirectoryWithParent(directory)) throw conflict(`cgroup ${directory} already exists`);
-    created = true;
+    if (!floor) throw conflict(`cgroup ${directory} is not below the agent's own cgroup`);
+    // Every cgroup on the way is made first: each must hand the controllers down to the next.
+    const parents = makeCgroupParents(directory, floor);
+    try {
+      enableControllers(hierarchy, own, path.posix.dirname(cgroupPath), controllers);
+      made = makeDirectory(directory);
+      if (!made) throw conflict(`cgroup ${directory} already exists`);
+    } catch (error) {
+      for (const parent of parents.reverse()) removeIfUnused(parent);
+      throw error;
+    }
     cgroup.setLimits(limits);
     // v2's device control: an eBPF program on the cgroup, removed with it (./device-filter.ts).
     if (devices) attachDeviceFilter(directory, devices);
     return cgroup;
   } catch (error) {
-    if (created) removeDirectory(directory);
-    removeIfUnused(path.dirname(directory));
+    if (made) removeCgroupDirectory(directory, floor);
     throw error;
   }
 }

@@ -22,18 +22,23 @@ import { sethostname } from '../../kernel/namespaces';
 import { reap, signalProcess } from '../../kernel/processes';
 import { readMountinfo } from '../../inspect/mountinfo';
 import { joinedNamespacesFromConfig, limitsFromConfig, namespacesFromConfig, networkModeFromConfig, ANNOTATIONS } from '../../oci/from-run-options';
+import { hostFacts, realisationPlan } from '../../oci/supported-fields';
 import { attachBridgeNetwork, detachNetwork, setupLoopback } from '../network';
 import { CLONE_FLAG, cloneFlagsFor, insideNamespaces, namespaceInodes } from '../namespaces';
 import { createLayerDirectories, layersFor, shiftedLayer } from '../overlay';
 import { Checkpoints } from '../process/checkpoints';
 import { processStartTime } from '../process/exit-watcher';
 import { appendLaunch, appendPrologue } from '../process/launch';
+import { appendProcessSettings, needsOwnMemory, settleProcessSettings } from '../process/process-settings';
 import { securityPlanFor } from '../process/security-plan';
+import { sessionKeyringName } from '../process/session-keyring';
 import { existsInLayers, resolveProgram } from '../process/resolve-program';
-import { assembleRootfs, isChildMount, pivotInto, PROC_MOUNT_FLAGS, restrictPaths } from '../rootfs';
+import { assembleRootfs, isChildMount, makeWorkingDirectory, pivotInto, PROC_MOUNT_FLAGS, restrictPaths } from '../rootfs';
+import { applySysctls } from '../sysctl';
 import { hostIdFor, writeIdMaps } from '../user-namespace';
 import type { ContainerState } from '../state/store';
 import { deviceRulesFromConfig, type Cgroup } from '../cgroups';
+import { applyResourceWrites } from '../cgroups/resource-files';
 import type { ParkedProcess, RuntimeContext } from './context';
 import { ExecSlots } from '../process/exec-slots';
 import { makeEmptyDirs } from './pod';
@@ -88,6 +93,8 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
  */
 export function prepareContainer(context: RuntimeContext, request: Omit<CreateRequest, 'persistCreated'>, execChoice: ExecChoice): PreparedContainer {
   const { id, name, spec } = request;
+  // Every field is applied or refused here, in one line, before anything exists (../../oci/supported-fields.ts).
+  const plan = realisationPlan(spec, hostFacts(context.cgroups));
   const namespaces = namespacesFromConfig(spec);
   const has = (type: NamespaceType): boolean => namespaces.includes(type);
   const joined = joinedNamespacesFromConfig(spec);
@@ -110,7 +117,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
   const recordedSpec: OciSpec = { ...spec, root: { ...spec.root, path: rootfs?.merged ?? '/' } };
   // Where the cgroup will be is recorded before it exists: an agent that dies from here on
   // leaves a record the next one can clean up completely.
-  state.cgroup = context.cgroups.plan(id);
+  state.cgroup = context.cgroups.plan(id, plan.cgroup.at);
   context.store.create(state, recordedSpec);
 
   const undo = new UndoStack();
@@ -122,9 +129,10 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
   try {
     if (rootfs) createLayerDirectories(rootfs, rootOwner);
     makeEmptyDirs(spec, context.stateRoot);
-    const cgroup = context.cgroups.create(id, limitsFromConfig(spec), devices);
+    const cgroup = context.cgroups.create(id, limitsFromConfig(spec), devices, plan.cgroup);
     undo.push(() => cgroup.destroy());
     state.cgroup = cgroup.record();
+    applyResourceWrites(state.cgroup, plan.cgroup.writes);
 
     const processSpec = spec.process!;
     const env = processSpec.env ?? [];
@@ -163,6 +171,8 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     if (has('cgroup')) child.syscall('unshare', CLONE_NEWCGROUP);
     const procMount = spec.mounts?.find(isChildMount);
     if (rootfs && procMount) child.syscall('mount', 'proc', `${rootfs.merged}${procMount.destination}`, 'proc', PROC_MOUNT_FLAGS, null);
+    // rlimits, umask, scheduler…: checked by the agent at the next checkpoint, while the child waits.
+    appendProcessSettings(child, plan.process);
     checkpoints.report(child, PROC_MOUNTED);
     checkpoints.awaitGo(child);
     appendLaunch(child, checkpoints, {
@@ -175,9 +185,10 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       stderr: logFd,
       terminal: null,
       security: securityPlanFor(spec),
+      sessionKeyring: sessionKeyringName(id),
     });
 
-    const pid = child.start(cloneFlagsFor(namespaces.filter((type) => type !== 'cgroup' && !joins(type))));
+    const pid = child.start(cloneFlagsFor(namespaces.filter((type) => type !== 'cgroup' && !joins(type))), { shareMemory: !needsOwnMemory(plan.process) });
     forChild.splice(0).forEach(closeFd);
     checkpoints.closeChildEnds();
     undo.push(() => {
@@ -208,13 +219,16 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     checkpoints.go();
     const report = checkpoints.nextReport();
     if (report !== PROC_MOUNTED) throw new Error(`the container's first process exited during setup (${describeExit(pid)})`);
+    settleProcessSettings(pid, plan.process);
     verifyCgroupMember(cgroup, pid);
     if (rootfs && procMount) verifyProcMounted(pid, `${rootfs.merged}${procMount.destination}`);
     if (rootfs) insideNamespaces(pid, ['mnt'], () => {
       pivotInto(rootfs.merged);
+      makeWorkingDirectory(recordedSpec);
       restrictPaths(recordedSpec);
     });
     if (has('uts') && !joins('uts') && spec.hostname) insideNamespaces(pid, ['uts'], () => sethostname(spec.hostname!));
+    applySysctls(pid, plan.sysctls);
     if (has('mnt') && !joins('mnt')) context.mountNamespaces.hold(id, pid);
 
     return { state, spec: recordedSpec, cgroup, parked: { checkpoints, program: child, ...(exec instanceof ExecSlots ? { slots: exec } : {}) } };

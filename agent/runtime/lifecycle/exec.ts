@@ -23,6 +23,7 @@ import { CLONE_FLAG, insideNamespaces, namespaceInodes, namespacePath } from '..
 import { Checkpoints, EXEC_FAILED } from '../process/checkpoints';
 import { RunningExec, type ExecStdio } from '../process/exec-session';
 import { appendLaunch, appendPrologue } from '../process/launch';
+import { appendProcessSettings, needsOwnMemory, processSettingsFor, settleProcessSettings } from '../process/process-settings';
 import { securityPlanFor } from '../process/security-plan';
 import { existsInLayers, resolveProgram } from '../process/resolve-program';
 import { openPty, resizePty } from '../process/terminal';
@@ -45,6 +46,8 @@ export function execInContainer(context: RuntimeContext, state: ContainerState, 
   const programPath = resolveProgram(options.args[0]!, env, existsInLayers([root]));
   if (options.cwd !== undefined) checkWorkingDirectory(state, options.cwd);
   const cgroup = state.cgroup ? context.cgroups.open(state.cgroup) : null;
+  // What config.json's process asks of every process in the container, as for its first (not for lab setup steps).
+  const settings = options.privileged ? null : processSettingsFor(spec);
 
   // Every descriptor is listed the moment it exists, and one catch closes them all: a failure at
   // any step (a terminal size the kernel refuses, an argv too large for the child's arena) must
@@ -89,6 +92,8 @@ export function execInContainer(context: RuntimeContext, state: ContainerState, 
     const program = new ChildProgram();
     child = program;
     appendPrologue(program);
+    // The container's rlimits, umask, scheduler… — set while still privileged in the host's user namespace.
+    appendProcessSettings(program, settings);
     for (const [type, fd] of namespaceFds) program.syscall('setns', fd, CLONE_FLAG[type]);
     checkpoints.report(program, JOINED);
     checkpoints.awaitGo(program);
@@ -99,10 +104,12 @@ export function execInContainer(context: RuntimeContext, state: ContainerState, 
       additionalGids: options.privileged ? [] : spec.process?.user.additionalGids ?? [],
       ...childStdio,
       security: options.privileged ? null : securityPlanFor(spec),
+      sessionKeyring: null, // a new one of its own, never the agent's (../process/session-keyring.ts)
     });
+    const memory = { shareMemory: !needsOwnMemory(settings) };
     pid = state.namespaces.includes('pid')
-      ? insideNamespaces(containerPid, ['pid'], () => program.start(0))
-      : program.start(0);
+      ? insideNamespaces(containerPid, ['pid'], () => program.start(0, memory))
+      : program.start(0, memory);
   } catch (error) {
     checkpoints.close();
     child?.release();
@@ -116,6 +123,7 @@ export function execInContainer(context: RuntimeContext, state: ContainerState, 
     if (cgroup) cgroup.addProcess(pid);
     if (checkpoints.nextReport() !== JOINED) throw new Error('the exec process exited before joining the container');
     verifyJoined(containerPid, pid, state.namespaces);
+    settleProcessSettings(pid, settings);
     checkpoints.go();
     if (checkpoints.nextReport() === EXEC_FAILED) throw badInput(`cannot execute "${options.args[0]}" in container "${state.name}"`);
   } catch (error) {

@@ -30,6 +30,7 @@
  * the middle waits for at most one sandbox's creation (a few milliseconds).
  */
 import { randomBytes } from 'node:crypto';
+import { lstatSync } from 'node:fs';
 import type { OciSpec } from '../../protocol';
 import { SIGKILL } from '../../kernel/constants';
 import { sethostname } from '../../kernel/namespaces';
@@ -120,6 +121,8 @@ export class WarmPool {
       cwd: processSpec.cwd,
     };
     if (!ExecSlots.fits(exec)) return null;
+    // The image lacks the working directory: create makes it (../rootfs.ts makeWorkingDirectory).
+    if (!isDirectoryInLayers(processSpec.cwd, layers)) return null;
     let sandbox: Sandbox | undefined;
     while ((sandbox = this.ready.shift())) {
       if (isSameProcessAlive(sandbox.state.pid!, sandbox.state.pidStartTime)) break;
@@ -228,6 +231,17 @@ export class WarmPool {
   }
 }
 
+function isDirectoryInLayers(path: string, layers: readonly string[]): boolean {
+  return layers.some((layer) => {
+    try {
+      // lstat: a symlink in a layer points into the container, not the host; create resolves it there.
+      return lstatSync(`${layer}${path}`).isDirectory();
+    } catch {
+      return false;
+    }
+  });
+}
+
 /**
  * A document with everything a claim fills in taken out: the command, environment, working
  * directory, hostname, limits (not the device rules), name and the rootfs path (which names the
@@ -240,7 +254,13 @@ function shapeOf(spec: OciSpec): string {
   const { [ANNOTATIONS.name]: _name, ...annotationShape } = annotations ?? {};
   // The device rules are made with the sandbox's cgroup (a program attached on v2): part of the shape.
   const devices = resources?.devices ?? null;
+  // A claim sets only the three limits: every other resource (a reservation, shares, unified
+  // files…) is part of the shape, so a document asking for one is made the ordinary way.
+  const { devices: _devices, pids: _pids, memory, cpu, ...otherResources } = resources ?? {};
+  const { limit: _limit, ...memoryShape } = memory ?? {};
+  const { quota: _quota, period: _period, ...cpuShape } = cpu ?? {};
   return JSON.stringify({
-    rest, processShape, linuxShape, devices, annotationShape, readonlyRoot: root?.readonly ?? false, hasHostname: hostname !== undefined,
+    rest, processShape, linuxShape, devices, otherResources, memoryShape, cpuShape, annotationShape,
+    readonlyRoot: root?.readonly ?? false, hasHostname: hostname !== undefined,
   });
 }

@@ -22,6 +22,7 @@ import { EXEC_FAILED, type Checkpoints } from './checkpoints';
 import { ExecSlots, type ExecText } from './exec-slots';
 import { HELD_FD_MINIMUM } from './mount-namespace-hold';
 import type { SecurityPlan } from './security-plan';
+import { appendSessionKeyring } from './session-keyring';
 import { appendSignalReset } from './signals';
 
 export interface LaunchPlan {
@@ -40,6 +41,8 @@ export interface LaunchPlan {
   terminal: number | null;
   /** Capabilities, no_new_privs, seccomp; null keeps the agent's (root's) full power. */
   security?: SecurityPlan | null;
+  /** The session keyring to join first (./session-keyring.ts): a name, null for a new anonymous one; absent: keep the inherited one. */
+  sessionKeyring?: string | null;
 }
 
 /**
@@ -53,6 +56,8 @@ export function appendPrologue(program: ChildProgram): void {
 }
 
 export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, plan: LaunchPlan): void {
+  // Not the agent's (host root's) keyring; first, as the seccomp filter below may refuse keyctl.
+  if (plan.sessionKeyring !== undefined) appendSessionKeyring(program, plan.sessionKeyring);
   if (plan.terminal !== null) {
     program.syscall('setsid');
     program.syscall('ioctl', plan.terminal, TIOCSCTTY, 0);

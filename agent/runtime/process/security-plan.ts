@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { OciSpec } from '../../protocol';
 import { CAPABILITY_NAMES, capabilitiesFromStatus } from '../capabilities';
-import { compileSeccomp, seccompModeFromStatus, type BpfInstruction } from '../seccomp';
+import { compiledSeccomp, seccompModeFromStatus, type BpfInstruction } from '../seccomp';
 
 export interface SecurityPlan {
   /** Undefined: leave the sets as they are (a document that names none). */
@@ -18,7 +18,7 @@ export interface SecurityPlan {
 
 export function securityPlanFor(spec: OciSpec): SecurityPlan | null {
   const processSpec = spec.process;
-  const seccomp = spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp) : null;
+  const seccomp = spec.linux?.seccomp ? compiledSeccomp(spec.linux.seccomp) : null;
   if (!processSpec?.capabilities && !processSpec?.noNewPrivileges && !seccomp) return null;
   return { capabilities: processSpec?.capabilities, noNewPrivileges: processSpec?.noNewPrivileges === true, seccomp };
 }

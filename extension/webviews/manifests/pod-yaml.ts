@@ -24,7 +24,7 @@ import { podVolumesToOptions, volumeFor, type PodVolume } from './pod-volumes';
 export type { PodVolume } from './pod-volumes';
 
 /** The agent's annotation keys (agent/oci/from-run-options.ts ANNOTATIONS; a unit test keeps them equal). */
-export const LAB_ANNOTATIONS = { name: 'lab.containers.name', image: 'lab.containers.image', network: 'lab.containers.network', bridge: 'lab.containers.bridge' } as const;
+export const LAB_ANNOTATIONS = { name: 'lab.containers.name', image: 'lab.containers.image', network: 'lab.containers.network', bridge: 'lab.containers.bridge', seccomp: 'lab.containers.seccomp' } as const;
 
 /** OCI spec namespace names ↔ ours (and /proc/<pid>/ns's): the spec says "network" and "mount". */
 const OCI_NAMESPACE: Record<NamespaceType, OciNamespaceType> = { cgroup: 'cgroup', ipc: 'ipc', mnt: 'mount', net: 'network', pid: 'pid', user: 'user', uts: 'uts' };
@@ -46,7 +46,7 @@ export interface PodContainer {
     readOnlyRootFilesystem: boolean;
     allowPrivilegeEscalation?: false;
     capabilities?: PodCapabilities;
-    seccompProfile?: { type: 'Localhost'; localhostProfile: string };
+    seccompProfile?: { type: 'Localhost'; localhostProfile: string } | { type: 'RuntimeDefault' | 'Unconfined' };
   };
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
@@ -117,7 +117,11 @@ export function configToPod(config: OciSpec, record?: ContainerRecord): PodTrans
   const capabilities = capabilitiesToPod(process?.capabilities);
   if (capabilities) container.securityContext.capabilities = capabilities;
   // Kubernetes names a profile file on the node; the lab's agent received the profile itself.
-  if (config.linux?.seccomp) container.securityContext.seccompProfile = { type: 'Localhost', localhostProfile: `${name}-seccomp.json` };
+  // The runtime's own profile is Kubernetes' RuntimeDefault; none is Unconfined; a user's is a file on the node.
+  const profile = annotations[LAB_ANNOTATIONS.seccomp];
+  if (profile === 'default') container.securityContext.seccompProfile = { type: 'RuntimeDefault' };
+  else if (profile === 'unconfined') container.securityContext.seccompProfile = { type: 'Unconfined' };
+  else if (config.linux?.seccomp) container.securityContext.seccompProfile = { type: 'Localhost', localhostProfile: `${name}-seccomp.json` };
   if (args.length > 0) container.command = [args[0]!];
   if (args.length > 1) container.args = args.slice(1);
   container.workingDir = process?.cwd ?? '/';
@@ -160,7 +164,7 @@ export function configToPod(config: OciSpec, record?: ContainerRecord): PodTrans
   }
   if (config.linux?.seccomp) {
     link({ id: 'seccomp', label: 'seccomp profile', jsonPaths: ['linux.seccomp'], podPaths: [`${CONTAINER}.securityContext.seccompProfile`],
-      note: 'seccompProfile ↔ linux.seccomp: the runtime compiles the profile to a BPF filter the kernel runs on every system call (Seccomp: 2 in /proc/<pid>/status).' }, (r) => processObject(r, 'status', 'seccomp'));
+      note: 'seccompProfile ↔ linux.seccomp: RuntimeDefault is the agent\'s own Docker-like profile, Localhost a file of yours; the runtime compiles it to a BPF filter the kernel runs on every system call (Seccomp: 2 in /proc/<pid>/status).' }, (r) => processObject(r, 'status', 'seccomp'));
   }
 
   // --- namespaces and what the Pod says about them --------------------------------------------
@@ -427,7 +431,7 @@ export function podToRunOptions(podYaml: string): PodRequest {
   if (container.securityContext !== undefined) {
     const context = object(container.securityContext, `${CONTAINER}.securityContext`);
     const where = `${CONTAINER}.securityContext`;
-    only(context, where, ['runAsUser', 'runAsGroup', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'capabilities']);
+    only(context, where, ['runAsUser', 'runAsGroup', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'capabilities', 'seccompProfile']);
     const id = (key: 'runAsUser' | 'runAsGroup'): number => {
       const value = context[key] ?? 0;
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${where}.${key}: expected a whole number from 0 to 65535, got ${JSON.stringify(value)}`);
@@ -449,6 +453,17 @@ export function podToRunOptions(podYaml: string): PodRequest {
     if (context.allowPrivilegeEscalation === false) {
       options.noNewPrivileges = true;
       effect(`${where}.allowPrivilegeEscalation`, 'noNewPrivileges', 'NoNewPrivs: 1 in /proc/<pid>/status');
+    }
+    if (context.seccompProfile !== undefined) {
+      const type = (object(context.seccompProfile, `${where}.seccompProfile`) as { type?: unknown }).type;
+      if (type === 'Unconfined') {
+        options.seccomp = 'unconfined';
+        effect(`${where}.seccompProfile`, 'seccomp', 'Seccomp: 0 in /proc/<pid>/status');
+      } else if (type === 'Localhost') {
+        throw new Error(`${where}.seccompProfile: a Localhost profile is a file on the node: run the container with --seccomp FILE`);
+      } else if (type !== 'RuntimeDefault') {
+        throw new Error(`${where}.seccompProfile.type: expected RuntimeDefault, Unconfined or Localhost, got ${JSON.stringify(type)}`);
+      }
     }
     if (context.capabilities !== undefined) {
       Object.assign(options, podCapabilitiesToOptions(context.capabilities, `${where}.capabilities`));

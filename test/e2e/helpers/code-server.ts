@@ -129,7 +129,7 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
   for (const option of options.vscodeOptions ?? []) args.push('--vscode-option', option);
   if (options.folder) args.push(options.folder);
 
-  const child: ChildProcess = spawn(launcher, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  const child: ChildProcess = spawn(launcher, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env }, detached: true });
   let output = '';
   child.stdout!.on('data', (data: Buffer) => (output += data.toString()));
   child.stderr!.on('data', (data: Buffer) => (output += data.toString()));
@@ -144,14 +144,14 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     extensionsDir,
     log: () => output,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        process.kill(child.pid!, 'SIGTERM');
-        const timer = setTimeout(() => child.exitCode === null && child.signalCode === null && process.kill(child.pid!, 'SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      rmSync(root, { recursive: true, force: true });
+      // code-server's helpers (extension host, pty host, file watcher) are its process group's
+      // members and write to the user-data directory until they end: end the whole group first.
+      signalGroup(child.pid!, 'SIGTERM');
+      const deadline = Date.now() + 5_000;
+      while (groupAlive(child.pid!) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      if (groupAlive(child.pid!)) signalGroup(child.pid!, 'SIGKILL');
+      while (groupAlive(child.pid!)) await new Promise((resolve) => setTimeout(resolve, 50));
+      rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     },
   };
 
@@ -185,4 +185,22 @@ export function extensionHostLogs(server: CodeServer): string {
     .filter(Boolean)
     .map((file) => `--- ${file}\n${readFileSync(file, 'utf8')}`)
     .join('\n');
+}
+
+/** Signals every process of the group `leader` started (code-server and its helpers); gone is fine. */
+function signalGroup(leader: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-leader, signal);
+  } catch {
+    // the group has already ended
+  }
+}
+
+function groupAlive(leader: number): boolean {
+  try {
+    process.kill(-leader, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
