@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
 import { join } from 'node:path';
+import { configFromRunOptions } from '../agent/oci/from-run-options';
 import { ensureBusyboxImage } from '../agent/runtime/image/busybox';
 import { benchExtension, EXTENSION_RUNS, EXTENSION_TARGET_MS, EXTENSION_WARMUP, extensionBenchUnavailable, type ExtensionBenchResult } from './extension';
 import { findLeftovers } from './leftovers';
@@ -285,12 +286,20 @@ const mib = (value: number): string => `${value.toFixed(1)} MiB`;
 const ratio = (value: number): string => `${value.toFixed(2)}×`;
 const verdict = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
 
+/** What protects the timed container, read from the config.json every runtime is given. */
+function securityDefaults(): string {
+  const linux = configFromRunOptions(LIFECYCLE_OPTIONS, { rootfs: 'rootfs', name: 'busybox' }).linux;
+  const rules = linux?.seccomp?.syscalls?.length ?? 0;
+  const devices = linux?.resources?.devices?.length ?? 0;
+  return `${rules ? `the default seccomp profile (${rules} rules)` : 'no seccomp filter'}, ${devices ? `Docker's device rules (${devices})` : 'no device rules'}`;
+}
+
 function printReport(results: Results, only: Only): void {
   say();
   say(`Containers Lab benchmark — kernel ${release()}, Node ${process.version}, ${availableParallelism()} CPUs`);
   say();
   say(`Container lifecycle: busybox /bin/true, create → running → deleted; ${ITERATIONS} timed runs per runtime in ${ROUNDS} interleaved rounds (${WARMUP_PER_ROUND} warm-up each)`);
-  say(`  same config.json for all: pid, ipc, uts, mount, network, cgroup namespaces; memory 64 MiB, cpu 50000/100000, pids 64`);
+  say(`  same config.json for all: pid, ipc, uts, mount, network, cgroup namespaces; memory 64 MiB, cpu 50000/100000, pids 64; ${securityDefaults()}`);
   say(`  containers-lab: the service started with --warm-pool ${BENCH_WARM_POOL} (sandboxes made ahead while idle); runc and crun are timed after it has refilled`);
   say(`  ${'runtime'.padEnd(16)}${'median'.padStart(11)}${'p95'.padStart(11)}${'min'.padStart(11)}${'max'.padStart(11)}`);
   for (const [name, measured] of Object.entries(results.lifecycle)) {
