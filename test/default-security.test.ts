@@ -5,11 +5,10 @@
  * action, for each class busybox can exercise: namespaces (unshare), mounts, chroot, personality.
  * The keyring is checked against the kernel's own list, /proc/keys.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
 import type { ContainerRecord, OciSeccomp, RunOptions } from '../agent/protocol';
 import type { ContainerRuntime } from '../agent/runtime/api';
-import { openRuntime } from '../agent/runtime/runtime';
 import { DEFAULT_CAPABILITIES } from '../agent/runtime/capabilities';
 import { compiledSeccomp, compileSeccomp, letsThrough, seccompVerdict, type BpfInstruction } from '../agent/runtime/seccomp';
 import { ANNOTATIONS, configFromRunOptions } from '../agent/oci/from-run-options';
@@ -23,7 +22,7 @@ import { CLONE_NEWUSER, SIGCHLD, supportedArch } from '../agent/kernel/constants
 import { SYSCALL_TABLE } from '../agent/kernel/syscall-table.generated';
 import { hasSessionKeyring, sessionKeyringName } from '../agent/runtime/process/session-keyring';
 import { execCollect } from './helpers/exec';
-import { leftovers, NONE_LEFT } from './helpers/kernel-witness';
+import { useRuntime } from './helpers/runtime-fixture';
 
 const ALLOW = 0x7fff0000;
 const errno = (value: number) => (0x00050000 | value) >>> 0;
@@ -116,28 +115,10 @@ describe('the default profile as a document', () => {
 });
 
 describe('in action (real kernel)', () => {
-  let stateRoot: string;
-  let runtime: ContainerRuntime;
-  const made: ContainerRecord[] = [];
-
-  beforeAll(() => {
-    stateRoot = mkdtempSync('/tmp/cl-default-security-');
-    runtime = openRuntime({ stateRoot });
-  });
-
-  afterAll(async () => {
-    for (const record of runtime.list()) await runtime.remove(record.id, true);
-    expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
-    runtime.close();
-    rmSync(stateRoot, { recursive: true, force: true });
-  });
-
-  async function run(options: RunOptions): Promise<ContainerRecord> {
-    const record = await runtime.run({ net: 'none', args: ['sleep', '60'], ...options });
-    made.push(record);
-    return runtime.inspect(record.id);
-  }
-  const sh = (record: ContainerRecord, script: string) => execCollect(runtime, record.id, ['sh', '-c', script]);
+  const fixture = useRuntime('default-security');
+  const runtime = (): ContainerRuntime => fixture.runtime();
+  const run = async (options: RunOptions): Promise<ContainerRecord> => runtime().inspect((await fixture.run(options)).id);
+  const sh = (record: ContainerRecord, script: string) => execCollect(runtime(), record.id, ['sh', '-c', script]);
   const field = (pid: number, name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim();
 
   test('a default container: filter on, unshare -U and mount refused with EPERM, chroot and linux32 allowed; the record names the profile', async () => {
@@ -197,7 +178,7 @@ describe('in action (real kernel)', () => {
     // Inside, /proc/keys is one of the masked paths (as in Docker): the container cannot even list keys.
     expect(record.config.linux!.maskedPaths).toContain('/proc/keys');
     expect((await sh(record, 'cat /proc/keys')).stdout).toBe('');
-    await runtime.remove(record.id, true);
+    await runtime().remove(record.id, true);
     await expect.poll(() => hasSessionKeyring(record.id), { timeout: 5000 }).toBe(false);
   });
 });

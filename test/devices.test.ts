@@ -15,9 +15,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { CgroupLimits, ContainerRecord, OciDeviceCgroup, OciSpec, RunOptions } from '../agent/protocol';
+import type { CgroupLimits, ContainerRecord, OciDeviceCgroup, OciSpec } from '../agent/protocol';
 import type { ContainerRuntime } from '../agent/runtime/api';
-import { openRuntime } from '../agent/runtime/runtime';
 import { openCgroupHost, type Cgroup } from '../agent/runtime/cgroups';
 import { configFromRunOptions } from '../agent/oci/from-run-options';
 import { validateConfig } from '../agent/oci/validate';
@@ -27,7 +26,8 @@ import {
 import { compileDeviceFilter, compileDeviceProgram, deviceProgramsOf, OP } from '../agent/runtime/cgroups/device-filter';
 import { LabError } from '../agent/errors';
 import { execCollect } from './helpers/exec';
-import { cgroupDirsNamed, leftovers, NONE_LEFT } from './helpers/kernel-witness';
+import { cgroupDirsNamed } from './helpers/kernel-witness';
+import { useRuntime } from './helpers/runtime-fixture';
 
 const UNLIMITED: CgroupLimits = { memoryBytes: null, cpuQuotaUs: null, cpuPeriodUs: 100_000, pids: null };
 const BUSYBOX = existsSync('/bin/busybox') ? '/bin/busybox' : 'busybox';
@@ -178,32 +178,14 @@ describe('the eBPF program the rules compile to', () => {
 // ---------------------------------------------------------------------------------------------
 // The kernel.
 
-let stateRoot: string;
-let runtime: ContainerRuntime;
-const made: ContainerRecord[] = [];
-
-beforeAll(() => {
-  stateRoot = mkdtempSync('/tmp/cl-devices-test-');
-  runtime = openRuntime({ stateRoot });
-});
-
-afterAll(async () => {
-  for (const record of runtime.list()) await runtime.remove(record.id, true);
-  expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
-  runtime.close();
-  rmSync(stateRoot, { recursive: true, force: true });
-});
-
-async function run(options: RunOptions): Promise<ContainerRecord> {
-  const record = await runtime.run({ net: 'none', args: ['sleep', '60'], ...options });
-  made.push(record);
-  return record;
-}
+const fixture = useRuntime('devices-test');
+const runtime = (): ContainerRuntime => fixture.runtime();
+const run = fixture.run;
 
 /** Makes a node (mknod must work) and opens it read-write in the container: the shell's words on failure. */
 async function mknodAndOpen(id: string, node: string, major: number, minor: number): Promise<{ made: boolean; opened: boolean; stderr: string }> {
   const script = `mkdir -p ${path.dirname(node)}; mknod ${node} c ${major} ${minor} && echo made; true 3<>${node} && echo opened`;
-  const result = await execCollect(runtime, id, ['sh', '-c', script]);
+  const result = await execCollect(runtime(), id, ['sh', '-c', script]);
   return { made: result.stdout.includes('made'), opened: result.stdout.includes('opened'), stderr: result.stderr };
 }
 
@@ -213,7 +195,7 @@ const devicesList = (record: ContainerRecord): string[] =>
 describe('a default container', () => {
   let record: ContainerRecord;
   beforeAll(async () => {
-    record = runtime.inspect((await run({ name: 'dev-default' })).id);
+    record = runtime().inspect((await run({ name: 'dev-default' })).id);
   });
 
   test('may mknod /dev/kvm, /dev/net/tun, /dev/fuse, /dev/loop-control but not open them (EPERM)', async () => {
@@ -226,7 +208,7 @@ describe('a default container', () => {
   });
 
   test('/dev/null, /dev/zero, /dev/urandom and its terminal work', async () => {
-    const result = await execCollect(runtime, record.id, ['sh', '-c', 'echo gone > /dev/null && head -c 5 /dev/zero | wc -c && head -c 3 /dev/urandom | wc -c && tty'], { tty: true });
+    const result = await execCollect(runtime(), record.id, ['sh', '-c', 'echo gone > /dev/null && head -c 5 /dev/zero | wc -c && head -c 3 /dev/urandom | wc -c && tty'], { tty: true });
     expect(result.stdout.replace(/\r/g, '').trim().split('\n').map((line) => line.trim())).toEqual(['5', '3', '/dev/pts/0']);
     expect(result.code).toBe(0);
   });
@@ -249,14 +231,14 @@ describe('a default container', () => {
 
 describe('--config changes the rules', () => {
   test('[{allow: true, access: "rwm"}] opens everything: tun opens', async () => {
-    const record = runtime.inspect((await run({ name: 'dev-all', config: specWith([{ allow: true, access: 'rwm' }]) })).id);
+    const record = runtime().inspect((await run({ name: 'dev-all', config: specWith([{ allow: true, access: 'rwm' }]) })).id);
     expect(record.cgroup!.devices!.rules).toEqual(['allow a']);
     expect(devicesList(record)).toEqual(['a *:* rwm']);
     expect(await mknodAndOpen(record.id, '/dev/net/tun', 10, 200)).toMatchObject({ made: true, opened: true });
   });
 
   test('the defaults plus c 10:200 rwm open tun and nothing more', async () => {
-    const record = runtime.inspect((await run({ name: 'dev-tun', config: specWith([...DEFAULT_DEVICE_RULES, TUN]) })).id);
+    const record = runtime().inspect((await run({ name: 'dev-tun', config: specWith([...DEFAULT_DEVICE_RULES, TUN]) })).id);
     expect(devicesList(record)).toContain('c 10:200 rwm');
     expect(await mknodAndOpen(record.id, '/dev/net/tun', 10, 200)).toMatchObject({ made: true, opened: true });
     const fuse = await mknodAndOpen(record.id, '/dev/fuse', 10, 229);
@@ -265,7 +247,7 @@ describe('--config changes the rules', () => {
   });
 
   test('a document without device rules gets none: no program, the full v1 list', async () => {
-    const record = runtime.inspect((await run({ name: 'dev-none', config: specWith(undefined) })).id);
+    const record = runtime().inspect((await run({ name: 'dev-none', config: specWith(undefined) })).id);
     expect(record.cgroup!.devices).toBeNull();
     expect(deviceProgramsOf(record.cgroup!.directories.unified!)).toEqual([]);
     expect(devicesList(record)).toEqual(['a *:* rwm']);
@@ -274,7 +256,7 @@ describe('--config changes the rules', () => {
 
   test('a bad rule is one line and leaves nothing', async () => {
     await expect(run({ name: 'dev-bad', config: specWith([{ allow: true, type: 'c', access: '' }]) })).rejects.toThrow(/^linux\.resources\.devices\[0\]\.access "": use some of r/);
-    expect(runtime.list().some((c) => c.name === 'dev-bad')).toBe(false);
+    expect(runtime().list().some((c) => c.name === 'dev-bad')).toBe(false);
   });
 });
 

@@ -3,37 +3,17 @@
  * seccomp profile and a read-only root — each read back from the kernel (/proc/<pid>/status,
  * /proc/<pid>/mountinfo) and shown in action (what the container can and cannot do).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { ContainerRecord, RunOptions } from '../agent/protocol';
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
 import type { ContainerRuntime } from '../agent/runtime/api';
-import { openRuntime } from '../agent/runtime/runtime';
 import { capabilitiesFromStatus, capabilitySet, DEFAULT_CAPABILITIES } from '../agent/runtime/capabilities';
 import { compileSeccomp } from '../agent/runtime/seccomp';
 import { execCollect } from './helpers/exec';
-import { leftovers, NONE_LEFT } from './helpers/kernel-witness';
+import { useRuntime } from './helpers/runtime-fixture';
 
-let stateRoot: string;
-let runtime: ContainerRuntime;
-const made: ContainerRecord[] = [];
-
-beforeAll(() => {
-  stateRoot = mkdtempSync('/tmp/cl-security-test-');
-  runtime = openRuntime({ stateRoot });
-});
-
-afterAll(async () => {
-  for (const record of runtime.list()) await runtime.remove(record.id, true);
-  expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
-  runtime.close();
-  rmSync(stateRoot, { recursive: true, force: true });
-});
-
-async function run(options: RunOptions): Promise<ContainerRecord> {
-  const record = await runtime.run({ net: 'none', args: ['sleep', '60'], ...options });
-  made.push(record);
-  return record;
-}
+const fixture = useRuntime('security-test');
+const runtime = (): ContainerRuntime => fixture.runtime();
+const run = fixture.run;
 
 const status = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8');
 const field = (pid: number, name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status(pid))?.[1]?.trim();
@@ -46,15 +26,15 @@ describe('capabilities', () => {
     expect(caps.effective).toEqual(capabilitySet());
     expect(caps.bounding).toHaveLength(DEFAULT_CAPABILITIES.length);
     expect(caps.bounding).not.toContain('CAP_SYS_ADMIN');
-    const mount = await execCollect(runtime, record.id, ['mount', '-t', 'tmpfs', 'tmpfs', '/tmp']);
+    const mount = await execCollect(runtime(), record.id, ['mount', '-t', 'tmpfs', 'tmpfs', '/tmp']);
     expect(mount.code).not.toBe(0);
     expect(mount.stderr).toMatch(/permission denied|not permitted/i);
     // An exec gets the container's sets too (docker exec is no way around them) …
-    const inExec = await execCollect(runtime, record.id, ['grep', 'CapBnd', '/proc/self/status']);
+    const inExec = await execCollect(runtime(), record.id, ['grep', 'CapBnd', '/proc/self/status']);
     expect(inExec.stdout).toContain(field(record.pid!, 'CapBnd'));
     // … unless it is a privileged setup step.
     const privileged = await new Promise<string>((resolve) => {
-      const session = runtime.exec({ id: record.id, args: ['grep', 'CapEff', '/proc/self/status'], privileged: true });
+      const session = runtime().exec({ id: record.id, args: ['grep', 'CapEff', '/proc/self/status'], privileged: true });
       let out = '';
       session.onOutput((_s, data) => { out += data.toString(); });
       session.close();
@@ -66,18 +46,18 @@ describe('capabilities', () => {
   test('--cap-add NET_ADMIN lets root change the network; --cap-drop ALL leaves nothing', async () => {
     const admin = await run({ name: 'caps-netadmin', capAdd: ['NET_ADMIN'] });
     expect(capabilitiesFromStatus(status(admin.pid!)).effective).toContain('CAP_NET_ADMIN');
-    expect((await execCollect(runtime, admin.id, ['ip', 'link', 'set', 'lo', 'down'])).code).toBe(0);
+    expect((await execCollect(runtime(), admin.id, ['ip', 'link', 'set', 'lo', 'down'])).code).toBe(0);
     const plain = await run({ name: 'caps-plain' });
-    expect((await execCollect(runtime, plain.id, ['ip', 'link', 'set', 'lo', 'down'])).code).not.toBe(0);
+    expect((await execCollect(runtime(), plain.id, ['ip', 'link', 'set', 'lo', 'down'])).code).not.toBe(0);
     const none = await run({ name: 'caps-none', capDrop: ['ALL'] });
     expect(field(none.pid!, 'CapBnd')).toBe('0000000000000000');
     expect(field(none.pid!, 'CapEff')).toBe('0000000000000000');
-    expect((await execCollect(runtime, none.id, ['chown', '1:1', '/tmp'])).code).not.toBe(0);
+    expect((await execCollect(runtime(), none.id, ['chown', '1:1', '/tmp'])).code).not.toBe(0);
   });
 
   test('an unknown capability is refused before anything is made', async () => {
-    await expect(runtime.run({ name: 'caps-bad', capAdd: ['NET_WIZARD'] })).rejects.toThrow(/unknown capability "NET_WIZARD"/);
-    expect(runtime.list().some((c) => c.name === 'caps-bad')).toBe(false);
+    await expect(runtime().run({ name: 'caps-bad', capAdd: ['NET_WIZARD'] })).rejects.toThrow(/unknown capability "NET_WIZARD"/);
+    expect(runtime().list().some((c) => c.name === 'caps-bad')).toBe(false);
   });
 });
 
@@ -87,12 +67,12 @@ describe('user, no_new_privs, read-only root', () => {
     expect(field(record.pid!, 'Uid')!.split(/\s+/)).toEqual(['1000', '1000', '1000', '1000']);
     expect(field(record.pid!, 'Gid')!.split(/\s+/)[0]).toBe('1000');
     expect(field(record.pid!, 'CapEff')).toBe('0000000000000000');
-    expect((await execCollect(runtime, record.id, ['id', '-u'])).stdout.trim()).toBe('1000');
-    expect((await execCollect(runtime, record.id, ['touch', '/etc/owned'])).code).not.toBe(0);
+    expect((await execCollect(runtime(), record.id, ['id', '-u'])).stdout.trim()).toBe('1000');
+    expect((await execCollect(runtime(), record.id, ['touch', '/etc/owned'])).code).not.toBe(0);
   });
 
   test('the container record reports what the kernel enforces', async () => {
-    const record = runtime.inspect((await run({ name: 'record-security', user: '1000:1000', readOnlyRoot: true, noNewPrivileges: true, capDrop: ['ALL'], capAdd: ['KILL'] })).id);
+    const record = runtime().inspect((await run({ name: 'record-security', user: '1000:1000', readOnlyRoot: true, noNewPrivileges: true, capDrop: ['ALL'], capAdd: ['KILL'] })).id);
     expect(record.security).toEqual({
       uid: 1000, gid: 1000,
       capabilities: { effective: [], bounding: ['CAP_KILL'], ambient: [] },
@@ -113,14 +93,14 @@ describe('user, no_new_privs, read-only root', () => {
     const record = await run({ name: 'ro-root', readOnlyRoot: true });
     const root = readFileSync(`/proc/${record.pid}/mountinfo`, 'utf8').split('\n').find((line) => line.split(' ')[4] === '/');
     expect(root!.split(' ')[5]!.split(',')).toContain('ro');
-    const write = await execCollect(runtime, record.id, ['touch', '/new-file']);
+    const write = await execCollect(runtime(), record.id, ['touch', '/new-file']);
     expect(write.code).not.toBe(0);
     expect(write.stderr).toMatch(/read-only/i);
-    expect((await execCollect(runtime, record.id, ['touch', '/tmp/ok'])).code).toBe(0);
+    expect((await execCollect(runtime(), record.id, ['touch', '/tmp/ok'])).code).toBe(0);
   });
 
   test('a bad user is one clear line', async () => {
-    await expect(runtime.run({ name: 'bad-user', user: 'alice' })).rejects.toThrow(/invalid user "alice"/);
+    await expect(runtime().run({ name: 'bad-user', user: 'alice' })).rejects.toThrow(/invalid user "alice"/);
   });
 });
 
@@ -133,10 +113,10 @@ describe('seccomp', () => {
   test('a profile denying mkdir: the filter is installed (Seccomp: 2) and mkdir fails with EPERM while touch works', async () => {
     const record = await run({ name: 'seccomp-mkdir', seccomp: denyMkdir });
     expect(field(record.pid!, 'Seccomp')).toBe('2');
-    const mkdir = await execCollect(runtime, record.id, ['mkdir', '/tmp/denied']);
+    const mkdir = await execCollect(runtime(), record.id, ['mkdir', '/tmp/denied']);
     expect(mkdir.code).not.toBe(0);
     expect(mkdir.stderr).toMatch(/not permitted/i);
-    expect((await execCollect(runtime, record.id, ['touch', '/tmp/allowed'])).code).toBe(0);
+    expect((await execCollect(runtime(), record.id, ['touch', '/tmp/allowed'])).code).toBe(0);
     expect(record.config.linux?.seccomp).toEqual(denyMkdir);
   });
 
@@ -145,8 +125,8 @@ describe('seccomp', () => {
       name: 'seccomp-args',
       seccomp: { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['kill'], action: 'SCMP_ACT_ERRNO', args: [{ index: 1, value: 10, op: 'SCMP_CMP_EQ' }] }] },
     });
-    expect((await execCollect(runtime, record.id, ['sh', '-c', 'sleep 30 & p=$!; kill -USR1 $p; r=$?; kill -9 $p; exit $r'])).code).not.toBe(0);
-    expect((await execCollect(runtime, record.id, ['sh', '-c', 'sleep 30 & p=$!; kill -TERM $p'])).code).toBe(0);
+    expect((await execCollect(runtime(), record.id, ['sh', '-c', 'sleep 30 & p=$!; kill -USR1 $p; r=$?; kill -9 $p; exit $r'])).code).not.toBe(0);
+    expect((await execCollect(runtime(), record.id, ['sh', '-c', 'sleep 30 & p=$!; kill -TERM $p'])).code).toBe(0);
   });
 
   test('the compiler refuses what it cannot express, in one line', () => {
