@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a Linux host needs to be a Containers Lab host and to run the tests:
 # Debian packages (busybox-static for the image, iproute2/util-linux as test witnesses,
-# runc/crun for the benchmark) and the npm dependencies, then builds the agent.
+# nftables for published ports and the way out, runc/crun for the benchmark) and the npm
+# dependencies, then builds the agent.
 # Idempotent: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +16,13 @@ fi
 
 # qemu-user + arm64 C libraries: the aarch64 child-program test runs an arm64 Node under emulation
 # vagrant + vagrant-libvirt + shellcheck: the VM configuration is validated and linted by the tests
-PACKAGES=(busybox-static iproute2 iputils-ping util-linux procps runc crun openssh-server
+# docker-registry + skopeo + apache2-utils (htpasswd) + openssl: the image tests run a real registry,
+# push the images they build to it, and sign its bearer tokens
+# attr (getfattr/setfattr): the layer-unpack tests give files xattrs and read them back
+PACKAGES=(busybox-static iproute2 iputils-ping util-linux procps nftables runc crun openssh-server
   qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
-  vagrant vagrant-libvirt shellcheck)
+  vagrant vagrant-libvirt shellcheck
+  docker-registry skopeo apache2-utils openssl attr)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -27,6 +32,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian's docker-registry package starts a registry on :5000 (all interfaces) under systemd; the
+  # tests start their own on 127.0.0.1, so the one this install just started is stopped again.
+  if [[ " ${missing[*]} " == *" docker-registry "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+  fi
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -92,6 +92,8 @@ export const TIOCSCTTY = 0x540e;
 export const TIOCSWINSZ = 0x5414;
 export const TIOCSPTLCK = 0x40045431;
 export const TIOCGPTPEER = 0x5441;
+/** The N of the terminal /dev/pts/N a multiplexer belongs to (_IOR('T', 0x30, unsigned int)). */
+export const TIOCGPTN = 0x80045430;
 
 /** epoll(7). */
 export const EPOLLIN = 0x1;
@@ -105,7 +107,7 @@ const SYSCALLS = {
     setsid: 112, setgroups: 116, setresuid: 117, setresgid: 119, prctl: 157, mount: 165,
     execve: 59, exit_group: 231, unshare: 272, dup3: 292, setns: 308,
     pivot_root: 155, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424,
-    capset: 126, seccomp: 317, keyctl: 250,
+    capset: 126, seccomp: 317, keyctl: 250, openat: 257,
   },
   // aarch64 uses the generic system-call table (asm-generic/unistd.h): no dup2, open, fork…
   arm64: {
@@ -113,7 +115,7 @@ const SYSCALLS = {
     setsid: 157, setgroups: 159, setresuid: 147, setresgid: 149, prctl: 167, mount: 40,
     execve: 221, exit_group: 94, unshare: 97, dup3: 24, setns: 268,
     pivot_root: 41, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424,
-    capset: 91, seccomp: 277, keyctl: 219,
+    capset: 91, seccomp: 277, keyctl: 219, openat: 56,
   },
 } as const;
 
@@ -235,3 +237,33 @@ export const AT_EMPTY_PATH = 0x1000;
 export const STATX_UID = 0x8;
 /** Offset of stx_uid in struct statx (same on every architecture). */
 export const STATX_UID_OFFSET = 20;
+
+// ---- Layer unpacking (agent/kernel/directory-fds.ts): building a tree relative to one directory ----
+/** open(2) flags the unpacker needs; O_NOFOLLOW, like O_DIRECTORY, differs on aarch64. */
+export const O_EXCL = 0o200;
+export const O_NOFOLLOW = supportedArch() === 'arm64' ? 0o100000 : 0o400000;
+/** *at() flags: act on a symlink itself rather than its target; remove a directory (unlinkat). */
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_REMOVEDIR = 0x200;
+/** openat2(2) struct open_how.resolve bits: how the kernel may walk the path. */
+export const RESOLVE_NO_XDEV = 0x01;
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_NO_SYMLINKS = 0x04;
+export const RESOLVE_BENEATH = 0x08;
+/** File type bits of st_mode (<sys/stat.h>). */
+export const S_IFMT = 0o170000;
+export const S_IFSOCK = 0o140000;
+export const S_IFLNK = 0o120000;
+export const S_IFREG = 0o100000;
+export const S_IFBLK = 0o060000;
+export const S_IFDIR = 0o040000;
+export const S_IFCHR = 0o020000;
+export const S_IFIFO = 0o010000;
+/** statx(2): which fields to fill, and where they sit in struct statx (same on every architecture). */
+export const STATX_TYPE = 0x1;
+export const STATX_MODE = 0x2;
+export const STATX_INO = 0x100;
+export const STATX_MODE_OFFSET = 28;
+export const STATX_INO_OFFSET = 32;
+export const STATX_RDEV_MAJOR_OFFSET = 128;
+export const STATX_RDEV_MINOR_OFFSET = 132;
