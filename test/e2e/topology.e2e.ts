@@ -9,6 +9,13 @@
  *   one veth pair, as /proc/<pid>/ns/net and `ip -j` have it; a click on a
  *   node selects it in the sidebar; the keyboard moves the selection; "Export Topology as SVG"
  *   writes a file; a window reload brings the panel back (serializer) with the same graph.
+ * - Then a crowd: 28 more containers on two more bridges of this file's own (a pod, a host-network
+ *   one among them), 34 in all. Read from what cytoscape drew (window.__topologyGeometry(): its
+ *   boxes, its label boxes, its edges' points, its zoom): fitted to the page, every label is at least
+ *   11 px on screen and the whole graph is on the page; no two boxes overlap unless one holds the
+ *   other; every label is inside its box; no cable passes through a box it does not connect.
+ *   Removing ten re-packs the cards (no gaps, full columns); a user's zoom stays through changes
+ *   until Fit; with every container removed, the host's box is whole on the page.
  *
  * The page exposes its model as window.__topology and as an offscreen list with data-* attributes;
  * both are read here. Screenshots go to test/artifacts/e2e/topology-*.png.
@@ -19,6 +26,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerRecord, RunOptions } from '../../agent/protocol';
 import { containerNodeId, linkNodeId, netnsNodeId, processNodeId, type TopologyEdgeData, type TopologyNodeData } from '../../extension/webviews/topology/model';
+import { contains, inflate, overlaps, segmentCrosses, type Rect } from '../../extension/webviews/topology/view/geometry';
+import { ROW_GAP } from '../../extension/webviews/topology/view/layout-columns';
+import { FIT_PADDING, MAX_FIT_ZOOM } from '../../extension/webviews/topology/view/layout';
+import type { DrawnTopology } from '../../extension/webviews/topology/view/drawn';
 import { nsInode } from '../helpers/kernel-witness';
 import { reloadWindow, runCommand, screenshot, viewPane } from './helpers/browser';
 import { startLabSession, type LabSession } from './helpers/lab-session';
@@ -26,6 +37,12 @@ import { waitForWebview, waitInWebview, type WebviewQuery } from './helpers/webv
 
 const BRIDGE = 'cltopoe0';
 const SUBNET = '10.77.98.0/24';
+/** The crowd's bridges. */
+const CROWD = [
+  { bridge: 'cltopoe1', subnet: '10.77.155.0/24' },
+  { bridge: 'cltopoe2', subnet: '10.77.156.0/24' },
+];
+const MIN_LABEL_PX = 11;
 const TOPOLOGY: WebviewQuery = { name: 'topology' };
 
 interface Probe {
@@ -94,8 +111,96 @@ function expectedFor(record: ContainerRecord): { nodes: string[]; edges: string[
   return { nodes, edges };
 }
 
+/**
+ * What cytoscape drew, read in the page. Its bounding boxes hold each box with its border, grown by
+ * one more pixel on every side "to work around browser dimension inaccuracies" (cytoscape's own
+ * comment): that pixel is taken off again here.
+ */
+async function drawn(): Promise<DrawnTopology> {
+  const { frame } = await waitForWebview(session.page, TOPOLOGY);
+  const view = await frame.evaluate(() => (window as unknown as { __topologyGeometry(): DrawnTopology }).__topologyGeometry());
+  return { ...view, nodes: view.nodes.map((node) => ({ ...node, box: inflate(node.box, -1), label: node.label && inflate(node.label, -1) })) };
+}
+
+/** Waits until the page has drawn a frame with no diff for `quietMs` (the layout runs in the frame that applies one). */
+async function settled(quietMs = 600): Promise<void> {
+  await waitInWebview(session.page, TOPOLOGY, (ms) => Date.now() - ((window as unknown as { __topology?: { appliedAt: number } }).__topology?.appliedAt ?? 0) > ms, quietMs, 30_000);
+}
+
+const onScreen = (view: DrawnTopology, rect: Rect): Rect => ({ x1: rect.x1 * view.zoom + view.pan.x, y1: rect.y1 * view.zoom + view.pan.y, x2: rect.x2 * view.zoom + view.pan.x, y2: rect.y2 * view.zoom + view.pan.y });
+
+/**
+ * What the drawn picture breaks: boxes overlapping without one holding the other, labels outside
+ * their box or over another box, cables through a box they do not connect, boxes off the page.
+ */
+function drawingProblems(view: DrawnTopology): string[] {
+  const byId = new Map(view.nodes.map((node) => [node.id, node]));
+  const up = new Map(
+    view.nodes.map((node) => {
+      const found = new Set<string>();
+      for (let at = node; at.parent && byId.has(at.parent); at = byId.get(at.parent)!) found.add(at.parent);
+      return [node.id, found];
+    }),
+  );
+  const problems: string[] = [];
+  const page = { x1: 0, y1: 0, x2: view.viewport.width, y2: view.viewport.height };
+  for (const [index, a] of view.nodes.entries()) {
+    if (!contains(page, onScreen(view, a.box), 0.5)) problems.push(`${a.id} is off the page`);
+    if (a.label && !contains(a.box, a.label, 1)) problems.push(`label of ${a.id} sticks out of its box`);
+    for (const b of view.nodes.slice(index + 1)) {
+      if (up.get(b.id)!.has(a.id)) {
+        if (!contains(a.box, b.box, 0.5)) problems.push(`${b.id} is not inside ${a.id}`);
+      } else if (up.get(a.id)!.has(b.id)) {
+        if (!contains(b.box, a.box, 0.5)) problems.push(`${a.id} is not inside ${b.id}`);
+      } else if (overlaps(a.box, b.box)) problems.push(`${a.id} overlaps ${b.id}`);
+    }
+    for (const other of view.nodes) {
+      if (a.label && other.id !== a.id && !up.get(a.id)!.has(other.id) && overlaps(inflate(a.label, -1), other.box)) problems.push(`label of ${a.id} is over ${other.id}`);
+    }
+  }
+  for (const edge of view.edges) {
+    const ends = new Set([edge.source, edge.target, ...(up.get(edge.source) ?? []), ...(up.get(edge.target) ?? [])]);
+    for (let step = 1; step < edge.points.length; step++) {
+      for (const node of view.nodes) {
+        if (!ends.has(node.id) && segmentCrosses(edge.points[step - 1]!, edge.points[step]!, node.box)) problems.push(`${edge.id} crosses ${node.id}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Fitted: the smallest label on screen, and whether the graph fills the page (or is at the largest zoom). */
+function fitOf(view: DrawnTopology): { smallestLabelPx: number; fills: boolean } {
+  const smallestLabelPx = Math.min(...view.nodes.filter((node) => node.label).map((node) => node.fontSize * view.zoom));
+  const all = view.nodes.map((node) => onScreen(view, node.box));
+  const width = Math.max(...all.map((rect) => rect.x2)) - Math.min(...all.map((rect) => rect.x1));
+  const height = Math.max(...all.map((rect) => rect.y2)) - Math.min(...all.map((rect) => rect.y1));
+  const fills = Math.abs(view.zoom - MAX_FIT_ZOOM) < 1e-6 || Math.max(width / (view.viewport.width - 2 * FIT_PADDING), height / (view.viewport.height - 2 * FIT_PADDING)) > 0.98;
+  return { smallestLabelPx, fills };
+}
+
+/** Namespace cards by column (same left edge), top to bottom. */
+function cardColumns(view: DrawnTopology): Rect[][] {
+  const columns: Rect[][] = [];
+  for (const card of view.nodes.filter((node) => node.kind === 'netns').map((node) => node.box).sort((a, b) => a.x1 - b.x1 || a.y1 - b.y1)) {
+    const column = columns.find((candidate) => Math.abs(candidate[0]!.x1 - card.x1) < 0.5);
+    if (column) column.push(card);
+    else columns.push([card]);
+  }
+  return columns;
+}
+
+async function runCrowd(names: string[], options: (index: number) => RunOptions): Promise<void> {
+  // the first on each bridge alone (it makes the bridge), then four at a time
+  const first = names.slice(0, 1);
+  for (const name of first) await run(name, options(0));
+  for (let start = 1; start < names.length; start += 4) {
+    await Promise.all(names.slice(start, start + 4).map((name, offset) => run(name, options(start + offset))));
+  }
+}
+
 beforeAll(async () => {
-  session = await startLabSession({ label: 'topology', bridges: [BRIDGE] });
+  session = await startLabSession({ label: 'topology', bridges: [BRIDGE, ...CROWD.map((crowd) => crowd.bridge)] });
   for (const name of ['topo-web', 'topo-db', 'topo-cache']) await run(name);
   await run('topo-none', { net: 'none' });
   await session.openWorkbench();
@@ -248,5 +353,130 @@ describe('Live Topology in a real VS Code', () => {
     const after = Object.keys((await probe()).nodes).filter((id) => /^(container|netns):/.test(id)).sort();
     expect(after).toEqual(before);
     await screenshot(page, 'topology-05-after-reload');
+  });
+
+  it('with 34 containers: fitted to the page, labels ≥ 11 px, nothing overlaps, no cable crosses a box', async () => {
+    const { page } = session;
+    // The sidebar closed, the panel has the window's width: its graph is then about a 1280×800 page's.
+    await runCommand(page, 'View: Close Primary Side Bar');
+    const [first, second] = CROWD;
+    await runCrowd(Array.from({ length: 14 }, (_, index) => `grid-a${String(index + 1).padStart(2, '0')}`), () => ({ bridge: first!.bridge, subnet: first!.subnet }));
+    await runCrowd(Array.from({ length: 10 }, (_, index) => `grid-b${String(index + 1).padStart(2, '0')}`), () => ({ bridge: second!.bridge, subnet: second!.subnet }));
+    await run('grid-pod-web', { pod: 'grid-pod', bridge: second!.bridge, subnet: second!.subnet });
+    records.set('grid-pod-pause', await session.agent.client.call('container.inspect', { id: 'grid-pod-pause' }));
+    await run('grid-hostnet', { net: 'host' });
+    records.set('topo-pod-pause', await session.agent.client.call('container.inspect', { id: 'topo-pod-pause' }));
+    const all = [...records.values()];
+    expect(all.length).toBeGreaterThanOrEqual(34);
+    await waitForNodes(all.map((record) => containerNodeId(record.id)), true, 90_000);
+    // (a port's bridge may come with the kernel's next link list: wait for every port's line to its bridge)
+    const host = nsInode('self', 'net');
+    const uplinks = all.filter((record) => record.network.vethHost).map((record) => `master:${linkNodeId(host, record.network.vethHost!)}`);
+    await expect
+      .poll(
+        async () => {
+          const { edges } = await probe();
+          return uplinks.filter((id) => !(id in edges));
+        },
+        { timeout: 20_000 },
+      )
+      .toEqual([]);
+    await settled();
+    await screenshot(page, 'topology-06-crowd');
+
+    const view = await drawn();
+    expect(view.userMoved, 'nobody zoomed: the page follows the graph').toBe(false);
+    expect(view.nodes.filter((node) => node.kind === 'container')).toHaveLength(all.length);
+    const { smallestLabelPx, fills } = fitOf(view);
+    console.info(`topology: ${all.length} containers, smallest label ${smallestLabelPx.toFixed(2)} px at Fit on a ${view.viewport.width}×${view.viewport.height} graph`);
+    expect(smallestLabelPx, `smallest label at Fit on a ${view.viewport.width}×${view.viewport.height} graph`).toBeGreaterThanOrEqual(MIN_LABEL_PX);
+    expect(fills, 'the graph is fitted to the page').toBe(true);
+    expect(drawingProblems(view).slice(0, 20)).toEqual([]);
+    // the cables drawn are the kernel's: every bridged crowd container's eth0 has one, laid along the gutters
+    for (const record of all.filter((entry) => entry.name.startsWith('grid-') && entry.network.mode === 'bridge' && entry.network.vethHost)) {
+      const eth0 = linkNodeId(nsInode(record.pid!, 'net'), 'eth0');
+      const cable = view.edges.find((edge) => edge.kind === 'veth' && (edge.source === eth0 || edge.target === eth0));
+      expect(cable, `${record.name}'s cable`).toBeDefined();
+      expect(cable!.points.length, `${record.name}'s cable bends into its card`).toBeGreaterThanOrEqual(3);
+    }
+  });
+
+  it('removing ten re-packs the cards: no gaps, every column as full as it can be, a smaller picture', async () => {
+    const before = await drawn();
+    const gone = ['grid-a02', 'grid-a03', 'grid-a07', 'grid-a11', 'grid-a14', 'grid-b01', 'grid-b05', 'grid-b06', 'grid-b09', 'grid-hostnet'].map((name) => records.get(name)!);
+    await Promise.all(gone.map((record) => session.agent.client.call('container.remove', { id: record.id, force: true })));
+    for (const record of gone) records.delete(record.name);
+    await waitForNodes(gone.map((record) => containerNodeId(record.id)), false);
+    await settled();
+    await screenshot(session.page, 'topology-07-ten-removed');
+
+    const view = await drawn();
+    expect(drawingProblems(view).slice(0, 20)).toEqual([]);
+    expect(fitOf(view).smallestLabelPx).toBeGreaterThanOrEqual(MIN_LABEL_PX);
+    const columns = cardColumns(view);
+    const top = Math.min(...columns.map((column) => column[0]!.y1));
+    for (const column of columns) {
+      expect(column[0]!.y1 - top, 'every column starts at the top').toBeLessThan(0.5);
+      for (let index = 1; index < column.length; index++) expect(column[index]!.y1 - column[index - 1]!.y2, 'cards stacked without a gap').toBeLessThan(ROW_GAP + 0.5);
+    }
+    // cards fill columns in order while they fit under the layout's limit: every column but the last
+    // is filled to within one card (and a gap) of it (drawn boxes have their 1.5 px border on top)
+    const tallest = Math.max(...columns.flat().map((card) => card.y2 - card.y1 - 1.5));
+    for (const column of columns.slice(0, -1)) {
+      const height = column[column.length - 1]!.y2 - column[0]!.y1 - 1.5;
+      expect(height + ROW_GAP + tallest, 'no room left in a column for another card').toBeGreaterThan(view.layout!.columnLimit);
+    }
+    const area = (bounds: Rect): number => (bounds.x2 - bounds.x1) * (bounds.y2 - bounds.y1);
+    expect(area(view.layout!.bounds)).toBeLessThan(area(before.layout!.bounds));
+  });
+
+  it('a user\'s zoom stays while containers come and go, until Fit lays out and fits again', async () => {
+    const { page } = session;
+    const { locator } = await waitForWebview(page, TOPOLOGY);
+    const fitted = await drawn();
+    const graphBox = (await locator.locator('#graph').boundingBox())!;
+    await page.mouse.move(graphBox.x + graphBox.width / 2, graphBox.y + graphBox.height / 2);
+    await page.mouse.wheel(0, -400);
+    await expect.poll(async () => (await drawn()).userMoved).toBe(true);
+    const zoomed = await drawn();
+    expect(zoomed.zoom).toBeGreaterThan(fitted.zoom);
+
+    await run('grid-late', { bridge: CROWD[0]!.bridge, subnet: CROWD[0]!.subnet });
+    await waitForNodes([containerNodeId(records.get('grid-late')!.id)]);
+    await settled();
+    const kept = await drawn();
+    expect(kept.zoom, 'the user\'s zoom is kept').toBeCloseTo(zoomed.zoom, 6);
+    expect(kept.pan).toEqual(zoomed.pan);
+
+    await locator.getByRole('button', { name: 'Fit' }).click();
+    await expect.poll(async () => (await drawn()).userMoved).toBe(false);
+    const refitted = await drawn();
+    expect(fitOf(refitted).fills).toBe(true);
+    expect(fitOf(refitted).smallestLabelPx).toBeGreaterThanOrEqual(MIN_LABEL_PX);
+    expect(drawingProblems(refitted).slice(0, 20)).toEqual([]);
+  });
+
+  it('with every container removed, the host\'s box is whole and inside the page', async () => {
+    // a pod's sandbox goes last: it holds the pod's namespace for its members
+    const summaries = await session.containers();
+    for (const summary of [...summaries].sort((a, b) => Number(a.name.endsWith('-pause')) - Number(b.name.endsWith('-pause')))) {
+      // (a pod's sandbox may already have gone with its last member)
+      await session.agent.client.call('container.remove', { id: summary.id, force: true }).catch((error: unknown) => {
+        if (!/no container named/.test(String(error))) throw error;
+      });
+    }
+    expect(await session.containers()).toEqual([]);
+    const ids = [...records.values()].map((record) => containerNodeId(record.id));
+    records.clear();
+    await waitForNodes(ids, false, 60_000);
+    await settled();
+    await screenshot(session.page, 'topology-08-empty');
+    const view = await drawn();
+    expect(view.nodes.filter((node) => node.kind === 'container' || node.kind === 'netns')).toEqual([]);
+    const host = view.nodes.find((node) => node.kind === 'host')!;
+    const box = onScreen(view, host.box);
+    expect(box.x1, `host box ${JSON.stringify(box)} on a ${view.viewport.width}×${view.viewport.height} page`).toBeGreaterThanOrEqual(0);
+    expect(contains({ x1: 0, y1: 0, x2: view.viewport.width, y2: view.viewport.height }, box)).toBe(true);
+    expect(drawingProblems(view)).toEqual([]);
   });
 });

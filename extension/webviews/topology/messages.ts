@@ -8,12 +8,9 @@ export type ExportFormat = 'svg' | 'png';
 
 /** Saved by the page (VS Code keeps it across reloads; the serializer revives the panel from it). */
 export interface TopologyState {
-  /** The node to select and centre once the graph holds it (Show in Topology). */
+  /** The node to select and centre once the graph holds it (Show in Topology). The picture itself
+   *  needs no saving: the layout is a function of the graph and the page's size. */
   focus?: string;
-  /** Where every node was, so a reloaded page draws the same picture. */
-  positions?: Record<string, { x: number; y: number }>;
-  /** The layout's bookkeeping (which cell each namespace has), see view/layout.ts. */
-  layout?: unknown;
 }
 
 /** Date.now() readings along a diff's way, kept by the page for the benchmark's breakdown. */
