@@ -19,10 +19,12 @@ export const MEDIA_TYPES = {
   ociLayer: 'application/vnd.oci.image.layer.v1.tar',
   ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
   ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+  ociLayerNondistributable: 'application/vnd.oci.image.layer.nondistributable.v1.tar',
   ociLayerNondistributableGzip: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
   dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
   dockerLayerForeignGzip: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
   dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
@@ -58,7 +60,8 @@ export type LayerCompression = 'gzip' | 'zstd' | 'none';
 export function layerCompression(mediaType: string): LayerCompression | null {
   switch (mediaType) {
     case MEDIA_TYPES.ociLayer:
-    case 'application/vnd.docker.image.rootfs.diff.tar':
+    case MEDIA_TYPES.ociLayerNondistributable:
+    case MEDIA_TYPES.dockerLayer:
       return 'none';
     case MEDIA_TYPES.ociLayerGzip:
     case MEDIA_TYPES.dockerLayerGzip:

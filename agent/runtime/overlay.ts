@@ -15,6 +15,8 @@ import { chownSync, copyFileSync, existsSync, lchownSync, lstatSync, mkdirSync, 
 import { basename, dirname, join } from 'node:path';
 import type { RootfsRecord } from '../protocol';
 import { mount } from '../kernel/mounts';
+import { O_DIRECTORY, O_RDONLY } from '../kernel/constants';
+import { chdir, closeFd, fchdir, openFile } from '../kernel/files';
 
 export function layersFor(containerDir: string, lower: readonly string[]): RootfsRecord {
   return { lower: [...lower], upper: join(containerDir, 'upper'), work: join(containerDir, 'work'), merged: join(containerDir, 'merged') };
@@ -31,9 +33,42 @@ export function overlayOptions(layers: RootfsRecord): string {
   return `lowerdir=${layers.lower.join(':')},upperdir=${layers.upper},workdir=${layers.work}`;
 }
 
-/** Mounts the overlay at `layers.merged`; call from inside the container's mount namespace. */
+/**
+ * mount(2) hands the filesystem at most one page of option text, and the kernel refuses more
+ * ("Mount options too large"): with absolute paths of ~100 characters, about 40 layers. Docker
+ * images may have up to 125.
+ */
+export const MOUNT_DATA_LIMIT = 4000;
+
+/**
+ * Mounts the overlay at `layers.merged`; call from inside the container's mount namespace, on a
+ * thread that owns its working directory (../runtime/namespaces.ts insideNamespaces does both).
+ *
+ * When the absolute lowerdir list would not fit in a page, the layers — one directory of the
+ * image store, all of them — are named relative to it, from inside it, as Docker's overlay2
+ * driver does: overlayfs resolves the names when mounting, against this thread's working
+ * directory, which is put back after.
+ */
 export function mountOverlay(layers: RootfsRecord): void {
-  mount('overlay', layers.merged, 'overlay', 0, overlayOptions(layers));
+  const options = overlayOptions(layers);
+  if (options.length <= MOUNT_DATA_LIMIT) {
+    mount('overlay', layers.merged, 'overlay', 0, options);
+    return;
+  }
+  const parent = dirname(layers.lower[0] ?? '');
+  if (!layers.lower.every((layer) => dirname(layer) === parent)) {
+    throw new Error(`the overlay's ${layers.lower.length} lower layers are too many for one mount (${options.length} characters of options; at most ${MOUNT_DATA_LIMIT})`);
+  }
+  const short = `lowerdir=${layers.lower.map((layer) => basename(layer)).join(':')},upperdir=${layers.upper},workdir=${layers.work}`;
+  if (short.length > MOUNT_DATA_LIMIT) throw new Error(`the image has ${layers.lower.length} layers: too many for one overlay mount (at most about ${Math.floor(MOUNT_DATA_LIMIT / 66)})`);
+  const home = openFile('.', O_RDONLY | O_DIRECTORY);
+  try {
+    chdir(parent);
+    mount('overlay', layers.merged, 'overlay', 0, short);
+  } finally {
+    fchdir(home);
+    closeFd(home);
+  }
 }
 
 /** Which layer a path in the container comes from: its upper dir (written or copied up) or a lower one. */
