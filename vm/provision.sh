@@ -8,6 +8,8 @@
 #   - Node.js >= 18: the agent is TypeScript bundled to one file, run by the VM's own Node.
 #   - busybox-static: one static binary that is a whole userland — the lab's container image.
 #   - iproute2: `ip` to look at the veth pairs and bridges the agent makes, as an independent witness.
+#   - nftables: `nft`, which the agent uses for published ports (run -p) and its bridges' way out
+#     (masquerade) — in a table of its own, `table ip containers_lab`.
 #   - the agent as a systemd service. KillMode=process: stopping the agent must not kill the
 #     containers it started (they are its children). Delegate=yes: systemd hands the service's cgroup
 #     subtree to the agent, which places each container in a child cgroup of its own.
@@ -20,7 +22,7 @@ AGENT_SOURCE=${LAB_AGENT_SOURCE:-/vagrant/dist/agent}
 AGENT_DIR=/opt/containers-lab/agent
 UNIT=/etc/systemd/system/containers-lab.service
 WRAPPER=/usr/local/bin/containers-lab
-PACKAGES=(nodejs busybox-static iproute2 ca-certificates)
+PACKAGES=(nodejs busybox-static iproute2 nftables ca-certificates)
 IN_IMAGE=${LAB_IN_IMAGE:-0}
 
 log() { printf '==> provision: %s\n' "$*"; }

@@ -30,6 +30,8 @@ export interface Subnet {
 export interface Allocation {
   ip: string;
   vethHost: string;
+  /** Set (before its rules are made) when the container publishes ports: detach then removes them (./ports/). */
+  published?: boolean;
 }
 
 /** What <stateDir>/network/<bridge>.json holds. */

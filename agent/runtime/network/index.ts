@@ -14,12 +14,16 @@
  * 4. plug the host end into the bridge and switch it on
  * 5. inside the container (./netns.ts): lo up, address on eth0, eth0 up, default route
  *
+ * With the bridge's first container comes its way out (masquerade to the rest of the world), and
+ * with a container that publishes ports (`run -p`) its DNAT rules — both in the agent's nftables
+ * table (./ports/); they go when the last container leaves and when the container's network does.
+ *
  * Any failure undoes steps 1–3 in reverse before the error propagates. Every call is
  * synchronous (a handful of netlink round trips, well under a millisecond each).
  * `none` mode is `setupLoopback` alone; `host` mode needs nothing here. Which bridge a container
  * gets when it names none is the runtime's choice (./default-bridge.ts), made before this point.
  */
-import type { NetworkRecord } from '../../protocol';
+import type { NetworkRecord, PublishedPort } from '../../protocol';
 import { badInput, conflict } from '../../errors';
 import { closeFd } from '../../kernel/files';
 import { addDefaultRoute, addIPv4Address, deleteLink, findLink, setLinkUp, setMasterAndUp } from './interfaces';
@@ -29,6 +33,7 @@ import { gatewayOf, deleteLedger, nextFreeAddress, parseSubnet, readLedger, writ
 import { openNetns, withHostSocket, withNetnsOf } from './netns';
 import type { RouteSocket } from '../../kernel/rtnetlink';
 import { UndoStack } from '../undo';
+import { closeWayOut, enableHairpin, openWayOut, publishPorts, unpublishPorts } from './ports';
 
 export { checkDefaultBridge, defaultBridgeFromEnv, type DefaultBridge } from './default-bridge';
 
@@ -41,6 +46,8 @@ export interface BridgeNetworkOptions {
   stateDir: string;
   bridge: string;
   subnet: string;
+  /** Host ports to forward to the container (checked free beforehand: ./ports/ checkPortsFree). */
+  ports?: PublishedPort[];
 }
 
 const CONTAINER_IFNAME = 'eth0';
@@ -109,9 +116,19 @@ export function attachBridgeNetwork(options: BridgeNetworkOptions): NetworkRecor
       // Lease first and write it down, so that a crash after this point leaves a record
       // detachNetwork can clean up from.
       const ip = nextFreeAddress(subnet, ledger);
-      ledger.allocations[options.containerId] = { ip, vethHost };
+      const first = Object.keys(ledger.allocations).length === 0;
+      const ports = options.ports ?? [];
+      ledger.allocations[options.containerId] = { ip, vethHost, ...(ports.length ? { published: true } : {}) };
       writeLedger(options.stateDir, ledger);
       undo.push(() => releaseAllocation(options.stateDir, bridgeName, options.containerId));
+      if (first) {
+        openWayOut(bridgeName, subnet.cidr);
+        // Unless another container came meanwhile (this one's lease may not be released yet).
+        undo.push(() => {
+          const others = Object.keys(readLedger(options.stateDir, bridgeName)?.allocations ?? {}).filter((id) => id !== options.containerId);
+          if (others.length === 0) closeWayOut(bridgeName);
+        });
+      }
 
       const namespaceFd = openNetns(options.pid);
       try {
@@ -134,6 +151,11 @@ export function attachBridgeNetwork(options: BridgeNetworkOptions): NetworkRecor
         addDefaultRoute(inside, gateway, eth0.index, CONTAINER_IFNAME);
         return eth0.mac;
       });
+      if (ports.length) {
+        enableHairpin(vethHost);
+        publishPorts({ containerId: options.containerId, bridge: bridgeName, subnet: subnet.cidr, ip }, ports);
+        undo.push(() => unpublishPorts(options.containerId));
+      }
 
       return { mode: 'bridge', ifname: CONTAINER_IFNAME, ip, prefixLength: subnet.prefixLength, gateway, mac, vethHost, bridge: bridgeName };
     } catch (error) {
@@ -151,9 +173,10 @@ function releaseAllocation(stateDir: string, bridge: string, containerId: string
 }
 
 /**
- * Undoes attachBridgeNetwork: deletes the host veth if it still exists (it is gone already when
- * the container's namespace died) and releases the address. Idempotent. The bridge stays, like
- * docker0 does, for the next container; removeBridge deletes it.
+ * Undoes attachBridgeNetwork: deletes the container's published-port rules, the host veth if it
+ * still exists (it is gone already when the container's namespace died) and releases the address;
+ * the last container takes the bridge's way out along. Idempotent. The bridge stays, like docker0
+ * does, for the next container; removeBridge deletes it.
  */
 export function detachNetwork(options: { containerId: string; stateDir: string; bridge: string }): void {
   const bridgeName = options.bridge;
@@ -161,13 +184,16 @@ export function detachNetwork(options: { containerId: string; stateDir: string; 
   validateBridgeName(bridgeName);
   const allocation = readLedger(options.stateDir, bridgeName)?.allocations[options.containerId];
   if (!allocation) return; // never attached, or detached already: nothing of ours to delete
+  if (allocation.published) unpublishPorts(options.containerId);
   withHostSocket((host) => deleteLink(host, allocation.vethHost));
   releaseAllocation(options.stateDir, bridgeName, options.containerId);
+  if (Object.keys(readLedger(options.stateDir, bridgeName)?.allocations ?? {}).length === 0) closeWayOut(bridgeName);
 }
 
-/** Deletes the bridge (if it is one) and its lease file. For tests and full clean-up. */
+/** Deletes the bridge (if it is one), the agent's rules for it and its lease file. For tests and full clean-up. */
 export function removeBridge(name: string, stateDir: string): void {
   validateBridgeName(name);
   withHostSocket((host) => deleteBridgeLink(host, name));
+  closeWayOut(name);
   deleteLedger(stateDir, name);
 }
