@@ -10,6 +10,9 @@
  *   commands (palette, view menus, inline actions)   extension/commands/
  *
  * Nothing polls the lab: after the first read everything follows the agent's notifications.
+ * Every pane says the same about the connection: the state is one context key
+ * (containersLab.state) that the views' welcome texts and the status bar follow.
+ * The first start opens the sidebar and the walkthrough (walkthrough/first-start.ts).
  */
 import * as vscode from 'vscode';
 import type { AgentNotification, AgentNotifications } from '../agent/protocol';
@@ -36,6 +39,7 @@ import { NetworksProvider } from './views/networks/networks-provider';
 import { registerAnatomyWebview } from './webviews/anatomy/anatomy-panel';
 import { registerManifestsWebview } from './webviews/manifests/manifests-panel';
 import { registerTopologyWebview } from './webviews/topology/topology-panel';
+import { greetOnFirstStart, openWalkthrough } from './walkthrough/first-start';
 
 let activeLab: Lab | undefined;
 
@@ -91,7 +95,10 @@ export function activate(context: vscode.ExtensionContext): Lab {
     void vscode.commands.executeCommand('setContext', 'containersLab.state', state);
     statusBar.update(connection.target, state, detail);
     labView.update(detail);
-    containersView.message = state === 'reconnecting' ? `Reconnecting to ${connection.target?.label ?? 'the lab host'}… (containers keep running there)` : undefined;
+    // The lists stay while reconnecting (the containers keep running there): say why they may be stale.
+    const reconnecting = state === 'reconnecting' ? `Reconnecting to ${connection.target?.label ?? 'the lab host'}… (containers keep running there)` : undefined;
+    containersView.message = reconnecting;
+    networksView.message = reconnecting;
     if (state === 'connected') {
       // A new link (first connect or reconnect): read the world once; notifications do the rest.
       store.load().catch((error: unknown) => output.error('container.list failed', error));
@@ -149,12 +156,19 @@ export function activate(context: vscode.ExtensionContext): Lab {
     await exercises.load(); // progress may have moved from the CLI (`containers-lab lab check`)
   });
 
+  context.subscriptions.push(vscode.commands.registerCommand('containersLab.openWalkthrough', () => openWalkthrough(context)));
+
   output.info(`Containers Lab ${String(context.extension.packageJSON.version)} activated`);
   activeLab = lab;
+  // The walkthrough first: VS Code starts watching its steps' events when it opens, and a step
+  // whose event came before that (containersLab.connected) would never be checked.
+  const greeted = greetOnFirstStart(context, (line) => output.info(line)).catch((error: unknown) => output.error('opening the walkthrough failed ("Containers Lab: Get Started" opens it)', error));
   // scripts/lab opens VS Code on a lab it has just started: connect without being asked.
   if (vscode.workspace.getConfiguration('containersLab').get<boolean>('connectOnStartup', false)) {
-    output.info('containersLab.connectOnStartup: connecting');
-    connect(lab).catch((error: unknown) => output.error('connecting on startup failed ("Containers Lab: Connect" tries again)', error));
+    void greeted.then(() => {
+      output.info('containersLab.connectOnStartup: connecting');
+      return connect(lab).catch((error: unknown) => output.error('connecting on startup failed (the extension tries again by itself; "Containers Lab: Connect" tries at once)', error));
+    });
   }
   return lab;
 }

@@ -26,7 +26,8 @@ export class LabStatusBar implements vscode.Disposable {
   update(target: LabTarget | null, state: ConnectionState, detail?: string): void {
     const where = target ? target.label : 'Containers Lab';
     this.item.text = state === 'connected' ? `${ICONS[state]} ${where}` : `${ICONS[state]} ${where}: ${state}`;
-    const action = state === 'disconnected' || state === 'failed' ? 'Click to connect.' : 'Click to disconnect.';
+    // "failed" keeps trying by itself (connection/retry.ts) unless the detail says why it cannot.
+    const action = state === 'disconnected' ? 'Click to connect.' : state === 'failed' ? 'Click to try again now.' : 'Click to disconnect.';
     this.item.tooltip = `Containers Lab — ${target ? `${target.kind}: ${target.label}` : 'no lab host'}\nState: ${state}${detail ? ` (${detail})` : ''}\n${action}`;
     this.item.command = state === 'disconnected' || state === 'failed' ? 'containersLab.connect' : 'containersLab.disconnect';
     this.item.backgroundColor = state === 'failed' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;

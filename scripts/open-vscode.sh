@@ -35,8 +35,10 @@ LOG_FILE=$LOG_DIR/code-server.log
 VSIX=$ROOT_DIR/dist/containers-lab.vsix
 TARGET=${CONTAINERS_LAB_TARGET:-local}
 case "$TARGET" in
-  local) CONNECT_HINT="the \"Containers Lab\" icon in the activity bar → Connect (target: this machine's agent)" ;;
-  vagrant) CONNECT_HINT="the \"Containers Lab\" icon in the activity bar → Connect (target: the lab VM, found with vagrant ssh-config in vm/)" ;;
+  # What code-server really does (containersLab.connectOnStartup, set below; the sidebar and the
+  # walkthrough open on the extension's first start).
+  local) CONNECT_HINT="the \"Containers Lab\" sidebar and its walkthrough open, and the extension connects by itself to this machine's agent" ;;
+  vagrant) CONNECT_HINT="the \"Containers Lab\" sidebar and its walkthrough open, and the extension connects by itself to the lab VM (found with vagrant ssh-config in vm/; it asks once to trust the VM's host key)" ;;
   *) echo "open-vscode: CONTAINERS_LAB_TARGET must be local or vagrant, got \"$TARGET\"" >&2; exit 1 ;;
 esac
 
@@ -80,14 +82,15 @@ if command -v code >/dev/null 2>&1 && [ "${CONTAINERS_LAB_NO_DESKTOP:-0}" != 1 ]
   "${as_user[@]}" code "${root_args[@]}" "$ROOT_DIR"
   if [ "$TARGET" = vagrant ]; then
     cat <<EOT
-In VS Code: $CONNECT_HINT. The VM was made by $(id -un): VS Code running as another user cannot read
+In VS Code: the "Containers Lab" sidebar and its walkthrough open; its first step, Connect, finds the
+lab VM with vagrant ssh-config in vm/. The VM was made by $(id -un): VS Code running as another user cannot read
 its Vagrant state (vm/.vagrant); there, use "Containers Lab: Start Lab VM", or set containersLab.ssh.*
 to the values \`vagrant ssh-config\` prints (copy the private key where that user can read it).
 EOT
   else
     cat <<EOT
-In VS Code: the "Containers Lab" icon in the activity bar → Connect. As root the extension uses the
-local agent ($SOCKET); as another user set containersLab.target to "settings" (SSH to this host as root).
+In VS Code: the "Containers Lab" sidebar and its walkthrough open; its first step, Connect, uses the
+local agent ($SOCKET) as root; as another user set containersLab.target to "settings" (SSH to this host as root).
 EOT
   fi
   exit 0

@@ -129,7 +129,11 @@ describe('run', () => {
     expect(bad('--net', 'wifi', 'busybox')).toBe('--net must be one of bridge, none, host, got "wifi"');
     expect(bad('--ns', 'pid,time', 'busybox')).toBe('--ns: unknown namespace "time" (known: cgroup, ipc, mnt, net, pid, user, uts)');
     expect(bad('--ns', ',', 'busybox')).toMatch(/--ns expects a comma-separated list/);
-    expect(bad('alpine')).toBe('run: unknown image "alpine": the lab has one image, busybox');
+    // Any reference names a pulled image (the agent says whether it has it); a misspelt one is a usage error here.
+    expect(runOptionsFrom(parse('run', 'alpine:3.20')).image).toBe('alpine:3.20');
+    expect(runOptionsFrom(parse('run', '--entrypoint', '', 'alpine', '--', 'ls')).entrypoint).toEqual([]);
+    expect(bad('Alpine!')).toMatch(/^run: invalid image reference "Alpine!": /);
+    expect(bad('--entrypoint', 'ls', 'busybox')).toBe('run: --entrypoint applies to a pulled image; busybox runs the command after --');
   });
 
   it('rejects unknown options, missing values and a command without --', () => {

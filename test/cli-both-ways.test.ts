@@ -155,6 +155,8 @@ async function play(socket: string): Promise<Played> {
 const VOLATILE_KEYS = new Set([
   'pid', 'ppid', 'createdAt', 'startedAt', 'finishedAt', 'mac', 'mountId', 'parentId',
   'memoryCurrentBytes', 'memoryPeakBytes', 'cpuUsageNs',
+  // ids of the BPF device programs the kernel gave each container's cgroup
+  'programs',
 ]);
 
 function normaliseText(text: string, played: Played): string {

@@ -197,12 +197,14 @@ describe('umask, personality, scheduler, ioPriority', () => {
 
 describe('linux.sysctl', () => {
   test('namespaced sysctls are written in the container\'s namespaces, not the host\'s', async () => {
-    const hostForward = read('/proc/sys/net/ipv4/ip_forward');
+    // ip_default_ttl, not ip_forward: the agent switches the host's ip_forward on for published
+    // ports while other test files run, so only a tunable nobody else writes can show the host untouched.
+    const hostTtl = read('/proc/sys/net/ipv4/ip_default_ttl');
     const hostShmmax = read('/proc/sys/kernel/shmmax');
-    const forward = hostForward === '1' ? '0' : '1';
+    const ttl = hostTtl === '77' ? '78' : '77';
     const record = await run('sysctl', doc((spec) => {
       spec.linux!.sysctl = {
-        'net.ipv4.ip_forward': forward,
+        'net.ipv4.ip_default_ttl': ttl,
         'net.ipv4.ping_group_range': '0 2147483647',
         'kernel.shmmax': '123456789',
         'kernel.sem': '250 32000 32 128',
@@ -211,14 +213,14 @@ describe('linux.sysctl', () => {
       spec.domainname = 'lab.test';
     }));
     const pid = record.pid!;
-    expect(nsRead(pid, '-n', '/proc/sys/net/ipv4/ip_forward')).toBe(forward);
+    expect(nsRead(pid, '-n', '/proc/sys/net/ipv4/ip_default_ttl')).toBe(ttl);
     expect(nsRead(pid, '-n', '/proc/sys/net/ipv4/ping_group_range').split(/\s+/)).toEqual(['0', '2147483647']);
     expect(nsRead(pid, '-i', '/proc/sys/kernel/shmmax')).toBe('123456789');
     expect(nsRead(pid, '-i', '/proc/sys/kernel/sem').split(/\s+/)).toEqual(['250', '32000', '32', '128']);
     expect(nsRead(pid, '-i', '/proc/sys/fs/mqueue/msg_max')).toBe('20');
     expect(nsRead(pid, '-u', '/proc/sys/kernel/domainname')).toBe('lab.test');
     expect((await execCollect(runtime, record.id, ['cat', '/proc/sys/kernel/shmmax'])).stdout.trim()).toBe('123456789');
-    expect(read('/proc/sys/net/ipv4/ip_forward')).toBe(hostForward);
+    expect(read('/proc/sys/net/ipv4/ip_default_ttl')).toBe(hostTtl);
     expect(read('/proc/sys/kernel/shmmax')).toBe(hostShmmax);
   });
 
@@ -402,7 +404,7 @@ describe('fields this runtime does not realise: one line naming each, nothing le
     ['linux.devices', (spec) => { Object.assign(spec.linux!, { devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }] }); }, /^config\.json: \/linux\/devices is not supported/],
     ['linux.timeOffsets', (spec) => { Object.assign(spec.linux!, { timeOffsets: { monotonic: { secs: 10, nanosecs: 0 } } }); }, /^config\.json: \/linux\/timeOffsets is not supported/],
     ['a time namespace', (spec) => { spec.linux!.namespaces!.push({ type: 'time' }); }, /^config\.json: \/linux\/namespaces\/\d+ is a time namespace: not supported by this runtime$/],
-    ['process.terminal', (spec) => { spec.process!.terminal = true; }, /^config\.json: \/process\/terminal is not supported by this runtime/],
+    ['process.terminal without a devpts at /dev/pts', (spec) => { spec.process!.terminal = true; spec.mounts = spec.mounts!.filter((mount) => mount.destination !== '/dev/pts'); }, "config.json: /process/terminal needs a devpts mount at /dev/pts: the terminal is made in the container's own /dev/pts"],
     ['linux.rootfsPropagation "shared"', (spec) => { spec.linux!.rootfsPropagation = 'shared'; }, /^config\.json: \/linux\/rootfsPropagation "shared" is not supported by this runtime/],
     ['hostname without a UTS namespace', (spec) => { spec.linux!.namespaces = spec.linux!.namespaces!.filter((ns) => ns.type !== 'uts'); }, 'config.json: /hostname needs a UTS namespace of the container\'s own'],
     ['a 1.2 field (linux.memoryPolicy)', (spec) => { Object.assign(spec.linux!, { memoryPolicy: { mode: 'MPOL_BIND', nodes: '0' } }); }, 'config.json: /linux/memoryPolicy is not part of runtime-spec 1.1 for Linux'],

@@ -214,13 +214,16 @@ describe('a default container', () => {
   });
 
   test('the kernel holds the rules: devices.list (v1) and an eBPF program on the cgroup2 directory', () => {
+    const unified = record.cgroup!.directories.unified!;
+    // The record carries the kernel's own view too: the v1 list as read, the attached program's id.
     expect(record.cgroup!.devices).toEqual({
       mechanisms: ['devices.list', 'ebpf'],
       rules: DEFAULTS.map(describeDeviceRule),
+      list: devicesList(record),
+      programs: deviceProgramsOf(unified),
     });
     expect(record.cgroup!.files.devices).toBe(path.join(record.cgroup!.directories.devices!, 'devices.list'));
     expect(devicesList(record).sort()).toEqual(DEFAULTS.slice(1).map(v1Line).sort());
-    const unified = record.cgroup!.directories.unified!;
     expect(unified.startsWith(openCgroupHost().layout.v2!.mountPoint)).toBe(true);
     expect(deviceProgramsOf(unified)).toHaveLength(1);
     // The container's processes are members there too: the program applies to them.

@@ -162,8 +162,8 @@ describe('busybox options', () => {
     expect(nextBusyboxName(['busybox-1', 'busybox-3', 'web'])).toBe('busybox-2');
   });
 
-  test('one-step defaults: name = hostname, bridge network, 64m memory', () => {
-    expect(defaultBusyboxOptions('busybox-1')).toEqual({ name: 'busybox-1', hostname: 'busybox-1', image: 'busybox', net: 'bridge', memory: '64m' });
+  test('one-step defaults: name = hostname, sh on a terminal (run -dit), bridge network, 64m memory', () => {
+    expect(defaultBusyboxOptions('busybox-1')).toEqual({ name: 'busybox-1', hostname: 'busybox-1', image: 'busybox', net: 'bridge', memory: '64m', tty: true, args: ['sh'] });
   });
 
   test('validation messages for bad names, sizes, CPUs and PIDs; empty limits are fine', () => {
@@ -178,7 +178,7 @@ describe('busybox options', () => {
     expect(validateCpus('0')).toBeDefined();
     // the protocol's quantities: what `run --memory/--cpus` takes, the guided form takes
     expect(validateMemory('128Mi')).toBeUndefined();
-    expect(validateMemory('512K')).toMatch(/128Mi/);
+    expect(validateMemory('512K')).toMatch(/ambiguous, use k \(1000\) or Ki \(1024\)/);
     expect(validateCpus('500m')).toBeUndefined();
     expect(validateCpus('half')).toMatch(/500m/);
     expect(validatePids('64')).toBeUndefined();
@@ -186,14 +186,14 @@ describe('busybox options', () => {
   });
 
   test('guided answers become run options; user namespace via userns; no net namespace means host network', () => {
-    expect(guidedRunOptions({ name: 'g', namespaces: DEFAULT_NAMESPACES, memory: '32m', cpus: '0.5', pids: '16', net: 'bridge' })).toEqual({
-      name: 'g', image: 'busybox', net: 'bridge', namespaces: DEFAULT_NAMESPACES, hostname: 'g', memory: '32m', cpus: '0.5', pids: 16,
+    expect(guidedRunOptions({ name: 'g', command: 'sh', namespaces: DEFAULT_NAMESPACES, memory: '32m', cpus: '0.5', pids: '16', net: 'bridge' })).toEqual({
+      name: 'g', image: 'busybox', net: 'bridge', tty: true, args: ['sh'], namespaces: DEFAULT_NAMESPACES, hostname: 'g', memory: '32m', cpus: '0.5', pids: 16,
     });
-    const withUser = guidedRunOptions({ name: 'u', namespaces: [...DEFAULT_NAMESPACES, 'user'], memory: '', cpus: '', pids: '', net: 'none' });
+    const withUser = guidedRunOptions({ name: 'u', command: 'sleep 1d', namespaces: [...DEFAULT_NAMESPACES, 'user'], memory: '', cpus: '', pids: '', net: 'none' });
     expect(withUser).toMatchObject({ userns: true, net: 'none' });
     expect(withUser.namespaces).not.toContain('user');
     expect('memory' in withUser).toBe(false);
-    const noNet = guidedRunOptions({ name: 'h', namespaces: ['pid', 'mnt'], memory: '', cpus: '', pids: '', net: 'host' });
+    const noNet = guidedRunOptions({ name: 'h', command: 'sh', namespaces: ['pid', 'mnt'], memory: '', cpus: '', pids: '', net: 'host' });
     expect(noNet).toMatchObject({ net: 'host', namespaces: ['pid', 'mnt'] });
     expect(noNet.hostname).toBeUndefined();
     expect(networkChoices(['pid'])).toEqual(['host']);

@@ -147,6 +147,7 @@ describe('config.json from run options', () => {
       [ANNOTATIONS.bridge]: 'cl0',
       [ANNOTATIONS.subnet]: '10.77.0.0/24',
       [ANNOTATIONS.seccomp]: 'default',
+      [ANNOTATIONS.sessionKeyring]: 'own',
     });
     // Docker's default profile, for these capabilities (test/default-security.test.ts checks what it refuses).
     expect(spec.linux!.seccomp).toBe(defaultSeccompProfile(spec.process!.capabilities!.bounding!));

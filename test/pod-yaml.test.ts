@@ -17,6 +17,7 @@ import type { KernelObject } from '../extension/webviews/manifests/kernel-object
 import { configToPod, LAB_ANNOTATIONS, podToRunOptions, type FieldLink, type PodManifest } from '../extension/webviews/manifests/pod-yaml';
 import { execCollect } from './helpers/exec';
 import { hostLinkNames, leftovers, NONE_LEFT, nsInode, removeBridgeIfCreated } from './helpers/kernel-witness';
+import { deviceProgramsOf } from '../agent/runtime/cgroups/device-filter';
 
 // The pod's sandbox takes the runtime's default network: this file's own, not the shared cl0.
 const BRIDGE = 'clpyaml0';
@@ -240,7 +241,7 @@ describe('configToPod on a pod member with capabilities, seccomp and volumes', (
       expect(status).toMatch(/^CapBnd:\s*0000000000000420$/m); // KILL (5) and NET_BIND_SERVICE (10)
       expect(kernelOf(links, 'capabilities', 'process').value).toBe('CapBnd: CAP_KILL CAP_NET_BIND_SERVICE  CapEff: CAP_KILL CAP_NET_BIND_SERVICE');
       expect(/^Seccomp:\s*2$/m.test(status)).toBe(true);
-      expect(kernelOf(links, 'seccomp', 'process').value).toBe('Seccomp: 2 (filter)');
+      expect(kernelOf(links, 'seccomp', 'process').value).toBe('Seccomp: 2 (filter)  profile: a custom profile');
       expect(kernelOf(links, 'mount:/shared', 'mount').value).toContain(' on /shared ');
       expectLinksInDocuments(links, `${JSON.stringify(record.config, null, 2)}\n`, yaml);
       const { options } = podToRunOptions(yaml.replace(/\n\s+seccompProfile:[\s\S]*?localhostProfile: \S+/, ''));
@@ -250,6 +251,67 @@ describe('configToPod on a pod member with capabilities, seccomp and volumes', (
     } finally {
       rmSync(host, { recursive: true, force: true });
     }
+  });
+});
+
+describe('configToPod on the protections Kubernetes leaves to the runtime, and on --privileged', () => {
+  const devicesList = (record: ContainerRecord): string[] => readFileSync(record.cgroup!.files.devices!, 'utf8').trim().split('\n');
+
+  test('a default container: RuntimeDefault, its device rules (devices.list and the eBPF program) and its own session keyring', async () => {
+    const record = await run({ name: 'podyaml-defaults', net: 'none', args: ['sleep', '60'] });
+    const { pod, links, yaml } = configToPod(record.config, record);
+    expect(pod.spec.containers[0].securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    expect(pod.spec.containers[0].securityContext.privileged).toBeUndefined();
+    expect(kernelOf(links, 'seccomp', 'process').value).toBe("Seccomp: 2 (filter)  profile: the runtime's default (Docker-like)");
+    expect(link(links, 'seccomp').jsonPaths).toEqual(['linux.seccomp', `annotations["${ANNOTATIONS.seccomp}"]`]);
+    const devices = kernelOf(links, 'devices', 'devices');
+    expect(link(links, 'devices').podPaths).toEqual([]);
+    expect(devices.rules[0]).toBe('deny a');
+    if (devices.listFile) expect(devices.list).toEqual(devicesList(record));
+    if (devices.programDirectory) {
+      expect(devices.programs).toEqual(deviceProgramsOf(devices.programDirectory));
+      expect(devices.programs).toHaveLength(1);
+    }
+    expect(devices.listFile ?? devices.programDirectory).not.toBeNull();
+    const keyring = kernelOf(links, 'session-keyring', 'keyring');
+    expect(keyring).toEqual({ kind: 'keyring', file: '/proc/keys', name: `_ses.${record.id}`, own: true });
+    expect(readFileSync('/proc/keys', 'utf8')).toContain(` _ses.${record.id}: `);
+    expect(link(links, 'session-keyring').jsonPaths).toEqual([`annotations["${ANNOTATIONS.sessionKeyring}"]`]);
+    expectLinksInDocuments(links, `${JSON.stringify(record.config, null, 2)}\n`, yaml);
+  });
+
+  test('--privileged is privileged: true (no seccompProfile, no capabilities); --no-new-keyring shows no keyring of its own; both read back', async () => {
+    const record = await run({ name: 'podyaml-privileged', net: 'none', args: ['sleep', '60'], privileged: true, noNewKeyring: true });
+    const { pod, links, yaml } = configToPod(record.config, record);
+    expect(pod.spec.containers[0].securityContext).toEqual({ runAsUser: 0, runAsGroup: 0, readOnlyRootFilesystem: false, privileged: true });
+    expect(yaml).toMatch(/^ {8}privileged: true$/m);
+    const status = readFileSync(`/proc/${record.pid}/status`, 'utf8');
+    expect(status).toMatch(/^Seccomp:\s*0$/m);
+    expect(kernelOf(links, 'privileged', 'process').value).toMatch(/^Seccomp: 0 \(none\) {2}NoNewPrivs: 0 {2}CapEff: \d+ capabilities$/);
+    expect(link(links, 'privileged').podPaths).toEqual(['spec.containers[0].securityContext.privileged']);
+    expect(link(links, 'seccomp').podPaths).toEqual(['spec.containers[0].securityContext.privileged']);
+    expect(kernelOf(links, 'seccomp', 'process').value).toBe('Seccomp: 0 (none)  profile: unconfined (none)');
+    const devices = kernelOf(links, 'devices', 'devices');
+    expect(devices.rules).toEqual(['allow a']);
+    if (devices.listFile) expect(devices.list).toEqual(['a *:* rwm']);
+    expect(kernelOf(links, 'session-keyring', 'keyring').own).toBe(false);
+    expect(readFileSync('/proc/keys', 'utf8')).not.toContain(` _ses.${record.id}: `);
+    expectLinksInDocuments(links, `${JSON.stringify(record.config, null, 2)}\n`, yaml);
+    const { options, effects } = podToRunOptions(yaml);
+    expect(options).toMatchObject({ privileged: true });
+    expect(effects.map((effect) => effect.option)).toContain('privileged');
+    // The keyring has no Pod field: read back, the container gets its own again.
+    expect(configFromRunOptions({ ...options, noNewKeyring: true }, { rootfs: record.config.root!.path })).toEqual(record.config);
+  });
+
+  test('--device-cgroup-rule: the devices link names the rule annotation too, and the kernel list has the rule', async () => {
+    const record = await run({ name: 'podyaml-tun', net: 'none', args: ['sleep', '60'], deviceCgroupRules: ['c 10:200 rwm'] });
+    const { links, yaml } = configToPod(record.config, record);
+    expect(link(links, 'devices').jsonPaths).toEqual(['linux.resources.devices', `annotations["${ANNOTATIONS.deviceCgroupRules}"]`]);
+    const devices = kernelOf(links, 'devices', 'devices');
+    expect(devices.rules.at(-1)).toBe('allow c 10:200 rwm');
+    if (devices.listFile) expect(devicesList(record)).toContain('c 10:200 rwm');
+    expectLinksInDocuments(links, `${JSON.stringify(record.config, null, 2)}\n`, yaml);
   });
 });
 
@@ -269,6 +331,7 @@ describe('podToRunOptions refuses what the lab cannot do, in one line', () => {
     ['a bad memory quantity', (pod) => (pod.spec.containers[0].resources = { limits: { memory: '64 megs' } }), /^spec\.containers\[0\]\.resources\.limits\.memory: invalid memory quantity "64 megs"/],
     ['a Deployment', (pod) => ((pod as unknown as Record<string, unknown>).kind = 'Deployment'), /^kind: only "Pod" is supported, got "Deployment"$/],
     ['an nfs volume', (pod) => ((pod.spec as unknown as Record<string, unknown>).volumes = [{ name: 'h', nfs: { server: 'x', path: '/' } }]), /^spec\.volumes\[0\]\.nfs: not supported/],
+    ['privileged that is not a boolean', (pod) => ((pod.spec.containers[0].securityContext as unknown as Record<string, unknown>).privileged = 'yes'), /securityContext\.privileged: expected true or false, got "yes"$/],
     ['an unknown capability', (pod) => ((pod.spec.containers[0].securityContext as unknown as Record<string, unknown>).capabilities = { add: ['WIZARDRY'] }), /capabilities\.add: unknown capability "WIZARDRY"/],
   ];
   test.each(cases)('%s', (_name, change, message) => {
@@ -296,7 +359,7 @@ describe('podToRunOptions refuses what the lab cannot do, in one line', () => {
 
 describe('field paths', () => {
   test('the lab annotation keys are the agent\'s', () => {
-    expect(LAB_ANNOTATIONS).toEqual({ name: ANNOTATIONS.name, image: ANNOTATIONS.image, network: ANNOTATIONS.network, bridge: ANNOTATIONS.bridge, seccomp: ANNOTATIONS.seccomp });
+    expect(LAB_ANNOTATIONS).toBe(ANNOTATIONS);
   });
 
   test('parents of item, quoted-key and dotted paths', () => {

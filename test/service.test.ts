@@ -197,7 +197,7 @@ describe('containers-lab serve with the real runtime', () => {
     const ps = await cli('ps', '--json');
     expect(JSON.parse(ps.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ id, name: 'svc-test-a', status: 'running' })]));
     const table = (await cli('ps')).stdout.split('\n');
-    expect(table[0]).toMatch(/^ID\s+NAME\s+STATUS\s+PID\s+IP\s+COMMAND\s+CREATED$/);
+    expect(table[0]).toMatch(/^ID\s+NAME\s+STATUS\s+PID\s+IP\s+COMMAND\s+CREATED\s+PORTS$/);
     expect(table.find((line) => line.includes('svc-test-a'))).toMatch(/running/);
 
     const inspect = JSON.parse((await cli('inspect', 'svc-test-a', '--json')).stdout);

@@ -2,7 +2,7 @@
  * Human-readable output: aligned tables, short ids, "3 minutes ago". Machine-readable output is
  * always `--json`, which prints the protocol's own objects unchanged.
  */
-import type { ContainerRecord, ContainerSummary } from '../protocol';
+import { formatPublishedPorts, type ContainerRecord, type ContainerSummary } from '../protocol';
 
 /** Columns padded to the widest cell; the last column is not padded (no trailing spaces). */
 export function table(header: string[], rows: string[][]): string {
@@ -55,8 +55,10 @@ export function containerTable(containers: ContainerSummary[], now = Date.now())
     container.ip ?? '-',
     JSON.stringify(truncate(container.command, 30)),
     ago(container.createdAt, now),
+    // As docker ps: a stopped container's ports are only asked for, no rule forwards them.
+    container.status === 'stopped' ? '' : formatPublishedPorts(container.ports ?? []),
   ]);
-  return table(['ID', 'NAME', 'STATUS', 'PID', 'IP', 'COMMAND', 'CREATED'], rows);
+  return table(['ID', 'NAME', 'STATUS', 'PID', 'IP', 'COMMAND', 'CREATED', 'PORTS'], rows);
 }
 
 function bytes(value: number | null): string {
@@ -132,6 +134,7 @@ export function recordSummary(record: ContainerRecord): string {
   if (network.mode === 'bridge') {
     lines.push(`  ${network.ifname ?? 'eth0'} ${network.ip ?? '-'}${network.prefixLength === null ? '' : `/${network.prefixLength}`} mac ${network.mac ?? '-'}`);
     lines.push(`  gateway ${network.gateway ?? '-'}, host side ${network.vethHost ?? '-'} on bridge ${network.bridge ?? '-'}`);
+    if (record.ports.length) lines.push(`  ports ${formatPublishedPorts(record.ports)}${record.status === 'stopped' ? ' (not forwarded while stopped)' : ''}`);
   } else {
     lines.push(network.mode === 'host' ? "  the host's network namespace" : '  loopback only');
   }

@@ -17,6 +17,11 @@ import { openAgentFor, writeAll } from './context';
 import { errorLine, exitCodeFor } from './errors';
 import { dialStdioVerb } from './verbs/dial-stdio';
 import { execVerb } from './verbs/exec';
+import { imageVerb } from './verbs/image';
+import { imagesVerb } from './verbs/images';
+import { importVerb } from './verbs/import';
+import { pullVerb } from './verbs/pull';
+import { rmiVerb } from './verbs/rmi';
 import { inspectVerb } from './verbs/inspect';
 import { labVerb } from './verbs/lab';
 import { logsVerb } from './verbs/logs';
@@ -28,7 +33,9 @@ import { stopVerb } from './verbs/stop';
 
 export const VERSION: string = packageJson.version;
 
-export const VERBS: readonly Verb[] = [runVerb, psVerb, execVerb, inspectVerb, logsVerb, stopVerb, rmVerb, labVerb, serveVerb, dialStdioVerb];
+export const VERBS: readonly Verb[] = [
+  runVerb, psVerb, execVerb, inspectVerb, logsVerb, stopVerb, rmVerb, pullVerb, imagesVerb, imageVerb, rmiVerb, importVerb, labVerb, serveVerb, dialStdioVerb,
+];
 
 export const NOT_ROOT_MESSAGE = 'must run as root (the agent creates namespaces, mounts and cgroups)';
 

@@ -9,14 +9,17 @@ import { NAMESPACE_TYPES } from '../protocol';
 import type { NamespaceType, NetworkMode, OciSeccomp, OciSpec, RunOptions, VolumeMount } from '../protocol';
 import { CPU_FORMS, parseCpuQuantity } from '../protocol/quantity';
 import { UsageError, integerOption, listOption, stringOption, switchOption } from './args';
+import { parseReference } from '../image/reference';
 import type { ParsedArgs, VerbSpec } from './args';
 
 export const RUN_SPEC: VerbSpec = {
   name: 'run',
-  summary: 'Create and start a container from the busybox image.',
-  usage: 'run [OPTIONS] busybox [-- CMD ARGS…]',
+  summary: 'Create and start a container from the built-in busybox image or a pulled one.',
+  usage: 'run [OPTIONS] busybox|IMAGE [-- CMD ARGS…]',
   options: [
     { long: 'detach', short: 'd', help: 'run in the background and print the container id' },
+    { long: 'tty', short: 't', help: 'give the main process a terminal the agent keeps open (logs show its screen); no command: sh' },
+    { long: 'interactive', short: 'i', help: "with -t: the terminal takes input (type into it with exec -it); docker's -dit" },
     { long: 'name', value: 'N', help: 'container name (letters, digits, -, _, .)' },
     { long: 'hostname', value: 'H', help: 'hostname inside the UTS namespace' },
     { long: 'memory', value: 'SIZE', help: 'memory limit: 64m, 128Mi, 1Gi or bytes (k/M/G are 1000-based)' },
@@ -27,25 +30,36 @@ export const RUN_SPEC: VerbSpec = {
     { long: 'userns', help: 'also create a user namespace (container root = an unprivileged host uid)' },
     { long: 'bridge', value: 'NAME', help: "bridge for --net bridge (default cl0, or the agent's $CONTAINERS_LAB_BRIDGE)" },
     { long: 'subnet', value: 'CIDR', help: "the bridge's subnet, e.g. 10.88.0.0/16 (default 10.77.0.0/24, or $CONTAINERS_LAB_SUBNET)" },
+    { long: 'publish', short: 'p', value: '[IP:]HOSTPORT:PORT[/udp]', repeatable: true, help: "publish a container port on the host, as docker's -p: 8080:80, 127.0.0.1:8080:80, 5353:53/udp" },
     { long: 'user', short: 'u', value: 'UID[:GID]', help: 'run the process as this numeric user (and group)' },
     { long: 'read-only', help: 'mount the root filesystem read-only' },
     { long: 'cap-add', value: 'CAPS', repeatable: true, help: 'add capabilities to the default set, e.g. NET_ADMIN (comma-separated; ALL)' },
     { long: 'cap-drop', value: 'CAPS', repeatable: true, help: 'drop capabilities from the default set (comma-separated; ALL)' },
     { long: 'seccomp', value: 'FILE|unconfined', help: "a seccomp profile (OCI linux.seccomp JSON) instead of the default (Docker's); unconfined: none" },
     { long: 'no-new-privileges', help: 'set no_new_privs: execve can never gain privileges' },
+    { long: 'device-cgroup-rule', value: 'RULE', repeatable: true, help: 'allow a device besides the defaults, e.g. "c 10:200 rwm" (tun); "a *:* rwm" allows every device' },
+    { long: 'no-new-keyring', help: "stay in the caller's session keyring (host root's) instead of a new one of the container's own" },
+    { long: 'privileged', help: 'every capability, no seccomp filter, every device, nothing of /proc masked (Docker\'s --privileged)' },
     { long: 'pod', value: 'NAME', help: "join pod NAME: share its network, IPC and hostname (made with its first container)" },
     { long: 'volume', short: 'v', value: 'SRC:DEST[:ro]', repeatable: true, help: 'mount a volume: NAME:/path (emptyDir) or /host/dir:/path (hostPath)' },
     { long: 'init', value: 'CMD', help: 'a shell command run to completion before the main process (an init step)' },
     { long: 'config', value: 'FILE', help: 'an OCI runtime-spec config.json to realise' },
+    { long: 'entrypoint', value: 'CMD', help: "replace the image's Entrypoint (and drop its Cmd), as docker's --entrypoint; '' for none" },
   ],
-  positionals: { name: 'the image (busybox)', min: 1, max: 1 },
+  positionals: { name: 'the image (busybox) or a pulled one', min: 1, max: 1 },
   command: 'optional',
   details: [
     'Examples:',
     '  containers-lab run -d --name web --memory 64m --pids 64 busybox -- httpd -f -p 8080',
+    '  containers-lab run -d --name site -p 8080:80 busybox -- httpd -f -p 80   (host port 8080 → the container\'s 80)',
     '  containers-lab run -d --name api --memory 128Mi --cpus 500m busybox   (Kubernetes units, as in a Pod\'s resources.limits)',
     '  containers-lab run --net none --ns pid,uts,mnt busybox -- ps',
+    '  containers-lab run -dit --name box busybox   (PID 1 is sh on a terminal, as docker run -dit busybox)',
+    '  containers-lab run -d --name web nginx:1.27   (a pulled image: containers-lab pull nginx:1.27 first)',
+    '  containers-lab run --entrypoint /bin/ls alpine -- -l /   (docker\'s override rules: args replace Cmd; --entrypoint drops it too)',
+    'The word busybox alone is the built-in offline image; a pulled busybox is busybox:TAG or docker.io/library/busybox.',
     '  containers-lab run -d --name app --pod web -v shared:/data --user 1000 --cap-drop ALL busybox -- sleep 1d',
+    '  containers-lab run -d --name vpn --device-cgroup-rule "c 10:200 rwm" --cap-add NET_ADMIN busybox   (may open /dev/net/tun)',
   ],
 };
 
@@ -54,8 +68,23 @@ const NETWORK_MODES: readonly NetworkMode[] = ['bridge', 'none', 'host'];
 /** Turns the command line into the protocol's RunOptions; every mistake is a usage error. */
 export function runOptionsFrom(args: ParsedArgs, readConfig: (path: string) => string = (path) => readFileSync(path, 'utf8')): RunOptions {
   const image = args.positionals[0]!;
-  if (image !== 'busybox') throw new UsageError(`run: unknown image "${image}": the lab has one image, busybox`);
-  const options: RunOptions = { image: 'busybox' };
+  // `busybox` alone is the built-in image; any other word names a pulled or imported one (checked here for spelling only).
+  if (image !== 'busybox' && !/^(?:sha256:)?[a-f0-9]{12,64}$/.test(image)) {
+    try {
+      parseReference(image);
+    } catch (error) {
+      throw new UsageError(`run: ${(error as Error).message}`);
+    }
+  }
+  const options: RunOptions = { image };
+  const entrypoint = stringOption(args, 'entrypoint');
+  if (entrypoint !== undefined) {
+    if (image === 'busybox') throw new UsageError('run: --entrypoint applies to a pulled image; busybox runs the command after --');
+    options.entrypoint = entrypoint === '' ? [] : [entrypoint];
+  }
+  const tty = switchOption(args, 'tty');
+  if (switchOption(args, 'interactive') && !tty) throw new UsageError("-i needs -t here: a container's only input is its terminal (run -dit busybox)");
+  if (tty) options.tty = true;
   const name = stringOption(args, 'name');
   if (name !== undefined) options.name = name;
   const hostname = stringOption(args, 'hostname');
@@ -80,6 +109,8 @@ export function runOptionsFrom(args: ParsedArgs, readConfig: (path: string) => s
   if (bridge !== undefined) options.bridge = bridge;
   const subnet = stringOption(args, 'subnet');
   if (subnet !== undefined) options.subnet = subnet;
+  const publish = listOption(args, 'publish');
+  if (publish.length) options.ports = publish;
   const user = stringOption(args, 'user');
   if (user !== undefined) options.user = user;
   if (switchOption(args, 'read-only')) options.readOnlyRoot = true;
@@ -92,6 +123,10 @@ export function runOptionsFrom(args: ParsedArgs, readConfig: (path: string) => s
   if (seccompPath === 'unconfined') options.seccomp = 'unconfined';
   else if (seccompPath !== undefined) options.seccomp = readJsonObject('--seccomp', seccompPath, readConfig) as OciSeccomp;
   if (switchOption(args, 'no-new-privileges')) options.noNewPrivileges = true;
+  const deviceRules = listOption(args, 'device-cgroup-rule');
+  if (deviceRules.length) options.deviceCgroupRules = deviceRules;
+  if (switchOption(args, 'no-new-keyring')) options.noNewKeyring = true;
+  if (switchOption(args, 'privileged')) options.privileged = true;
   const pod = stringOption(args, 'pod');
   if (pod !== undefined) options.pod = pod;
   const volumes = listOption(args, 'volume');

@@ -12,6 +12,8 @@ import { devicesRecord } from '../runtime/cgroups/device-rules';
 import { namespaceInodes } from '../runtime/namespaces';
 import type { ContainerState } from '../runtime/state/store';
 import { ANNOTATIONS } from '../oci/from-run-options';
+import { portsFromConfig } from '../runtime/network/ports/publish-syntax';
+import { withKernelDeviceAccess } from './device-access';
 import { readMountinfo } from './mountinfo';
 import { readSecurity } from './security';
 
@@ -39,20 +41,37 @@ export function buildContainerRecord(state: ContainerState, config: OciSpec, cgr
     startedAt: state.startedAt,
     finishedAt: state.finishedAt,
     image: state.image,
+    imageRef: imageRefOf(config),
+    exposedPorts: exposedPortsOf(config),
     hostname: state.hostname,
     config,
     namespaces,
     sharedWithHost: alive ? NAMESPACE_TYPES.filter((type) => namespaces[type] !== undefined && namespaces[type] === agentNamespaces[type]) : sharedWithHost,
-    cgroup: cgroupRecord ? { ...cgroupRecord, devices: devicesRecord(config, cgroupRecord) } : null,
+    cgroup: cgroupRecord ? { ...cgroupRecord, devices: withKernelDeviceAccess(devicesRecord(config, cgroupRecord), cgroupRecord) } : null,
     rootfs: state.rootfs,
     mounts,
     network: state.network,
+    ports: portsFromConfig(config),
     processes: alive && cgroup ? safely(() => cgroup.processes(), []).flatMap((pid) => processRecord(pid)) : [],
     logPath: state.logPath,
     pod: podOf(config),
     init: initOf(config, state),
     security: alive ? readSecurity(state.pid!, mounts, state.id, config) : null,
   };
+}
+
+/** The pulled or imported image the document was made from (its annotations); null for busybox. */
+function imageRefOf(config: OciSpec): ContainerRecord['imageRef'] {
+  const annotations = config.annotations ?? {};
+  const digest = annotations[ANNOTATIONS.imageDigest];
+  const id = annotations[ANNOTATIONS.imageId];
+  return digest && id ? { name: annotations[ANNOTATIONS.image] ?? '', digest, id } : null;
+}
+
+function exposedPortsOf(config: OciSpec): string[] {
+  const value = config.annotations?.[ANNOTATIONS.exposedPorts];
+  const ports = value ? safely(() => JSON.parse(value) as unknown, []) : [];
+  return Array.isArray(ports) ? ports.filter((port): port is string => typeof port === 'string') : [];
 }
 
 function podOf(config: OciSpec): ContainerRecord['pod'] {

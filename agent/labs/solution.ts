@@ -14,12 +14,12 @@ import { badInput } from '../errors';
 import { parseVerbArgs, switchOption } from '../command-line/args';
 import { RUN_SPEC, runOptionsFrom } from '../command-line/run-options';
 import { EXEC_SPEC, RM_SPEC, STOP_SPEC } from '../command-line/verbs';
+import { splitWords } from '../command-line/words';
 import type { ContainerRecord } from '../protocol';
 import type { ContainerRuntime } from '../runtime/api';
 import { execCapture, findContainer, type LabContext } from './context';
 import type { SolutionStep } from './format';
 import { waitUntilStopped } from './setup/wait';
-import { splitWords } from './words';
 
 const FACT = /\{\{\s*(pid|ip|gateway|veth|bridge|rootfs):([A-Za-z0-9_.-]+)\s*\}\}/g;
 

@@ -26,40 +26,35 @@ import type {
   OciSpec,
   RunOptions,
 } from '../protocol';
-import { NAMESPACE_TYPES } from '../protocol';
+import { ANNOTATIONS, NAMESPACE_TYPES } from '../protocol';
 import { validateConfig } from './validate';
 import { parseCpuQuantity, parseMemoryQuantity } from '../protocol/quantity';
-import { securityFromRunOptions } from './security-options';
+import { ALL_DEVICES, securityFromRunOptions } from './security-options';
+import { formatDeviceCgroupRule } from './device-cgroup-rule';
 import { volumeMounts, type EmptyDirLocator } from './volume-options';
 import { DEFAULT_CPU_PERIOD_US, MAX_PIDS, MIN_CPU_QUOTA_US, MIN_MEMORY_BYTES } from '../runtime/cgroups/limits';
 import { defaultDeviceRules } from '../runtime/cgroups/device-rules';
 import { LEARNER_DEFAULT_BRIDGE, type DefaultBridge } from '../runtime/network/default-bridge';
+import { parsePublishSpecs, portsAnnotation } from '../runtime/network/ports/publish-syntax';
 
 export const OCI_VERSION = '1.1.0';
 
-/** Annotation keys carrying what the OCI spec has no field for. */
-export const ANNOTATIONS = {
-  name: 'lab.containers.name',
-  image: 'lab.containers.image',
-  network: 'lab.containers.network',
-  bridge: 'lab.containers.bridge',
-  subnet: 'lab.containers.subnet',
-  /** The pod a container belongs to, and whether it is the pod's sandbox (which holds the shared namespaces). */
-  pod: 'lab.containers.pod',
-  podSandbox: 'lab.containers.pod-sandbox',
-  /** The init step's command (JSON) — run to completion before the main process. */
-  init: 'lab.containers.init',
-  /** Which seccomp profile linux.seccomp is: "default" (the runtime's), "custom" (the user's) or "unconfined" (none). */
-  seccomp: 'lab.containers.seccomp',
-} as const;
+/** Annotation keys carrying what the OCI spec has no field for (the protocol's: the views read them too). */
+export { ANNOTATIONS };
 
 /** The namespaces a pod's containers share (Kubernetes: network, IPC and the hostname). */
 export const POD_SHARED_NAMESPACES = ['net', 'ipc', 'uts'] as const;
 
-/* PID 1 of a PID namespace ignores signals it has no handler for, so a plain `sleep` would shrug
+/* Without a terminal and with no command (`run -d busybox`), an idle process keeps the container
+ * running. PID 1 of a PID namespace ignores signals it has no handler for, so a plain `sleep` would shrug
  * off SIGTERM and every stop would wait for SIGKILL. The shell traps TERM/INT, kills its sleeper
  * (which would otherwise outlive it when the container shares the host's PID namespace) and exits. */
 export const IDLE_PROCESS = ['sh', '-c', "trap 'kill $! 2>/dev/null; exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"];
+
+/* With a terminal (`tty`) and no command: the image's own default, a plain interactive shell, as
+ * `docker run -dit busybox` starts. It waits on its terminal, which the agent keeps open
+ * (../runtime/process/main-terminal.ts), so PID 1 is a program a learner recognises. */
+export const TERMINAL_DEFAULT_COMMAND = ['sh'];
 
 export const DEFAULT_ENV = ['PATH=/bin:/sbin:/usr/bin:/usr/sbin', 'HOME=/root', 'TERM=xterm'];
 
@@ -254,7 +249,7 @@ function chooseNamespaces(options: RunOptions): { namespaces: Set<NamespaceType>
 /* Which mounts a fresh container gets, in order (later ones land inside earlier ones). Inside a
  * user namespace the kernel only lets "root" mount proc, sysfs and mqueue for namespaces that user
  * namespace owns; where the container shares the host's, the host's view is bind-mounted instead. */
-function defaultMounts(namespaces: Set<NamespaceType>): OciMount[] {
+function defaultMounts(namespaces: Set<NamespaceType>, privileged: boolean): OciMount[] {
   const userns = namespaces.has('user');
   const proc: OciMount =
     userns && !namespaces.has('pid')
@@ -263,7 +258,7 @@ function defaultMounts(namespaces: Set<NamespaceType>): OciMount[] {
   const sys: OciMount =
     userns && !namespaces.has('net')
       ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
-      : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] };
+      : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...(privileged ? [] : ['ro'])] };
   const mounts: OciMount[] = [
     proc,
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -329,8 +324,10 @@ export function configFromRunOptions(options: RunOptions, defaults: ConfigDefaul
     hostname = name !== undefined && isHostname(name) ? name : 'busybox';
   }
 
-  // Docker's device rules (deny all, then null, zero, ttys…): a learner's own config.json may change them.
-  const resources: NonNullable<NonNullable<OciSpec['linux']>['resources']> = { devices: defaultDeviceRules() };
+  // Docker's device rules (deny all, then null, zero, ttys…) and any --device-cgroup-rule after them;
+  // --privileged: every device. A learner's own config.json may say anything else.
+  const devices = security.privileged ? [{ ...ALL_DEVICES }] : [...defaultDeviceRules(), ...security.extraDeviceRules];
+  const resources: NonNullable<NonNullable<OciSpec['linux']>['resources']> = { devices };
   if (options.memory !== undefined) resources.memory = { limit: memoryLimit(options.memory) };
   if (options.cpus !== undefined) resources.cpu = { quota: cpuQuota(options.cpus), period: CPU_PERIOD_US };
   if (options.pids !== undefined) resources.pids = { limit: pidsLimit(options.pids) };
@@ -339,6 +336,10 @@ export function configFromRunOptions(options: RunOptions, defaults: ConfigDefaul
     [ANNOTATIONS.image]: image, [ANNOTATIONS.network]: network, [ANNOTATIONS.seccomp]: security.seccompProfile,
   };
   if (name !== undefined) annotations[ANNOTATIONS.name] = name;
+  // Always written, so the document itself says whose keyring the processes join.
+  annotations[ANNOTATIONS.sessionKeyring] = security.sessionKeyring;
+  if (security.privileged) annotations[ANNOTATIONS.privileged] = 'true';
+  if (security.extraDeviceRules.length) annotations[ANNOTATIONS.deviceCgroupRules] = JSON.stringify(security.extraDeviceRules.map(formatDeviceCgroupRule));
   if (pod) annotations[ANNOTATIONS.pod] = pod.name;
   if (defaults.sandboxOfPod !== undefined) {
     annotations[ANNOTATIONS.pod] = defaults.sandboxOfPod;
@@ -356,13 +357,19 @@ export function configFromRunOptions(options: RunOptions, defaults: ConfigDefaul
   } else if (options.bridge !== undefined || options.subnet !== undefined) {
     throw badInput(`--bridge and --subnet apply to --net bridge, not --net ${network}`);
   }
+  // -p: DNAT to the container's bridge address (../runtime/network/ports/), so only a bridged container of its own network.
+  const ports = parsePublishSpecs(options.ports);
+  if (ports.length && pod) throw badInput(`pod "${pod.name}" shares its sandbox's network: -p is not supported for pod members`);
+  if (ports.length && network !== 'bridge') throw badInput(`-p publishes a port of a bridged container: --net ${network} has no address of its own to forward to`);
+  const portsValue = portsAnnotation(ports);
+  if (portsValue !== undefined) annotations[ANNOTATIONS.ports] = portsValue;
 
   const spec: OciSpec = {
     ociVersion: OCI_VERSION,
     process: {
-      terminal: false,
+      terminal: options.tty === true,
       user: security.user,
-      args: options.args === undefined ? [...IDLE_PROCESS] : validateArgs(options.args),
+      args: options.args !== undefined ? validateArgs(options.args) : options.tty === true ? [...TERMINAL_DEFAULT_COMMAND] : [...IDLE_PROCESS],
       env: mergeEnv(options.env),
       cwd: '/',
       capabilities: security.capabilities,
@@ -370,7 +377,7 @@ export function configFromRunOptions(options: RunOptions, defaults: ConfigDefaul
     },
     root: { path: defaults.rootfs, readonly: security.readOnlyRoot },
     ...(hostname !== undefined ? { hostname } : {}),
-    mounts: [...defaultMounts(namespaces), ...volumeMounts(options, defaults.emptyDir ?? noEmptyDir)],
+    mounts: [...defaultMounts(namespaces, security.privileged), ...volumeMounts(options, defaults.emptyDir ?? noEmptyDir)],
     annotations,
     linux: {
       // Listed in NAMESPACE_TYPES order so documents are stable and diffable.
@@ -379,8 +386,8 @@ export function configFromRunOptions(options: RunOptions, defaults: ConfigDefaul
         return joined ? { type: toOciNamespace(type), path: `/proc/${pod.sandboxPid}/ns/${type}` } : { type: toOciNamespace(type) };
       }),
       resources,
-      maskedPaths: [...DEFAULT_MASKED_PATHS],
-      readonlyPaths: [...DEFAULT_READONLY_PATHS],
+      // Docker's --privileged masks nothing: /proc/keys, /proc/kcore… are the host's to read.
+      ...(security.privileged ? {} : { maskedPaths: [...DEFAULT_MASKED_PATHS], readonlyPaths: [...DEFAULT_READONLY_PATHS] }),
       ...(security.seccomp ? { seccomp: security.seccomp } : {}),
     },
   };
@@ -436,6 +443,14 @@ export function joinedNamespacesFromConfig(spec: OciSpec): { type: NamespaceType
     joined.push({ type, path: entry.path });
   }
   return joined;
+}
+
+/** Whose session keyring the container's processes join: their own (the default) or the caller's ("host"). */
+export function sessionKeyringFromConfig(spec: OciSpec): 'own' | 'host' {
+  const value = spec.annotations?.[ANNOTATIONS.sessionKeyring];
+  if (value === undefined || value === 'own') return 'own';
+  if (value === 'host') return 'host';
+  throw badInput(`annotations["${ANNOTATIONS.sessionKeyring}"] ${quote(value)}: use "own" (a new session keyring) or "host" (the caller's)`);
 }
 
 /** The annotation if present; otherwise "host" without a network namespace and "none" with one. */

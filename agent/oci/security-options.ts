@@ -12,12 +12,24 @@
  * Kubernetes' seccompProfile has three types, and so does `run --seccomp`: RuntimeDefault (no
  * option: the runtime's default profile, ./default-seccomp.ts, as Docker gives every container),
  * Localhost (`--seccomp FILE`: yours instead) and Unconfined (`--seccomp unconfined`: no filter).
+ *
+ * And the opt-outs, each of which turns one protection off so a learner can see what it held back:
+ *
+ *   --device-cgroup-rule RULE     a device rule after the defaults (./device-cgroup-rule.ts)
+ *   --no-new-keyring              the caller's session keyring instead of one of the container's own
+ *   --privileged                  Docker's: every capability the agent holds, no seccomp filter, every
+ *                                 device, nothing of /proc masked, /sys writable (privileged: true)
+ *
+ * An option that would change nothing next to --privileged (--cap-add, --seccomp FILE, a device
+ * rule) is refused rather than ignored, as Docker would silently do.
  */
+import { readFileSync } from 'node:fs';
 import { badInput, quote } from '../errors';
-import type { OciProcess, OciSeccomp, RunOptions, SeccompProfileName } from '../protocol';
-import { capabilitySet, ociCapabilities } from '../runtime/capabilities';
+import type { OciDeviceCgroup, OciProcess, OciSeccomp, RunOptions, SeccompProfileName } from '../protocol';
+import { capabilitiesFromStatus, capabilityName, capabilitySet, CAPABILITY_NAMES, ociCapabilities, type CapabilityName } from '../runtime/capabilities';
 import { compiledSeccomp } from '../runtime/seccomp';
 import { defaultSeccompProfile } from './default-seccomp';
+import { parseDeviceCgroupRules } from './device-cgroup-rule';
 
 const MAX_ID = 2 ** 32 - 2;
 
@@ -46,20 +58,71 @@ export interface SecurityFields {
   /** Which profile `seccomp` is: written to config.json's annotations so views can name it. */
   seccompProfile: SeccompProfileName;
   readOnlyRoot: boolean;
+  /** Device rules after the defaults (--device-cgroup-rule); [] when none. */
+  extraDeviceRules: OciDeviceCgroup[];
+  /** --privileged: the document's device rules are the one "allow a", and nothing of /proc is masked. */
+  privileged: boolean;
+  /** "own": a new session keyring (`_ses.<id>`); "host": the caller's (--no-new-keyring). */
+  sessionKeyring: 'own' | 'host';
 }
 
-export function securityFromRunOptions(options: RunOptions): SecurityFields {
+/** The one device rule of a privileged container: every device, every access. */
+export const ALL_DEVICES: Readonly<OciDeviceCgroup> = { allow: true, access: 'rwm' };
+
+export function securityFromRunOptions(options: RunOptions, held: readonly CapabilityName[] = heldCapabilities()): SecurityFields {
   const user = parseUser(options.user);
-  const capabilities = ociCapabilities(capabilitySet(stringList(options.capAdd, 'capAdd'), stringList(options.capDrop, 'capDrop')));
-  const { seccomp, seccompProfile } = seccompFromRunOptions(options.seccomp, capabilities.bounding ?? []);
+  const privileged = flag(options.privileged, 'privileged');
+  const extraDeviceRules = parseDeviceCgroupRules(options.deviceCgroupRules);
+  const sessionKeyring = flag(options.noNewKeyring, 'noNewKeyring') ? 'host' : 'own';
+  const capAdd = stringList(options.capAdd, 'capAdd');
+  const capDrop = stringList(options.capDrop, 'capDrop');
+  if (privileged) {
+    // Docker ignores these next to --privileged; here they are refused, so nothing asked is ignored.
+    if (capAdd.length || capDrop.length) throw badInput('--privileged gives every capability: leave --cap-add and --cap-drop out');
+    if (options.seccomp !== undefined && options.seccomp !== 'unconfined') throw badInput('--privileged runs without a seccomp filter: leave --seccomp out');
+    if (extraDeviceRules.length) throw badInput('--privileged already allows every device: leave --device-cgroup-rule out');
+  }
+  const capabilities = ociCapabilities(privileged ? [...held] : capabilitiesWithin(capAdd, capDrop, held));
+  const { seccomp, seccompProfile } = privileged ? { seccomp: undefined, seccompProfile: 'unconfined' as const } : seccompFromRunOptions(options.seccomp, capabilities.bounding ?? []);
   return {
     user,
     capabilities,
-    noNewPrivileges: options.noNewPrivileges === true,
+    noNewPrivileges: flag(options.noNewPrivileges, 'noNewPrivileges'),
     seccomp,
     seccompProfile,
-    readOnlyRoot: options.readOnlyRoot === true,
+    readOnlyRoot: flag(options.readOnlyRoot, 'readOnlyRoot'),
+    extraDeviceRules,
+    privileged,
+    sessionKeyring,
   };
+}
+
+function flag(value: unknown, option: string): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw badInput(`invalid ${option} ${quote(value)}: use true or false`);
+  return value === true;
+}
+
+/**
+ * What the agent can hand on: a process can never give a child a capability outside its own
+ * bounding set (this machine's lacks CAP_SYS_RESOURCE, for one). Read from /proc/self/status.
+ */
+export function heldCapabilities(status?: string): CapabilityName[] {
+  try {
+    return capabilitiesFromStatus(status ?? readFileSync('/proc/self/status', 'utf8')).bounding;
+  } catch {
+    return [...CAPABILITY_NAMES];
+  }
+}
+
+/**
+ * --cap-add/--cap-drop against the default set. "ALL" means every capability the agent holds; a
+ * capability named on its own that the agent lacks is refused: the kernel would not grant it.
+ */
+function capabilitiesWithin(capAdd: string[], capDrop: string[], held: readonly CapabilityName[]): CapabilityName[] {
+  const chosen = capabilitySet(capAdd, capDrop);
+  const missing = capAdd.filter((entry) => entry.toUpperCase() !== 'ALL').map(capabilityName).find((name) => !held.includes(name));
+  if (missing) throw badInput(`${missing} is not in the agent's own bounding set (/proc/self/status CapBnd): no container it makes can hold it`);
+  return chosen.filter((name) => held.includes(name));
 }
 
 function seccompFromRunOptions(option: RunOptions['seccomp'], bounding: readonly string[]): { seccomp: OciSeccomp | undefined; seccompProfile: SeccompProfileName } {

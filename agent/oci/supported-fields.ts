@@ -18,8 +18,9 @@
  *  process.cwd                            applied   absolute; made (mode 0755) if the image lacks it, as
  *                                                   runc does; without a mount namespace it must exist
  *  process.env                            applied   the program's environment
- *  process.terminal                       refused   when true: the first process writes to the log (exec -it
- *                                                   gives a terminal); consoleSize applies only with it
+ *  process.terminal                       applied   a pty from the container's own devpts as stdin/out/err and
+ *                                                   controlling tty, kept open by a keeper that copies it into
+ *                                                   the log (runtime/process/main-terminal.ts); consoleSize sizes it
  *  process.user.uid/gid/additionalGids    applied   setresuid/setresgid/setgroups; 4294967295 (the kernel's
  *                                                   "-1", no change) refused; mapped ids only in a userns
  *  process.user.umask                     applied   umask(2) in the child           /proc/<pid>/status
@@ -191,7 +192,9 @@ export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPla
   if (!types.includes('mnt') && !isHostDirectory(processSpec.cwd)) {
     throw configFieldError(['process', 'cwd'], `${JSON.stringify(processSpec.cwd.slice(0, 40))} is not a directory on the host, whose root the container shares`);
   }
-  if (processSpec.terminal === true) throw configFieldError(['process', 'terminal'], 'is not supported by this runtime: the first process writes to the container\'s log (exec -it gives a terminal)');
+  if (processSpec.terminal === true && types.includes('mnt') && !spec.mounts?.some((mount) => mount.destination === '/dev/pts' && mount.type === 'devpts')) {
+    throw configFieldError(['process', 'terminal'], 'needs a devpts mount at /dev/pts: the terminal is made in the container\'s own /dev/pts');
+  }
   checkUser(spec, types.includes('user'));
 
   if (spec.hostname !== undefined && spec.hostname !== '' && !own('uts')) throw configFieldError(['hostname'], 'needs a UTS namespace of the container\'s own');

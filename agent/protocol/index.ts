@@ -6,4 +6,7 @@ export * from './records';
 export * from './oci-spec';
 export * from './methods';
 export * from './labs';
+export * from './images';
 export * from './capabilities';
+export * from './annotations';
+export * from './published-ports';

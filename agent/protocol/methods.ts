@@ -2,16 +2,31 @@
  * JSON-RPC methods and notifications the agent serves. Requests map one-to-one onto the CLI
  * verbs; notifications tell every connected client what changed so views never poll the world.
  */
-import type { ContainerRecord, ContainerStatus, NamespaceType, NetworkMode, PathLayer } from './records';
+import type { ContainerRecord, ContainerStatus, NamespaceType, NetworkMode, PathLayer, PublishedPort } from './records';
 import type { LabMethods, LabNotifications } from './labs';
+import type { ImageMethods, ImageNotifications } from './images';
 import type { OciSeccomp, OciSpec } from './oci-spec';
 
 export interface RunOptions {
   name?: string;
   hostname?: string;
-  image?: 'busybox';
-  /** Command and arguments; default: an idle shell (`sh`). */
+  /**
+   * `busybox` (the default) is the built-in offline image; any other word names a pulled or
+   * imported image by reference (`alpine`, `host:5000/app:1`, `app@sha256:…`) or image ID prefix.
+   */
+  image?: string;
+  /**
+   * Replaces the image's Entrypoint (Docker's --entrypoint); the image's Cmd is then dropped too,
+   * so `args` is the whole rest. An empty list: no entrypoint at all. Images only.
+   */
+  entrypoint?: string[];
+  /** Command and arguments; default: `sh` with `tty`, else an idle shell (a `sleep` loop that ends on SIGTERM). */
   args?: string[];
+  /**
+   * Give the main process a terminal (config.json process.terminal) as its stdin, stdout and stderr,
+   * held open by the agent and copied into the container's log — `docker run -dit`.
+   */
+  tty?: boolean;
   env?: string[];
   /** Memory limit: bytes or a size such as "128Mi", "64m" (Docker: 64 MiB) or "500M" (agent/protocol/quantity.ts). */
   memory?: string | number;
@@ -25,6 +40,11 @@ export interface RunOptions {
   /** Bridge options for net=bridge. */
   bridge?: string;
   subnet?: string;
+  /**
+   * Publish ports, in Docker's syntax (`-p`): "8080:80", "127.0.0.1:8080:80", "5353:53/udp" —
+   * host port → container port, optionally on one host address only; tcp unless /udp.
+   */
+  ports?: string[];
   /** A full OCI config.json to realise instead of one built from the options above. */
   config?: OciSpec;
   /** Create only (status "created"); the default runs the process at once. */
@@ -43,6 +63,21 @@ export interface RunOptions {
   seccomp?: OciSeccomp | 'unconfined';
   /** Set no_new_privs: execve can never gain privileges (setuid bits, file capabilities). */
   noNewPrivileges?: boolean;
+  /**
+   * Device cgroup rules added to the default ones, in Docker's syntax (`--device-cgroup-rule`):
+   * "c 10:200 rwm" lets the container create, read and write the tun device; "a *:* rwm" every device.
+   */
+  deviceCgroupRules?: string[];
+  /**
+   * Stay in the caller's (the agent's, i.e. host root's) session keyring instead of a new one of the
+   * container's own (runc's --no-new-keyring). Written down as config.json annotation lab.containers.session-keyring: host.
+   */
+  noNewKeyring?: boolean;
+  /**
+   * Docker's --privileged: every capability the agent holds, no seccomp filter, every device, no
+   * masked or read-only /proc paths, /sys writable. The session keyring stays the container's own.
+   */
+  privileged?: boolean;
   /**
    * Join a pod: every container of one pod shares the network, IPC and UTS namespaces held by the
    * pod's sandbox (a small "pause" container made with the first member) and the pod's emptyDir volumes.
@@ -69,6 +104,8 @@ export interface ContainerSummary {
   status: ContainerStatus;
   pid: number | null;
   ip: string | null;
+  /** Its published ports (`ps` shows them while it is not stopped, as docker ps does); absent from an agent older than `run -p`. */
+  ports?: PublishedPort[];
   image: string;
   command: string;
   createdAt: string;
@@ -144,7 +181,7 @@ export interface ExecOptions {
 }
 
 /** Request method → [params, result]: the container methods here, the labs' in ./labs.ts. */
-export interface AgentMethods extends LabMethods {
+export interface AgentMethods extends LabMethods, ImageMethods {
   'agent.info': [Record<string, never>, AgentInfo];
   'container.run': [RunOptions, ContainerRecord];
   'container.start': [{ id: string }, ContainerRecord];
@@ -164,7 +201,7 @@ export interface AgentMethods extends LabMethods {
 }
 
 /** Notification method → params. Binary data travels base64-encoded. */
-export interface AgentNotifications extends LabNotifications {
+export interface AgentNotifications extends LabNotifications, ImageNotifications {
   'container.changed': { id: string; status: ContainerStatus; summary: ContainerSummary };
   'container.removed': { id: string; name: string };
   'container.log': { id: string; data: string };

@@ -15,7 +15,10 @@ export interface OciSpec {
 }
 
 export interface OciProcess {
+  /** The process gets a pseudo-terminal as stdin, stdout and stderr (agent/runtime/process/main-terminal.ts). */
   terminal?: boolean;
+  /** That terminal's size in characters (TIOCSWINSZ); only with `terminal`. */
+  consoleSize?: { height: number; width: number };
   user: { uid: number; gid: number; umask?: number; additionalGids?: number[] };
   args: string[];
   env?: string[];

@@ -57,6 +57,10 @@ export interface CgroupDevicesRecord {
   mechanisms: ('devices.list' | 'ebpf')[];
   /** The rules in the order applied, in the v1 files' syntax: "deny a", "allow c 1:3 rwm", "allow c 136:* rwm". */
   rules: string[];
+  /** What cgroup v1's devices.list says now (files.devices), one line each: "c 1:3 rwm"; absent without v1. */
+  list?: string[];
+  /** The ids of the BPF_PROG_TYPE_CGROUP_DEVICE programs attached to directories.unified now (BPF_PROG_QUERY); absent without v2. */
+  programs?: number[];
 }
 
 export interface RootfsRecord {
@@ -88,6 +92,19 @@ export interface NetworkRecord {
   bridge: string | null;
 }
 
+/**
+ * A host port forwarded to a port of the container (`run -p 8080:80`, Docker's "published port"):
+ * DNAT rules in the agent's own nftables table (agent/runtime/network/ports/) send what arrives at
+ * the host's port to the container's address. Written in config.json (annotation lab.containers.ports).
+ */
+export interface PublishedPort {
+  /** The host address it is published on; null: every address of the host (Docker shows 0.0.0.0). */
+  hostIp: string | null;
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+}
+
 export interface ProcessRecord {
   /** PID as the host sees it. */
   pid: number;
@@ -109,6 +126,13 @@ export interface ContainerRecord {
   startedAt: string | null;
   finishedAt: string | null;
   image: string;
+  /**
+   * The pulled or imported image it was made from (config.json's lab.containers.image-* annotations):
+   * its name, the digest the name resolved to and the image ID; null for the built-in busybox.
+   */
+  imageRef?: ImageRef | null;
+  /** The ports the image declares (its config's ExposedPorts: "80/tcp"); recorded, not published. */
+  exposedPorts?: string[];
   hostname: string | null;
   config: OciSpec;
   /** Namespace inode per type as the kernel reports it (/proc/<pid>/ns/<type>). */
@@ -120,6 +144,8 @@ export interface ContainerRecord {
   rootfs: RootfsRecord | null;
   mounts: MountRecord[];
   network: NetworkRecord;
+  /** The ports published for it (config.json's lab.containers.ports); its rules exist while it is created or running. */
+  ports: PublishedPort[];
   processes: ProcessRecord[];
   logPath: string;
   /** The pod this container belongs to (it shares the pod's net, ipc and uts namespaces); null outside pods. */
@@ -150,6 +176,31 @@ export interface SecurityRecord {
 /** Kubernetes' seccompProfile types RuntimeDefault, Localhost and Unconfined. */
 export type SeccompProfileName = 'default' | 'custom' | 'unconfined';
 
+/** Which image a container was made from. */
+export interface ImageRef {
+  /** Its name as `ps` shows it: `alpine:3.20`, `127.0.0.1:5000/lab/app:1`. */
+  name: string;
+  /** What that name resolved to (index or manifest digest). */
+  digest: string;
+  /** The config's digest (the image ID). */
+  id: string;
+}
+
+/** One image layer a path's answer names: its place in the stack and what built it. */
+export interface PathLayerImageLayer {
+  /** Index into rootfs.lower (0 is the top layer, as overlayfs's lowerdir lists them). */
+  lowerIndex: number;
+  /** 1 is the base layer, as `image inspect` numbers them (the manifest's order). */
+  number: number;
+  directory: string;
+  /** The uncompressed tar's digest (names the directory); null for the built-in busybox. */
+  diffId: string | null;
+  /** The blob's digest, as the manifest lists it; null when not known (busybox, or the image's blobs were pruned). */
+  digest: string | null;
+  /** The build step that made the layer (history's created_by); null when the image does not say. */
+  createdBy: string | null;
+}
+
 /** Where a path in a container's root comes from (container.pathLayer), read off the overlay's directories. */
 export interface PathLayer {
   path: string;
@@ -163,4 +214,17 @@ export interface PathLayer {
   size: number | null;
   upperPath: string;
   lowerPath: string | null;
+  /** What it is in the layer that shows it (or showed it, before the deletion). */
+  type?: 'file' | 'directory' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket' | null;
+  /** For layer "lower": the image layer it comes from. */
+  imageLayer?: PathLayerImageLayer;
+  /** For a directory: every layer merged into it, top first ("upper" or an image layer). */
+  mergedFrom?: ('upper' | PathLayerImageLayer)[];
+  /**
+   * For layer "deleted": what hides it — a whiteout (an image's `.wh.NAME`, or the container's rm)
+   * or an opaque directory (`.wh..wh..opq`), in the upper dir or an image layer, at the path or an ancestor.
+   */
+  deletedBy?: { kind: 'whiteout' | 'opaque-directory'; path: string; layer: 'upper' | PathLayerImageLayer };
+  /** Copies of the path in image layers that the merged view does not show, top first, with what hides each. */
+  hiddenCopies?: { layer: PathLayerImageLayer; hiddenBy: 'whiteout' | 'opaque-directory' | 'covered'; byLayer: 'upper' | PathLayerImageLayer; path: string }[];
 }

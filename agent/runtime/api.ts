@@ -13,6 +13,7 @@ import type {
   PathLayer,
   RunOptions,
 } from '../protocol';
+import type { RuntimeImages } from './images';
 
 export interface ExecSession {
   readonly id: string;
@@ -38,6 +39,8 @@ export type RuntimeEvents = {
 
 export interface ContainerRuntime {
   readonly events: EventEmitter<RuntimeEvents>;
+  /** Pulled and imported images, and which containers stand on their layers. */
+  readonly images: RuntimeImages;
   info(): AgentInfo;
   run(options: RunOptions): Promise<ContainerRecord>;
   start(id: string): Promise<ContainerRecord>;

@@ -10,6 +10,7 @@ import { arch, hostname, release } from 'node:os';
 import type {
   AgentInfo, ContainerRecord, ContainerSummary, ExecOptions, HostSnapshot, OciSpec, PathLayer, RunOptions,
 } from '../protocol';
+import { ANNOTATIONS } from '../protocol';
 import { pathLayer } from '../inspect/overlay-layer';
 import { emptyDirUnder, podDirectory, podMembership, removePodDirectory, sandboxName } from './lifecycle/pod';
 import { LabError, badInput, conflict, notFound } from '../errors';
@@ -17,6 +18,7 @@ import { buildContainerRecord } from '../inspect/container-record';
 import { watchLinks, type LinkWatcher } from '../inspect/link-events';
 import { takeHostSnapshot } from '../inspect/host-snapshot';
 import { configFromRunOptions, isHostname, validateName } from '../oci/from-run-options';
+import { checkImageNamespaces, configFromImage } from '../oci/from-image';
 import { validateConfig } from '../oci/validate';
 import type { ContainerRuntime, ExecSession, LogFollower, RuntimeEvents } from './api';
 import { openCgroupHost, type Cgroup } from './cgroups';
@@ -40,6 +42,7 @@ import { loadRecords } from './state/recover';
 import { StateStore, stateRootFromEnv, type ContainerState } from './state/store';
 import { summaryOf } from './state/summary';
 import { removeUnusedShiftedLayers } from './overlay';
+import { RuntimeImages, type ContainerLayers } from './images';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -68,6 +71,8 @@ export function openRuntime(options: RuntimeOptions = {}): ContainerRuntime {
 
 export class Runtime implements ContainerRuntime {
   readonly events = new EventEmitter<RuntimeEvents>();
+  /** Pulled and imported images (./images.ts); `busybox` alone is the built-in one (./image/busybox.ts). */
+  readonly images: RuntimeImages;
   private readonly context: RuntimeContext;
   private readonly watcher = new ExitWatcher();
   private readonly states = new Map<string, ContainerState>();
@@ -85,6 +90,7 @@ export class Runtime implements ContainerRuntime {
       mountNamespaces: new MountNamespaceHolds(),
     };
     this.reconcile(options.log ?? ((line) => process.stderr.write(`containers-lab: ${line}\n`)));
+    this.images = new RuntimeImages(stateRoot, () => this.containerLayers(), (names, removed) => this.events.emit('image.changed', { names, removed }));
     const poolSize = options.warmPool ?? 0;
     this.pool = poolSize > 0 ? new WarmPool(this.context, poolSize, () => ensureBusyboxImage(stateRoot).path) : null;
     this.linkWatcher = options.watchLinks
@@ -127,26 +133,40 @@ export class Runtime implements ContainerRuntime {
     this.pool?.noteActivity();
     const id = randomBytes(16).toString('hex');
     const name = options.name !== undefined ? validateName(options.name) : id.slice(0, 12);
-    if (this.findByName(name)) throw conflict(`a container named "${name}" already exists`);
-    const image = ensureBusyboxImage(this.context.stateRoot);
-    const pod = podSandbox ? { name: options.pod!, sandboxPid: podSandbox.pid!, network: podSandbox.network.mode } : undefined;
-    const emptyDir = emptyDirUnder(pod ? podDirectory(this.context.stateRoot, pod.name) : this.context.store.directory(id));
-    const spec = validateConfig(configFromRunOptions(options, {
-      rootfs: this.context.store.directory(id) + '/merged', name, emptyDir, bridge: this.context.defaultBridge,
-      subnetOf: (bridge) => readLedger(this.context.stateRoot, bridge)?.subnet ?? null,
-      ...(pod ? { pod } : {}), ...(sandboxOfPod ? { sandboxOfPod } : {}),
-    }));
-    const persistCreated = options.createOnly === true;
-    // A pre-made container if one fits the request (it brings its own id); else made now.
-    const claimed = this.pool?.claim({ name, spec, persistCreated }) ?? null;
+    // The word `busybox` is the built-in image; any other names a pulled or imported one (./images.ts).
+    const fromImage = (options.image ?? 'busybox') === 'busybox' ? null : await this.images.forRun(options.image!);
     let state: ContainerState;
+    let claimed: ReturnType<NonNullable<typeof this.pool>['claim']> = null;
+    let spec: OciSpec;
     try {
-      state = claimed?.state ?? createContainer(this.context, {
-        id, name, spec, imageLayer: image.path, persistCreated, ...(podSandbox ? { joinedNetwork: podSandbox.network } : {}),
-      });
-    } catch (error) {
-      removeUnusedShiftedLayers(image.path, this.states.values()); // a refused user-namespace config's copy
-      throw error;
+      // Checked after the wait for the image: from here to the record, nothing else runs.
+      if (this.findByName(name)) throw conflict(`a container named "${name}" already exists`);
+      const image = fromImage ? null : ensureBusyboxImage(this.context.stateRoot);
+      const pod = podSandbox ? { name: options.pod!, sandboxPid: podSandbox.pid!, network: podSandbox.network.mode } : undefined;
+      const emptyDir = emptyDirUnder(pod ? podDirectory(this.context.stateRoot, pod.name) : this.context.store.directory(id));
+      const defaults = {
+        rootfs: this.context.store.directory(id) + '/merged', name, emptyDir, bridge: this.context.defaultBridge,
+        subnetOf: (bridge: string) => readLedger(this.context.stateRoot, bridge)?.subnet ?? null,
+        ...(pod ? { pod } : {}), ...(sandboxOfPod ? { sandboxOfPod } : {}),
+      };
+      spec = validateConfig(fromImage ? configFromImage(options, fromImage.image, defaults) : configFromRunOptions(options, defaults));
+      if (fromImage) checkImageNamespaces(spec, fromImage.image.familiarName);
+      const persistCreated = options.createOnly === true;
+      // A pre-made (busybox) container if one fits the request (it brings its own id); else made now.
+      claimed = fromImage ? null : this.pool?.claim({ name, spec, persistCreated }) ?? null;
+      try {
+        state = claimed?.state ?? createContainer(this.context, {
+          id, name, spec, persistCreated, ...(podSandbox ? { joinedNetwork: podSandbox.network } : {}),
+          ...(fromImage ? { imageLayer: fromImage.image.lower[0]!, imageLayers: fromImage.image.lower } : { imageLayer: image!.path }),
+        });
+      } catch (error) {
+        if (image) removeUnusedShiftedLayers(image.path, this.states.values()); // a refused user-namespace config's copy
+        throw error;
+      }
+      if (fromImage) this.images.saveLayersFor(this.context.store.directory(state.id), fromImage.image, fromImage.layers);
+    } finally {
+      // The record on disk lists the layers now: prune sees them in use without the lease.
+      fromImage?.release();
     }
     this.states.set(state.id, state);
     this.configs.set(state.id, claimed?.spec ?? spec);
@@ -206,7 +226,9 @@ export class Runtime implements ContainerRuntime {
 
   /** A created container whose first process waited in an earlier agent is made again (./lifecycle/remake.ts). */
   private remake(old: ContainerState): ContainerState {
-    const image = ensureBusyboxImage(this.context.stateRoot).path;
+    // A pulled image's container stands on the same layers again; busybox's layer is built if missing.
+    const fromImage = this.config(old).annotations?.[ANNOTATIONS.imageId] !== undefined && old.rootfs !== null;
+    const image = fromImage ? old.rootfs!.lower : ensureBusyboxImage(this.context.stateRoot).path;
     const state = remakeCreated(this.context, old, this.config(old), this.cgroupOf(old), image, () => this.forget(old));
     this.states.set(state.id, state);
     this.watchChild(state);
@@ -243,7 +265,7 @@ export class Runtime implements ContainerRuntime {
     const state = this.lookup(id);
     const rootfs = state.rootfs;
     if (!rootfs) throw badInput(`${state.name} shares the host's root: it has no overlay layers`);
-    return pathLayer(rootfs, path);
+    return pathLayer(rootfs, path, this.images.layersOf(this.context.store.directory(state.id), rootfs.lower));
   }
 
   resolveId(idOrName: string): string {
@@ -360,6 +382,24 @@ export class Runtime implements ContainerRuntime {
     this.states.delete(state.id);
     this.configs.delete(state.id);
     this.events.emit('container.removed', { id: state.id, name: state.name });
+  }
+
+  /**
+   * The layers every container stands on, for image prune and inspect: the records on disk (a
+   * container another process made counts too) and this runtime's own (one being made).
+   */
+  private containerLayers(): ContainerLayers[] {
+    const byId = new Map<string, ContainerLayers>();
+    for (const id of this.context.store.ids()) {
+      try {
+        const state = this.context.store.load(id);
+        if (state) byId.set(id, { name: state.name, rootfs: state.rootfs });
+      } catch {
+        // a record being rewritten or removed: this runtime's own copy (below) or none
+      }
+    }
+    for (const state of this.states.values()) byId.set(state.id, { name: state.name, rootfs: state.rootfs });
+    return [...byId.values()];
   }
 
   private findByName(name: string): ContainerState | undefined {

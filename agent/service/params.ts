@@ -33,8 +33,8 @@ export type FieldType =
   | { readonly oneOf: readonly string[] }
   /** An array whose every item follows the rule. */
   | { readonly arrayOf: FieldRule }
-  /** An object with exactly these fields. */
-  | { readonly fields: ParamRules }
+  /** An object with exactly these fields (or, with orOneOf, one of these words instead: seccomp "unconfined"). */
+  | { readonly fields: ParamRules; readonly orOneOf?: readonly string[] }
   /** An OCI runtime-spec config.json, checked against the specification's schema. */
   | 'oci-config';
 
@@ -56,6 +56,8 @@ const DEFAULT_MAX_LENGTH = 4096;
 const ARG_LENGTH = 128 * 1024;
 /** Names of containers, pods, sessions, labs: 63 characters where the runtime checks them; 256 leaves room. */
 const NAME_LENGTH = 256;
+/** An image reference: a 255-character name, a 128-character tag and a digest (agent/image/reference.ts). */
+const REFERENCE_LENGTH = 512;
 /** Quantities, user ids, capability and syscall names, subnets: short words. */
 const WORD_LENGTH = 64;
 /** How deep a config.json may nest (the OCI schema's deepest field is 6 levels down). */
@@ -125,8 +127,10 @@ const rules: { [M in AgentMethod]: ParamRules } = {
   'container.run': {
     name: { type: 'string', maxLength: NAME_LENGTH },
     hostname: { type: 'string', maxLength: NAME_LENGTH },
-    image: { type: { oneOf: ['busybox'] } },
+    image: { type: 'string', maxLength: REFERENCE_LENGTH },
+    entrypoint: argList,
     args: argList,
+    tty: { type: 'boolean' },
     env: argList,
     memory: { type: 'string|number', maxLength: WORD_LENGTH },
     cpus: { type: 'string|number', maxLength: WORD_LENGTH },
@@ -136,14 +140,18 @@ const rules: { [M in AgentMethod]: ParamRules } = {
     userns: { type: 'boolean' },
     bridge: { type: 'string', maxLength: WORD_LENGTH },
     subnet: { type: 'string', maxLength: WORD_LENGTH },
+    ports: wordList,
     config: { type: 'oci-config' },
     createOnly: { type: 'boolean' },
     user: { type: 'string|number', maxLength: WORD_LENGTH },
     readOnlyRoot: { type: 'boolean' },
     capAdd: wordList,
     capDrop: wordList,
-    seccomp: { type: { fields: SECCOMP } },
+    seccomp: { type: { fields: SECCOMP, orOneOf: ['unconfined'] } },
     noNewPrivileges: { type: 'boolean' },
+    deviceCgroupRules: wordList,
+    noNewKeyring: { type: 'boolean' },
+    privileged: { type: 'boolean' },
     pod: { type: 'string', maxLength: NAME_LENGTH },
     volumes: { type: { arrayOf: { type: { fields: VOLUME } } } },
     init: argList,
@@ -172,6 +180,16 @@ const rules: { [M in AgentMethod]: ParamRules } = {
   'exec.resize': { session, cols: terminalSize(true), rows: terminalSize(true) },
   'exec.close': { session },
   'host.snapshot': {},
+  'image.pull': {
+    reference: { type: 'string', required: true, maxLength: REFERENCE_LENGTH },
+    insecureRegistries: { type: { arrayOf: { type: 'string', maxLength: NAME_LENGTH } } },
+    platform: { type: 'string', maxLength: WORD_LENGTH },
+  },
+  'image.list': {},
+  'image.inspect': { reference: { type: 'string', required: true, maxLength: REFERENCE_LENGTH } },
+  'image.remove': { reference: { type: 'string', required: true, maxLength: REFERENCE_LENGTH } },
+  'image.prune': {},
+  'image.import': { path: { type: 'string', required: true }, name: { type: 'string', maxLength: REFERENCE_LENGTH } },
 };
 
 /** The rules, for tests that generate requests from them (wrong types for every field). */
@@ -234,7 +252,8 @@ function checkValue(value: unknown, rule: FieldRule, path: string): string | nul
       }
       return null;
     }
-    return isRecord(value) ? checkFields(value, type.fields, path) : wrong('must be an object');
+    if (type.orOneOf && typeof value === 'string') return type.orOneOf.includes(value) ? null : wrong(`must be an object or one of ${choices(type.orOneOf)}`);
+    return isRecord(value) ? checkFields(value, type.fields, path) : wrong(type.orOneOf ? `must be an object or one of ${choices(type.orOneOf)}` : 'must be an object');
   }
   switch (type) {
     case 'string':

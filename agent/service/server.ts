@@ -65,7 +65,7 @@ type Handler<M extends AgentMethod> = (
 ) => AgentMethods[M][1] | Promise<AgentMethods[M][1]>;
 
 /** Notifications every connection receives; logs and exec output go only to who asked. */
-const BROADCAST = ['container.changed', 'container.removed', 'link.changed'] as const;
+const BROADCAST = ['container.changed', 'container.removed', 'link.changed', 'image.changed'] as const;
 type Broadcast = (typeof BROADCAST)[number] | 'lab.changed';
 
 export class AgentService {
@@ -168,6 +168,8 @@ export class AgentService {
     // One catch for all of it: the check of the params can fail like any code, and no failure
     // may reach the peer as JavaScript's own words.
     try {
+      // A request that arrives while the service stops is refused: nothing new starts after SIGTERM.
+      if (this.closed) throw new RpcError(RpcErrorCode.Conflict, 'the agent is shutting down');
       if (!isAgentMethod(method)) throw new RpcError(RpcErrorCode.MethodNotFound, `method not found: ${quote(method)}`);
       const typed = validateParams(method, params);
       const handler = this.handlers[method] as Handler<typeof method>;
@@ -211,6 +213,15 @@ export class AgentService {
       return {};
     },
     'host.snapshot': () => this.runtime.snapshot(),
+    // A pull's progress goes to the connection that asked for it, as it happens.
+    'image.pull': (params, peer) => this.runtime.images.pull(params, (event) => {
+      sendNotification(peer.connection, 'image.progress', { reference: params.reference, event });
+    }),
+    'image.list': () => this.runtime.images.list(),
+    'image.inspect': ({ reference }) => this.runtime.images.inspect(reference),
+    'image.remove': ({ reference }) => this.runtime.images.remove(reference),
+    'image.prune': () => this.runtime.images.prune(),
+    'image.import': ({ path, name }) => this.runtime.images.import(path, name),
   };
 
   private logs(id: string, follow: boolean, peer: Peer): { data: string } {
@@ -291,11 +302,16 @@ export async function serve(runtime: ContainerRuntime, options: ServeOptions = {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       for (const signal of signals) process.off(signal, onSignal);
-      if (listener) await listener.close();
+      // The order matters. Stop accepting first (the socket's name goes), then end every
+      // connection: a listening server's close() waits for its connections to end, and a client
+      // that stays connected (VS Code does) would otherwise keep a "stopped" agent serving.
+      listener?.stopAccepting();
       service.close();
+      if (listener) await listener.closed(CLOSE_GRACE_MS);
       // The execs of the closed connections end (or are killed) while the runtime still watches them.
       await service.hangUpsSettled();
       runtime.close();
+      log('stopped (containers keep running; the next serve adopts them)');
       resolveDone();
     })();
     return closing;
@@ -304,6 +320,7 @@ export async function serve(runtime: ContainerRuntime, options: ServeOptions = {
   if (listener) {
     listener.server.on('connection', (socket: Socket) => {
       socket.on('error', () => {}); // The RpcConnection reports it; keep the process alive.
+      listener.track(socket);
       service.accept(socket);
     });
     log(`listening on ${socketPath}`);
@@ -320,8 +337,19 @@ export async function serve(runtime: ContainerRuntime, options: ServeOptions = {
 
 interface SocketListener {
   server: Server;
-  close(): Promise<void>;
+  /** Remembers a connection, so that closed() can end it if its peer does not. */
+  track(socket: Socket): void;
+  /** Removes the socket's name (if it is still ours) and stops accepting connections. */
+  stopAccepting(): void;
+  /**
+   * Resolves once the server has closed: connections still open after `graceMs` (a peer that does
+   * not answer the end of the stream with its own) are destroyed.
+   */
+  closed(graceMs: number): Promise<void>;
 }
+
+/** How long a client gets to close its side after the service has ended the connection. */
+const CLOSE_GRACE_MS = 1000;
 
 async function listenOnSocket(path: string): Promise<SocketListener> {
   const directory = dirname(path);
@@ -350,18 +378,36 @@ async function listenOnSocket(path: string): Promise<SocketListener> {
   chmodSync(path, 0o600);
   const inode = lstatSync(path).ino;
 
+  const sockets = new Set<Socket>();
+  let serverClosed: Promise<void> | null = null;
+  const stopAccepting = (): Promise<void> => {
+    serverClosed ??= new Promise<void>((resolve) => {
+      // Remove the name first so no new client finds it, but only if it is still ours.
+      try {
+        if (lstatSync(path).ino === inode) unlinkSync(path);
+      } catch {
+        // Already gone.
+      }
+      // Its callback runs once the last connection has closed too.
+      server.close(() => resolve());
+    });
+    return serverClosed;
+  };
   return {
     server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        // Remove the name first so no new client finds it, but only if it is still ours.
-        try {
-          if (lstatSync(path).ino === inode) unlinkSync(path);
-        } catch {
-          // Already gone.
-        }
-        server.close(() => resolve());
-      }),
+    track: (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    },
+    stopAccepting: () => void stopAccepting(),
+    closed: async (graceMs) => {
+      const done = stopAccepting();
+      const timer = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, graceMs);
+      await done;
+      clearTimeout(timer);
+    },
   };
 }
 

@@ -1,10 +1,11 @@
 /*
- * Small context-menu commands on a container: Copy ID, Copy PID, Show Manifest, Show in Topology
- * (which opens the Live Topology panel focused on the container).
+ * Small context-menu commands on a container: Copy ID, Copy PID, Show in Topology (which opens the
+ * Live Topology panel focused on the container).
  *
- * Show Manifest opens the OCI runtime-spec config.json the container was made from — the one
- * document the agent realised — as a read-only JSON editor. It is served by a text document
- * content provider (scheme "containers-lab"), which VS Code opens read-only.
+ * The OCI runtime-spec config.json the container was made from — the one document the agent
+ * realised — and the Pod YAML asking for the same container open as read-only editors from the
+ * Manifests panel ("Show Manifests"). They are served here by a text document content provider
+ * (scheme "containers-lab"), which VS Code opens read-only.
  */
 import * as vscode from 'vscode';
 import type { Lab } from '../lab';
@@ -49,15 +50,6 @@ export function registerContainerInfoCommands(lab: Lab): void {
     await vscode.env.clipboard.writeText(String(summary.pid));
     vscode.window.setStatusBarMessage(`Copied the host PID of ${summary.name}: ${summary.pid}`, 3000);
     return summary.pid;
-  });
-
-  registerLabCommand(lab, 'containersLab.showManifest', async (argument?: unknown) => {
-    await lab.ensureConnected();
-    const summary = await resolveContainer(lab, argument, { placeHolder: 'Show the config.json of which container?', none: 'There are no containers.', takeSingle: true });
-    // The path ends in config.json, so VS Code opens it as JSON; a content provider's documents are read-only.
-    const document = await vscode.workspace.openTextDocument(manifestUri(summary.id, summary.name));
-    await vscode.window.showTextDocument(document, { preview: true });
-    return document.uri.toString();
   });
 
   // The Live Topology panel, focused on this container (extension/webviews/topology/).

@@ -6,10 +6,10 @@
  * Which lab a command is about: the tree node it was run on, a lab id passed by a caller (tests,
  * the panel), the view's selection, or a quick pick (the exercise opened last comes first).
  *
- * "Open Terminal" gives the learner a shell to solve the exercise in: inside the scenario's main
- * container when its setup started one (the existing "Open Shell in Container", through the
- * agent), else a root shell on the lab host (terminal/host-shell.ts), where `containers-lab run …`
- * is typed.
+ * "Open Terminal" gives the learner a shell to solve the exercise in: a root shell on the lab host
+ * (terminal/host-shell.ts), started in the exercise's answer folder, with `containers-lab` on PATH.
+ * Exercises are solved there, not inside a container: tasks say `containers-lab exec NAME -- …`,
+ * checks read the answer folder, and a level about PID namespaces needs the host's view of NSpid.
  */
 import * as vscode from 'vscode';
 import type { LabCheckReport, LabSolutionText, LabStarted, LabSummary } from '../../agent/protocol';
@@ -123,14 +123,9 @@ export function registerExerciseCommands(lab: Lab, context: ExerciseCommandsCont
   });
 }
 
-/** A shell to solve the exercise in (see the file's comment); resolves with the terminal's name. */
-function openExerciseTerminal(lab: Lab, store: ExerciseStore, summary: LabSummary): Thenable<string | undefined> | string | undefined {
-  const started = store.started(summary.id);
-  const running = lab.store.list().filter((container) => container.status === 'running');
-  const main = started?.containers.find((name) => running.some((container) => container.name === name));
-  if (main) return vscode.commands.executeCommand<string | undefined>('containersLab.openShell', main);
-  // A start from another window or session: which containers it made is not known here, so ask.
-  if (!started && running.length > 0) return vscode.commands.executeCommand<string | undefined>('containersLab.openShell');
-  // No container to work in: the exercise is solved on the lab host, with containers-lab.
-  return openHostShell(lab, `Lab host: ${summary.title}`).name;
+/** A lab-host shell in the exercise's answer folder (see the file's comment); resolves with the terminal's name. */
+async function openExerciseTerminal(lab: Lab, store: ExerciseStore, summary: LabSummary): Promise<string> {
+  // The start this window saw says where; a start from elsewhere (the CLI, another window) is asked for.
+  const workdir = store.started(summary.id)?.workdir ?? (await store.show(summary.id)).workdir;
+  return openHostShell(lab, `Lab host: ${summary.title}`, { cwd: workdir }).name;
 }

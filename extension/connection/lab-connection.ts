@@ -10,7 +10,10 @@
  * are the things tied to it on the agent's side: exec sessions (their terminals see an exit) and
  * log follows.
  *
- * A changed host key is the one failure that is never retried: it goes to "failed".
+ * A first connect that fails is tried again the same way (state "failed", its detail saying when
+ * the next try comes), so a window opened while the lab host is down — a reload after `scripts/lab
+ * stop` — connects once the agent is back. What waiting cannot fix (a changed or untrusted host
+ * key, a sudo that wants a password; ./retry.ts) is not retried: it stays "failed".
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
@@ -36,12 +39,13 @@ import {
 } from './bootstrap';
 import type { BootstrapOptions, RemoteAgent } from './bootstrap';
 import { bundleManifest, stopAgentsRunningFrom } from './bundle-integrity';
-import { HostKeyChangedError, HostKeyRejectedError } from './host-keys';
 import type { HostKeyStore } from './host-keys';
+import { openSshLabShell } from './host-terminal';
+import { Backoff, isWorthRetrying, retryNote } from './retry';
 import { openSsh } from './ssh';
 import type { SshOptions, SshSession } from './ssh';
 import { describeTarget } from './targets';
-import type { ConnectionEvents, ConnectionState, HostKeyPrompt, HostTerminal, LabConnection, LabTarget } from './types';
+import type { ConnectionEvents, ConnectionState, HostKeyPrompt, HostTerminal, HostTerminalOptions, LabConnection, LabShellSetup, LabTarget } from './types';
 
 export interface LabConnectionOptions {
   /** The bundled agent on this machine (dist/agent), uploaded when the host lacks this build. */
@@ -105,23 +109,18 @@ export class ReconnectingLabConnection implements LabConnection {
     return this.link?.via ?? null;
   }
 
-  async openHostTerminal(window: { cols: number; rows: number }): Promise<HostTerminal | null> {
-    const ssh = this.link?.ssh;
-    if (!ssh || ssh.closed) return null;
+  async openHostTerminal(window: { cols: number; rows: number }, options: HostTerminalOptions = {}): Promise<HostTerminal | null> {
+    const link = this.link;
+    if (!link?.ssh || link.ssh.closed || !link.remote) return null;
     // The lab's commands (containers-lab, nsenter, ip) need root; a Vagrant user has password-less sudo.
-    const channel = await ssh.terminal(window, ssh.username === 'root' ? undefined : 'sudo -i');
-    let code: number | null = null;
-    channel.on('exit', (exitCode: number | null) => (code = exitCode));
-    return {
-      write: (data) => void channel.write(data),
-      resize: (cols, rows) => void channel.setWindow(rows, cols, 0, 0),
-      onData: (listener) => {
-        channel.on('data', listener);
-        channel.stderr.on('data', listener);
-      },
-      onClose: (listener) => void channel.on('close', () => listener(code)),
-      close: () => void channel.close(),
-    };
+    return openSshLabShell(link.ssh, link.remote, this.labShellSetup(options), window);
+  }
+
+  /** Where a lab shell starts and which agent its `containers-lab` reaches (./host-terminal.ts). */
+  labShellSetup(options: HostTerminalOptions = {}): LabShellSetup {
+    const link = this.link;
+    const socketPath = link?.remote?.socketPath ?? this.currentTarget?.socketPath ?? DEFAULT_SOCKET_PATH;
+    return { socketPath, ...(link?.info.stateRoot ? { stateRoot: link.info.stateRoot } : {}), ...(options.cwd ? { cwd: options.cwd } : {}) };
   }
 
   /** What bootstrap found on the lab host (SSH targets). */
@@ -145,7 +144,10 @@ export class ReconnectingLabConnection implements LabConnection {
       const link = await this.establish(target, generation, 'initial');
       this.install(link, generation);
     } catch (error) {
-      if (generation === this.generation) this.setState('failed', messageOf(error));
+      if (generation === this.generation) {
+        if (isWorthRetrying(error)) void this.retryLoop(generation, 'failed', messageOf(error));
+        else this.setState('failed', messageOf(error));
+      }
       throw error;
     }
   }
@@ -176,7 +178,7 @@ export class ReconnectingLabConnection implements LabConnection {
   private async establishLocal(target: LabTarget): Promise<Link> {
     const socketPath = target.socketPath ?? DEFAULT_SOCKET_PATH;
     const stream: Duplex = await connectSocket(socketPath).catch((error: NodeJS.ErrnoException) => {
-      const hint = error.code === 'EACCES' ? 'the socket is root-only: VS Code must run as root' : 'start it with "sudo containers-lab serve"';
+      const hint = error.code === 'EACCES' ? 'the socket is root-only: VS Code must run as root' : 'start it with scripts/lab, or as root: containers-lab serve';
       throw new Error(`no agent answers on ${socketPath} (${error.code ?? error.message}): ${hint}`);
     });
     const { rpc, client, info } = await this.attach(stream);
@@ -309,32 +311,38 @@ export class ReconnectingLabConnection implements LabConnection {
     this.link = null;
     this.closeLink(link);
     this.log(`lost the connection to the agent (${reason}); reconnecting`);
-    this.setState('reconnecting', reason);
-    void this.reconnectLoop(generation);
+    void this.retryLoop(generation, 'reconnecting', reason);
   }
 
-  private async reconnectLoop(generation: number): Promise<void> {
+  /**
+   * Tries the target again, with growing pauses, until it connects, fails for good, or connect()
+   * or disconnect() moves on. `state` is what the views show meanwhile: "reconnecting" after a
+   * link was lost, "failed" (with when the next try comes) after a first connect failed.
+   */
+  private async retryLoop(generation: number, state: 'reconnecting' | 'failed', reason: string): Promise<void> {
     const target = this.currentTarget;
     if (!target) return;
-    let pause = this.options.reconnect?.initialDelayMs ?? 500;
-    const maxPause = this.options.reconnect?.maxDelayMs ?? 10_000;
+    const pauses = new Backoff(this.options.reconnect?.initialDelayMs, this.options.reconnect?.maxDelayMs);
+    let pause = pauses.next();
+    this.setState(state, state === 'failed' ? `${reason}; ${retryNote(pause)}` : reason);
+    const what = state === 'failed' ? 'connect' : 'reconnect';
     for (let attempt = 1; generation === this.generation; attempt++) {
       if (!(await this.wait(pause))) return;
       try {
         const link = await this.establish(target, generation, 'reconnect');
-        this.log(`reconnected after ${attempt} attempt${attempt === 1 ? '' : 's'}`);
+        this.log(`${what === 'connect' ? 'connected' : 'reconnected'} after ${attempt} more attempt${attempt === 1 ? '' : 's'}`);
         this.install(link, generation);
         return;
       } catch (error) {
         if (generation !== this.generation) return;
-        if (error instanceof HostKeyChangedError || error instanceof HostKeyRejectedError) {
+        if (!isWorthRetrying(error)) {
           this.log(messageOf(error));
           this.setState('failed', messageOf(error));
           return;
         }
-        pause = Math.min(pause * 2, maxPause);
-        this.log(`reconnect attempt ${attempt} failed: ${messageOf(error)}; next in ${(pause / 1000).toFixed(1)} s`);
-        this.setState('reconnecting', `${messageOf(error)}; retrying in ${(pause / 1000).toFixed(1)} s`);
+        pause = pauses.next();
+        this.log(`${what} attempt ${attempt} failed: ${messageOf(error)}; next in ${(pause / 1000).toFixed(1)} s`);
+        this.setState(state, `${messageOf(error)}; ${retryNote(pause)}`);
       }
     }
   }

@@ -44,10 +44,27 @@ export interface LabConnection {
   connect(target: LabTarget): Promise<void>;
   disconnect(): Promise<void>;
   /**
-   * A root shell on the lab host over the current SSH link, on a pty of this size (`sudo -i` for
-   * a user that is not root); null when the lab host is this machine or there is no link.
+   * A root shell on the lab host over the current SSH link, on a pty of this size (through sudo
+   * for a user that is not root), with `containers-lab` on PATH reaching this connection's agent
+   * (./host-terminal.ts); null when the lab host is this machine or there is no link.
    */
-  openHostTerminal(window: { cols: number; rows: number }): Promise<HostTerminal | null>;
+  openHostTerminal(window: { cols: number; rows: number }, options?: HostTerminalOptions): Promise<HostTerminal | null>;
+  /** Where a lab shell starts and which agent its `containers-lab` reaches (for a terminal on this machine). */
+  labShellSetup(options?: HostTerminalOptions): LabShellSetup;
+}
+
+export interface HostTerminalOptions {
+  /** The directory the shell starts in, e.g. an exercise's answer folder (made when missing). */
+  cwd?: string;
+}
+
+/** Where a lab shell starts, and which agent its `containers-lab` talks to. */
+export interface LabShellSetup {
+  /** The directory the shell starts in (made when missing); the login directory when absent. */
+  cwd?: string;
+  socketPath: string;
+  /** The agent's state root (agent.info), for a CLI that finds no agent and works by itself. */
+  stateRoot?: string;
 }
 
 /** The remote end of a host terminal: bytes both ways, a window size, and its end. */

@@ -6,17 +6,19 @@
  *   Exercises view → Learning path → the level (○ –/3) → its panel (task rendered from Markdown)
  *   → Start (keyboard) → the kernel has the container, in its own mount namespace
  *   → Check: red, 0/3, each failure says what is missing; Show Solution unlocks
- *   → Open Terminal: a shell in the lab's container; the solution typed there
+ *   → Open Terminal: a root shell on the lab host in the answer folder (/proc/<pid>/cwd), with
+ *     containers-lab on PATH; the task's own command typed there
  *   → the kernel shows a tmpfs at /scratch in the container's mountinfo, not in the host's
  *   → Check: all green, 3/3; the tree item turns ✓
+ *   → the verdicts, red and green, are readable (WCAG AA 4.5:1) in VS Code's light and dark themes
  *   → Hints one at a time, a failed check's own hint, a root shell on the lab host (level 1);
  *     the panel survives a window reload (timer, report);
  *     progress and the last opened exercise survive it too → Show Solution → Stop: all gone.
  *
  * Screenshots go to test/artifacts/e2e/exercises-*.png.
  */
-import { hostname } from 'node:os';
-import { readFileSync, statSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import type { Frame } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_DOMAINS, type LabDetail } from '../../agent/protocol';
@@ -24,6 +26,7 @@ import { nsInode } from '../helpers/kernel-witness';
 import { expandTreeItem, reloadWindow, screenshot, treeItems, treeRowTexts, typeInTerminal, viewPane, waitForTerminalText, waitForTreeItem } from './helpers/browser';
 import { startLabSession, type LabSession } from './helpers/lab-session';
 import { exercisePage } from './helpers/exercise-page';
+import { chooseColourTheme, contrastBetween, contrastOf, pageTheme, WCAG_AA_TEXT } from './helpers/contrast';
 
 const LEVEL = 'mount-namespace';
 const HINTED_LEVEL = 'a-process';
@@ -62,6 +65,33 @@ async function themeColour(frame: Frame, variable: string): Promise<string> {
   }, variable);
   await expect.poll(read, { timeout: 10_000 }).not.toBe('');
   return read();
+}
+
+/* VS Code's own themes, by id: the classic pair, the Modern pair, and this release's default pair. */
+const THEMES = ['Light+', 'Dark+', 'Light Modern', 'Dark Modern', 'Light 2026', 'Dark 2026'];
+
+/** Every element's text against what is drawn behind it, in each theme: the ones below 4.5:1, described. */
+async function unreadable(title: string, elements: Record<string, string>): Promise<string[]> {
+  const problems: string[] = [];
+  const [before] = await pageTheme(await panel(session.page, title));
+  try {
+    for (const theme of THEMES) {
+      await chooseColourTheme(session.page, theme);
+      // the page is drawn in the new theme once VS Code has sent it its colours
+      await expect.poll(async () => pageTheme(await panel(session.page, title)), { timeout: 30_000 }).toContain(theme);
+      const frame = await panel(session.page, title);
+      for (const [what, selector] of Object.entries(elements)) {
+        const drawn = await contrastOf(frame, selector);
+        if (drawn.ratio < WCAG_AA_TEXT) problems.push(`${theme}: ${what} ${drawn.text} on ${drawn.background} is ${drawn.ratio.toFixed(2)}:1`);
+      }
+      await screenshot(session.page, `exercises-contrast-${theme.replace(/\W+/g, '-').toLowerCase()}`);
+    }
+  } finally {
+    if (before) await chooseColourTheme(session.page, before);
+  }
+  // switching themes must not have cost the lab its connection
+  await (await panel(session.page, title)).locator('#banner').waitFor({ state: 'hidden', timeout: 10_000 });
+  return problems;
 }
 
 beforeAll(async () => {
@@ -149,11 +179,11 @@ describe('Exercises view and exercise panel', () => {
     expect(await frame.locator('#checks li[data-passed="false"]').count()).toBe(level.checks.length);
     expect(await text(frame, '#checks li[data-check="tmpfs"] .message')).toContain('nothing of type tmpfs is mounted at /scratch in "mounts"');
     expect(await text(frame, '#checks li[data-check="tmpfs"] .weight')).toBe('0/2 pts');
-    // red in the theme's own colour for a failed test
+    // red in the theme's colour for list items with errors (the testing icon red is too light for letters on white)
     const glyph = frame.locator('#checks li[data-check="tmpfs"] .glyph');
     expect(await glyph.innerText()).toBe('✗');
     // the list may be re-rendered meanwhile (progress arrives after the report): ask the element shown now
-    const failedColour = await themeColour(frame, '--vscode-testing-iconFailed');
+    const failedColour = await themeColour(frame, '--vscode-list-errorForeground');
     await expect.poll(() => glyph.evaluate((element) => getComputedStyle(element).color), { timeout: 10_000 }).toBe(failedColour);
     expect(await frame.locator('#show-solution').isDisabled()).toBe(false);
 
@@ -164,15 +194,36 @@ describe('Exercises view and exercise panel', () => {
     await screenshot(page, 'exercises-03-check-failed');
   });
 
-  it('Open Terminal gives a shell in the lab\'s container; the solution typed there mounts a tmpfs only the container sees', async () => {
+  it('a failed check reads clearly in light and dark themes: score, status, ✗ and what is missing all reach 4.5:1', async () => {
+    // the measure itself, on WCAG's own extremes and on the green the page used to write in
+    expect(contrastBetween('rgb(0, 0, 0)', 'rgb(255, 255, 255)')).toBeCloseTo(21, 5);
+    expect(contrastBetween('rgb(115, 201, 145)', 'rgb(255, 255, 255)')).toBeLessThan(2.1); // testing.iconPassed on Light+
+    await (await panel(session.page, level.title)).locator('#status[data-status="tried"]').waitFor({ timeout: 15_000 });
+    expect(await unreadable(level.title, {
+      score: '#score[data-passed="false"]',
+      status: '#status[data-status="tried"]',
+      '✗': '#checks li[data-passed="false"] .glyph',
+      'what is missing': '#checks li[data-passed="false"] .message',
+    })).toEqual([]);
+  });
+
+  it('Open Terminal gives a root shell on the lab host in the answer folder, containers-lab on PATH; the task\'s command typed there mounts a tmpfs only the container sees', async () => {
     const { page } = session;
     const frame = await panel(page, level.title);
     await frame.locator('#open-terminal').click();
-    await page.locator('.terminal-tab, .tabs-container .tab, .single-terminal-tab').filter({ hasText: 'Shell: mounts' }).first().waitFor({ timeout: 30_000 });
+    await page.locator('.terminal-tab, .tabs-container .tab, .single-terminal-tab').filter({ hasText: `Lab host: ${level.title}` }).first().waitFor({ timeout: 30_000 });
     await waitForTerminalText(page, /[#$]\s*$/m, 30_000);
-    await typeInTerminal(page, SOLUTION_LINE);
-    await typeInTerminal(page, 'grep -c " /scratch " /proc/self/mountinfo');
-    await waitForTerminalText(page, /mountinfo\s*\n1\s*\n/m, 20_000);
+    await typeInTerminal(page, 'echo "shell=$$ uid=$(id -u) at $(pwd)"; command -v containers-lab');
+    const where = await waitForTerminalText(page, /shell=\d+ uid=\d+ at \S+\s*\n\S+containers-lab\s*\n/m, 20_000);
+    const [, shell, uid] = /shell=(\d+) uid=(\d+) at /.exec(where)!;
+    // the kernel's word for where the shell is, and as whom
+    expect(readlinkSync(`/proc/${shell}/cwd`)).toBe(level.workdir);
+    expect(uid).toBe('0');
+    // the extension's own containers-lab, beside the agent build it installed over SSH
+    expect(where).toContain(`${homedir()}/.containers-lab/agent/bin/containers-lab`);
+    // the task's command, as printed, reaches this session's agent
+    await typeInTerminal(page, `containers-lab exec mounts -- sh -c '${SOLUTION_LINE}' && containers-lab exec mounts -- grep -c " /scratch " /proc/self/mountinfo`);
+    await waitForTerminalText(page, /mountinfo\s*\n1\s*\n/m, 30_000);
     await screenshot(page, 'exercises-04-terminal');
 
     const inside = mounts(containerPid).filter((mount) => mount.target === '/scratch');
@@ -189,7 +240,7 @@ describe('Exercises view and exercise panel', () => {
     expect(await frame.locator('#checks li[data-passed="true"]').count()).toBe(level.checks.length);
     expect(await frame.locator('#checks li[data-passed="false"]').count()).toBe(0);
     const glyph = frame.locator('#checks li[data-check="private"] .glyph');
-    const passedColour = await themeColour(frame, '--vscode-testing-iconPassed');
+    const passedColour = await themeColour(frame, '--vscode-foreground');
     await expect.poll(() => glyph.evaluate((element) => getComputedStyle(element).color), { timeout: 10_000 }).toBe(passedColour);
     // the header follows the agent's progress record, which the panel re-reads after the check
     await frame.locator('#status[data-status="completed"]').waitFor({ timeout: 15_000 });
@@ -213,6 +264,15 @@ describe('Exercises view and exercise panel', () => {
     await frame.locator('#start', { hasText: /^Reset$/ }).waitFor({ timeout: 5_000 });
     expect((await progress(LEVEL)).startedAt).not.toBeNull(); // nothing was reset
     await screenshot(page, 'exercises-05-check-passed');
+  });
+
+  it('a full score reads clearly in light and dark themes: "Score 3/3 — all checks pass", "✓ completed" and ✓ reach 4.5:1', async () => {
+    expect(await unreadable(level.title, {
+      score: '#score[data-passed="true"]',
+      status: '#status[data-status="completed"]',
+      '✓': '#checks li[data-passed="true"] .glyph',
+      'check title': '#checks li[data-passed="true"] .check-title',
+    })).toEqual([]);
   });
 
   it('Hint reveals the lab\'s hints one at a time (level 1 has two)', async () => {

@@ -6,7 +6,11 @@
  *   activity bar → "Containers Lab" sidebar → palette "Start busybox container" (connects over SSH,
  *   asks to trust the host key) → a container node whose Namespaces rows carry the kernel's inodes →
  *   "Open Shell in Container" → `hostname` in the terminal → "Remove Container" → node and kernel
- *   objects gone.
+ *   objects gone. Its PID 1 is a plain `sh` on a terminal (as `docker run -dit busybox`).
+ *
+ *   The guided start: each answer checked at its step (memory "1k" is refused there, with the
+ *   reason); a start the agent refuses (more CPUs than the host has) offers "Edit and Retry",
+ *   which opens the form again with every answer kept and the refused one marked.
  *
  * Every claim the UI makes is checked against the kernel (/proc/<pid>/ns/*, cgroup directories,
  * `ip -j link`) and against OpenSSH's own fingerprint, and a screenshot of each step is saved to
@@ -15,10 +19,11 @@
  * Isolation and cleanup: helpers/lab-session.ts (the agent service has its own state root and socket,
  * reached through the sshd; nothing of its containers may be left at the end).
  */
-import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerRecord, ContainerSummary } from '../../agent/protocol';
 import { hostLinkNames, leftovers, NONE_LEFT, nsInode, processExists } from '../helpers/kernel-witness';
@@ -61,6 +66,27 @@ async function collapseViewsBelow(page: Page, title: string): Promise<void> {
 
 async function containersNow(): Promise<ContainerSummary[]> {
   return session.containers();
+}
+
+/** The quick input open now, once its title matches: its text field and the message under it. */
+async function inputStep(page: Page, title: RegExp): Promise<{ input: Locator; message: () => Promise<string> }> {
+  const widget = page.locator('.quick-input-widget').filter({ has: page.locator('.quick-input-title', { hasText: title }) });
+  await widget.waitFor({ state: 'visible', timeout: 30_000 });
+  const input = widget.locator('.quick-input-filter input, input[type="text"]').first();
+  return { input, message: async () => (await widget.locator('.quick-input-message').innerText().catch(() => '')).trim() };
+}
+
+/** Types `value` into the step titled `title` and presses Enter. */
+async function answer(page: Page, title: RegExp, value: string): Promise<void> {
+  const { input } = await inputStep(page, title);
+  await input.fill(value);
+  await page.keyboard.press('Enter');
+}
+
+/** Presses Enter on the step titled `title` (its default, or the answer kept from the last try). */
+async function accept(page: Page, title: RegExp): Promise<void> {
+  await inputStep(page, title);
+  await page.keyboard.press('Enter');
 }
 
 beforeAll(async () => {
@@ -108,6 +134,10 @@ describe('Containers Lab in a real VS Code (code-server + headless Chromium, loo
     container = await session.agent.client.call('container.inspect', { id: summary!.id });
     expect(container.status).toBe('running');
     expect(processExists(container.pid!)).toBe(true);
+    // PID 1 is a plain `sh`, on a terminal (a pseudo-terminal of the container's own /dev/pts)
+    expect(readFileSync(`/proc/${container.pid}/cmdline`, 'utf8')).toBe('sh\0');
+    expect(statSync(`/proc/${container.pid}/fd/0`).rdev >> 8).toBe(136);
+    expect(container.config.process?.terminal).toBe(true);
     await screenshot(page, 'sidebar-04-container-node');
 
     // The first start unpacked the busybox image (this agent's state root is fresh): the Lab view
@@ -147,6 +177,20 @@ describe('Containers Lab in a real VS Code (code-server + headless Chromium, loo
       if (/ shared with host$/.test(row)) expect(nsInode(pid, type), `${type} is shown as shared but is not the host's`).toBe(nsInode('self', type));
     }
     expect(rows.filter((row) => / own$/.test(row)).length, `rows: ${rows.join(' | ')}`).toBeGreaterThanOrEqual(5);
+  });
+
+  it('the Processes section shows PID 1 as the learner knows it: sh', async () => {
+    const { page } = session;
+    const containersPane = viewPane(page, 'Containers');
+    // fold the namespaces (the tree renders only rows that fit), then open the processes
+    const namespaces = await waitForTreeItem(containersPane, /^Namespaces$/);
+    if ((await namespaces.getAttribute('aria-expanded')) === 'true') await namespaces.locator('.monaco-tl-twistie').click();
+    await expandTreeItem(await waitForTreeItem(containersPane, /^Processes/));
+    const pid = container!.pid!;
+    await waitForTreeItem(containersPane, /^sh$/);
+    const rows = await treeRowTexts(containersPane);
+    expect(rows).toContain(`sh PID 1 (host ${pid}) · S`);
+    await screenshot(page, 'sidebar-05b-processes');
   });
 
   it('"Open Shell in Container" runs `hostname` in the container and the terminal shows it', async () => {
@@ -199,5 +243,67 @@ describe('Containers Lab in a real VS Code (code-server + headless Chromium, loo
     expect(cgroupDirs.filter((dir) => existsSync(dir))).toEqual([]);
     expect(hostLinkNames()).not.toContain(record.network.vethHost);
     expect(leftovers(session.stateRoot, [{ id: record.id, pid: record.pid }])).toEqual(NONE_LEFT);
+  });
+
+  it('the guided start refuses memory "1k" at its step with the reason, and keeps every answer for "Edit and Retry" after the agent refuses the start', async () => {
+    const { page } = session;
+    const tooMany = String(availableParallelism() + 1);
+    await runCommand(page, 'Containers Lab: Start busybox container (guided)…');
+    await answer(page, /\(1\/6\): name/, 'guided-box');
+    await answer(page, /\(2\/6\): command/, 'sleep 1d');
+    await accept(page, /\(3\/6\): namespaces/);
+    // memory: "1k" parses (1000 bytes) but is below the agent's minimum — refused here, and Enter does not leave the step
+    const memory = await inputStep(page, /\(4\/6\): memory/);
+    await memory.input.fill('1k');
+    await expect.poll(memory.message, { timeout: 10_000 }).toBe('1k is 1000 bytes: a container needs at least 4 MiB (4m), or a busybox shell cannot even start.');
+    await screenshot(page, 'sidebar-08-guided-memory-refused');
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(300);
+    expect(await memory.input.isVisible()).toBe(true);
+    await memory.input.fill('48m');
+    await page.keyboard.press('Enter');
+    // CPUs: well-formed, but only the lab host knows it has fewer — the agent refuses at the end
+    await answer(page, /\(5\/6\): CPU and process limits/, tooMany);
+    const pids = await inputStep(page, /\(5\/6\): CPU and process limits/);
+    await expect.poll(() => pids.input.inputValue(), { timeout: 10_000 }).toBe(''); // the next box, under the same title
+    await pids.input.fill('32');
+    await page.keyboard.press('Enter');
+    await accept(page, /\(6\/6\): network/);
+
+    const toast = page.locator('.notifications-toasts .notification-list-item').filter({ hasText: 'Could not start "guided-box"' }).first();
+    await toast.waitFor({ state: 'visible', timeout: 60_000 });
+    expect(await toast.innerText()).toContain(`cpus "${tooMany}" exceeds this host's`);
+    await screenshot(page, 'sidebar-09-guided-refused');
+    await toast.locator('.monaco-button', { hasText: 'Edit and Retry' }).click();
+
+    // the form again, every answer as it was; the refused one carries the agent's reason
+    for (const [title, value] of [[/\(1\/6\): name/, 'guided-box'], [/\(2\/6\): command/, 'sleep 1d']] as const) {
+      const step = await inputStep(page, title);
+      expect(await step.input.inputValue()).toBe(value);
+      await page.keyboard.press('Enter');
+    }
+    await accept(page, /\(3\/6\): namespaces/);
+    const keptMemory = await inputStep(page, /\(4\/6\): memory/);
+    expect(await keptMemory.input.inputValue()).toBe('48m');
+    await page.keyboard.press('Enter');
+    const cpus = await inputStep(page, /\(5\/6\): CPU and process limits/);
+    expect(await cpus.input.inputValue()).toBe(tooMany);
+    await expect.poll(cpus.message, { timeout: 10_000 }).toContain(`The agent refused "${tooMany}": cpus "${tooMany}" exceeds this host's`);
+    await screenshot(page, 'sidebar-10-guided-retry');
+    await cpus.input.fill('0.5');
+    await page.keyboard.press('Enter');
+    const keptPids = await inputStep(page, /\(5\/6\): CPU and process limits/);
+    await expect.poll(() => keptPids.input.inputValue(), { timeout: 10_000 }).toBe('32');
+    await page.keyboard.press('Enter');
+    await accept(page, /\(6\/6\): network/);
+
+    await waitForTreeItem(viewPane(page, 'Containers'), /^guided-box$/, 60_000);
+    const summary = (await containersNow()).find((entry) => entry.name === 'guided-box')!;
+    const record = await session.agent.client.call('container.inspect', { id: summary.id });
+    expect(readFileSync(`/proc/${record.pid}/cmdline`, 'utf8').split('\0')).toEqual(['sleep', '1d', '']);
+    expect(readlinkSync(`/proc/${record.pid}/fd/0`)).toMatch(/^\/dev\/pts\/\d+$/);
+    expect(record.cgroup?.limits).toMatchObject({ memoryBytes: 48 * 1024 * 1024, cpuQuotaUs: 50_000, pids: 32 });
+    await screenshot(page, 'sidebar-11-guided-started');
+    await session.agent.client.call('container.remove', { id: record.id, force: true });
   });
 });

@@ -3,7 +3,7 @@
  * a veth, and start its process. With -d print its id and return; otherwise stay attached,
  * printing its output until it exits, and exit with its exit code (as `docker run` does).
  */
-import { switchOption } from '../../command-line/args';
+import { switchOption, UsageError } from '../../command-line/args';
 import type { ParsedArgs } from '../../command-line/args';
 import { RUN_SPEC, runOptionsFrom } from '../../command-line/run-options';
 import type { CliContext, Verb } from '../context';
@@ -13,6 +13,8 @@ import { followLogs } from '../follow';
 async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
   const options = runOptionsFrom(args);
   const detach = switchOption(args, 'detach');
+  // Attached, the output comes from the log and keystrokes would go nowhere: say so before starting.
+  if (options.tty && !detach) throw new UsageError('run: -t needs -d: the terminal stays with the agent; type into the container with containers-lab exec -it NAME sh');
   const agent = await context.openAgent();
   try {
     const record = await agent.client.call('container.run', options);

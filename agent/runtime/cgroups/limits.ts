@@ -18,18 +18,10 @@
 import { badInput } from '../../errors';
 import type { CgroupLimits } from '../../protocol';
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
+import { DEFAULT_CPU_PERIOD_US, MAX_CPU_PERIOD_US, MAX_PIDS, MIN_CPU_PERIOD_US, MIN_CPU_QUOTA_US, MIN_MEMORY_BYTES } from '../../protocol/limit-bounds';
 
-/** Below this a busybox shell cannot even start; such a limit is a typo, not a wish. */
-export const MIN_MEMORY_BYTES = 4 * MiB;
-/** The kernel refuses CFS quotas below 1 ms and periods outside 1 ms … 1 s. */
-export const MIN_CPU_QUOTA_US = 1000;
-export const MIN_CPU_PERIOD_US = 1000;
-export const MAX_CPU_PERIOD_US = 1_000_000;
-export const DEFAULT_CPU_PERIOD_US = 100_000;
-/** PID_MAX_LIMIT on 64-bit kernels: no pids.max above it means anything. */
-export const MAX_PIDS = 4_194_304;
+// The bounds are the protocol's (the extension checks a form against them too); kept under these names for callers.
+export { DEFAULT_CPU_PERIOD_US, MAX_CPU_PERIOD_US, MAX_PIDS, MIN_CPU_PERIOD_US, MIN_CPU_QUOTA_US, MIN_MEMORY_BYTES };
 
 export const UNLIMITED: CgroupLimits = { memoryBytes: null, cpuQuotaUs: null, cpuPeriodUs: DEFAULT_CPU_PERIOD_US, pids: null };
 

@@ -21,9 +21,12 @@ import { closeFd, openFile } from '../../kernel/files';
 import { sethostname } from '../../kernel/namespaces';
 import { reap, signalProcess } from '../../kernel/processes';
 import { readMountinfo } from '../../inspect/mountinfo';
-import { joinedNamespacesFromConfig, limitsFromConfig, namespacesFromConfig, networkModeFromConfig, ANNOTATIONS } from '../../oci/from-run-options';
+import { joinedNamespacesFromConfig, limitsFromConfig, namespacesFromConfig, networkModeFromConfig, sessionKeyringFromConfig, ANNOTATIONS } from '../../oci/from-run-options';
 import { hostFacts, realisationPlan } from '../../oci/supported-fields';
 import { attachBridgeNetwork, detachNetwork, setupLoopback } from '../network';
+import { checkPortsFree, portsFromConfig } from '../network/ports';
+import { badInput, LabError } from '../../errors';
+import { existsInStack } from '../../image/layer-files';
 import { CLONE_FLAG, cloneFlagsFor, insideNamespaces, namespaceInodes } from '../namespaces';
 import { createLayerDirectories, layersFor, shiftedLayer } from '../overlay';
 import { Checkpoints } from '../process/checkpoints';
@@ -41,6 +44,7 @@ import { deviceRulesFromConfig, type Cgroup } from '../cgroups';
 import { applyResourceWrites } from '../cgroups/resource-files';
 import type { ParkedProcess, RuntimeContext } from './context';
 import { ExecSlots } from '../process/exec-slots';
+import { MainTerminal, TERMINAL_STDIO } from '../process/main-terminal';
 import { makeEmptyDirs } from './pod';
 import { UndoStack } from '../undo';
 
@@ -53,6 +57,11 @@ export interface CreateRequest {
   spec: OciSpec;
   /** The image's read-only layer. */
   imageLayer: string;
+  /**
+   * A pulled or imported image's layer directories, top first (overlayfs's lowerdir order): used
+   * instead of `imageLayer`, shared as they are by every container of the image (no user namespace).
+   */
+  imageLayers?: readonly string[];
   /** Write the "created" record (when it will wait for `start`; run starts it at once). */
   persistCreated: boolean;
   /** For a container that joins another's network namespace (a pod member): that network, as recorded. */
@@ -103,9 +112,14 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
   const joins = (type: NamespaceType): boolean => joined.some((entry) => entry.type === type);
   const directory = context.store.directory(id);
   const rootOwner = has('user') ? hostIdFor(spec.linux?.uidMappings ?? [], 0) ?? 0 : 0;
-  const lower = rootOwner !== 0 ? shiftedLayer(request.imageLayer, rootOwner) : request.imageLayer;
-  const rootfs = has('mnt') ? layersFor(directory, [lower]) : null;
+  if (request.imageLayers && rootOwner !== 0) throw new LabError('unsupported', '--userns runs the built-in busybox image only for now: its layer is copied once per id range, which an image\'s layers are not');
+  const lower = request.imageLayers ? [...request.imageLayers] : [rootOwner !== 0 ? shiftedLayer(request.imageLayer, rootOwner) : request.imageLayer];
+  const rootfs = has('mnt') ? layersFor(directory, lower) : null;
   const networkMode = networkModeFromConfig(spec);
+  // -p: a taken host port (or a bad annotation in a caller's own document) is refused here, before anything exists.
+  const ports = portsFromConfig(spec);
+  if (ports.length && (networkMode !== 'bridge' || joins('net'))) throw badInput('-p needs a container with a bridge network of its own');
+  checkPortsFree(ports);
   const state: ContainerState = {
     id, name, status: 'creating', pid: null, pidStartTime: null, exitCode: null, oomKilled: false,
     createdAt: new Date().toISOString(), startedAt: null, finishedAt: null,
@@ -139,7 +153,8 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     const exec = execChoice === 'slots-filled-later'
       ? new ExecSlots(child.arena)
       : {
-        path: resolveProgram(processSpec.args[0] ?? '', env, existsInLayers(rootfs ? [rootfs.upper, ...rootfs.lower] : [''])),
+        // An image's many layers are searched as overlayfs merges them (whiteouts, the image's own symlinks).
+        path: resolveProgram(processSpec.args[0] ?? '', env, rootfs && request.imageLayers ? existsInStack(rootfs) : existsInLayers(rootfs ? [rootfs.upper, ...rootfs.lower] : [''])),
         args: processSpec.args,
         env,
         cwd: processSpec.cwd,
@@ -153,6 +168,9 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     };
     const logFd = handOver(openFile(state.logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600));
     const nullFd = handOver(openFile('/dev/null', O_RDONLY));
+    // process.terminal: the first process's stdio is a terminal the agent makes (../process/main-terminal.ts).
+    const terminal = MainTerminal.forSpec(spec, rootfs?.merged ?? null);
+    if (terminal) undo.push(() => terminal.close());
 
     appendPrologue(child);
     // Joining comes first: everything after (sysfs, mqueue, hostname) must see the joined namespaces.
@@ -173,6 +191,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     if (rootfs && procMount) child.syscall('mount', 'proc', `${rootfs.merged}${procMount.destination}`, 'proc', PROC_MOUNT_FLAGS, null);
     // rlimits, umask, scheduler…: checked by the agent at the next checkpoint, while the child waits.
     appendProcessSettings(child, plan.process);
+    terminal?.appendOpen(child);
     checkpoints.report(child, PROC_MOUNTED);
     checkpoints.awaitGo(child);
     appendLaunch(child, checkpoints, {
@@ -180,12 +199,10 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       uid: processSpec.user.uid,
       gid: processSpec.user.gid,
       additionalGids: processSpec.user.additionalGids ?? [],
-      stdin: nullFd,
-      stdout: logFd,
-      stderr: logFd,
-      terminal: null,
+      ...(terminal ? TERMINAL_STDIO : { stdin: nullFd, stdout: logFd, stderr: logFd, terminal: null }),
       security: securityPlanFor(spec),
-      sessionKeyring: sessionKeyringName(id),
+      // runc's --no-new-keyring (annotation session-keyring: host): no step, the agent's keyring stays.
+      ...(sessionKeyringFromConfig(spec) === 'own' ? { sessionKeyring: sessionKeyringName(id) } : {}),
     });
 
     const pid = child.start(cloneFlagsFor(namespaces.filter((type) => type !== 'cgroup' && !joins(type))), { shareMemory: !needsOwnMemory(plan.process) });
@@ -206,7 +223,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       // The pod's sandbox owns the interfaces; a member brings none of its own.
     } else if (networkMode === 'bridge') {
       const { bridge, subnet } = bridgeOf(spec, context);
-      state.network = attachBridgeNetwork({ containerId: id, pid, stateDir: context.stateRoot, bridge, subnet });
+      state.network = attachBridgeNetwork({ containerId: id, pid, stateDir: context.stateRoot, bridge, subnet, ports });
       undo.push(() => detachNetwork({ containerId: id, stateDir: context.stateRoot, bridge }));
     } else if (networkMode === 'none') {
       setupLoopback(pid);
@@ -216,9 +233,11 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       const alsoEnter = (['net', 'ipc'] as const).filter(has);
       insideNamespaces(pid, ['mnt', ...alsoEnter], () => assembleRootfs(recordedSpec, rootfs));
     }
+    terminal?.create(pid, state.logPath);
     checkpoints.go();
     const report = checkpoints.nextReport();
     if (report !== PROC_MOUNTED) throw new Error(`the container's first process exited during setup (${describeExit(pid)})`);
+    terminal?.verifyTaken(pid);
     settleProcessSettings(pid, plan.process);
     verifyCgroupMember(cgroup, pid);
     if (rootfs && procMount) verifyProcMounted(pid, `${rootfs.merged}${procMount.destination}`);

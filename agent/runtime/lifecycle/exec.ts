@@ -19,6 +19,7 @@ import { O_RDONLY, SIGKILL } from '../../kernel/constants';
 import { closeFd, openFile, pipe } from '../../kernel/files';
 import { reap, signalProcess } from '../../kernel/processes';
 import { badInput, conflict } from '../../errors';
+import { sessionKeyringFromConfig } from '../../oci/from-run-options';
 import { CLONE_FLAG, insideNamespaces, namespaceInodes, namespacePath } from '../namespaces';
 import { Checkpoints, EXEC_FAILED } from '../process/checkpoints';
 import { RunningExec, type ExecStdio } from '../process/exec-session';
@@ -104,7 +105,9 @@ export function execInContainer(context: RuntimeContext, state: ContainerState, 
       additionalGids: options.privileged ? [] : spec.process?.user.additionalGids ?? [],
       ...childStdio,
       security: options.privileged ? null : securityPlanFor(spec),
-      sessionKeyring: null, // a new one of its own, never the agent's (../process/session-keyring.ts)
+      // A new one of its own, never the agent's (../process/session-keyring.ts) — unless the container
+      // was made to stay in the caller's (--no-new-keyring), as runc's exec does then.
+      ...(sessionKeyringFromConfig(spec) === 'own' ? { sessionKeyring: null } : {}),
     });
     const memory = { shareMemory: !needsOwnMemory(settings) };
     pid = state.namespaces.includes('pid')

@@ -22,7 +22,7 @@ import { createContainer } from './create';
 
 /** If create fails, the container is gone (create's undo removed its record): `forget` it, and say so. */
 export function remakeCreated(
-  context: RuntimeContext, state: ContainerState, spec: OciSpec, cgroup: Cgroup | null, imageLayer: string, forget: () => void,
+  context: RuntimeContext, state: ContainerState, spec: OciSpec, cgroup: Cgroup | null, imageLayer: string | readonly string[], forget: () => void,
 ): ContainerState {
   // A failure here leaves the container listed as it was: `rm` finishes the job.
   if (cgroup) {
@@ -37,7 +37,9 @@ export function remakeCreated(
   context.store.remove(state.id);
   try {
     const made = createContainer(context, {
-      id: state.id, name: state.name, spec, imageLayer, persistCreated: true, ...(joinsNetwork ? { joinedNetwork: state.network } : {}),
+      id: state.id, name: state.name, spec, persistCreated: true, ...(joinsNetwork ? { joinedNetwork: state.network } : {}),
+      // A pulled image's layers (top first), or busybox's one layer.
+      ...(typeof imageLayer === 'string' ? { imageLayer } : { imageLayer: imageLayer[0] ?? '', imageLayers: imageLayer }),
     });
     made.createdAt = state.createdAt;
     return made;

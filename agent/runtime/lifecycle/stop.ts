@@ -12,12 +12,17 @@
  * handler, stop watches for one (SigCgt in /proc/<pid>/status) and sends SIGTERM again once it
  * appears (a handler set up in the instant between the check and the first signal gets two);
  * a program that never sets one up still waits out the deadline.
+ *
+ * A program that ignores SIGTERM outright (SigIgn) — an interactive shell does, as PID 1 of a
+ * container started with a terminal (`run -dit busybox`, the extension's default) — discards it
+ * whoever sends it and whenever: waiting could change nothing, so it is killed at once. Docker
+ * waits its ten seconds here; the result is the same, exit code 137.
  */
 import { SIGTERM } from '../../kernel/constants';
 import { signalProcess } from '../../kernel/processes';
 import type { Cgroup } from '../cgroups';
 import type { ExitWatcher } from '../process/exit-watcher';
-import { catchesSignal } from '../process/signals';
+import { catchesSignal, ignoresSignal } from '../process/signals';
 import type { ContainerState } from '../state/store';
 
 export const DEFAULT_STOP_TIMEOUT_SECONDS = 10;
@@ -35,7 +40,7 @@ export async function stopContainer(
   let delivered = catchesSignal(pid, SIGTERM);
   signalProcess(pid, SIGTERM);
   const deadline = Date.now() + timeoutSeconds * 1000;
-  while (!exited() && Date.now() < deadline) {
+  while (!exited() && Date.now() < deadline && !ignoresSignal(pid, SIGTERM)) {
     await new Promise((resolve) => setTimeout(resolve, 20));
     watcher.poll();
     if (!delivered && !exited() && catchesSignal(pid, SIGTERM)) {

@@ -62,9 +62,11 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
     program.syscall('setsid');
     program.syscall('ioctl', plan.terminal, TIOCSCTTY, 0);
   }
-  program.syscall('dup3', plan.stdin, 0, 0);
-  program.syscall('dup3', plan.stdout, 1, 0);
-  program.syscall('dup3', plan.stderr, 2, 0);
+  // A descriptor already in its place stays (dup3 refuses to copy one onto itself): a container's
+  // first process on a terminal has opened it as 0 (./main-terminal.ts).
+  if (plan.stdin !== 0) program.syscall('dup3', plan.stdin, 0, 0);
+  if (plan.stdout !== 1) program.syscall('dup3', plan.stdout, 1, 0);
+  if (plan.stderr !== 2) program.syscall('dup3', plan.stderr, 2, 0);
   program.syscall('close_range', 3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
   const exec = plan.exec instanceof ExecSlots
     ? plan.exec

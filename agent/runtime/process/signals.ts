@@ -46,6 +46,20 @@ export function catchesSignal(pid: number, signal: number): boolean {
   return signalsInMask(status, 'SigCgt').includes(signal);
 }
 
+/**
+ * Whether process `pid` ignores `signal` (SigIgn): such a signal is discarded on arrival, whoever
+ * sends it — an interactive shell ignores SIGTERM, so `stop` has nothing to wait for.
+ */
+export function ignoresSignal(pid: number, signal: number): boolean {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return false;
+  }
+  return signalsInMask(status, 'SigIgn').includes(signal);
+}
+
 /** Adds steps that give every changed signal back its default action (a zeroed sigaction is SIG_DFL). */
 export function appendSignalReset(program: ChildProgram): void {
   const defaultAction = program.arena.zeroed(64);

@@ -5,13 +5,15 @@
  * While the panel is visible it asks the agent for the container's record about once a second
  * (container.inspect reads the cgroup's counters fresh each time) and keeps the usage samples for
  * the charts; hidden or closed, it asks nothing. Status changes and removal arrive as agent
- * notifications and are passed on at once.
+ * notifications and are passed on at once. A removed container's page keeps showing the last record
+ * taken while it ran — how it was — rather than empty sections.
  */
 import * as vscode from 'vscode';
 import { RpcErrorCode, type ContainerRecord } from '../../../agent/protocol';
 import { RpcError } from '../../../agent/service/jsonrpc';
 import { registerLabCommand } from '../../commands/register';
 import { resolveContainer } from '../../commands/resolve-container';
+import { registerTryWithoutCommand, TRY_WITHOUT_COMMAND } from '../../commands/try-without';
 import type { Lab } from '../../lab';
 import { registerPanelKind, showPanel, type PanelKind } from '../shared/panel';
 import type { AnatomyState, FromPage, ToPage } from './messages';
@@ -34,6 +36,8 @@ class AnatomyPanel implements vscode.Disposable {
   private inFlight = false;
   private removed = false;
   private lastRecord: ContainerRecord | undefined;
+  /** The last record taken while the container ran: what a removed container's page shows. */
+  private lastLiveRecord: ContainerRecord | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -63,7 +67,7 @@ class AnatomyPanel implements vscode.Disposable {
     switch (message.type) {
       case 'ready':
         // A (re)loaded page: give it what we have, then a fresh sample.
-        if (this.removed) void this.post({ type: 'removed', name: this.state.name });
+        if (this.removed) void this.postRemoved();
         else if (this.lastRecord) void this.post({ type: 'record', record: this.lastRecord, history: this.history.list() });
         if (this.lab.connection.state !== 'connected') void this.post({ type: 'connection', connected: false });
         void this.sample();
@@ -81,6 +85,13 @@ class AnatomyPanel implements vscode.Disposable {
         break;
       case 'openManifests':
         await vscode.commands.executeCommand('containersLab.showManifests', this.state.id);
+        break;
+      case 'tryWithout':
+        try {
+          await vscode.commands.executeCommand(TRY_WITHOUT_COMMAND, this.state.id, message.protection);
+        } finally {
+          void this.post({ type: 'tryDone' });
+        }
         break;
     }
   }
@@ -103,6 +114,8 @@ class AnatomyPanel implements vscode.Disposable {
       if (this.removed) return;
       if (record.cgroup?.usage && record.status !== 'stopped') this.history.add(record.cgroup.usage, Date.now());
       this.lastRecord = record;
+      // A record taken while a forced removal kills the processes still says "running" but shows none.
+      if ((record.status === 'running' || record.status === 'paused') && record.processes.length > 0 && record.security !== null) this.lastLiveRecord = record;
       void this.post({ type: 'record', record, history: this.history.list() });
     } catch (error) {
       if (error instanceof RpcError && error.code === RpcErrorCode.NotFound) this.markRemoved();
@@ -115,7 +128,12 @@ class AnatomyPanel implements vscode.Disposable {
   private markRemoved(): void {
     this.removed = true;
     this.followVisibility();
-    void this.post({ type: 'removed', name: this.state.name });
+    void this.postRemoved();
+  }
+
+  private postRemoved(): Thenable<boolean> {
+    const record = this.lastLiveRecord ?? this.lastRecord;
+    return this.post({ type: 'removed', name: this.state.name, ...(record ? { record, history: this.history.list() } : {}) });
   }
 
   private post(message: ToPage): Thenable<boolean> {
@@ -132,6 +150,7 @@ class AnatomyPanel implements vscode.Disposable {
 /** "Show Container Anatomy": the command and the serializer that revives panels after a reload. */
 export function registerAnatomyWebview(lab: Lab): void {
   registerPanelKind(lab, anatomyPanel);
+  registerTryWithoutCommand(lab, (summary, column) => showPanel(lab, anatomyPanel, { id: summary.id, name: summary.name }, column));
   registerLabCommand(lab, 'containersLab.showAnatomy', async (argument?: unknown) => {
     await lab.ensureConnected();
     const summary = await resolveContainer(lab, argument, { placeHolder: 'Show the anatomy of which container?', none: 'There are no containers.', takeSingle: true });

@@ -3,6 +3,7 @@
  * import this file, the page through its browser bundle.
  */
 import type { ContainerRecord, PathLayer } from '../../../agent/protocol';
+import type { Protection } from './security-rows';
 import type { UsageSample } from './usage-history';
 
 export interface AnatomyState {
@@ -13,13 +14,18 @@ export interface AnatomyState {
 export type ToPage =
   /** The record as the kernel shows it now, and the usage samples so far (oldest first). */
   | { type: 'record'; record: ContainerRecord; history: UsageSample[] }
-  | { type: 'removed'; name: string }
+  /** The container is gone; `record` is the last one taken while it ran (or the last at all), to show how it was. */
+  | { type: 'removed'; name: string; record?: ContainerRecord; history?: UsageSample[] }
   | { type: 'connection'; connected: boolean }
   | { type: 'pathLayer'; result: PathLayer }
-  | { type: 'pathLayerError'; path: string; message: string };
+  | { type: 'pathLayerError'; path: string; message: string }
+  /** The "Try without" copy asked for is running (or failed: the extension said why). */
+  | { type: 'tryDone' };
 
 export type FromPage =
   | { type: 'ready' }
   | { type: 'pathLayer'; path: string }
   | { type: 'connect' }
-  | { type: 'openManifests' };
+  | { type: 'openManifests' }
+  /** Start a copy of this container with `protection` switched, and open its Anatomy beside this one. */
+  | { type: 'tryWithout'; protection: Protection };

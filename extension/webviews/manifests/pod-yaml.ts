@@ -14,17 +14,18 @@
  * Pure: no 'vscode', no DOM; unit-tested against real containers.
  */
 import { parse, stringify } from 'yaml';
-import type { ContainerRecord, NamespaceType, OciNamespaceType, OciSpec, RunOptions } from '../../../agent/protocol';
+import { ANNOTATIONS, type ContainerRecord, type NamespaceType, type OciNamespaceType, type OciSpec, type RunOptions } from '../../../agent/protocol';
 import { cgroupObject, mountObject, namespaceObject, processObject, utsObject, type KernelObject } from './kernel-objects';
 import { parseCpuQuantity, parseMemoryQuantity } from '../../../agent/protocol/quantity';
 import { cpuQuantity, memoryQuantity } from './kubernetes-quantity';
-import { capabilitiesToPod, podCapabilitiesToOptions, type PodCapabilities } from './pod-capabilities';
+import { podCapabilitiesToOptions } from './pod-capabilities';
+import { podSecurityContext, securityLinks, type PodSecurityContext } from './pod-security';
 import { podVolumesToOptions, volumeFor, type PodVolume } from './pod-volumes';
 
 export type { PodVolume } from './pod-volumes';
 
-/** The agent's annotation keys (agent/oci/from-run-options.ts ANNOTATIONS; a unit test keeps them equal). */
-export const LAB_ANNOTATIONS = { name: 'lab.containers.name', image: 'lab.containers.image', network: 'lab.containers.network', bridge: 'lab.containers.bridge', seccomp: 'lab.containers.seccomp' } as const;
+/** The agent's annotation keys (the protocol's ANNOTATIONS). */
+export const LAB_ANNOTATIONS = ANNOTATIONS;
 
 /** OCI spec namespace names ↔ ours (and /proc/<pid>/ns's): the spec says "network" and "mount". */
 const OCI_NAMESPACE: Record<NamespaceType, OciNamespaceType> = { cgroup: 'cgroup', ipc: 'ipc', mnt: 'mount', net: 'network', pid: 'pid', user: 'user', uts: 'uts' };
@@ -40,14 +41,7 @@ export interface PodContainer {
   workingDir?: string;
   env?: { name: string; value: string }[];
   resources?: { limits: { memory?: string; cpu?: string } };
-  securityContext: {
-    runAsUser: number;
-    runAsGroup: number;
-    readOnlyRootFilesystem: boolean;
-    allowPrivilegeEscalation?: false;
-    capabilities?: PodCapabilities;
-    seccompProfile?: { type: 'Localhost'; localhostProfile: string } | { type: 'RuntimeDefault' | 'Unconfined' };
-  };
+  securityContext: PodSecurityContext;
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 
@@ -107,21 +101,8 @@ export function configToPod(config: OciSpec, record?: ContainerRecord): PodTrans
   const container: PodContainer = {
     name,
     image: annotations[LAB_ANNOTATIONS.image] ?? 'busybox',
-    securityContext: {
-      runAsUser: process?.user.uid ?? 0,
-      runAsGroup: process?.user.gid ?? 0,
-      readOnlyRootFilesystem: config.root?.readonly === true,
-      ...(process?.noNewPrivileges ? { allowPrivilegeEscalation: false as const } : {}),
-    },
+    securityContext: podSecurityContext(config, name),
   };
-  const capabilities = capabilitiesToPod(process?.capabilities);
-  if (capabilities) container.securityContext.capabilities = capabilities;
-  // Kubernetes names a profile file on the node; the lab's agent received the profile itself.
-  // The runtime's own profile is Kubernetes' RuntimeDefault; none is Unconfined; a user's is a file on the node.
-  const profile = annotations[LAB_ANNOTATIONS.seccomp];
-  if (profile === 'default') container.securityContext.seccompProfile = { type: 'RuntimeDefault' };
-  else if (profile === 'unconfined') container.securityContext.seccompProfile = { type: 'Unconfined' };
-  else if (config.linux?.seccomp) container.securityContext.seccompProfile = { type: 'Localhost', localhostProfile: `${name}-seccomp.json` };
   if (args.length > 0) container.command = [args[0]!];
   if (args.length > 1) container.args = args.slice(1);
   container.workingDir = process?.cwd ?? '/';
@@ -149,23 +130,7 @@ export function configToPod(config: OciSpec, record?: ContainerRecord): PodTrans
     note: 'env ↔ process.env: handed to execve(); the kernel keeps it in the process (/proc/<pid>/environ).' }, (r) => processObject(r, 'environ'));
   link({ id: 'cwd', label: 'working directory', jsonPaths: ['process.cwd'], podPaths: [`${CONTAINER}.workingDir`],
     note: 'workingDir ↔ process.cwd: the runtime chdir()s there before execve().' }, (r) => processObject(r, 'cwd'));
-  link({ id: 'user', label: 'user', jsonPaths: ['process.user'], podPaths: [`${CONTAINER}.securityContext.runAsUser`, `${CONTAINER}.securityContext.runAsGroup`, `${CONTAINER}.securityContext`],
-    note: 'runAsUser/runAsGroup ↔ process.user: setuid()/setgid() before execve(); /proc/<pid>/status shows Uid and Gid.' }, (r) => processObject(r, 'status', 'user'));
-  if (process?.noNewPrivileges) {
-    link({ id: 'no-new-privileges', label: 'no new privileges', jsonPaths: ['process.noNewPrivileges'], podPaths: [`${CONTAINER}.securityContext.allowPrivilegeEscalation`],
-      note: 'allowPrivilegeEscalation: false ↔ noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS): execve can never gain privileges (setuid bits, file capabilities).' }, (r) => processObject(r, 'status', 'noNewPrivileges'));
-  }
-
-  if (process?.capabilities) {
-    link({ id: 'capabilities', label: 'capabilities', jsonPaths: ['process.capabilities'], podPaths: capabilities ? [`${CONTAINER}.securityContext.capabilities`] : [],
-      note: capabilities
-        ? 'capabilities.add/drop ↔ process.capabilities: the default 14 plus what is added, minus what is dropped; prctl(PR_CAPBSET_DROP) and capset() before execve.'
-        : 'No Pod field needed: these are the runtime\'s default 14 capabilities (CapBnd in /proc/<pid>/status).' }, (r) => processObject(r, 'status', 'capabilities'));
-  }
-  if (config.linux?.seccomp) {
-    link({ id: 'seccomp', label: 'seccomp profile', jsonPaths: ['linux.seccomp'], podPaths: [`${CONTAINER}.securityContext.seccompProfile`],
-      note: 'seccompProfile ↔ linux.seccomp: RuntimeDefault is the agent\'s own Docker-like profile, Localhost a file of yours; the runtime compiles it to a BPF filter the kernel runs on every system call (Seccomp: 2 in /proc/<pid>/status).' }, (r) => processObject(r, 'status', 'seccomp'));
-  }
+  securityLinks(config, container.securityContext, `${CONTAINER}.securityContext`, link);
 
   // --- namespaces and what the Pod says about them --------------------------------------------
   if (config.hostname !== undefined) {
@@ -241,8 +206,10 @@ export function configToPod(config: OciSpec, record?: ContainerRecord): PodTrans
     links.push({ id: 'mounts', label: 'mounts', jsonPaths: ['mounts'], podPaths: ['spec.volumes', `${CONTAINER}.volumeMounts`],
       note: 'volumes + volumeMounts ↔ mounts: the runtime mounts each one in the container\'s mount namespace before pivot_root.', kernel: null });
   }
-  links.push({ id: 'masked', label: 'masked and read-only paths', jsonPaths: ['linux.maskedPaths', 'linux.readonlyPaths'], podPaths: [],
-    note: 'No Pod field (securityContext.procMount: Default): the runtime hides these /proc and /sys files from every container.', kernel: null });
+  if (config.linux?.maskedPaths || config.linux?.readonlyPaths) {
+    links.push({ id: 'masked', label: 'masked and read-only paths', jsonPaths: ['linux.maskedPaths', 'linux.readonlyPaths'], podPaths: [],
+      note: 'No Pod field (securityContext.procMount: Default): the runtime hides these /proc and /sys files from every container (not from a privileged one).', kernel: null });
+  }
 
   // --- the Pod -----------------------------------------------------------------------------------
   const podAnnotations: Record<string, string> = {};
@@ -431,7 +398,7 @@ export function podToRunOptions(podYaml: string): PodRequest {
   if (container.securityContext !== undefined) {
     const context = object(container.securityContext, `${CONTAINER}.securityContext`);
     const where = `${CONTAINER}.securityContext`;
-    only(context, where, ['runAsUser', 'runAsGroup', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'capabilities', 'seccompProfile']);
+    only(context, where, ['runAsUser', 'runAsGroup', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'privileged', 'capabilities', 'seccompProfile']);
     const id = (key: 'runAsUser' | 'runAsGroup'): number => {
       const value = context[key] ?? 0;
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${where}.${key}: expected a whole number from 0 to 65535, got ${JSON.stringify(value)}`);
@@ -443,12 +410,16 @@ export function podToRunOptions(podYaml: string): PodRequest {
       options.user = `${uid}:${gid}`;
       effect(`${where}.runAsUser`, 'user', 'the first process\'s Uid and Gid (/proc/<pid>/status)');
     }
-    for (const key of ['readOnlyRootFilesystem', 'allowPrivilegeEscalation'] as const) {
+    for (const key of ['readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'privileged'] as const) {
       if (context[key] !== undefined && typeof context[key] !== 'boolean') throw new Error(`${where}.${key}: expected true or false, got ${JSON.stringify(context[key])}`);
     }
     if (context.readOnlyRootFilesystem === true) {
       options.readOnlyRoot = true;
       effect(`${where}.readOnlyRootFilesystem`, 'readOnlyRoot', 'the overlay on / mounted read-only (/proc/<pid>/mountinfo)');
+    }
+    if (context.privileged === true) {
+      options.privileged = true;
+      effect(`${where}.privileged`, 'privileged', 'Seccomp: 0, every capability in CapEff, the device rule "allow a" (devices.list a *:* rwm)');
     }
     if (context.allowPrivilegeEscalation === false) {
       options.noNewPrivileges = true;

@@ -114,11 +114,19 @@ export async function reloadWindow(page: Page): Promise<void> {
   await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
 }
 
-/** Clicks an activity-bar item by its aria-label (e.g. "Containers Lab"). */
+/**
+ * Opens a view container from the activity bar by its aria-label (e.g. "Containers Lab"). One that
+ * is already open is left as it is: a click on its icon would close the sidebar (the extension's
+ * first start opens its own).
+ */
 export async function clickActivityBarItem(page: Page, label: string): Promise<void> {
   const item = page.locator(`.part.activitybar [aria-label="${label}"], .part.activitybar [aria-label^="${label} ("]`).first();
   await item.waitFor({ state: 'visible', timeout: 30_000 });
-  await item.click();
+  const tab = page.locator(`.part.activitybar li[role="tab"][aria-label="${label}"], .part.activitybar li[role="tab"][aria-label^="${label} ("]`).first();
+  const open = (await tab.getAttribute('aria-selected', { timeout: 1_000 }).catch(() => null)) === 'true' && (await page.locator('.part.sidebar').isVisible());
+  if (!open) await item.click();
+  // Clicked just as the extension opened it itself: that click closed the sidebar again.
+  await page.locator('.part.sidebar').waitFor({ state: 'visible', timeout: 2_000 }).catch(() => item.click());
 }
 
 /** The sidebar's title (e.g. "CONTAINERS LAB"), to check which view container is open. */

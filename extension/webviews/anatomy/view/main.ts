@@ -5,12 +5,16 @@
  *   Processes    the process tree, each with its PID inside the container and on the host
  *   Namespaces   the seven namespaces and their inodes (shared-with-host ones marked)
  *   Cgroup       every limit with the file it lives in, and live memory / CPU / pids charts
+ *   Security     capabilities, seccomp, device rules, keyring, no_new_privs, pids limit — each with
+ *                a "Try without" button that starts a copy with that protection switched
  *   Filesystem   the overlay's lower/upper/work/merged directories, and which layer a path is from
  *   Mounts       what /proc/<pid>/mountinfo lists
  *   Network      the container's interface, its address, the veth's host end and the bridge
  *
  * The extension sends a fresh record about once a second while the panel is visible; each section
  * is redrawn only when its own data changed, so focus and scroll stay where the learner left them.
+ * Once the container is removed the page keeps its last record (saved with the page's state, so a
+ * window reload still shows it) under "What is shown is how it was".
  */
 import type { ContainerRecord, PathLayer } from '../../../../agent/protocol';
 import { buildProcessTree, formatBytes, formatCpuTime, namespaceRows, type ProcessTreeNode } from '../../../views/containers/model';
@@ -19,9 +23,12 @@ import { cgroupLimitFiles } from '../cgroup-limits';
 import type { AnatomyState, FromPage, ToPage } from '../messages';
 import type { UsageSample } from '../usage-history';
 import { areaChart } from './chart';
+import { securitySection } from './security-section';
 
 const HISTORY_CAPACITY = 60;
-const state = readInitialState<AnatomyState & { path?: string }>() ?? { id: '', name: '' };
+/** What the page keeps across reloads: the path asked about, and a removed container's last record. */
+type PageState = AnatomyState & { path?: string; removed?: { record?: ContainerRecord; history?: UsageSample[] } };
+const state = readInitialState<PageState>() ?? { id: '', name: '' };
 savePageState(state);
 const send = (message: FromPage): void => postToExtension(message);
 
@@ -34,7 +41,10 @@ const identity = h('p', { class: 'muted mono', id: 'identity' });
 const banner = h('div', { id: 'banner', role: 'status', hidden: true });
 const manifestsButton = h('button', { type: 'button', class: 'secondary', id: 'open-manifests' }, 'Open Manifests');
 manifestsButton.addEventListener('click', () => send({ type: 'openManifests' }));
-app.append(h('header', {}, h('div', { class: 'title-row' }, title, status, manifestsButton), identity), banner);
+const header = h('header', {}, h('div', { class: 'title-row' }, title, status, manifestsButton), identity);
+app.append(header, banner);
+// The header stays on top while the page scrolls: keep whatever gets focus or is scrolled to below it.
+new ResizeObserver(() => document.documentElement.style.setProperty('--header-height', `${header.offsetHeight}px`)).observe(header);
 
 interface Section {
   body: HTMLElement;
@@ -52,6 +62,7 @@ const sections = {
   processes: section('processes', 'Processes', 'A PID namespace numbers its processes from 1; the host numbers the same processes its own way.'),
   namespaces: section('namespaces', 'Namespaces', 'Two processes share a namespace exactly when /proc/<pid>/ns/<type> has the same inode.'),
   cgroup: section('cgroup', 'Cgroup', 'Limits are numbers in files; the kernel enforces them for every process in the group.'),
+  security: section('security', 'Security', 'What root inside may do: capabilities and a seccomp filter on its processes, device rules on its cgroup, a keyring of its own — separate kernel mechanisms, each of which can be switched off on its own to see what it held back.'),
   filesystem: section('filesystem', 'Filesystem (overlay)', 'The image is the read-only lower layer; every write lands in the upper layer, copying a file up first.'),
   mounts: section('mounts', 'Mounts', 'What the container\'s mount namespace holds (/proc/<pid>/mountinfo).'),
   network: section('network', 'Network', 'A veth pair is a cable: one end in the container\'s network namespace, the other on the host\'s bridge.'),
@@ -194,6 +205,13 @@ function drawCgroup(record: ContainerRecord, history: UsageSample[]): void {
   drawChart(charts.pids, 'pids', history.map((sample) => sample.pids), limits?.pids ?? null, usage ? `${usage.pidsCurrent}${limits?.pids != null ? ` of ${limits.pids}` : ''}` : '–');
 }
 
+// --- security -------------------------------------------------------------------------------------
+
+const security = securitySection(sections.security.body, (protection) => {
+  security.setEnabled(false);
+  send({ type: 'tryWithout', protection });
+});
+
 // --- filesystem: overlay and "which layer is this path from?" -----------------------------------
 
 const overlayTable = h('div', {});
@@ -312,10 +330,31 @@ function drawRecord(record: ContainerRecord, history: UsageSample[]): void {
   drawProcesses(record);
   drawNamespaces(record);
   drawCgroup(record, history);
+  security.draw(record);
   drawFilesystem(record);
   drawMounts(record);
   drawNetwork(record);
-  if (askedPath !== null && record.rootfs) send({ type: 'pathLayer', path: askedPath });
+  if (askedPath !== null && record.rootfs && !removed) send({ type: 'pathLayer', path: askedPath });
+}
+
+/** Set once the container is gone: from then on the page shows the past and asks nothing. */
+let removed = false;
+
+/** Gone: the last record stays on the page, marked as the past, and nothing can be asked of it any more. */
+function showRemoved(name: string, last?: { record?: ContainerRecord; history?: UsageSample[] }): void {
+  removed = true;
+  if (last?.record) {
+    drawRecord(last.record, last.history ?? []);
+    state.removed = last;
+    savePageState(state);
+  }
+  document.body.dataset.status = 'removed';
+  status.textContent = 'removed';
+  status.className = 'badge status-removed';
+  security.setEnabled(false);
+  manifestsButton.disabled = true; // its documents would have to be asked of the agent, which has forgotten it
+  pathForm.hidden = true;
+  showBanner(`${name} was removed: its namespaces, cgroup and overlay are gone. What is shown is how it was.`);
 }
 
 onExtensionMessage<ToPage>((message) => {
@@ -325,12 +364,13 @@ onExtensionMessage<ToPage>((message) => {
       drawRecord(message.record, message.history);
       break;
     case 'removed':
-      document.body.dataset.status = 'removed';
-      status.textContent = 'removed';
-      status.className = 'badge status-removed';
-      showBanner(`${message.name} was removed: its namespaces, cgroup and overlay are gone. What is shown is how it was.`);
+      showRemoved(message.name, message.record ? { record: message.record, ...(message.history ? { history: message.history } : {}) } : state.removed);
+      break;
+    case 'tryDone':
+      if (!removed) security.setEnabled(true);
       break;
     case 'connection':
+      if (removed) break; // nothing left to connect for
       if (!message.connected) showBanner('Not connected to the lab host.', { label: 'Connect', message: { type: 'connect' } });
       else showBanner(null);
       break;
@@ -345,4 +385,6 @@ onExtensionMessage<ToPage>((message) => {
   }
 });
 
+// A page revived after the container was removed: show how it was before asking for anything.
+if (state.removed) showRemoved(state.name, state.removed);
 send({ type: 'ready' });

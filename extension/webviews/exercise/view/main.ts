@@ -6,7 +6,7 @@
  *                     what is missing; partial credit shows as score/max; a failed check may offer a hint
  *   Hint              the lab's hints, one more each press
  *   Show Solution     the reference solution — only after the first Check ("after trying")
- *   Open Terminal     a shell to work in (see commands/exercises.ts for which one)
+ *   Open Terminal     a root shell on the lab host, in the answer folder, with containers-lab on PATH
  *   Stop              teardown: the scenario's containers, links and files go away
  *
  * An attempt runs until its deadline: the agent service then scores it and removes its scenario.
@@ -91,6 +91,7 @@ hintButton.addEventListener('click', () => {
 });
 const solutionButton = button('show-solution', 'Show Solution', 'solution');
 const terminalButton = button('open-terminal', 'Open Terminal', 'openTerminal');
+terminalButton.title = 'A root shell on the lab host, in this exercise\'s answer folder, with containers-lab on PATH';
 const stopButton = button('stop', 'Stop', 'stop');
 const toolbar = h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'exercise actions' }, startButton, checkButton, hintButton, solutionButton, terminalButton, stopButton);
 const banner = h('div', { id: 'banner', role: 'status', 'aria-live': 'polite', hidden: true });

@@ -191,6 +191,21 @@ function kernelRows(kernel: KernelObject): (HTMLElement | null)[] {
       return [fact('process', 'pid', kernel.pid ?? '– (not running)'), fact('file', 'file', kernel.file), fact('value', 'value', kernel.value ?? '(the record does not read this file)')];
     case 'mount':
       return [fact('mount', 'target', kernel.target), fact('file', 'file', kernel.file), fact('value', 'value', kernel.value ?? '– (not mounted now)')];
+    case 'devices':
+      return [
+        fact('enforced by', 'mechanisms', kernel.mechanisms.map((mechanism) => (mechanism === 'ebpf' ? 'an eBPF program (cgroup v2)' : 'devices.list (cgroup v1)')).join(' and ') || 'nothing on this host'),
+        fact('devices.list', 'file', kernel.listFile),
+        kernel.listFile ? fact('it says', 'list', kernel.list ? kernel.list.join('\n') : '– (the cgroup is gone)') : null,
+        fact('cgroup v2', 'program-directory', kernel.programDirectory),
+        kernel.programDirectory ? fact('BPF programs', 'programs', kernel.programs ? (kernel.programs.length ? kernel.programs.map((id) => `id ${id} (bpftool prog dump xlated id ${id})`).join('\n') : 'none attached') : '– (the cgroup is gone)') : null,
+        fact('rules', 'rules', kernel.rules.join('\n')),
+      ];
+    case 'keyring':
+      return [
+        fact('file', 'file', kernel.file),
+        fact('looked for', 'name', kernel.name),
+        fact('the kernel lists it', 'own', kernel.own === null ? '– (not running)' : kernel.own ? 'yes: a session keyring of its own' : 'no: the processes are in the caller\'s (host root\'s) session keyring'),
+      ];
   }
 }
 

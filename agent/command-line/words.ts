@@ -1,7 +1,8 @@
 /*
  * Splitting a command line into words the way a POSIX shell does for simple commands: spaces
  * separate, '…' keeps everything literally, "…" keeps spaces and allows \" and \\. Solution
- * steps are written as the learner would type them, so they are read the same way.
+ * steps are written as the learner would type them, so they are read the same way; the guided
+ * "Start busybox container" form reads its command line with it too (extension/commands/busybox-options.ts).
  */
 import { badInput } from '../errors';
 
