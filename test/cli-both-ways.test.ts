@@ -15,12 +15,11 @@
  * (dist/agent/containers-lab.js, as `npx containers-lab` runs it). Containers go on this file's own bridge and
  * subnet; everything is removed at the end, and the kernel is asked whether anything is left.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { constants } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliResult } from './helpers/cli';
+import { runCliProcess, type CliResult } from './helpers/cli';
 import { useOwnDefaultNetwork } from './helpers/default-network';
 import { cgroupDirsNamed, leftovers, NONE_LEFT, processExists } from './helpers/kernel-witness';
 import { AGENT_BUNDLE, ensureBuilt, startService, stopService, type RunningService } from './helpers/service';
@@ -84,20 +83,7 @@ let throughService: Played;
 const made: { id: string; pid: number | null }[] = [];
 
 function cli(socket: string, argv: readonly string[]): Promise<CliResult> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [bundle, '--root', stateRoot, '--socket', socket, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), CLI_TIMEOUT_MS);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      const status = code ?? 128 + (signal ? constants.signals[signal] : 0);
-      resolveRun({ code: status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-  });
+  return runCliProcess(bundle, ['--root', stateRoot, '--socket', socket, ...argv], CLI_TIMEOUT_MS);
 }
 
 /** The kernel's count of OOM kills in the container's memory cgroup (v1 or v2), read without the agent. */

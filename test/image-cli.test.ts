@@ -10,14 +10,13 @@
  * The progress a terminal shows (one line per layer, redrawn in place) is read through a small
  * terminal emulator below.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PullProgress } from '../agent/cli/verbs/pull-progress';
 import type { ImageDetails, ImageListEntry } from '../agent/protocol';
-import type { CliResult } from './helpers/cli';
+import { runCliProcess, type CliResult } from './helpers/cli';
 import { leftovers, NONE_LEFT } from './helpers/kernel-witness';
 import { REGISTRY, REGISTRY_FIX, startRegistry } from './helpers/registry';
 import type { TestRegistry } from './helpers/registry';
@@ -76,19 +75,7 @@ interface Played {
 }
 
 function cli(root: string, socket: string, argv: readonly string[]): Promise<CliResult> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [AGENT_BUNDLE, '--root', root, '--socket', socket, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), CLI_TIMEOUT_MS);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolveRun({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-  });
+  return runCliProcess(AGENT_BUNDLE, ['--root', root, '--socket', socket, ...argv], CLI_TIMEOUT_MS);
 }
 
 async function play(root: string, socket: string): Promise<Played> {

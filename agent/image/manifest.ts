@@ -16,6 +16,7 @@ import { badInput, quote } from '../errors';
 import { parseDigest } from './digest';
 import type { Digest } from './digest';
 import { MEDIA_TYPES, isIndexType, isManifestType, isSchema1 } from './media-types';
+import type { ImageRunConfig } from '../protocol/images';
 
 export interface Platform {
   architecture: string;
@@ -46,18 +47,8 @@ export interface ImageManifest {
   annotations?: Record<string, string>;
 }
 
-/** The part of the config a container is made from (Docker's names, kept as they are). */
-export interface ContainerConfig {
-  User?: string;
-  ExposedPorts?: Record<string, unknown>;
-  Env?: string[];
-  Entrypoint?: string[] | null;
-  Cmd?: string[] | null;
-  Volumes?: Record<string, unknown>;
-  WorkingDir?: string;
-  Labels?: Record<string, string>;
-  StopSignal?: string;
-}
+/** The part of the config a container is made from (Docker's names, kept as they are): the protocol's type. */
+export type ContainerConfig = ImageRunConfig;
 
 export interface HistoryEntry {
   created?: string;

@@ -28,14 +28,11 @@ import type { ImageReference } from './reference';
 import { RegistryClient } from './registry/client';
 import type { RegistryClientOptions } from './registry/client';
 import type { ImageRecord, ImageStore } from './store';
+import type { ImageLayerState, ImagePullEvent } from '../protocol/images';
 
-export type LayerState = 'waiting' | 'present' | 'downloading' | 'downloaded' | 'unpacking' | 'unpacked';
-
-export type PullEvent =
-  | { type: 'resolved'; name: string; digest: Digest; mediaType: string }
-  | { type: 'manifest'; digest: Digest; platform: string; layers: number; size: number }
-  | { type: 'layer'; index: number; digest: Digest; state: LayerState; bytes: number; total: number }
-  | { type: 'done'; name: string; digest: Digest; id: Digest };
+/** A pull's milestones and per-layer progress: what the protocol's image.progress carries, as is. */
+export type LayerState = ImageLayerState;
+export type PullEvent = ImagePullEvent;
 
 export interface PullOptions extends RegistryClientOptions {
   /** Which platform to take from an index (default: this machine's). */

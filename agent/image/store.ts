@@ -17,7 +17,8 @@
 import { existsSync, fsyncSync, closeSync, openSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LabError, badInput, quote } from '../errors';
-import { ContentStore, syncDirectory } from './content/store';
+import { syncDirectory } from '../kernel/durable-files';
+import { ContentStore } from './content/store';
 import { withFileLock } from './content/lock';
 import { digestHex } from './digest';
 import type { Digest } from './digest';

@@ -18,6 +18,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { clickActivityBarItem, launchBrowser, notificationMessages, openWorkbench, runCommand, screenshot, type Browser } from './helpers/browser';
 import { codeServerLauncher, REPO, startCodeServer, type CodeServer } from './helpers/code-server';
+import { closeFirstStartWalkthrough } from './helpers/lab-session';
 import { productVsix } from './helpers/vsix';
 import { needsTool, onPath, VAGRANT_FIX } from '../helpers/tools';
 
@@ -45,6 +46,8 @@ async function openVsCode(env: Record<string, string>, folder = REPO): Promise<P
   });
   browser = await launchBrowser();
   await openWorkbench(browser.page, server.url);
+  // a fresh profile is a first start: its walkthrough would take the focus from the palette
+  await closeFirstStartWalkthrough(browser.page);
   // the sidebar's welcome text: the extension's contributions (and so its commands) are loaded
   await clickActivityBarItem(browser.page, 'Containers Lab');
   await browser.page.locator('.part.sidebar', { hasText: 'Not connected to a lab host' }).first().waitFor({ timeout: 60_000 });

@@ -5,8 +5,7 @@
  */
 import type { ParsedArgs, VerbSpec } from '../../command-line/args';
 import type { CliContext, Verb } from '../context';
-import { writeAll } from '../context';
-import { errorLine } from '../errors';
+import { forEachName } from './each';
 
 export const RMI_SPEC: VerbSpec = {
   name: 'rmi',
@@ -18,23 +17,11 @@ export const RMI_SPEC: VerbSpec = {
 };
 
 /** Removes each reference; prints `Untagged: NAME` per name removed, a one-line error per failure. */
-export async function removeImages(references: string[], context: CliContext): Promise<number> {
-  const agent = await context.openAgent();
-  let failed = false;
-  try {
-    for (const reference of references) {
-      try {
-        const { removed } = await agent.client.call('image.remove', { reference });
-        await writeAll(context.io.stdout, removed.map((name) => `Untagged: ${name}\n`).join(''));
-      } catch (error) {
-        failed = true;
-        await writeAll(context.io.stderr, errorLine(error));
-      }
-    }
-  } finally {
-    agent.close();
-  }
-  return failed ? 1 : 0;
+export function removeImages(references: string[], context: CliContext): Promise<number> {
+  return forEachName(references, context, async (client, reference) => {
+    const { removed } = await client.call('image.remove', { reference });
+    return removed.map((name) => `Untagged: ${name}\n`).join('');
+  });
 }
 
 export const rmiVerb: Verb = { spec: RMI_SPEC, execute: (args: ParsedArgs, context) => removeImages(args.positionals, context) };

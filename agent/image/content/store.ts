@@ -12,7 +12,8 @@
  * progress). If another process is, the caller waits on that digest's lock file
  * (./lock.ts) and then finds the blob present. Only the lock holder opens the source.
  */
-import { createReadStream, existsSync, mkdirSync, openSync, closeSync, fsyncSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, constants } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { syncDirectory } from '../../kernel/durable-files';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -218,15 +219,5 @@ export class ContentStore {
     // World-traversable, as the busybox layer's: a user-namespaced container's root must reach its layers.
     mkdirSync(this.blobsDirectory, { recursive: true, mode: 0o755 });
     mkdirSync(this.ingestDirectory, { recursive: true, mode: 0o700 });
-  }
-}
-
-/** fsync of a directory: a rename into it reaches the disk. */
-export function syncDirectory(path: string): void {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -16,7 +16,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { badInput, conflict } from '../../errors';
-import { writeAtomically } from '../state/durable';
+import { writeAtomically } from '../../kernel/durable-files';
 
 export interface Subnet {
   /** The network address, as a 32-bit unsigned number. */

@@ -13,7 +13,7 @@ import { rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { hasErrno } from '../../kernel/errors';
 import { exchangePaths } from '../../kernel/files';
-import { syncDirectory, writeAtomically, writeWhole } from './durable';
+import { syncDirectory, writeAtomically, writeWhole } from '../../kernel/durable-files';
 import type { CgroupRecord, ContainerStatus, NamespaceType, NetworkRecord, OciSpec, RootfsRecord } from '../../protocol';
 
 export interface ContainerState {

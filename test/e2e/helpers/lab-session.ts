@@ -210,7 +210,7 @@ export function walkthroughPage(page: Page): Locator {
  * item appears) and closes the walkthrough it opens. (first-start.e2e.ts is where its opening is
  * checked; a build without a walkthrough is let through here.)
  */
-async function closeFirstStartWalkthrough(page: Page): Promise<void> {
+export async function closeFirstStartWalkthrough(page: Page): Promise<void> {
   await page.locator('.part.statusbar', { hasText: 'Containers Lab' }).first().waitFor({ state: 'visible', timeout: 120_000 }).catch(() => {
     throw new Error('the extension did not activate within 120 s (no "Containers Lab" in the status bar)');
   });
