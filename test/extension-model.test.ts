@@ -76,7 +76,7 @@ describe('container labels', () => {
     const rows = namespaceRows({ namespaces: { net: 4026532290, user: 4026531837, pid: 4026532300 }, sharedWithHost: ['user'] });
     expect(rows.map((row) => row.type)).toEqual(['cgroup', 'ipc', 'mnt', 'net', 'pid', 'user', 'uts']);
     expect(rows.find((row) => row.type === 'net')).toMatchObject({ label: 'net: 4026532290', description: 'own', shared: false });
-    expect(rows.find((row) => row.type === 'user')).toMatchObject({ label: 'user: 4026531837', description: 'shared with host', shared: true });
+    expect(rows.find((row) => row.type === 'user')).toMatchObject({ label: 'user: 4026531837 shared with host', description: '', shared: true });
     expect(rows.find((row) => row.type === 'uts')).toMatchObject({ label: 'uts: –', inode: null, description: 'not running' });
   });
 

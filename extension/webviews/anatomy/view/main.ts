@@ -124,7 +124,7 @@ function drawNamespaces(record: ContainerRecord): void {
             { 'data-ns': row.type, 'data-shared': row.shared ? 'true' : 'false', class: row.shared ? 'shared' : '' },
             h('td', {}, h('strong', {}, row.type)),
             h('td', { class: 'inode mono' }, row.inode === null ? '–' : String(row.inode)),
-            h('td', {}, h('span', { class: row.shared ? 'badge shared-badge' : 'badge' }, row.description)),
+            h('td', {}, h('span', { class: row.shared ? 'badge shared-badge' : 'badge' }, row.shared ? 'shared with host' : row.description)),
             h('td', { class: 'mono muted' }, `/proc/${record.pid ?? '<pid>'}/ns/${row.type}`),
           ),
         ),
