@@ -72,8 +72,12 @@ test('the Namespaces rows carry the kernel\'s inodes for /proc/<pid>/ns/*', asyn
   const rows = (await childrenOf(namespaces.node)).map((entry) => label(entry.item));
   assertEqual(rows.length, 7, `namespace rows (${rows.join(', ')})`);
   for (const row of rows) {
-    const [type, inode] = row.split(': ');
-    assertEqual(inode, String(statSync(`/proc/${record.pid}/ns/${type}`).ino), `${type} inode vs /proc/${record.pid}/ns/${type}`);
+    const [type, rest] = row.split(': ');
+    const [inode, ...note] = rest.split(' ');
+    const own = String(statSync(`/proc/${record.pid}/ns/${type}`).ino);
+    assertEqual(inode, own, `${type} inode vs /proc/${record.pid}/ns/${type}`);
+    const sharedWithHost = own === String(statSync(`/proc/1/ns/${type}`).ino);
+    assertEqual(note.join(' '), sharedWithHost ? 'shared with host' : '', `${type} row's note (host's ${type} is ${statSync(`/proc/1/ns/${type}`).ino})`);
   }
 });
 
