@@ -86,7 +86,7 @@ interface IndexFile {
   images: Record<string, ImageRecord>;
 }
 
-const LAYER_NAME = /^([a-f0-9]{64})(-shifted-\d+)?$/;
+const LAYER_NAME = /^([a-f0-9]{64})(-shifted-[a-z0-9]+)?$/;
 
 export class ImageStore {
   readonly imagesRoot: string;

@@ -24,7 +24,7 @@
  * (./from-run-options.ts): an image changes what runs, not how it is contained.
  */
 import { posix } from 'node:path';
-import { LabError, badInput, quote } from '../errors';
+import { badInput, quote } from '../errors';
 import { readFileInStack } from '../image/layer-files';
 import type { ImageRunConfig, OciSpec, RunOptions } from '../protocol';
 import { ANNOTATIONS } from '../protocol';
@@ -137,14 +137,11 @@ function imageHostname(name: string): string {
 }
 
 /**
- * What a pulled image's container cannot have yet, refused in one line before anything exists:
- * a user namespace (its layers would need a shifted copy per id range: only busybox's single
- * layer is copied so) and no mount namespace (the image is a root filesystem: it needs its own root).
+ * What a pulled image's container cannot have, refused in one line before anything exists: no
+ * mount namespace (the image is a root filesystem: it needs its own root). A user namespace is
+ * fine: its layers are idmapped or shifted (../runtime/userns-layers.ts).
  */
 export function checkImageNamespaces(spec: OciSpec, image: string): void {
   const namespaces = namespacesFromConfig(spec);
-  if (namespaces.includes('user')) {
-    throw new LabError('unsupported', `--userns runs the built-in busybox image only for now: ${image}'s layers are shared by every container, and a user namespace would need a copy shifted into its id range`);
-  }
   if (!namespaces.includes('mnt')) throw badInput(`${image} is a root filesystem: its container needs a mount namespace of its own (add mnt to --ns)`);
 }

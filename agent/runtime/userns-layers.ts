@@ -1,0 +1,90 @@
+/*
+ * The lower layers of a user-namespaced container: idmapped where the kernel allows, else shifted copies.
+ *
+ * An image's layers are shared by every container of the image, and they are owned by the IDs
+ * the image was built with (root is host 0). A container whose namespace maps its 0 to host
+ * 100000 must see them owned by its own root, without copying the image for every container:
+ *   - idmapped: inside the container's mount namespace, each layer directory is covered by an
+ *     idmapped mount of itself (../kernel/idmapped-mounts.ts) made with the container's own user
+ *     namespace, and the overlay is mounted over those. Nothing on disk changes; every container
+ *     of the image names the same lower directories; overlayfs copies a file up owned as the
+ *     container sees it (host 100000 for its root), so the upper is right too;
+ *   - shifted: a copy per (layer, mapping), made once and shared (./shifted-layers.ts).
+ * Whether the kernel allows the first is measured, not assumed: once per filesystem, the agent
+ * clones a layer's mount and idmaps the detached clone with the container's namespace (nothing
+ * is attached; closing the descriptor drops it). overlayfs takes idmapped lower layers from Linux
+ * 5.19 on. CONTAINERS_LAB_IDMAPPED_LAYERS=off forces the copies (tests run both ways).
+ */
+import { statSync } from 'node:fs';
+import { release } from 'node:os';
+import { dirname } from 'node:path';
+import { closeFd, openFile } from '../kernel/files';
+import { O_RDONLY } from '../kernel/constants';
+import { KernelError } from '../kernel/errors';
+import { idmapMount, mountIdmapped, openTreeClone } from '../kernel/idmapped-mounts';
+import { type IdMappings, shiftedLayer } from './shifted-layers';
+
+export const IDMAPPED_LAYERS_SWITCH = 'CONTAINERS_LAB_IDMAPPED_LAYERS';
+
+/** How a user-namespaced container stands on its layers. */
+export type UsernsLayers =
+  | { how: 'idmapped'; lower: string[]; usernsFd: number }
+  | { how: 'shifted'; lower: string[] };
+
+/** Filesystems (by st_dev) measured to allow idmapped mounts: true or false, once per agent. */
+const measured = new Map<number, boolean>();
+
+/**
+ * The lowers for a container whose first process `pid` is in a user namespace with `mappings`
+ * (written already). The caller closes `usernsFd` (releaseUsernsLayers) once the overlay is mounted.
+ */
+export function usernsLayers(lower: readonly string[], pid: number, mappings: IdMappings): UsernsLayers {
+  if (process.env[IDMAPPED_LAYERS_SWITCH] !== 'off' && overlayTakesIdmappedLowers()) {
+    const usernsFd = openFile(`/proc/${pid}/ns/user`, O_RDONLY);
+    if (lower.every((layer) => idmappedMountsAllowed(layer, usernsFd))) return { how: 'idmapped', lower: [...lower], usernsFd };
+    closeFd(usernsFd);
+  }
+  return { how: 'shifted', lower: lower.map((layer) => shiftedLayer(layer, mappings)) };
+}
+
+export function releaseUsernsLayers(layers: UsernsLayers | null): void {
+  if (layers?.how === 'idmapped') closeFd(layers.usernsFd);
+}
+
+/**
+ * Inside the container's mount namespace (its mounts private), before the overlay: every lower
+ * directory covered by an idmapped mount of itself. They leave with the old root at pivot_root;
+ * the overlay keeps its own references.
+ */
+export function idmapLowers(layers: UsernsLayers | null): void {
+  if (layers?.how !== 'idmapped') return;
+  for (const layer of layers.lower) mountIdmapped(layer, layer, layers.usernsFd);
+}
+
+/** The measurement: a detached clone of the layer's mount, idmapped, then dropped. */
+function idmappedMountsAllowed(layer: string, usernsFd: number): boolean {
+  // Every layer of one store sits on one filesystem; the key is the folder's device.
+  const device = statSync(dirname(layer)).dev;
+  const known = measured.get(device);
+  if (known !== undefined) return known;
+  let allowed: boolean;
+  let fd = -1;
+  try {
+    fd = openTreeClone(layer);
+    idmapMount(fd, usernsFd, layer);
+    allowed = true;
+  } catch (error) {
+    if (!(error instanceof KernelError)) throw error;
+    allowed = false; // ENOSYS (no new mount API), EINVAL (a filesystem without idmap support), EPERM
+  } finally {
+    if (fd >= 0) closeFd(fd);
+  }
+  measured.set(device, allowed);
+  return allowed;
+}
+
+/** overlayfs accepts idmapped lower layers from Linux 5.19 on. */
+function overlayTakesIdmappedLowers(): boolean {
+  const [major = 0, minor = 0] = release().split(/[.-]/).map(Number);
+  return major > 5 || (major === 5 && minor >= 19);
+}
