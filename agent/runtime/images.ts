@@ -109,7 +109,7 @@ export class RuntimeImages {
     const lease = this.store.createLease();
     try {
       await lease.protect([], details.layers.map((layer) => layer.diffId));
-      const lower = this.store.lowerDirectories(details.name);
+      const lower = this.store.lowerDirectoriesOf(details);
       const image: ImageForRun = {
         name: details.name, familiarName: details.familiarName, digest: details.digest, id: details.id,
         config: details.config.config ?? {}, lower,
