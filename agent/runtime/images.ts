@@ -18,6 +18,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LabError } from '../errors';
 import type { Digest } from '../image/digest';
+import { buildImage, type BuildRequest } from '../image/build';
 import { importImages } from '../image/import';
 import { parsePlatform } from '../image/platform';
 import { pullImage } from '../image/pull';
@@ -26,6 +27,7 @@ import { ImageStore } from '../image/store';
 import type { ImageDetails as StoreImageDetails, ImageRecord, ImageSummary } from '../image/store';
 import { removeAbandonedPartials } from '../image/unpack';
 import type { ImageForRun } from '../oci/from-image';
+import { ensureBusyboxImage } from './image/busybox';
 import type {
   ImageDetails, ImageListEntry, ImagePruneResult, ImagePullEvent, ImagePullParams, ImagePullResult, PathLayerImageLayer, RootfsRecord,
 } from '../protocol';
@@ -96,6 +98,15 @@ export class RuntimeImages {
 
   async import(path: string, name?: string): Promise<{ images: ImageListEntry[] }> {
     const records = await importImages(this.store, path, name !== undefined ? { name } : {});
+    this.changed(records.map((record) => record.name), false);
+    return { images: records.map((record) => this.entry(record)) };
+  }
+
+  /** A small image built here on the busybox tree (the labs' offline images: ../image/build.ts). */
+  async build(request: BuildRequest): Promise<{ images: ImageListEntry[] }> {
+    const base = ensureBusyboxImage(this.store.stateRoot).path;
+    const scratch = join(this.store.imagesRoot, `.build-${process.pid}-${Date.now()}`);
+    const records = await buildImage(this.store, base, request, scratch);
     this.changed(records.map((record) => record.name), false);
     return { images: records.map((record) => this.entry(record)) };
   }
