@@ -22,14 +22,15 @@ import { closeFd, openFile } from '../kernel/files';
 import { O_RDONLY } from '../kernel/constants';
 import { KernelError } from '../kernel/errors';
 import { idmapMount, mountIdmapped, openTreeClone } from '../kernel/idmapped-mounts';
-import { type IdMappings, shiftedLayer } from './shifted-layers';
+import { type IdMappings, shiftedLayer, shiftedPath } from './shifted-layers';
 
 export const IDMAPPED_LAYERS_SWITCH = 'CONTAINERS_LAB_IDMAPPED_LAYERS';
 
 /** How a user-namespaced container stands on its layers. */
 export type UsernsLayers =
   | { how: 'idmapped'; lower: string[]; usernsFd: number }
-  | { how: 'shifted'; lower: string[] };
+  /** `make` makes (or finds) the copies: call it once the record names them (see ./shifted-layers.ts). */
+  | { how: 'shifted'; lower: string[]; make: () => void };
 
 /** Filesystems (by st_dev) measured to allow idmapped mounts: true or false, once per agent. */
 const measured = new Map<number, boolean>();
@@ -44,7 +45,11 @@ export function usernsLayers(lower: readonly string[], pid: number, mappings: Id
     if (lower.every((layer) => idmappedMountsAllowed(layer, usernsFd))) return { how: 'idmapped', lower: [...lower], usernsFd };
     closeFd(usernsFd);
   }
-  return { how: 'shifted', lower: lower.map((layer) => shiftedLayer(layer, mappings)) };
+  return {
+    how: 'shifted',
+    lower: lower.map((layer) => shiftedPath(layer, mappings)),
+    make: () => lower.forEach((layer) => shiftedLayer(layer, mappings)),
+  };
 }
 
 export function releaseUsernsLayers(layers: UsernsLayers | null): void {

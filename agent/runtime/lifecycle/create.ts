@@ -228,9 +228,10 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
           userns = null;
         });
         if (userns.how === 'shifted') {
-          // The record names the copies before the overlay stands on them: a collector sees them in use.
+          // The record names the copies before they are made or reused: a collector sees them in use.
           rootfs.lower = userns.lower;
           context.store.save(state);
+          userns.make();
         }
       }
     }
