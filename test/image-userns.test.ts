@@ -11,7 +11,7 @@
  * host's mount table after rm. The images are the run tests' (./helpers/runnable-images.ts),
  * imported from an OCI layout (no registry needed). State roots: /tmp/cl-image-userns-*.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ContainerRecord, RunOptions } from '../agent/protocol';
@@ -90,6 +90,9 @@ describe.each([
     expect(record.config.linux?.uidMappings).toEqual([{ containerID: 0, hostID: HOST_ROOT, size: 65536 }]);
     const inside = await execCollect(runtime, record.id, ['/bin/sh', '-c', 'stat -c "%u %g" /bin/busybox /opt/app/new.txt; id -u']);
     expect(inside.stdout).toBe('0 0\n0 0\n0\n');
+    // The measurement (an overlay over an idmapped clone, in the container's mount namespace) left nothing.
+    expect(hostMountsMentioning('idmap-probe')).toEqual([]);
+    expect(existsSync(join(stateRoot, 'containers', record.id, 'idmap-probe'))).toBe(false);
     // The host looks through the container's root: the same files belong to host 100000 there.
     expect(statSync(`/proc/${pid}/root/bin/busybox`).uid).toBe(HOST_ROOT);
     const lowers = mountedLowers(pid);

@@ -10,18 +10,23 @@
  *     of the image names the same lower directories; overlayfs copies a file up owned as the
  *     container sees it (host 100000 for its root), so the upper is right too;
  *   - shifted: a copy per (layer, mapping), made once and shared (./shifted-layers.ts).
- * Whether the kernel allows the first is measured, not assumed: once per filesystem, the agent
- * clones a layer's mount and idmaps the detached clone with the container's namespace (nothing
- * is attached; closing the descriptor drops it). overlayfs takes idmapped lower layers from Linux
- * 5.19 on. CONTAINERS_LAB_IDMAPPED_LAYERS=off forces the copies (tests run both ways).
+ * Whether the kernel allows the first is measured, not assumed, once per filesystem: the agent
+ * clones a layer's mount and idmaps the detached clone with the container's namespace (ENOSYS
+ * before Linux 5.12, EINVAL on a filesystem without idmap support), then — inside the container's
+ * own mount namespace, made private first, so the host never sees it — attaches the clone at a
+ * scratch directory of the container and mounts an overlay over it (overlayfs takes idmapped lower
+ * layers from Linux 5.19 on), and unmounts both. Measured on this project's machines: Linux 6.18 and
+ * the Debian 12 VM's 6.1, ext4: both allowed. CONTAINERS_LAB_IDMAPPED_LAYERS=off forces the copies
+ * (tests run both ways).
  */
-import { statSync } from 'node:fs';
-import { release } from 'node:os';
-import { dirname } from 'node:path';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { closeFd, openFile } from '../kernel/files';
-import { O_RDONLY } from '../kernel/constants';
+import { MNT_DETACH, MS_PRIVATE, MS_REC, O_RDONLY } from '../kernel/constants';
 import { KernelError } from '../kernel/errors';
-import { idmapMount, mountIdmapped, openTreeClone } from '../kernel/idmapped-mounts';
+import { attachMount, idmapMount, mountIdmapped, openTreeClone } from '../kernel/idmapped-mounts';
+import { mount, umount } from '../kernel/mounts';
+import { insideNamespaces } from './namespaces';
 import { type IdMappings, shiftedLayer, shiftedPath } from './shifted-layers';
 
 export const IDMAPPED_LAYERS_SWITCH = 'CONTAINERS_LAB_IDMAPPED_LAYERS';
@@ -37,12 +42,13 @@ const measured = new Map<number, boolean>();
 
 /**
  * The lowers for a container whose first process `pid` is in a user namespace with `mappings`
- * (written already). The caller closes `usernsFd` (releaseUsernsLayers) once the overlay is mounted.
+ * (written already) and in its own mount namespace; `scratch` is a directory of the container's
+ * the measurement may use. The caller closes `usernsFd` (releaseUsernsLayers) once the overlay is mounted.
  */
-export function usernsLayers(lower: readonly string[], pid: number, mappings: IdMappings): UsernsLayers {
-  if (process.env[IDMAPPED_LAYERS_SWITCH] !== 'off' && overlayTakesIdmappedLowers()) {
+export function usernsLayers(lower: readonly string[], pid: number, mappings: IdMappings, scratch: string): UsernsLayers {
+  if (process.env[IDMAPPED_LAYERS_SWITCH] !== 'off') {
     const usernsFd = openFile(`/proc/${pid}/ns/user`, O_RDONLY);
-    if (lower.every((layer) => idmappedMountsAllowed(layer, usernsFd))) return { how: 'idmapped', lower: [...lower], usernsFd };
+    if (lower.every((layer) => idmappedMountsAllowed(layer, usernsFd, pid, scratch))) return { how: 'idmapped', lower: [...lower], usernsFd };
     closeFd(usernsFd);
   }
   return {
@@ -66,8 +72,8 @@ export function idmapLowers(layers: UsernsLayers | null): void {
   for (const layer of layers.lower) mountIdmapped(layer, layer, layers.usernsFd);
 }
 
-/** The measurement: a detached clone of the layer's mount, idmapped, then dropped. */
-function idmappedMountsAllowed(layer: string, usernsFd: number): boolean {
+/** The measurement (see the top of this file); its answer holds for every layer of the filesystem. */
+function idmappedMountsAllowed(layer: string, usernsFd: number, pid: number, scratch: string): boolean {
   // Every layer of one store sits on one filesystem; the key is the folder's device.
   const device = statSync(dirname(layer)).dev;
   const known = measured.get(device);
@@ -77,19 +83,32 @@ function idmappedMountsAllowed(layer: string, usernsFd: number): boolean {
   try {
     fd = openTreeClone(layer);
     idmapMount(fd, usernsFd, layer);
+    overlayOverIdmapped(fd, pid, scratch);
     allowed = true;
   } catch (error) {
     if (!(error instanceof KernelError)) throw error;
-    allowed = false; // ENOSYS (no new mount API), EINVAL (a filesystem without idmap support), EPERM
+    allowed = false; // ENOSYS (no new mount API), EINVAL (no idmap support, or overlayfs refuses such a lower), EPERM
   } finally {
     if (fd >= 0) closeFd(fd);
+    rmSync(scratch, { recursive: true, force: true });
   }
   measured.set(device, allowed);
   return allowed;
 }
 
-/** overlayfs accepts idmapped lower layers from Linux 5.19 on. */
-function overlayTakesIdmappedLowers(): boolean {
-  const [major = 0, minor = 0] = release().split(/[.-]/).map(Number);
-  return major > 5 || (major === 5 && minor >= 19);
+/** An overlay over the idmapped clone `mountFd`, mounted and unmounted inside the container's mount namespace. */
+function overlayOverIdmapped(mountFd: number, pid: number, scratch: string): void {
+  const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((name) => join(scratch, name)) as [string, string, string, string];
+  for (const directory of [lower, upper, work, merged]) mkdirSync(directory, { recursive: true, mode: 0o700 });
+  insideNamespaces(pid, ['mnt'], () => {
+    // Nothing propagates to the host from here on (assembleRootfs does the same next).
+    mount(null, '/', null, MS_REC | MS_PRIVATE);
+    attachMount(mountFd, lower);
+    try {
+      mount('overlay', merged, 'overlay', 0, `lowerdir=${lower},upperdir=${upper},workdir=${work}`);
+      umount(merged, MNT_DETACH);
+    } finally {
+      umount(lower, MNT_DETACH);
+    }
+  });
 }

@@ -222,7 +222,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     if (has('user')) {
       writeIdMaps(pid, spec.linux?.uidMappings ?? [], spec.linux?.gidMappings ?? []);
       if (rootfs) {
-        userns = usernsLayers(rootfs.lower, pid, { uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [] });
+        userns = usernsLayers(rootfs.lower, pid, { uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [] }, `${directory}/idmap-probe`);
         undo.push(() => {
           releaseUsernsLayers(userns);
           userns = null;
