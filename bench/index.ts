@@ -7,6 +7,8 @@
  *   snapshot   a host snapshot at ≥ 2000 processes vs lsns     target ≤ 1× lsns     (./snapshot.ts)
  *   extension  VS Code palette → container running → shell prompt, over loopback SSH
  *                                                              target < 2 s         (./extension.ts)
+ *   images     pull + unpack vs skopeo + umoci; RSS while pulling a 200 MB layer; run of a
+ *              4-layer image vs busybox   targets ≤ 1×, < 50 MiB, ≤ 1.2×   (./images.ts, --only images)
  *
  * Absolute times depend on the machine; ratios against tools measured in the same run do much
  * less, which is why every target is a ratio or a bound that holds anywhere. The benchmark reports
@@ -26,6 +28,7 @@ import { join } from 'node:path';
 import { configFromRunOptions } from '../agent/oci/from-run-options';
 import { ensureBusyboxImage } from '../agent/runtime/image/busybox';
 import { benchExtension, EXTENSION_RUNS, EXTENSION_TARGET_MS, EXTENSION_WARMUP, extensionBenchUnavailable, type ExtensionBenchResult } from './extension';
+import { runImagesBench } from './images';
 import { findLeftovers } from './leftovers';
 import {
   benchOciRuntime, benchServiceLifecycle, hybridV2Controllers, ITERATIONS, LIFECYCLE_OPTIONS, OCI_HARNESS_FLAG, ROUNDS,
@@ -79,12 +82,13 @@ const notRun = (why: string): Measured<never> => ({ ok: false, why });
 
 /** `--only lifecycle`: the one part that can run alone (the others share its service and set-up). */
 const ONLY_FLAG = '--only';
-type Only = 'all' | 'lifecycle';
+type Only = 'all' | 'lifecycle' | 'images';
 
 function onlyFrom(argv: string[]): Only | { error: string } {
   if (argv.length === 0) return 'all';
   if (argv.length === 2 && argv[0] === ONLY_FLAG && argv[1] === 'lifecycle') return 'lifecycle';
-  return { error: `unknown arguments "${argv.join(' ')}": the benchmark takes none, or ${ONLY_FLAG} lifecycle` };
+  if (argv.length === 2 && argv[0] === ONLY_FLAG && argv[1] === 'images') return 'images';
+  return { error: `unknown arguments "${argv.join(' ')}": the benchmark takes none, ${ONLY_FLAG} lifecycle or ${ONLY_FLAG} images` };
 }
 
 async function runBenchmarks(only: Only): Promise<Results> {
@@ -423,8 +427,10 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
+  if (only === 'images') return runImagesBench(say);
   printReport(await runBenchmarks(only), only);
   if (only === 'all') await runTopologyBench(say);
+  if (only === 'all') await runImagesBench(say);
 }
 
 main().catch((error) => {

@@ -19,10 +19,11 @@ fi
 # docker-registry + skopeo + apache2-utils (htpasswd) + openssl: the image tests run a real registry,
 # push the images they build to it, and sign its bearer tokens
 # attr (getfattr/setfattr): the layer-unpack tests give files xattrs and read them back
+# umoci: `npm run bench -- --only images` times skopeo copy + umoci unpack against the agent's pull
 PACKAGES=(busybox-static iproute2 iputils-ping util-linux procps nftables runc crun openssh-server
   qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
   vagrant vagrant-libvirt shellcheck
-  docker-registry skopeo apache2-utils openssl attr)
+  docker-registry skopeo apache2-utils openssl attr umoci)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -1,7 +1,8 @@
 /*
- * A user-namespaced container gets a copy of the image shifted into its ID range
- * (<image>-shifted-<host id>, see agent/runtime/overlay.ts), made before the rest of create. A
- * create that then fails — its config refused by the agent (no gid mappings, a memory limit too
+ * Where the kernel cannot idmap a layer, a user-namespaced container gets a copy of the image
+ * shifted into its ID range (<image>-shifted-<host id>, see agent/runtime/shifted-layers.ts), made
+ * once its namespace exists. This file forces that path (CONTAINERS_LAB_IDMAPPED_LAYERS=off;
+ * test/image-userns.test.ts runs both). A create that then fails — its config refused by the agent (no gid mappings, a memory limit too
  * small for a cgroup) or by the kernel (overlapping uid ranges) — must take that copy with it, and
  * everything else it made: the state root holds no rootfs-shifted-* and no container afterwards.
  * A copy that a living container uses stays.
@@ -14,7 +15,10 @@ import { afterAll, expect, test } from 'vitest';
 import type { OciSpec } from '../agent/protocol';
 import { configFromRunOptions } from '../agent/oci/from-run-options';
 import { openRuntime } from '../agent/runtime/runtime';
+import { IDMAPPED_LAYERS_SWITCH } from '../agent/runtime/userns-layers';
 import { leftovers, NONE_LEFT } from './helpers/kernel-witness';
+
+process.env[IDMAPPED_LAYERS_SWITCH] = 'off';
 
 const root = mkdtempSync('/tmp/cl-userns-refused-');
 const runtime = openRuntime({ stateRoot: root });
@@ -66,5 +70,7 @@ test('a copy a container uses stays when another create with the same range fail
   expect(outcome).not.toBe('accepted');
   expect(shifted()).toEqual(['rootfs-shifted-100000']);
   await runtime.remove('mapped', true);
+  // The last container on it is gone: so is the copy.
+  expect(shifted()).toEqual([]);
   expect(leftovers(root, [record])).toEqual(NONE_LEFT);
 });

@@ -86,7 +86,7 @@ interface IndexFile {
   images: Record<string, ImageRecord>;
 }
 
-const LAYER_NAME = /^([a-f0-9]{64})(-shifted-\d+)?$/;
+const LAYER_NAME = /^([a-f0-9]{64})(-shifted-[a-z0-9]+)?$/;
 
 export class ImageStore {
   readonly imagesRoot: string;
@@ -182,7 +182,11 @@ export class ImageStore {
    * order). Refused if a layer is not unpacked (an interrupted pull): never a partial stack.
    */
   lowerDirectories(text: string): string[] {
-    const details = this.inspect(text);
+    return this.lowerDirectoriesOf(this.inspect(text));
+  }
+
+  /** The same, for an image already inspected. */
+  lowerDirectoriesOf(details: ImageDetails): string[] {
     const missing = details.layers.find((layer) => !layer.unpacked);
     if (missing) throw new LabError('not-found', `${details.familiarName}: layer ${missing.diffId} is not unpacked: pull the image again`);
     return details.layers.map((layer) => layer.directory).reverse();

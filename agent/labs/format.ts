@@ -15,6 +15,7 @@
  * {{pid:C}}, {{ip:C}}, {{gateway:C}}, {{veth:C}}, {{bridge:C}} and {{rootfs:C}}.
  */
 import type { NamespaceType, RunOptions } from '../protocol';
+import type { BuildRequest } from '../image/build';
 import type { LabDifficulty, LabDomain, LabFeature, LabKind } from '../protocol/labs';
 
 export interface LabDefinition {
@@ -46,7 +47,9 @@ export type SetupAction =
   | { run: RunOptions & { name: string }; waitUntil?: 'stopped' }
   | { exec: { container: string; command: string; privileged?: boolean } }
   | { writeFile: { path: string; content: string; container?: string; mode?: string } }
-  | { fault: NetworkFault };
+  | { fault: NetworkFault }
+  /** A small image built offline on the busybox tree: layers of files, deletions, opaque directories (../image/build.ts). */
+  | { image: BuildRequest };
 
 export type NetworkFault =
   | { kind: 'link-down'; container: string; side: 'host' | 'container' }
@@ -64,7 +67,9 @@ export type Fact =
   | { fact: 'hostname'; container: string }
   | { fact: 'namespaceInode'; container: string; type: NamespaceType }
   | { fact: 'rootHostUid'; container: string }
-  | { fact: 'token' };
+  | { fact: 'token' }
+  /** The digest of the image layer whose copy of `path` the image shows (image inspect's layer digest). */
+  | { fact: 'imageLayerDigest'; image: string; path: string };
 
 export interface CheckParamsByKind {
   /** `command` matches the container's main command line (argv[0] by its base name). */
@@ -97,6 +102,13 @@ export interface CheckParamsByKind {
   'init-step': { container: string; path: string; contains: string };
   /** Behaviour: `path` (seen from `reader`) grows, and stops growing while `writer` is frozen. */
   'written-by': { reader: string; writer: string; path: string };
+  /**
+   * The overlay at the container's root, from its mountinfo: its lower directories are `image`'s
+   * layers (top first); `sameLowersAs`: the very lower directories of that container, with an upper of its own.
+   */
+  'overlay-lowers': { container: string; image?: string; sameLowersAs?: string };
+  /** `path` is an opaque directory in the container's upper layer (trusted.overlay.opaque = y): nothing below shows through. */
+  'opaque-dir': { container: string; path: string; opaque?: boolean };
 }
 
 export type CheckKind = keyof CheckParamsByKind;
@@ -104,6 +116,7 @@ export type CheckKind = keyof CheckParamsByKind;
 export const CHECK_KINDS: readonly CheckKind[] = [
   'container', 'namespaces', 'hostname', 'uid-map', 'user', 'cgroup-limit', 'cgroup-events', 'mount', 'file-layer', 'file',
   'interface', 'route', 'reachable', 'process-tree', 'capabilities', 'unchanged', 'command', 'http', 'listening', 'init-step', 'written-by',
+  'overlay-lowers', 'opaque-dir',
 ];
 
 export type CheckSpec = {

@@ -1,5 +1,5 @@
 /*
- * Teardown: remove everything a lab made — the containers its setup ran, the ones its task asks
+ * Teardown: remove everything a lab made — the containers its setup ran, the images it built, the ones its task asks
  * the learner to make (named in the solution and the example answers), scratch containers its
  * checks made, the bridges of its attempt, and its work directory — so that starting again begins
  * from nothing and other labs never see its leftovers. Names are collected from the lab file
@@ -67,5 +67,22 @@ export async function teardownLab(context: LabContext, networks: readonly LabNet
     }
   }));
   for (const { bridge } of networks) if (!stillUsed.has(bridge)) removeBridge(bridge, context.stateRoot);
+  await removeLabImages(context);
   rmSync(context.workdir, { recursive: true, force: true });
+}
+
+/** The images the setup built go, and with them the blobs and layers nothing else uses (image prune). */
+async function removeLabImages(context: LabContext): Promise<void> {
+  const names = (context.lab.setup ?? []).flatMap((action) => ('image' in action ? [action.image.name] : []));
+  if (names.length === 0) return;
+  let removed = false;
+  for (const name of names) {
+    try {
+      await context.runtime.images.remove(name);
+      removed = true;
+    } catch (error) {
+      if (!(error instanceof LabError && error.kind === 'not-found')) throw error;
+    }
+  }
+  if (removed) await context.runtime.images.prune();
 }

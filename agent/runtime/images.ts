@@ -18,6 +18,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LabError } from '../errors';
 import type { Digest } from '../image/digest';
+import { buildImage, type BuildRequest } from '../image/build';
 import { importImages } from '../image/import';
 import { parsePlatform } from '../image/platform';
 import { pullImage } from '../image/pull';
@@ -26,6 +27,7 @@ import { ImageStore } from '../image/store';
 import type { ImageDetails as StoreImageDetails, ImageRecord, ImageSummary } from '../image/store';
 import { removeAbandonedPartials } from '../image/unpack';
 import type { ImageForRun } from '../oci/from-image';
+import { ensureBusyboxImage } from './image/busybox';
 import type {
   ImageDetails, ImageListEntry, ImagePruneResult, ImagePullEvent, ImagePullParams, ImagePullResult, PathLayerImageLayer, RootfsRecord,
 } from '../protocol';
@@ -100,6 +102,15 @@ export class RuntimeImages {
     return { images: records.map((record) => this.entry(record)) };
   }
 
+  /** A small image built here on the busybox tree (the labs' offline images: ../image/build.ts). */
+  async build(request: BuildRequest): Promise<{ images: ImageListEntry[] }> {
+    const base = ensureBusyboxImage(this.store.stateRoot).path;
+    const scratch = join(this.store.imagesRoot, `.build-${process.pid}-${Date.now()}`);
+    const records = await buildImage(this.store, base, request, scratch);
+    this.changed(records.map((record) => record.name), false);
+    return { images: records.map((record) => this.entry(record)) };
+  }
+
   /**
    * `run IMAGE`: the image's layers (top first) and config, with a lease on the layers that the
    * caller ends once the container's record (which lists them) is on disk.
@@ -109,7 +120,7 @@ export class RuntimeImages {
     const lease = this.store.createLease();
     try {
       await lease.protect([], details.layers.map((layer) => layer.diffId));
-      const lower = this.store.lowerDirectories(details.name);
+      const lower = this.store.lowerDirectoriesOf(details);
       const image: ImageForRun = {
         name: details.name, familiarName: details.familiarName, digest: details.digest, id: details.id,
         config: details.config.config ?? {}, lower,

@@ -11,7 +11,7 @@
  * The overlay is mounted inside the container's own mount namespace, so the host's mount table
  * never shows it and it disappears with the container's last process.
  */
-import { chownSync, copyFileSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, chmodSync } from 'node:fs';
+import { chownSync, lstatSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { RootfsRecord } from '../protocol';
 import { mount } from '../kernel/mounts';
@@ -88,65 +88,4 @@ export function layerOf(layers: RootfsRecord, pathInContainer: string): { layer:
     }
   }
   return null;
-}
-
-/**
- * A copy of a layer with every owner shifted by `hostId` (uid 0 → hostId), so that a user
- * namespace mapping 0 → hostId sees its files as owned by root. Built once per host range.
- */
-export function shiftedLayer(layer: string, hostId: number): string {
-  const target = `${layer}-shifted-${hostId}`;
-  if (existsSync(target)) return target;
-  const building = `${target}.building-${process.pid}`;
-  rmSync(building, { recursive: true, force: true });
-  try {
-    copyShifted(layer, building, hostId);
-  } catch (error) {
-    rmSync(building, { recursive: true, force: true });
-    throw error;
-  }
-  try {
-    renameSync(building, target);
-  } catch (error) {
-    rmSync(building, { recursive: true, force: true });
-    if (!existsSync(target)) throw error;
-  }
-  return target;
-}
-
-/**
- * Deletes the shifted copies of `layer` that none of the known `containers` stands on, and
- * half-built ones. For failure paths: a create that made a copy and then failed (a user-namespace
- * config the kernel or the agent refused) must not leave a copy of the whole image behind. Copies
- * that containers stand on stay, so the next container of their range is quick to make.
- */
-export function removeUnusedShiftedLayers(layer: string, containers: Iterable<{ rootfs: RootfsRecord | null }>): void {
-  const inUse = new Set([...containers].flatMap((container) => container.rootfs?.lower ?? []));
-  const prefix = `${basename(layer)}-shifted-`;
-  let entries: string[];
-  try {
-    entries = readdirSync(dirname(layer));
-  } catch {
-    return;
-  }
-  for (const entry of entries.filter((name) => name.startsWith(prefix))) {
-    const path = join(dirname(layer), entry);
-    if (!inUse.has(path)) rmSync(path, { recursive: true, force: true });
-  }
-}
-
-function copyShifted(source: string, target: string, hostId: number): void {
-  const stat = lstatSync(source);
-  if (stat.isSymbolicLink()) {
-    symlinkSync(readlinkSync(source), target);
-  } else if (stat.isDirectory()) {
-    mkdirSync(target);
-    for (const entry of readdirSync(source)) copyShifted(join(source, entry), join(target, entry), hostId);
-    chmodSync(target, stat.mode & 0o7777);
-  } else {
-    mkdirSync(dirname(target), { recursive: true });
-    copyFileSync(source, target);
-    chmodSync(target, stat.mode & 0o7777);
-  }
-  lchownSync(target, stat.uid + hostId, stat.gid + hostId);
 }

@@ -34,8 +34,10 @@ export function isChildMount(m: OciMount): boolean {
 }
 
 /** Step 1-2: run inside the container's mount namespace (and its net/ipc namespaces, for sysfs/mqueue). */
-export function assembleRootfs(spec: OciSpec, layers: RootfsRecord): void {
+export function assembleRootfs(spec: OciSpec, layers: RootfsRecord, beforeOverlay: () => void = () => {}): void {
   mount(null, '/', null, MS_REC | MS_PRIVATE);
+  // A user-namespaced container's lowers are idmapped here, where nothing propagates (../userns-layers.ts).
+  beforeOverlay();
   mountOverlay(layers);
   let devMounted = false;
   for (const m of spec.mounts ?? []) {

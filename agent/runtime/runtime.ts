@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { arch, hostname, release } from 'node:os';
+import { dirname } from 'node:path';
 import type {
   AgentInfo, ContainerRecord, ContainerSummary, ExecOptions, HostSnapshot, OciSpec, PathLayer, RunOptions,
 } from '../protocol';
@@ -41,7 +42,7 @@ import type { ExitStatus } from '../kernel/processes';
 import { loadRecords } from './state/recover';
 import { StateStore, stateRootFromEnv, type ContainerState } from './state/store';
 import { summaryOf } from './state/summary';
-import { removeUnusedShiftedLayers } from './overlay';
+import { baseLayerOf, collectShiftedLayers, isShiftedCopy } from './shifted-layers';
 import { RuntimeImages, type ContainerLayers } from './images';
 
 export const AGENT_VERSION = '0.1.0';
@@ -160,7 +161,7 @@ export class Runtime implements ContainerRuntime {
           ...(fromImage ? { imageLayer: fromImage.image.lower[0]!, imageLayers: fromImage.image.lower } : { imageLayer: image!.path }),
         });
       } catch (error) {
-        if (image) removeUnusedShiftedLayers(image.path, this.states.values()); // a refused user-namespace config's copy
+        this.collectShiftedLayers(); // a refused user-namespace config's copies
         throw error;
       }
       if (fromImage) this.images.saveLayersFor(this.context.store.directory(state.id), fromImage.image, fromImage.layers);
@@ -228,7 +229,7 @@ export class Runtime implements ContainerRuntime {
   private remake(old: ContainerState): ContainerState {
     // A pulled image's container stands on the same layers again; busybox's layer is built if missing.
     const fromImage = this.config(old).annotations?.[ANNOTATIONS.imageId] !== undefined && old.rootfs !== null;
-    const image = fromImage ? old.rootfs!.lower : ensureBusyboxImage(this.context.stateRoot).path;
+    const image = fromImage ? old.rootfs!.lower.map(baseLayerOf) : ensureBusyboxImage(this.context.stateRoot).path;
     const state = remakeCreated(this.context, old, this.config(old), this.cgroupOf(old), image, () => this.forget(old));
     this.states.set(state.id, state);
     this.watchChild(state);
@@ -312,6 +313,11 @@ export class Runtime implements ContainerRuntime {
     }
     deleteContainer(this.context, state, this.cgroupOf(state));
     this.forget(state);
+    if (state.rootfs?.lower.some(isShiftedCopy)) {
+      // Its shifted copies go once no container stands on them and its overlay is gone.
+      await this.context.mountNamespaces.released(state.id);
+      this.collectShiftedLayers();
+    }
     if (membership?.sandbox) removePodDirectory(this.context.stateRoot, membership.pod);
     else if (membership && members.length === 0) {
       // The last member is gone: the pod goes, sandbox and volumes with it.
@@ -388,6 +394,12 @@ export class Runtime implements ContainerRuntime {
    * The layers every container stands on, for image prune and inspect: the records on disk (a
    * container another process made counts too) and this runtime's own (one being made).
    */
+  /** Shifted layer copies no container stands on (./shifted-layers.ts), busybox's and pulled images' alike. */
+  private collectShiftedLayers(): void {
+    const folders = [dirname(busyboxImageStatus(this.context.stateRoot).path), this.images.store.layersDirectory];
+    collectShiftedLayers(folders, () => this.containerLayers().flatMap((container) => container.rootfs?.lower ?? []));
+  }
+
   private containerLayers(): ContainerLayers[] {
     const byId = new Map<string, ContainerLayers>();
     for (const id of this.context.store.ids()) {

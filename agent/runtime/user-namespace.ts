@@ -8,8 +8,8 @@
  * written once, by the parent, into /proc/<pid>/uid_map and gid_map while the child waits.
  *
  * Files keep their owners' host IDs, so a layer owned by host root appears inside as "nobody".
- * For that reason a user-namespaced container gets a copy of its image shifted into its range
- * (see shiftedLayer in ./overlay.ts).
+ * For that reason a user-namespaced container's layers are idmapped with its namespace, or
+ * copied shifted into its range where the kernel cannot (see ./userns-layers.ts).
  */
 import { writeFileSync } from 'node:fs';
 import type { OciIdMapping } from '../protocol';

@@ -15,11 +15,12 @@ import type { LabContext } from '../context';
 import { CheckFailed, existing, running } from './outcome';
 import { namespaceInode } from './namespaces';
 import { hostUidOf, readIdMap } from './uid-map';
+import { provenanceOf } from '../../image/unpack/provenance';
 
 export interface FactValue {
   value: string;
   /** How answers compare with it: as a word, a set of words, or a path of the host. */
-  kind: 'word' | 'list' | 'path';
+  kind: 'word' | 'list' | 'path' | 'digest';
 }
 
 export function factValue(fact: Fact, context: LabContext): FactValue {
@@ -56,6 +57,8 @@ export function factValue(fact: Fact, context: LabContext): FactValue {
       if (!ip) throw new CheckFailed(`"${fact.container}" has no IP address`);
       return word(ip);
     }
+    case 'imageLayerDigest':
+      return { value: imageLayerDigest(context, fact.image, fact.path), kind: 'digest' };
     case 'hostname':
       // The UTS name of a running process, as its own /proc/sys view would give it, via the record.
       return word(existing(context, fact.container).hostname ?? readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());
@@ -83,5 +86,21 @@ export function sameAnswer(written: string, expected: FactValue): boolean {
     }
     case 'path':
       return answer.startsWith('/') && !answer.includes('\n') && sameFile(answer, expected.value);
+    case 'digest':
+      // sha256:<hex> or the bare hex, in any case: the same digest.
+      return answer.toLowerCase().replace(/^sha256:/, '') === expected.value.replace(/^sha256:/, '');
   }
+}
+
+/** The layer of image `image` whose copy of `path` the image shows (its merged view, before any container). */
+function imageLayerDigest(context: LabContext, image: string, path: string): string {
+  let layers;
+  try {
+    layers = context.runtime.images.inspect(image).layers;
+  } catch (error) {
+    throw new CheckFailed(error instanceof Error ? error.message : String(error));
+  }
+  const shown = provenanceOf({ lower: layers.map((layer) => layer.directory).reverse() }, path);
+  if (shown.state !== 'visible' || shown.layer?.index == null) throw new CheckFailed(`${path} is not a file of ${image}`);
+  return layers[layers.length - 1 - shown.layer.index]!.digest;
 }

@@ -20,6 +20,8 @@ import { checkInterface } from './interface';
 import { checkListening } from './listening';
 import { checkMount } from './mount';
 import { checkNamespaces } from './namespaces';
+import { checkOpaqueDir } from './opaque-dir';
+import { checkOverlayLowers } from './overlay-lowers';
 import { checkProcessTree } from './process-tree';
 import { checkReachable } from './reachable';
 import { checkRoute } from './route';
@@ -52,6 +54,8 @@ export const CHECKS: { [K in CheckKind]: CheckRunner<K> } = {
   listening: checkListening,
   'init-step': checkInitStep,
   'written-by': checkWrittenBy,
+  'overlay-lowers': checkOverlayLowers,
+  'opaque-dir': checkOpaqueDir,
 };
 
 export { CheckFailed } from './outcome';

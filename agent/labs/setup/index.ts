@@ -1,6 +1,7 @@
 /*
  * Setup: what the agent does to prepare a lab's scenario — run containers (RunOptions exactly as
- * `container.run` takes them), run commands inside them, write files, and break things on purpose.
+ * `container.run` takes them), run commands inside them, write files, build small images (`image`),
+ * and break things on purpose.
  * Setup runs top to bottom and stops at the first failure with a one-line error; the engine then
  * tears down what was made, so a failed start leaves nothing behind. The actions come with the
  * attempt's values filled in (../template.ts).
@@ -38,6 +39,11 @@ async function perform(action: SetupAction, context: LabContext): Promise<void> 
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, content);
     if (mode) chmodSync(target, parseInt(mode, 8));
+    return;
+  }
+  if ('image' in action) {
+    // Built here, offline: the image's layers are tars the agent writes (../../image/build.ts).
+    await context.runtime.images.build(action.image);
     return;
   }
   injectFault(action.fault, context);

@@ -25,10 +25,11 @@ import { joinedNamespacesFromConfig, limitsFromConfig, namespacesFromConfig, net
 import { hostFacts, realisationPlan } from '../../oci/supported-fields';
 import { attachBridgeNetwork, detachNetwork, setupLoopback } from '../network';
 import { checkPortsFree, portsFromConfig } from '../network/ports';
-import { badInput, LabError } from '../../errors';
+import { badInput } from '../../errors';
 import { existsInStack } from '../../image/layer-files';
 import { CLONE_FLAG, cloneFlagsFor, insideNamespaces, namespaceInodes } from '../namespaces';
-import { createLayerDirectories, layersFor, shiftedLayer } from '../overlay';
+import { createLayerDirectories, layersFor } from '../overlay';
+import { idmapLowers, releaseUsernsLayers, usernsLayers, type UsernsLayers } from '../userns-layers';
 import { Checkpoints } from '../process/checkpoints';
 import { processStartTime } from '../process/exit-watcher';
 import { appendLaunch, appendPrologue } from '../process/launch';
@@ -59,7 +60,8 @@ export interface CreateRequest {
   imageLayer: string;
   /**
    * A pulled or imported image's layer directories, top first (overlayfs's lowerdir order): used
-   * instead of `imageLayer`, shared as they are by every container of the image (no user namespace).
+   * instead of `imageLayer`, shared by every container of the image (under a user namespace
+   * idmapped, or shifted copies shared per mapping: ../userns-layers.ts).
    */
   imageLayers?: readonly string[];
   /** Write the "created" record (when it will wait for `start`; run starts it at once). */
@@ -112,8 +114,8 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
   const joins = (type: NamespaceType): boolean => joined.some((entry) => entry.type === type);
   const directory = context.store.directory(id);
   const rootOwner = has('user') ? hostIdFor(spec.linux?.uidMappings ?? [], 0) ?? 0 : 0;
-  if (request.imageLayers && rootOwner !== 0) throw new LabError('unsupported', '--userns runs the built-in busybox image only for now: its layer is copied once per id range, which an image\'s layers are not');
-  const lower = request.imageLayers ? [...request.imageLayers] : [rootOwner !== 0 ? shiftedLayer(request.imageLayer, rootOwner) : request.imageLayer];
+  // Under a user namespace these may become shifted copies once the namespace exists (below).
+  const lower = request.imageLayers ? [...request.imageLayers] : [request.imageLayer];
   const rootfs = has('mnt') ? layersFor(directory, lower) : null;
   const networkMode = networkModeFromConfig(spec);
   // -p: a taken host port (or a bad annotation in a caller's own document) is refused here, before anything exists.
@@ -216,7 +218,23 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     state.pid = pid;
     state.pidStartTime = processStartTime(pid);
 
-    if (has('user')) writeIdMaps(pid, spec.linux?.uidMappings ?? [], spec.linux?.gidMappings ?? []);
+    let userns: UsernsLayers | null = null;
+    if (has('user')) {
+      writeIdMaps(pid, spec.linux?.uidMappings ?? [], spec.linux?.gidMappings ?? []);
+      if (rootfs) {
+        userns = usernsLayers(rootfs.lower, pid, { uid: spec.linux?.uidMappings ?? [], gid: spec.linux?.gidMappings ?? [] }, `${directory}/idmap-probe`);
+        undo.push(() => {
+          releaseUsernsLayers(userns);
+          userns = null;
+        });
+        if (userns.how === 'shifted') {
+          // The record names the copies before they are made or reused: a collector sees them in use.
+          rootfs.lower = userns.lower;
+          context.store.save(state);
+          userns.make();
+        }
+      }
+    }
     if (joined.length) verifyJoined(checkpoints.nextReport(), pid, joined);
 
     if (joins('net')) {
@@ -231,7 +249,9 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
 
     if (rootfs) {
       const alsoEnter = (['net', 'ipc'] as const).filter(has);
-      insideNamespaces(pid, ['mnt', ...alsoEnter], () => assembleRootfs(recordedSpec, rootfs));
+      insideNamespaces(pid, ['mnt', ...alsoEnter], () => assembleRootfs(recordedSpec, rootfs, () => idmapLowers(userns)));
+      releaseUsernsLayers(userns);
+      userns = null;
     }
     terminal?.create(pid, state.logPath);
     checkpoints.go();

@@ -42,7 +42,6 @@ import { findLink } from '../network/interfaces';
 import { withNetnsOf } from '../network/netns';
 import { layersFor } from '../overlay';
 import { isSameProcessAlive, processStartTime } from '../process/exit-watcher';
-import { hostIdFor } from '../user-namespace';
 import type { ContainerState } from './store';
 
 export type Log = (line: string) => void;
@@ -146,7 +145,7 @@ function adopt(context: RuntimeContext, id: string, config: OciSpec, witnesses: 
     startedAt: pid !== null ? startedAt(pid) : null, finishedAt: null,
     image: config.annotations?.[ANNOTATIONS.image] ?? 'busybox', hostname: config.hostname ?? null,
     namespaces,
-    rootfs: namespaces.includes('mnt') ? rootfsOf(context, directory, config, pid) : null,
+    rootfs: namespaces.includes('mnt') ? rootfsOf(context, directory, pid) : null,
     cgroup: safely(() => cgroup?.record() ?? null, null) ?? planned,
     network: networkOf(config, pid, leases, known),
     logPath: join(directory, 'container.log'),
@@ -178,14 +177,13 @@ function startedAt(pid: number): string | null {
 }
 
 /** The layers from the overlay at the process's root; without a process, those create would use. */
-function rootfsOf(context: RuntimeContext, directory: string, config: OciSpec, pid: number | null): RootfsRecord {
+function rootfsOf(context: RuntimeContext, directory: string, pid: number | null): RootfsRecord {
   const layers = layersFor(directory, []);
   const overlay = pid === null ? undefined : safely(() => readMountinfoEntries(pid), []).find((entry) => entry.fstype === 'overlay' && entry.superOptions.includes(`upperdir=${layers.upper}`));
   const lower = /(?:^|,)lowerdir=([^,]+)/.exec(overlay?.superOptions ?? '')?.[1];
   if (lower) return { ...layers, lower: lower.split(':') };
   const image = busyboxImageStatus(context.stateRoot).path;
-  const rootOwner = namespacesFromConfig(config).includes('user') ? hostIdFor(config.linux?.uidMappings ?? [], 0) ?? 0 : 0;
-  return { ...layers, lower: [rootOwner !== 0 ? `${image}-shifted-${rootOwner}` : image] };
+  return { ...layers, lower: [image] };
 }
 
 function networkOf(config: OciSpec, pid: number | null, leases: Lease[], known: ContainerState[]): NetworkRecord {
