@@ -161,7 +161,8 @@ export function setPeerRules(ownSubnet: string, peers: { name: string; subnet: s
   }
   const wanted = peers.map((peer) => peerRule(peer.name, ownSubnet, peer.subnet));
   transact((_table, rules) => {
-    const nodeRules = rules.filter(({ owner }) => owner.kind === 'node');
+    // Only this agent's: another agent on the host (another state root) has a subnet of its own.
+    const nodeRules = rules.filter(({ owner, rule }) => owner.kind === 'node' && (rule.comment ?? '').endsWith(` reached from ${ownSubnet} unmasqueraded`));
     const have = (rule: RuleText): boolean => nodeRules.some(({ rule: existing }) => existing.comment === rule.comment);
     return {
       remove: nodeRules.filter(({ rule }) => !wanted.some((want) => want.comment === rule.comment)),
