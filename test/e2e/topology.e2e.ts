@@ -336,7 +336,11 @@ describe('Live Topology in a real VS Code', () => {
       await openPane(page, 'Lab');
       await expandTreeItem(await waitForTreeItem(networksPane, /^Nodes$/));
       await expect.poll(async () => treeRowTexts(networksPane), { timeout: 10_000 }).toContain(`topo-peer ${PEER.subnet} at ${PEER.address} · not joined`);
-      await expect.poll(async () => treeRowTexts(viewPane(page, 'Lab')), { timeout: 10_000 }).toContain(`Node topo-peer ${PEER.subnet} at ${PEER.address} · not joined`);
+      // (the Lab view's list is virtualised: its last rows are in the page once it is scrolled to the end)
+      const labPane = viewPane(page, 'Lab');
+      await (await waitForTreeItem(labPane, /^Target$/)).click();
+      await page.keyboard.press('End');
+      await expect.poll(async () => treeRowTexts(labPane), { timeout: 10_000 }).toContain(`Node topo-peer ${PEER.subnet} at ${PEER.address} · not joined`);
 
       // The Containers tree: Ports → the row → its inline "Open in Browser".
       const containersPane = viewPane(page, 'Containers');

@@ -56,7 +56,8 @@ export class NetworksProvider implements vscode.TreeDataProvider<NetworksTreeNod
   getChildren(element?: NetworksTreeNode): NetworksTreeNode[] {
     if (element) return element.children();
     const bridges: NetworksTreeNode[] = this.live.bridges().map((bridge) => new BridgeNode(bridge));
-    return hasNodes(this.nodes) ? [...bridges, new NodesSectionNode(this.nodes)] : bridges;
+    // The nodes first: what joins this host's containers to other machines' comes before its own bridges.
+    return hasNodes(this.nodes) ? [new NodesSectionNode(this.nodes), ...bridges] : bridges;
   }
 
   /** node.list at connect, node.changed after; null when disconnected. */
