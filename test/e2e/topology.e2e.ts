@@ -99,6 +99,12 @@ async function waitForNodes(ids: string[], present = true, timeout = 30_000): Pr
   });
 }
 
+/** Collapses a sidebar view that is open. */
+async function closePane(page: LabSession['page'], title: string): Promise<void> {
+  const header = viewPane(page, title).locator('.pane-header').first();
+  if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+}
+
 /** Opens a sidebar view that is collapsed (its rows are not shown then). */
 async function openPane(page: LabSession['page'], title: string): Promise<void> {
   const header = viewPane(page, title).locator('.pane-header').first();
@@ -344,8 +350,13 @@ describe('Live Topology in a real VS Code', () => {
 
       // The Containers tree: Ports → the row → its inline "Open in Browser".
       const containersPane = viewPane(page, 'Containers');
+      // The other views closed, so the Containers list has room for topo-port's sections (it is virtualised).
+      for (const title of ['Lab', 'Networks', 'Exercises']) await closePane(page, title);
       await expandTreeItem(await waitForTreeItem(containersPane, /^topo-port$/));
-      await expandTreeItem(await waitForTreeItem(containersPane, /^Ports$/));
+      await expandTreeItem(await waitForTreeItem(containersPane, /^Ports$/)).catch(async (error: unknown) => {
+        await screenshot(page, 'topology-failed-ports');
+        throw error;
+      });
       const row = await waitForTreeItem(containersPane, `0.0.0.0:${PORT}->8080/tcp`);
       await row.hover();
       const opened = page.context().waitForEvent('page', { timeout: 30_000 });
