@@ -22,6 +22,7 @@ import { askToTrustHostKey, connect, registerConnectionCommands } from './comman
 import { registerContainerInfoCommands } from './commands/container-info';
 import { registerLifecycleCommands } from './commands/lifecycle';
 import { registerOpenShellCommand } from './commands/open-shell';
+import { registerOpenPortCommand } from './commands/open-port';
 import { registerRefreshAndOutputCommands } from './commands/refresh-and-output';
 import { registerShowLogsCommand } from './commands/show-logs';
 import { registerStartBusyboxCommands } from './commands/start-busybox';
@@ -103,9 +104,15 @@ export function activate(context: vscode.ExtensionContext): Lab {
       // A new link (first connect or reconnect): read the world once; notifications do the rest.
       store.load().catch((error: unknown) => output.error('container.list failed', error));
       networks.reload();
+      // This node's peers (an agent older than `node` has none to show).
+      lab.client().call('node.list', {}).then((nodes) => {
+        networks.setNodes(nodes);
+        labView.setNodes(nodes);
+      }, () => undefined);
     } else if (state === 'disconnected' || state === 'failed') {
       store.clear();
       networks.clear();
+      labView.setNodes(null);
     }
   };
   void vscode.commands.executeCommand('setContext', 'containersLab.connected', false);
@@ -135,6 +142,10 @@ export function activate(context: vscode.ExtensionContext): Lab {
         case 'link.changed':
           networks.handleLinkChanged(params as AgentNotifications['link.changed']);
           break;
+        case 'node.changed':
+          networks.setNodes(params as AgentNotifications['node.changed']);
+          labView.setNodes(params as AgentNotifications['node.changed']);
+          break;
       }
     }),
   ];
@@ -143,6 +154,7 @@ export function activate(context: vscode.ExtensionContext): Lab {
   registerConnectionCommands(lab);
   registerStartBusyboxCommands(lab);
   registerOpenShellCommand(lab);
+  registerOpenPortCommand(lab);
   registerLifecycleCommands(lab);
   registerShowLogsCommand(lab);
   registerContainerInfoCommands(lab);

@@ -25,6 +25,7 @@ import { rmiVerb } from './verbs/rmi';
 import { inspectVerb } from './verbs/inspect';
 import { labVerb } from './verbs/lab';
 import { logsVerb } from './verbs/logs';
+import { nodeVerb } from './verbs/node';
 import { psVerb } from './verbs/ps';
 import { rmVerb } from './verbs/rm';
 import { runVerb } from './verbs/run';
@@ -34,7 +35,7 @@ import { stopVerb } from './verbs/stop';
 export const VERSION: string = packageJson.version;
 
 export const VERBS: readonly Verb[] = [
-  runVerb, psVerb, execVerb, inspectVerb, logsVerb, stopVerb, rmVerb, pullVerb, imagesVerb, imageVerb, rmiVerb, importVerb, labVerb, serveVerb, dialStdioVerb,
+  runVerb, psVerb, execVerb, inspectVerb, logsVerb, stopVerb, rmVerb, pullVerb, imagesVerb, imageVerb, rmiVerb, importVerb, labVerb, nodeVerb, serveVerb, dialStdioVerb,
 ];
 
 export const NOT_ROOT_MESSAGE = 'must run as root (the agent creates namespaces, mounts and cgroups)';

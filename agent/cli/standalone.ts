@@ -16,7 +16,7 @@ export const DEFAULT_STATE_ROOT = '/var/lib/containers-lab';
  * Loads the runtime only when it is needed: `help`, usage errors and service mode never pay for
  * koffi and the kernel bindings. `watchLinks` makes it report network-link events (the service).
  */
-export async function loadRuntime(stateRoot: string, options: { watchLinks?: boolean; warmPool?: number } = {}): Promise<ContainerRuntime> {
+export async function loadRuntime(stateRoot: string, options: { watchLinks?: boolean; warmPool?: number; applyNodes?: boolean } = {}): Promise<ContainerRuntime> {
   const { openRuntime } = await import('../runtime/runtime.js');
   return openRuntime({ stateRoot, ...options });
 }

@@ -166,6 +166,7 @@ export const NLM_F_DUMP = 0x300;
 export const NLM_F_REPLACE = 0x100;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
+export const NLM_F_APPEND = 0x800;
 /** Flags on an NLMSG_ERROR reply when NETLINK_EXT_ACK is on. */
 export const NLM_F_CAPPED = 0x100;
 export const NLM_F_ACK_TLVS = 0x200;
@@ -182,6 +183,9 @@ export const RTM_GETADDR = 22;
 export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
 export const RTM_GETROUTE = 26;
+export const RTM_NEWNEIGH = 28;
+export const RTM_DELNEIGH = 29;
+export const RTM_GETNEIGH = 30;
 export const RTM_NEWNSID = 88;
 export const RTM_GETNSID = 90;
 
@@ -202,6 +206,13 @@ export const IFLA_LINK_NETNSID = 37;
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
 export const VETH_INFO_PEER = 1;
+/** IFLA_INFO_DATA of kind "vxlan" (IFLA_VXLAN_*). */
+export const IFLA_VXLAN_ID = 1;
+export const IFLA_VXLAN_LINK = 3;
+export const IFLA_VXLAN_LOCAL = 4;
+export const IFLA_VXLAN_TTL = 5;
+export const IFLA_VXLAN_LEARNING = 7;
+export const IFLA_VXLAN_PORT = 15;
 
 /** Interface flags (ifinfomsg.ifi_flags). */
 export const IFF_UP = 0x1;
@@ -221,6 +232,21 @@ export const RTN_UNICAST = 1;
 export const RTA_DST = 1;
 export const RTA_OIF = 4;
 export const RTA_GATEWAY = 5;
+export const RTA_PREFSRC = 7;
+export const RTA_TABLE = 15;
+/** rtm_flags: the gateway is on the link even though no address of the link's covers it. */
+export const RTNH_F_ONLINK = 4;
+export const RT_SCOPE_LINK = 253;
+
+/** struct ndmsg (neighbours and bridge forwarding entries) values and attributes (NDA_*). */
+export const AF_BRIDGE = 7;
+export const NDA_DST = 1;
+export const NDA_LLADDR = 2;
+export const NUD_NOARP = 0x40;
+export const NUD_PERMANENT = 0x80;
+/** ndm_flags: the entry is the device's own (a VXLAN's remote), or its bridge master's. */
+export const NTF_SELF = 0x02;
+export const NTF_MASTER = 0x04;
 
 /** RTM_GETNSID attributes. */
 export const NETNSA_NSID = 1;

@@ -14,6 +14,7 @@ import type {
   RunOptions,
 } from '../protocol';
 import type { RuntimeImages } from './images';
+import type { RuntimeNodes } from './nodes';
 
 export interface ExecSession {
   readonly id: string;
@@ -41,6 +42,8 @@ export interface ContainerRuntime {
   readonly events: EventEmitter<RuntimeEvents>;
   /** Pulled and imported images, and which containers stand on their layers. */
   readonly images: RuntimeImages;
+  /** This node's peers and how its containers reach theirs (./network/nodes/). */
+  readonly nodes: RuntimeNodes;
   info(): AgentInfo;
   run(options: RunOptions): Promise<ContainerRecord>;
   start(id: string): Promise<ContainerRecord>;

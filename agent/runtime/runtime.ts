@@ -44,6 +44,7 @@ import { StateStore, stateRootFromEnv, type ContainerState } from './state/store
 import { summaryOf } from './state/summary';
 import { baseLayerOf, collectShiftedLayers, isShiftedCopy } from './shifted-layers';
 import { RuntimeImages, type ContainerLayers } from './images';
+import { RuntimeNodes } from './nodes';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -64,6 +65,8 @@ export interface RuntimeOptions {
   defaultBridge?: DefaultBridge;
   /** Where start-up says what it recovered or removed of unreadable records (default: stderr). */
   log?: (line: string) => void;
+  /** Make this node's routes, overlay and rules again from <stateRoot>/nodes/network.json (the service does at start). */
+  applyNodes?: boolean;
 }
 
 export function openRuntime(options: RuntimeOptions = {}): ContainerRuntime {
@@ -74,6 +77,7 @@ export class Runtime implements ContainerRuntime {
   readonly events = new EventEmitter<RuntimeEvents>();
   /** Pulled and imported images (./images.ts); `busybox` alone is the built-in one (./image/busybox.ts). */
   readonly images: RuntimeImages;
+  readonly nodes: RuntimeNodes;
   private readonly context: RuntimeContext;
   private readonly watcher = new ExitWatcher();
   private readonly states = new Map<string, ContainerState>();
@@ -92,11 +96,25 @@ export class Runtime implements ContainerRuntime {
     };
     this.reconcile(options.log ?? ((line) => process.stderr.write(`containers-lab: ${line}\n`)));
     this.images = new RuntimeImages(stateRoot, () => this.containerLayers(), (names, removed) => this.events.emit('image.changed', { names, removed }));
+    this.nodes = new RuntimeNodes(() => ({ stateRoot, bridge: defaultBridge, containers: () => this.containersOn(defaultBridge.name) }), (view) => this.events.emit('node.changed', view));
+    if (options.applyNodes) {
+      try {
+        this.nodes.reapply();
+      } catch (error) {
+        (options.log ?? ((line) => process.stderr.write(`containers-lab: ${line}\n`)))(`nodes: could not make the routes or overlay again: ${(error as Error).message}`);
+      }
+    }
     const poolSize = options.warmPool ?? 0;
     this.pool = poolSize > 0 ? new WarmPool(this.context, poolSize, () => ensureBusyboxImage(stateRoot).path) : null;
     this.linkWatcher = options.watchLinks
       ? watchLinks((event, link) => this.events.emit('link.changed', { event, link }))
       : null;
+  }
+
+  /** The running containers on `bridge`: their host veth and first process. */
+  private containersOn(bridge: string): { pid: number; vethHost: string }[] {
+    return [...this.states.values()].flatMap((state) =>
+      state.pid !== null && state.status !== 'stopped' && state.network.bridge === bridge && state.network.vethHost ? [{ pid: state.pid, vethHost: state.network.vethHost }] : []);
   }
 
   info(): AgentInfo {

@@ -17,7 +17,7 @@
  * Messages echo nothing the peer sent but field names, and those at most 40 characters each.
  */
 import { excerpt } from '../errors';
-import { NAMESPACE_TYPES, RpcErrorCode } from '../protocol';
+import { NAMESPACE_TYPES, NODE_MODES, RpcErrorCode } from '../protocol';
 import type { AgentMethod, AgentMethods } from '../protocol';
 import { configSchemaProblem } from '../oci/validate';
 import { RpcError } from './jsonrpc';
@@ -190,6 +190,14 @@ const rules: { [M in AgentMethod]: ParamRules } = {
   'image.remove': { reference: { type: 'string', required: true, maxLength: REFERENCE_LENGTH } },
   'image.prune': {},
   'image.import': { path: { type: 'string', required: true }, name: { type: 'string', maxLength: REFERENCE_LENGTH } },
+  'node.list': {},
+  'node.add': {
+    name: { type: 'string', required: true, maxLength: NAME_LENGTH },
+    address: { type: 'string', required: true, maxLength: WORD_LENGTH },
+    subnet: { type: 'string', required: true, maxLength: WORD_LENGTH },
+  },
+  'node.remove': { name: { type: 'string', required: true, maxLength: NAME_LENGTH } },
+  'node.mode': { mode: { type: { oneOf: NODE_MODES }, required: true }, vni: { type: 'integer', min: 1, max: 0xffffff } },
 };
 
 /** The rules, for tests that generate requests from them (wrong types for every field). */

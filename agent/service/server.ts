@@ -65,7 +65,7 @@ type Handler<M extends AgentMethod> = (
 ) => AgentMethods[M][1] | Promise<AgentMethods[M][1]>;
 
 /** Notifications every connection receives; logs and exec output go only to who asked. */
-const BROADCAST = ['container.changed', 'container.removed', 'link.changed', 'image.changed'] as const;
+const BROADCAST = ['container.changed', 'container.removed', 'link.changed', 'image.changed', 'node.changed'] as const;
 type Broadcast = (typeof BROADCAST)[number] | 'lab.changed';
 
 export class AgentService {
@@ -222,6 +222,10 @@ export class AgentService {
     'image.remove': ({ reference }) => this.runtime.images.remove(reference),
     'image.prune': () => this.runtime.images.prune(),
     'image.import': ({ path, name }) => this.runtime.images.import(path, name),
+    'node.list': () => this.runtime.nodes.list(),
+    'node.add': (peer) => this.runtime.nodes.add(peer),
+    'node.remove': ({ name }) => this.runtime.nodes.remove(name),
+    'node.mode': ({ mode, vni }) => this.runtime.nodes.mode(mode, vni),
   };
 
   private logs(id: string, follow: boolean, peer: Peer): { data: string } {

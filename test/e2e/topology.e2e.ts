@@ -6,7 +6,9 @@
  *   namespaces, links, veth pairs and processes, checked against `ip -j` and /proc/<pid>/ns/net;
  *   a 4th container → its nodes appear without a reload; removing one → its nodes go; a pod (its
  *   sandbox + 2 members) → one namespace node "pod …" holding the three containers, one eth0 and
- *   one veth pair, as /proc/<pid>/ns/net and `ip -j` have it; a click on a
+ *   one veth pair, as /proc/<pid>/ns/net and `ip -j` have it; a container publishing a port → a
+ *   port chip with a DNAT edge, a Ports row whose "Open in Browser" opens the container's page in a
+ *   new tab; a peer node (only written down) → in the graph, the Networks and the Lab view; a click on a
  *   node selects it in the sidebar; the keyboard moves the selection; "Export Topology as SVG"
  *   writes a file; a window reload brings the panel back (serializer) with the same graph.
  * - Then a crowd: 28 more containers on two more bridges of this file's own (a pod, a host-network
@@ -26,12 +28,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerRecord, RunOptions } from '../../agent/protocol';
 import { containerNodeId, linkNodeId, netnsNodeId, processNodeId, type TopologyEdgeData, type TopologyNodeData } from '../../extension/webviews/topology/model';
+import { peerNodeId, portNodeId } from '../../extension/webviews/topology/model-nodes';
 import { contains, inflate, overlaps, segmentCrosses, type Rect } from '../../extension/webviews/topology/view/geometry';
 import { ROW_GAP } from '../../extension/webviews/topology/view/layout-columns';
 import { FIT_PADDING, MAX_FIT_ZOOM } from '../../extension/webviews/topology/view/layout';
 import type { DrawnTopology } from '../../extension/webviews/topology/view/drawn';
 import { nsInode } from '../helpers/kernel-witness';
-import { reloadWindow, runCommand, screenshot, viewPane } from './helpers/browser';
+import { expandTreeItem, reloadWindow, runCommand, screenshot, treeRowTexts, viewPane, waitForTreeItem } from './helpers/browser';
+import { clickDialogButton } from './helpers/dialogs';
 import { startLabSession, type LabSession } from './helpers/lab-session';
 import { waitForWebview, waitInWebview, type WebviewQuery } from './helpers/webview';
 
@@ -43,6 +47,9 @@ const CROWD = [
   { bridge: 'cltopoe2', subnet: '10.77.156.0/24' },
 ];
 const MIN_LABEL_PX = 11;
+/** A host port for a published port, and a peer node that is only written down (mode none). */
+const PORT = 18197;
+const PEER = { address: '10.77.189.2', subnet: '10.77.188.0/24' };
 const TOPOLOGY: WebviewQuery = { name: 'topology' };
 
 interface Probe {
@@ -90,6 +97,18 @@ async function waitForNodes(ids: string[], present = true, timeout = 30_000): Pr
     const now = await probe().catch(() => null);
     throw new Error(`${String(error)}\nwanted ${present ? '' : 'gone: '}${ids.join(', ')}\nnodes: ${Object.keys(now?.nodes ?? {}).join(', ')}\n${session.diagnostics()}`);
   });
+}
+
+/** Collapses a sidebar view that is open. */
+async function closePane(page: LabSession['page'], title: string): Promise<void> {
+  const header = viewPane(page, title).locator('.pane-header').first();
+  if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+}
+
+/** Opens a sidebar view that is collapsed (its rows are not shown then). */
+async function openPane(page: LabSession['page'], title: string): Promise<void> {
+  const header = viewPane(page, title).locator('.pane-header').first();
+  if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
 }
 
 /** Every node and edge the kernel says a bridged container must have in the graph. */
@@ -295,6 +314,66 @@ describe('Live Topology in a real VS Code', () => {
     expect(await locator.locator(`#topology-elements li[data-id="${netns}"]`).getAttribute('data-kind')).toBe('netns');
     await page.waitForTimeout(300);
     await screenshot(page, 'topology-03b-pod');
+  });
+
+  it('a published port is a chip with a DNAT edge and a Ports row whose "Open in Browser" opens the container\'s page; a peer node shows in the Topology, the Networks view and the Lab view', async () => {
+    const { page } = session;
+    const served = await run('topo-port', {
+      ports: [`${PORT}:8080`],
+      args: ['sh', '-c', 'mkdir -p /tmp/www && echo topo-port-ok > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www'],
+    });
+    const port = served.ports[0]!;
+    const chip = portNodeId(served.id, port);
+    // A peer in mode none: the agent writes it down and touches nothing in the kernel (no route, no rule).
+    await session.agent.client.call('node.add', { name: 'topo-peer', address: PEER.address, subnet: PEER.subnet });
+    try {
+      await waitForNodes([chip, peerNodeId('topo-peer')]);
+      const model = await probe();
+      expect(model.nodes[chip]).toMatchObject({ kind: 'port', label: `0.0.0.0:${PORT}->8080/tcp`, parent: netnsNodeId(nsInode('self', 'net')) });
+      expect(model.edges[`dnat:${chip}`]).toMatchObject({ kind: 'dnat', target: containerNodeId(served.id) });
+      expect(model.nodes[peerNodeId('topo-peer')]).toMatchObject({ kind: 'peer', addresses: [PEER.subnet], state: 'down' });
+      expect(model.nodes[peerNodeId('topo-peer')]!.detail).toBe(`${PEER.subnet} · not joined (mode none)`);
+      await page.waitForTimeout(300);
+      await screenshot(page, 'topology-03c-port-and-peer');
+
+      // The Networks view's Nodes section and the Lab view's node list.
+      const networksPane = viewPane(page, 'Networks');
+      await openPane(page, 'Networks');
+      await openPane(page, 'Lab');
+      await expandTreeItem(await waitForTreeItem(networksPane, /^Nodes$/));
+      await expect.poll(async () => treeRowTexts(networksPane), { timeout: 10_000 }).toContain(`topo-peer ${PEER.subnet} at ${PEER.address} · not joined`);
+      // (the Lab view's list is virtualised: its last rows are in the page once it is scrolled to the end)
+      const labPane = viewPane(page, 'Lab');
+      await (await waitForTreeItem(labPane, /^Target$/)).click();
+      await page.keyboard.press('End');
+      await expect.poll(async () => treeRowTexts(labPane), { timeout: 10_000 }).toContain(`Node topo-peer ${PEER.subnet} at ${PEER.address} · not joined`);
+
+      // The Containers tree: Ports → the row → its inline "Open in Browser".
+      const containersPane = viewPane(page, 'Containers');
+      // The other views closed, so the Containers list has room for topo-port's sections (it is virtualised).
+      for (const title of ['Lab', 'Networks', 'Exercises']) await closePane(page, title);
+      await expandTreeItem(await waitForTreeItem(containersPane, /^topo-port$/));
+      await expandTreeItem(await waitForTreeItem(containersPane, /^Ports$/)).catch(async (error: unknown) => {
+        await screenshot(page, 'topology-failed-ports');
+        throw error;
+      });
+      const row = await waitForTreeItem(containersPane, `0.0.0.0:${PORT}->8080/tcp`);
+      await row.hover();
+      const opened = page.context().waitForEvent('page', { timeout: 30_000 });
+      await row.locator('.action-label[aria-label="Open in Browser"]').click();
+      // VS Code may ask before opening a link outside the workbench.
+      if (await page.locator('.monaco-dialog-box').isVisible().catch(() => false)) await clickDialogButton(page, 'Open');
+      const browserTab = await opened;
+      await browserTab.waitForLoadState('domcontentloaded', { timeout: 30_000 });
+      expect(browserTab.url()).toMatch(new RegExp(`(127\\.0\\.0\\.1:${PORT}|/proxy/${PORT})`));
+      await expect.poll(async () => browserTab.locator('body').innerText().catch(() => ''), { timeout: 15_000 }).toContain('topo-port-ok');
+      await browserTab.close();
+    } finally {
+      await session.agent.client.call('node.remove', { name: 'topo-peer' });
+      await session.agent.client.call('container.remove', { id: served.id, force: true });
+      records.delete('topo-port');
+    }
+    await waitForNodes([chip, peerNodeId('topo-peer')], false);
   });
 
   it('clicking a container\'s process selects it, and reveals its container in the Containers view; arrow keys move the selection', async () => {

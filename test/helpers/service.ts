@@ -39,10 +39,18 @@ const killLeftovers = (): void => {
 afterAll(killLeftovers);
 process.once('exit', killLeftovers);
 
-/** `env`: more environment for the service (e.g. CONTAINERS_LAB_LABS, a test's own lab files), on top of this process's. */
-export async function startService(stateRoot: string, socketPath: string, serveOptions: string[] = [], env: Record<string, string> = {}): Promise<RunningService> {
+/**
+ * `env`: more environment for the service (e.g. CONTAINERS_LAB_LABS, a test's own lab files), on top of this process's.
+ * `wrap`: the program and arguments that run the service's own command line (e.g. inside a network
+ * namespace); it must end by exec'ing that command, so the PID stays the agent's.
+ */
+export async function startService(
+  stateRoot: string, socketPath: string, serveOptions: string[] = [], env: Record<string, string> = {},
+  wrap: (argv: string[]) => [string, string[]] = (argv) => [argv[0]!, argv.slice(1)],
+): Promise<RunningService> {
   ensureBuilt();
-  const child = spawn('node', [AGENT_BUNDLE, 'serve', '--root', stateRoot, '--socket', socketPath, ...serveOptions], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  const [program, args] = wrap(['node', AGENT_BUNDLE, 'serve', '--root', stateRoot, '--socket', socketPath, ...serveOptions]);
+  const child = spawn(program, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   started.add(child);
   let stderr = '';
   let unexpectedExit: string | null = null;

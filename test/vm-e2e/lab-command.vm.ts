@@ -146,6 +146,57 @@ describe.skipIf(NODES < 2)('a lab of two nodes: lab1 and lab2 (skipped with LAB_
   });
 });
 
+/**
+ * Containers on lab1 reach containers on lab2 (issue 18), in routed and in overlay mode. Each node
+ * gets an agent of its own for this (standalone CLI on a state root, bridge and subnet of the
+ * test's: the VM's service keeps cl0), and is told the other: a route per peer subnet, then a VXLAN
+ * device with FDB and neighbour entries; a 1400-byte ping with "don't fragment" crosses the overlay.
+ * Witnesses: `ip -j route show proto 77`, `ip -j -d link show type vxlan`, `bridge -j fdb`.
+ */
+describe.skipIf(NODES < 2)('containers on two nodes (routed, overlay)', () => {
+  const NODE = [
+    { name: 'lab1', address: '192.168.56.11', subnet: '10.244.1.0/24' },
+    { name: 'lab2', address: '192.168.56.12', subnet: '10.244.2.0/24' },
+  ] as const;
+  const cli = (index: number, args: string): string =>
+    `CONTAINERS_LAB_BRIDGE=clnode0 CONTAINERS_LAB_SUBNET=${NODE[index]!.subnet} containers-lab --root /var/lib/containers-lab-nodes --socket /run/containers-lab-nodes.sock ${args}`;
+  const vms = (): LabVm[] => [nodes.get('lab1')!, nodes.get('lab2')!];
+
+  afterAll(async () => {
+    if (NODES < 2) return;
+    for (const [index, vm] of vms().entries()) {
+      await vm.tryRun(`${cli(index, 'node mode none')}; ${cli(index, `rm -f n${index + 1}`)}; ${cli(index, `node rm ${NODE[1 - index]!.name}`)}; ip link del clnode0; rm -rf /var/lib/containers-lab-nodes`);
+    }
+  });
+
+  it('routed: a route per peer subnet via the peer; a container on lab1 pings one on lab2', async () => {
+    for (const [index, vm] of vms().entries()) {
+      const peer = NODE[1 - index]!;
+      await vm.run(`${cli(index, `run -d --name n${index + 1} busybox`)} && ${cli(index, `node add ${peer.name} ${peer.address} ${peer.subnet}`)} && ${cli(index, 'node mode routed')}`);
+      const routes = JSON.parse(await vm.run('ip -j route show proto 77')) as { dst: string; gateway: string }[];
+      expect(routes).toEqual([expect.objectContaining({ dst: peer.subnet, gateway: peer.address })]);
+    }
+    const target = (await vms()[1]!.run(`${cli(1, 'inspect --json n2')}`)).match(/"ip": "([0-9.]+)"/)![1]!;
+    const ping = await vms()[0]!.tryRun(cli(0, `exec n1 -- ping -c 3 -W 5 ${target}`));
+    expect(ping.status, ping.stdout + ping.stderr).toBe(0);
+  });
+
+  it('overlay: a VXLAN device on the bridge, FDB entries to the peer; a 1400-byte ping with DF set crosses it', async () => {
+    for (const [index, vm] of vms().entries()) {
+      await vm.run(cli(index, 'node mode overlay --vni 42'));
+      expect(JSON.parse(await vm.run('ip -j route show proto 77'))).toHaveLength(1);
+      const [device] = JSON.parse(await vm.run('ip -j -d link show type vxlan')) as { ifname: string; mtu: number; linkinfo: { info_data: { id: number; local: string } } }[];
+      expect(device).toMatchObject({ ifname: 'clvx42', mtu: 1450, linkinfo: { info_data: { id: 42, local: NODE[index]!.address } } });
+      const fdb = JSON.parse(await vm.run('bridge -j fdb show dev clvx42')) as { dst?: string }[];
+      expect(fdb.some((entry) => entry.dst === NODE[1 - index]!.address)).toBe(true);
+    }
+    const target = (await vms()[1]!.run(`${cli(1, 'inspect --json n2')}`)).match(/"ip": "([0-9.]+)"/)![1]!;
+    const pid = (await vms()[0]!.run(`${cli(0, 'inspect --json n1')}`)).match(/"pid": (\d+)/)![1]!;
+    const big = await vms()[0]!.tryRun(`nsenter -t ${pid} -n ping -M do -s 1400 -c 3 -W 5 ${target}`);
+    expect(big.status, big.stdout + big.stderr).toBe(0);
+  });
+});
+
 // --- the VM's life cycle from the palette ----------------------------------------------------------
 
 /** A node's libvirt domain: its UUID from Vagrant's machine state, and its disks' files. */

@@ -44,7 +44,7 @@ async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
   if (socketPath !== null) await assertNoLiveAgent(socketPath);
   const warmPool = integerOption(args, 'warm-pool', 'a number of containers') ?? DEFAULT_WARM_POOL;
   if (!Number.isInteger(warmPool) || warmPool < 0 || warmPool > 256) throw badInput(`invalid --warm-pool ${warmPool}: give a whole number from 0 to 256`);
-  const runtime = await loadRuntime(resolveStateRoot(context.requestedRoot), { watchLinks: true, warmPool });
+  const runtime = await loadRuntime(resolveStateRoot(context.requestedRoot), { watchLinks: true, warmPool, applyNodes: true });
   let server;
   try {
     server = await serve(runtime, { socketPath, stdio, log: logToStderr });

@@ -34,6 +34,7 @@ import { openNetns, withHostSocket, withNetnsOf } from './netns';
 import type { RouteSocket } from '../../kernel/rtnetlink';
 import { UndoStack } from '../undo';
 import { closeWayOut, enableHairpin, openWayOut, publishPorts, unpublishPorts } from './ports';
+import { overlayMtuOf } from './nodes/state';
 
 export { checkDefaultBridge, defaultBridgeFromEnv, type DefaultBridge } from './default-bridge';
 
@@ -132,7 +133,8 @@ export function attachBridgeNetwork(options: BridgeNetworkOptions): NetworkRecor
 
       const namespaceFd = openNetns(options.pid);
       try {
-        createVethPair(host, vethHost, CONTAINER_IFNAME, namespaceFd);
+        // On a bridge with an overlay port, the overlay's smaller MTU (./nodes/overlay.ts).
+        createVethPair(host, vethHost, CONTAINER_IFNAME, namespaceFd, overlayMtuOf(options.stateDir, bridgeName) ?? undefined);
       } finally {
         closeFd(namespaceFd);
       }

@@ -16,6 +16,7 @@ import {
   IFF_UP,
   IFLA_IFNAME,
   IFLA_MASTER,
+  IFLA_MTU,
   NLM_F_CREATE,
   NLM_F_EXCL,
   RTA_GATEWAY,
@@ -109,4 +110,9 @@ export function addDefaultRoute(socket: RouteSocket, gateway: string, index: num
       attr(RTA_GATEWAY, ipv4Bytes(gateway)),
       u32Attr(RTA_OIF, index),
     ]);
+}
+
+/** `ip link set NAME mtu MTU` */
+export function setLinkMtu(socket: RouteSocket, index: number, name: string, mtu: number): void {
+  socket.request(`RTM_NEWLINK set mtu ${mtu}`, name, RTM_NEWLINK, 0, encodeIfInfo({ index }), [u32Attr(IFLA_MTU, mtu)]);
 }

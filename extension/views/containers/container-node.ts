@@ -1,6 +1,6 @@
 /*
  * One container: its name, state icon and IP; unfolded, the five kinds of kernel objects it is
- * made of. The section nodes are created once per container and kept, so a refresh of this node
+ * made of, and its published ports. The section nodes are created once per container and kept, so a refresh of this node
  * (after container.changed) re-renders them with the fresh record.
  */
 import * as vscode from 'vscode';
@@ -11,6 +11,7 @@ import { FilesystemNode } from './filesystem-node';
 import { containerDescription, containerLabel, containerTooltip, statusIcon } from './model';
 import { NamespacesNode } from './namespaces-node';
 import { NetworkNode } from './network-node';
+import { PortsNode } from './ports-node';
 import { ProcessesNode } from './processes-node';
 import type { ContainersTreeNode } from './tree-node';
 
@@ -29,6 +30,7 @@ export class ContainerNode implements ContainersTreeNode {
       new CgroupNode(this, record),
       new FilesystemNode(this, record),
       new NetworkNode(this, record),
+      new PortsNode(this, record),
     ];
   }
 

@@ -2,7 +2,7 @@
  * The Lab view: which host, the connection's state, and what the agent reports about the host.
  */
 import * as vscode from 'vscode';
-import type { AgentInfo, ContainerStatus } from '../../../agent/protocol';
+import type { AgentInfo, ContainerStatus, NodesView } from '../../../agent/protocol';
 import type { LabConnection } from '../../connection/types';
 import { infoIsStale, labRows, type LabRow } from './model';
 
@@ -13,6 +13,7 @@ export class LabProvider implements vscode.TreeDataProvider<LabRow>, vscode.Disp
   /** A fresher agent.info than the connection's (after "Refresh"); dropped on every state change. */
   private info: AgentInfo | null = null;
   private refreshing = false;
+  private nodes: NodesView | null = null;
 
   constructor(private readonly connection: LabConnection) {}
 
@@ -20,6 +21,12 @@ export class LabProvider implements vscode.TreeDataProvider<LabRow>, vscode.Disp
   update(detail: string | undefined): void {
     this.detail = detail;
     this.info = null;
+    this.changed.fire(undefined);
+  }
+
+  /** This node and its peers (node.list at connect, node.changed after); null when disconnected. */
+  setNodes(nodes: NodesView | null): void {
+    this.nodes = nodes;
     this.changed.fire(undefined);
   }
 
@@ -55,7 +62,8 @@ export class LabProvider implements vscode.TreeDataProvider<LabRow>, vscode.Disp
     if (row) return [];
     const { target, state } = this.connection;
     const info = this.info ?? this.connection.info;
-    return labRows(target, state, this.detail, state === 'connected' || state === 'reconnecting' ? info : null);
+    const live = state === 'connected' || state === 'reconnecting';
+    return labRows(target, state, this.detail, live ? info : null, live ? this.nodes : null);
   }
 
   dispose(): void {

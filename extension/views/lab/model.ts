@@ -3,7 +3,8 @@
  * learner will see (a kernel version, cgroup v1, v2 or a hybrid of both, the agent's version and
  * whether the busybox image is unpacked). Pure rows from the connection's state and agent.info.
  */
-import type { AgentInfo, ContainerStatus } from '../../../agent/protocol';
+import type { AgentInfo, ContainerStatus, NodesView } from '../../../agent/protocol';
+import { hasNodes, peerRows, thisNodeRow } from '../networks/nodes-model';
 import type { ConnectionState, LabTarget } from '../../connection/types';
 
 export interface LabRow {
@@ -48,7 +49,7 @@ export function stateText(state: ConnectionState, detail?: string): string {
 }
 
 /** Nothing while disconnected with no target (the welcome content shows then). */
-export function labRows(target: LabTarget | null, state: ConnectionState, detail: string | undefined, info: AgentInfo | null): LabRow[] {
+export function labRows(target: LabTarget | null, state: ConnectionState, detail: string | undefined, info: AgentInfo | null, nodes: NodesView | null = null): LabRow[] {
   if (state === 'disconnected' && !target) return [];
   const rows: LabRow[] = [
     { key: 'target', label: 'Target', description: target ? target.label : 'none', tooltip: target ? `${target.kind}: ${target.label}` : undefined, icon: target?.kind === 'local' ? 'vm' : 'remote' },
@@ -74,6 +75,10 @@ export function labRows(target: LabTarget | null, state: ConnectionState, detail
         icon: info.image.ready ? 'archive' : 'cloud-download',
       },
     );
+  }
+  // The node list: this node (subnet, mode) and every peer it knows, with the path to it.
+  if (info && hasNodes(nodes)) {
+    rows.push(...[thisNodeRow(nodes), ...peerRows(nodes).map((row) => ({ ...row, label: `Node ${row.label}` }))]);
   }
   return rows;
 }

@@ -7,10 +7,14 @@
  * is taken: it waits until the view is shown.
  */
 import * as vscode from 'vscode';
-import type { AgentNotifications } from '../../../agent/protocol';
+import type { AgentNotifications, NodesView } from '../../../agent/protocol';
 import type { AgentClient } from '../../../agent/service/client';
 import { LiveNetworks } from './live-networks';
-import { BridgeNode, PeerNode, PortNode, type NetworksTreeNode } from './network-nodes';
+import { BridgeNode, PeerNode, PortNode, type NetworksTreeNode as LinkTreeNode } from './network-nodes';
+import { NodeRowNode, NodesSectionNode } from './node-nodes';
+import { hasNodes } from './nodes-model';
+
+export type NetworksTreeNode = LinkTreeNode | NodesSectionNode | NodeRowNode;
 
 export class NetworksProvider implements vscode.TreeDataProvider<NetworksTreeNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<NetworksTreeNode | undefined>();
@@ -23,6 +27,8 @@ export class NetworksProvider implements vscode.TreeDataProvider<NetworksTreeNod
   private readAgain = false;
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private treeView: vscode.TreeView<NetworksTreeNode> | undefined;
+  /** This node and its peers (node.list, node.changed); null before it is read or from an older agent. */
+  private nodes: NodesView | null = null;
 
   constructor(client: () => AgentClient | null, onError: (message: string, error: unknown) => void) {
     this.live = new LiveNetworks(client, {
@@ -49,7 +55,15 @@ export class NetworksProvider implements vscode.TreeDataProvider<NetworksTreeNod
 
   getChildren(element?: NetworksTreeNode): NetworksTreeNode[] {
     if (element) return element.children();
-    return this.live.bridges().map((bridge) => new BridgeNode(bridge));
+    const bridges: NetworksTreeNode[] = this.live.bridges().map((bridge) => new BridgeNode(bridge));
+    // The nodes first: what joins this host's containers to other machines' comes before its own bridges.
+    return hasNodes(this.nodes) ? [new NodesSectionNode(this.nodes), ...bridges] : bridges;
+  }
+
+  /** node.list at connect, node.changed after; null when disconnected. */
+  setNodes(nodes: NodesView | null): void {
+    this.nodes = nodes;
+    this.changed.fire(undefined);
   }
 
   getParent(element: NetworksTreeNode): NetworksTreeNode | undefined {
@@ -88,6 +102,7 @@ export class NetworksProvider implements vscode.TreeDataProvider<NetworksTreeNod
 
   clear(): void {
     this.stale = true;
+    this.nodes = null;
     this.live.clear();
   }
 

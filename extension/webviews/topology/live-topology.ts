@@ -5,6 +5,7 @@
  *   link.changed         → the link replaced/removed in the inputs
  *   container.changed    → container.inspect of that one container (its netns, veth, processes)
  *   container.removed    → the container (and its namespace's links) dropped
+ *   node.changed         → this node's peers and mode replaced (node.list at load)
  *
  * After each change the graph is rebuilt and only the difference is sent to the page (model.ts).
  * Bursts are coalesced: changes arriving in the same turn of the event loop make one diff. A
@@ -13,13 +14,14 @@
  * full list of its links, again as a diff. (A snapshot reads every process on the host: taken
  * while containers keep starting, it would delay the agent's answers that draw them.)
  */
-import type { AgentNotifications, ContainerRecord } from '../../../agent/protocol';
+import type { AgentNotifications, ContainerRecord, NodesView } from '../../../agent/protocol';
 import type { ConnectionState } from '../../connection/types';
 import type { Lab } from '../../lab';
 import {
   applyContainerRecord,
   applyContainerRemoved,
   applyLinkChange,
+  applyNodesChange,
   buildGraph,
   diffGraphs,
   hostNetnsOf,
@@ -34,6 +36,7 @@ import {
 const SNAPSHOT_DEBOUNCE_MS = 1_500;
 
 type Change =
+  | { kind: 'nodes'; nodes: NodesView }
   | { kind: 'link'; params: AgentNotifications['link.changed'] }
   | { kind: 'record'; record: ContainerRecord }
   | { kind: 'removed'; id: string };
@@ -69,6 +72,7 @@ export class LiveTopology {
     on('link.changed', (params) => this.change({ kind: 'link', params }, Date.now()));
     on('container.changed', (params) => void this.inspect(params.id, Date.now()));
     on('container.removed', (params) => this.change({ kind: 'removed', id: params.id }, Date.now()));
+    on('node.changed', (nodes) => this.change({ kind: 'nodes', nodes }, Date.now()));
     this.offs.push(lab.connection.on('state', (state) => this.connectionChanged(state)));
   }
 
@@ -93,10 +97,15 @@ export class LiveTopology {
     this.listener.status('Reading the host…');
     try {
       const client = this.lab.client();
-      const [snapshot, list] = await Promise.all([client.call('host.snapshot', {}, { timeoutMs: 30_000 }), client.call('container.list', {})]);
+      const [snapshot, list, nodes] = await Promise.all([
+        client.call('host.snapshot', {}, { timeoutMs: 30_000 }),
+        client.call('container.list', {}),
+        // An agent older than `node` has no peers to draw.
+        client.call('node.list', {}).catch(() => null),
+      ]);
       const records = await Promise.all(list.map((summary) => client.call('container.inspect', { id: summary.id }).catch(() => null)));
       if (generation !== this.generation) return;
-      let inputs = inputsFromSnapshot(snapshot, records.filter((record): record is ContainerRecord => record !== null));
+      let inputs = inputsFromSnapshot(snapshot, records.filter((record): record is ContainerRecord => record !== null), nodes);
       for (const change of this.queued ?? []) inputs = apply(inputs, change);
       this.queued = null;
       this.inputs = inputs;
@@ -200,5 +209,7 @@ function apply(inputs: TopologyInputs, change: Change): TopologyInputs {
       return applyContainerRecord(inputs, change.record);
     case 'removed':
       return applyContainerRemoved(inputs, change.id);
+    case 'nodes':
+      return applyNodesChange(inputs, change.nodes);
   }
 }

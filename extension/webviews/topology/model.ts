@@ -26,9 +26,11 @@
  *
  * No 'vscode' and no DOM here: the panel (../topology-panel.ts) and the unit tests use it.
  */
-import type { ContainerRecord, ContainerStatus, HostSnapshot, LinkRecord, NetworkRecord, ProcessRecord } from '../../../agent/protocol';
+import type { ContainerRecord, ContainerStatus, HostSnapshot, LinkRecord, NetworkRecord, NodesView, ProcessRecord, PublishedPort } from '../../../agent/protocol';
+import { addPortsAndPeers } from './model-nodes';
 
-export type TopologyNodeKind = 'host' | 'netns' | 'container' | 'process' | 'bridge' | 'veth' | 'loopback' | 'device';
+/** 'port': a published port (host side); 'peer': another node and its container subnet (./model-nodes.ts). */
+export type TopologyNodeKind = 'host' | 'netns' | 'container' | 'process' | 'bridge' | 'veth' | 'loopback' | 'device' | 'port' | 'peer';
 
 export interface TopologyNodeData {
   id: string;
@@ -53,7 +55,8 @@ export type RevealTarget =
   | { view: 'networks'; link: string; netns: number }
   | { view: 'none' };
 
-export type TopologyEdgeKind = 'veth' | 'master';
+/** 'dnat': a published port to its container; 'route' / 'tunnel': this node's bridge to a peer node (routed / overlay). */
+export type TopologyEdgeKind = 'veth' | 'master' | 'dnat' | 'route' | 'tunnel';
 
 export interface TopologyEdgeData {
   id: string;
@@ -75,6 +78,8 @@ export interface TopologyInputs {
   /** Links in every namespace, as the snapshot and link events report them. */
   links: LinkRecord[];
   containers: ContainerView[];
+  /** This node's peers and mode (node.list, node.changed); null from an agent without nodes. */
+  nodes?: NodesView | null;
 }
 
 /** The part of a container record the topology draws. */
@@ -89,6 +94,8 @@ export interface ContainerView {
   processes: ProcessRecord[];
   /** The pod it belongs to (sharing the sandbox's network namespace); null outside pods. */
   pod: ContainerRecord['pod'];
+  /** Its published ports (run -p); absent: none. */
+  ports?: PublishedPort[];
 }
 
 export interface TopologyDiff {
@@ -119,6 +126,7 @@ export function containerView(record: ContainerRecord): ContainerView {
     network: record.network,
     processes: record.processes,
     pod: record.pod ?? null,
+    ports: record.ports ?? [],
   };
 }
 
@@ -135,9 +143,12 @@ export function hostNetnsOf(snapshot: HostSnapshot): number {
   return host.inode;
 }
 
-export function inputsFromSnapshot(snapshot: HostSnapshot, records: ContainerRecord[]): TopologyInputs {
-  return { hostNetns: hostNetnsOf(snapshot), links: snapshot.links, containers: records.map(containerView) };
+export function inputsFromSnapshot(snapshot: HostSnapshot, records: ContainerRecord[], nodes: NodesView | null = null): TopologyInputs {
+  return { hostNetns: hostNetnsOf(snapshot), links: snapshot.links, containers: records.map(containerView), nodes };
 }
+
+/** A node.changed notification. */
+export const applyNodesChange = (inputs: TopologyInputs, nodes: NodesView): TopologyInputs => ({ ...inputs, nodes });
 
 const sameLink = (a: Pick<LinkRecord, 'netns' | 'ifindex'>, b: Pick<LinkRecord, 'netns' | 'ifindex'>): boolean => a.netns === b.netns && a.ifindex === b.ifindex;
 
@@ -311,6 +322,7 @@ export function buildGraph(inputs: TopologyInputs): TopologyGraph {
       });
     }
   }
+  addPortsAndPeers({ nodes, edges }, inputs, live);
   return { nodes, edges };
 }
 

@@ -26,7 +26,7 @@
 import { existsSync } from 'node:fs';
 import type { PublishedPort } from '../../../protocol';
 import { refuseTakenPorts } from './in-use';
-import { addRuleLine, bridgeOfOwner, deleteRuleLine, deleteTableLine, guardRule, ownerOf, portRules, tableScript, wayOutRule } from './nat-table';
+import { addRuleLine, bridgeOfOwner, deleteRuleLine, deleteTableLine, guardRule, ownerOf, peerRule, portRules, tableScript, wayOutRule } from './nat-table';
 import type { ContainerTarget, RuleOwner, RuleText } from './nat-table';
 import { applyScript, listTable, nftProgram, otherTables, requireNft, withNetfilterLock } from './nft';
 import type { NftRule, NftTableView } from './nft';
@@ -148,4 +148,25 @@ export function closeWayOut(bridge: string): void {
     remove: rules.filter(({ owner }) => owner.kind === 'way-out' && owner.bridge === bridge),
     add: [],
   }));
+}
+
+/**
+ * Exactly these peer nodes' subnets reached unmasqueraded from `ownSubnet` (../nodes/): rules of
+ * peers no longer listed go, missing ones come. An empty list removes every node rule.
+ */
+export function setPeerRules(ownSubnet: string, peers: { name: string; subnet: string }[]): void {
+  if (!nftProgram()) {
+    if (peers.length === 0) return;
+    requireNft('joining nodes (routed or overlay mode)');
+  }
+  const wanted = peers.map((peer) => peerRule(peer.name, ownSubnet, peer.subnet));
+  transact((_table, rules) => {
+    // Only this agent's: another agent on the host (another state root) has a subnet of its own.
+    const nodeRules = rules.filter(({ owner, rule }) => owner.kind === 'node' && (rule.comment ?? '').endsWith(` reached from ${ownSubnet} unmasqueraded`));
+    const have = (rule: RuleText): boolean => nodeRules.some(({ rule: existing }) => existing.comment === rule.comment);
+    return {
+      remove: nodeRules.filter(({ rule }) => !wanted.some((want) => want.comment === rule.comment)),
+      add: wanted.filter((rule) => !have(rule)),
+    };
+  });
 }

@@ -58,8 +58,10 @@ export type ChainName = (typeof CHAINS)[number]['name'];
 export interface RuleText {
   chain: ChainName;
   text: string;
-  /** "container <id> on <bridge>: …" or "bridge <bridge>: …" (see ownerOf). */
+  /** "container <id> on <bridge>: …", "bridge <bridge>: …" or "node <name>: …" (see ownerOf). */
   comment: string;
+  /** Goes before every rule of its chain (`insert`, not `add`): a peer node's accept precedes masquerade. */
+  first?: boolean;
 }
 
 /** Whose a rule is, read from its comment. */
@@ -67,6 +69,7 @@ export type RuleOwner =
   | { kind: 'port'; containerId: string; bridge: string; port: PublishedPort | null }
   | { kind: 'way-out'; bridge: string }
   | { kind: 'guard'; bridge: string }
+  | { kind: 'node'; node: string }
   | { kind: 'unknown' };
 
 const LOOPBACK = '127.0.0.0/8';
@@ -80,7 +83,7 @@ export function tableScript(): string[] {
   ];
 }
 
-export const addRuleLine = (rule: RuleText): string => `add rule ${TABLE} ${rule.chain} ${rule.text} comment "${rule.comment}"`;
+export const addRuleLine = (rule: RuleText): string => `${rule.first ? 'insert' : 'add'} rule ${TABLE} ${rule.chain} ${rule.text} comment "${rule.comment}"`;
 export const deleteRuleLine = (chain: string, handle: number): string => `delete rule ${TABLE} ${chain} handle ${handle}`;
 export const deleteTableLine = (): string => `delete table ${TABLE}`;
 
@@ -143,6 +146,17 @@ export function guardRule(bridge: string): RuleText {
   };
 }
 
+/**
+ * Several nodes (../nodes/): packets from this node's containers to a peer node's subnet keep their
+ * source address — the peer's containers see who really called, and answer by their own route
+ * back. Without this rule the way out would masquerade them as the host (its `oifname != bridge`
+ * matches the link toward the peer), as if the peer were the internet.
+ */
+export function peerRule(node: string, ownSubnet: string, peerSubnet: string): RuleText {
+  return { chain: 'postrouting', text: `ip saddr ${ownSubnet} ip daddr ${peerSubnet} accept`, comment: `node ${node}: ${peerSubnet} reached from ${ownSubnet} unmasqueraded`, first: true };
+}
+
+const NODE_COMMENT = /^node ([a-z0-9.-]+): /;
 const PORT_COMMENT = /^container ([a-z0-9]+) on ([a-zA-Z0-9_.-]+): (\S+)/;
 const BRIDGE_COMMENT = /^bridge ([a-zA-Z0-9_.-]+): (the way out|route_localnet guard)/;
 
@@ -151,10 +165,12 @@ export function ownerOf(comment: string | undefined): RuleOwner {
   if (port) return { kind: 'port', containerId: port[1]!, bridge: port[2]!, port: parsePublishedPort(port[3]!) };
   const bridge = BRIDGE_COMMENT.exec(comment ?? '');
   if (bridge) return { kind: bridge[2] === 'the way out' ? 'way-out' : 'guard', bridge: bridge[1]! };
+  const node = NODE_COMMENT.exec(comment ?? '');
+  if (node) return { kind: 'node', node: node[1]! };
   return { kind: 'unknown' };
 }
 
 /** The bridge a rule of the agent's serves; null for a rule that is not the agent's. */
 export function bridgeOfOwner(owner: RuleOwner): string | null {
-  return owner.kind === 'unknown' ? null : owner.bridge;
+  return owner.kind === 'unknown' || owner.kind === 'node' ? null : owner.bridge;
 }

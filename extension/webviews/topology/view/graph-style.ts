@@ -81,6 +81,12 @@ export function graphStyle(c: GraphColours): cytoscape.StylesheetJson {
       },
     },
     { selector: 'edge[kind = "veth"]', style: { width: 2.5, 'line-color': c.veth, 'line-style': 'solid' } },
+    { selector: 'node[kind = "port"]', style: { 'border-color': c.container, 'border-style': 'double', 'border-width': 3 } },
+    { selector: 'node[kind = "peer"]', style: { 'border-color': c.host, 'border-width': 2, 'font-weight': 'bold' } },
+    { selector: 'node[kind = "peer"][state = "down"]', style: { 'border-style': 'dashed' } },
+    { selector: 'edge[kind = "dnat"]', style: { 'line-color': c.container, 'line-style': 'dotted', 'target-arrow-shape': 'triangle', 'target-arrow-color': c.container } },
+    { selector: 'edge[kind = "route"], edge[kind = "tunnel"]', style: { width: 2.5, 'line-color': c.host, 'target-arrow-shape': 'triangle', 'target-arrow-color': c.host } },
+    { selector: 'edge[kind = "tunnel"]', style: { 'line-style': 'dashed', 'line-dash-pattern': [8, 4] } },
     { selector: ':selected', style: { 'border-color': c.focus, 'border-width': 3, 'overlay-color': c.focus, 'overlay-opacity': 0.12 } },
     { selector: 'edge:selected', style: { 'line-color': c.focus } },
   ];

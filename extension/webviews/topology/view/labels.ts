@@ -56,6 +56,11 @@ export function nodeText(node: TopologyNodeData): NodeText {
       return { lines: [node.state === 'running' ? node.label : `${node.label} · ${node.state}`], bold: true };
     case 'process':
       return { lines: [`${clip(node.label, COMMAND_CHARS)} · ${node.detail.replace(/ inside.*$/, '')}`], bold: false };
+    case 'port':
+      return { lines: [`port ${node.label}`], bold: false };
+    case 'peer':
+      // "node lab2 · 10.244.2.0/24" over "route via 192.168.56.12" / "VXLAN 42 to 192.168.56.12"
+      return { lines: [`${node.label} · ${node.addresses[0] ?? ''}`, node.detail.slice(node.detail.indexOf(' · ') + 3)], bold: true };
     default: {
       const [first, ...rest] = shownAddresses(node);
       const name = node.kind === 'bridge' ? `${node.label} · bridge` : node.label;

@@ -106,7 +106,12 @@ export function plan(nodes: Map<string, TopologyNodeData>, edges: TopologyEdgeDa
   const apartPorts = new Set(apart.flatMap((bridge) => spares.get(bridge.id)!));
   const ports = new Map([...placedPorts].filter((id) => !apartPorts.has(id)).map((id) => [id, nodes.get(id)!]));
   const portChips = [...ports.values()].map((port) => sizer.chip(port));
-  const flowNodes = [...hostLinks.filter((link) => !placedPorts.has(link.id) && !bridges.includes(link)), ...childrenOf(host.id).filter((node) => node.kind === 'container')];
+  // Published ports (run -p) are the host's too: chips in its rows, beside its own links.
+  const flowNodes = [
+    ...hostLinks.filter((link) => !placedPorts.has(link.id) && !bridges.includes(link)),
+    ...childrenOf(host.id).filter((node) => node.kind === 'port'),
+    ...childrenOf(host.id).filter((node) => node.kind === 'container'),
+  ];
   const flowPiece = (node: TopologyNodeData): Piece => {
     if (node.kind === 'container') return container(node);
     if (apart.includes(node)) return sizer.bridgeWithPorts(node, spares.get(node.id)!.map((id) => nodes.get(id)!));
