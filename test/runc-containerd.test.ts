@@ -8,7 +8,7 @@
  * (the shim → container parent chain, the cgroup freezer), and nothing left behind.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,5 +128,43 @@ describe('containerd drives containers-lab-runc', () => {
     expect(ctr(['containers', 'ls', '-q']).stdout).not.toContain(PREFIX);
     expect(cgroupDirsNamed(id)).toEqual([]);
     expect(existsSync(join(runcRoot, 'default', 'containers', id))).toBe(false);
+  });
+
+  it('ctr run -d, task ls/ps/exec/pause/resume/kill: the shim → container chain, the freezer, the exit status', async (context) => {
+    if (!tools) return context.skip(FIX);
+    const id = `${PREFIX}-task`;
+    ids.push(id);
+    const started = ctr(['run', '-d', '--runc-binary', runtimeBin, '--runc-root', runcRoot, IMAGE, id, 'sh', '-c', 'trap "exit 3" TERM; while true; do sleep 0.1; done']);
+    expect(started.status, started.stderr).toBe(0);
+    const task = (): string => ctr(['task', 'ls']).stdout.split('\n').find((line) => line.startsWith(`${id} `)) ?? '';
+    expect(task()).toMatch(/RUNNING/);
+    const pid = Number(task().split(/\s+/)[1]);
+    // The kernel's view: the container's first process is a child of containerd's runc shim.
+    const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    expect(readFileSync(`/proc/${ppid}/comm`, 'utf8').trim()).toBe('containerd-shim');
+    const exec = ctr(['task', 'exec', '--exec-id', 'e1', id, 'sh', '-c', 'readlink /proc/self/ns/pid; readlink /proc/self/ns/mnt; exit 4']);
+    expect(exec.status).toBe(4);
+    // In the container's namespaces, as the host sees them.
+    expect(exec.stdout).toBe(`${readlinkSync(`/proc/${pid}/ns/pid`)}\n${readlinkSync(`/proc/${pid}/ns/mnt`)}\n`);
+    const ps = ctr(['task', 'ps', id]);
+    expect(ps.status, ps.stderr).toBe(0);
+    expect(ps.stdout).toContain(String(pid));
+
+    expect(ctr(['task', 'pause', id]).status).toBe(0);
+    expect(task()).toMatch(/PAUSED/);
+    const freezer = cgroupDirsNamed(id).find((dir) => existsSync(join(dir, 'freezer.state')));
+    if (freezer) expect(readFileSync(join(freezer, 'freezer.state'), 'utf8').trim()).toBe('FROZEN');
+    expect(ctr(['task', 'resume', id]).status).toBe(0);
+    expect(task()).toMatch(/RUNNING/);
+
+    // sh traps TERM: PID 1 of its namespace, with a handler, exits 3 — seen by containerd through the shim.
+    expect(ctr(['task', 'kill', id]).status).toBe(0);
+    await waitFor(task, (line) => /STOPPED/.test(line), 10_000);
+    expect(task()).toMatch(/STOPPED/);
+    const deleted = ctr(['task', 'delete', id]);
+    expect(deleted.status, deleted.stderr).toBe(0);
+    expect(deleted.stdout + deleted.stderr).toMatch(/exit code 3\b/);
+    expect(ctr(['container', 'delete', id]).status).toBe(0);
+    expect(cgroupDirsNamed(id)).toEqual([]);
   });
 });

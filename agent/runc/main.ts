@@ -17,7 +17,11 @@ import { create } from './create';
 import { deleteVerb } from './delete';
 import { RuncError } from './errors';
 import { flag, parseFlags, UsageError, type FlagSpec } from './flags';
+import { exec } from './exec';
 import { kill } from './kill';
+import { list } from './list';
+import { pause, resume } from './pause';
+import { ps } from './ps';
 import { RuncLog, type LogFormat } from './log';
 import { DEFAULT_ROOT, RuncRoot } from './root';
 import { run } from './run';
@@ -48,6 +52,11 @@ export const VERBS: Record<string, Verb> = {
   delete: deleteVerb,
   run,
   spec,
+  exec,
+  pause,
+  resume,
+  ps,
+  list,
 };
 
 export async function main(argv: string[]): Promise<number> {
