@@ -218,4 +218,30 @@ describe('containers-lab-runc lifecycle', () => {
     expect(runc(root, ['delete', id]).status).toBe(0);
     expect(cgroupDirsNamed(id)).toEqual([]);
   });
+
+  it('update sets cgroup limits (the kernel\'s files say so); events --stats reads them; features is a document', () => {
+    const id = newId('upd');
+    const pidFile = join(work, 'upd.pid');
+    expect(runc(root, ['create', '-b', bundle, '--pid-file', pidFile, id]).status).toBe(0);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const updated = runc(root, ['update', '--resources', '-', id], { input: JSON.stringify({ memory: { limit: 64 * 1024 * 1024 }, pids: { limit: 42 } }) });
+    expect(updated.status, updated.stderr).toBe(0);
+    const dirs = cgroupDirsNamed(id);
+    const memoryFile = dirs.map((dir) => [join(dir, 'memory.limit_in_bytes'), join(dir, 'memory.max')]).flat().find((file) => existsSync(file))!;
+    expect(Number(readFileSync(memoryFile, 'utf8'))).toBe(64 * 1024 * 1024);
+    const pidsFile = dirs.map((dir) => join(dir, 'pids.max')).find((file) => existsSync(file))!;
+    expect(readFileSync(pidsFile, 'utf8').trim()).toBe('42');
+    // One limit by flag: the other stays.
+    expect(runc(root, ['update', '--pids-limit', '7', id]).status).toBe(0);
+    expect(readFileSync(pidsFile, 'utf8').trim()).toBe('7');
+    expect(Number(readFileSync(memoryFile, 'utf8'))).toBe(64 * 1024 * 1024);
+    expect(runc(root, ['update', '--resources', '-', id], { input: JSON.stringify({ hugepageLimits: [] }) })).toMatchObject({ status: 1, stderr: 'update: linux.resources.hugepageLimits is not supported by this runtime (memory, cpu quota/period, pids are)\n' });
+    const stats = JSON.parse(runc(root, ['events', '--stats', id]).stdout);
+    expect(stats).toMatchObject({ type: 'stats', id, data: { memory: { usage: { limit: 64 * 1024 * 1024 } }, pids: { current: 1, limit: 7 } } });
+    const features = JSON.parse(runc(root, ['features']).stdout);
+    expect(features.linux.namespaces).toContain('pid');
+    expect(features.mountOptions).toContain('nosuid');
+    expect(runc(root, ['delete', id]).status).toBe(0);
+    reap(pid, true);
+  });
 });

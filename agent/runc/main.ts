@@ -17,7 +17,9 @@ import { create } from './create';
 import { deleteVerb } from './delete';
 import { RuncError } from './errors';
 import { flag, parseFlags, UsageError, type FlagSpec } from './flags';
+import { events } from './events';
 import { exec } from './exec';
+import { features } from './features';
 import { kill } from './kill';
 import { list } from './list';
 import { pause, resume } from './pause';
@@ -28,6 +30,7 @@ import { run } from './run';
 import { spec } from './spec';
 import { start } from './start';
 import { state } from './state';
+import { update } from './update';
 import type { Invocation, Verb } from './verb';
 
 export const RUNC_VERSION = '1.1.5-containers-lab';
@@ -57,6 +60,9 @@ export const VERBS: Record<string, Verb> = {
   resume,
   ps,
   list,
+  update,
+  events,
+  features,
 };
 
 export async function main(argv: string[]): Promise<number> {
