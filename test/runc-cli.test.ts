@@ -244,4 +244,40 @@ describe('containers-lab-runc lifecycle', () => {
     expect(runc(root, ['delete', id]).status).toBe(0);
     reap(pid, true);
   });
+
+  it('create --console-socket: the terminal\'s multiplexer goes over the socket (SCM_RIGHTS); the program\'s stdio are that terminal', async () => {
+    const id = newId('tty');
+    const socketPath = join(work, 'console.sock');
+    const ttyBundle = makeBundle(join(work, 'tty-bundle'), join(work, 'images'), (spec) => {
+      spec.process!.terminal = true;
+      spec.process!.args = ['sh', '-c', 'tty; exit 0'];
+    });
+    // A receiver as containerd's shim is one: it accepts, takes the descriptor, reads the terminal.
+    const receiver = spawn('python3', ['-c', [
+      'import socket, sys, os, time',
+      's = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1]); s.listen(1); print("ready", flush=True)',
+      'c, _ = s.accept(); msg, fds, _, _ = socket.recv_fds(c, 1024, 4)',
+      'out = b""',
+      'while True:',
+      '    try: chunk = os.read(fds[0], 4096)',
+      '    except OSError: break',
+      '    if not chunk: break',
+      '    out += chunk',
+      'print(msg.decode(), repr(out.decode()), flush=True)',
+    ].join('\n'), socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let said = '';
+    receiver.stdout!.on('data', (data: Buffer) => (said += data.toString()));
+    for (let i = 0; i < 500 && !said.includes('ready'); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    const pidFile = join(work, 'tty.pid');
+    const created = runc(root, ['create', '-b', ttyBundle, '--console-socket', socketPath, '--pid-file', pidFile, id]);
+    expect(created.status, created.stderr).toBe(0);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(readlinkSync(`/proc/${pid}/fd/0`)).toBe('/dev/pts/0');
+    expect(runc(root, ['start', id]).status).toBe(0);
+    await new Promise((resolve) => receiver.once('exit', resolve));
+    expect(said).toContain("/dev/pts/0 '/dev/pts/0\\r\\n'");
+    expect(reap(pid, true)).toEqual({ code: 0, signal: null });
+    expect(runc(root, ['delete', id]).status).toBe(0);
+    expect(runc(root, ['create', '-b', bundle, '--console-socket', socketPath, newId('notty')])).toMatchObject({ status: 1, stderr: 'cannot use console socket if runc will not detach or allocate tty\n' });
+  });
 });

@@ -19,6 +19,7 @@ import { closeFd } from '../kernel/files';
 import { SIGKILL } from '../kernel/constants';
 import { signalProcess } from '../kernel/processes';
 import { RuncError } from './errors';
+import { withRuncDefaultDevices } from './default-devices';
 import { makeExecFifo } from './fifo';
 import { flag, parseFlags, requireId, type FlagSpec } from './flags';
 import { writePidFile } from './pid-file';
@@ -78,7 +79,7 @@ export function readBundle(bundle: string): OciSpec {
 /** Steps of create shared with run; on return the first process waits on the exec FIFO. */
 export function createFromBundle(root: RuncRoot, id: string, options: CreateOptions): PreparedContainer {
   checkNewId(root, id);
-  const bundleSpec = readBundle(options.bundle);
+  const bundleSpec = withRuncDefaultDevices(readBundle(options.bundle));
   // run in the foreground with no console socket: the caller's own stdio (a terminal, if it has one) serve.
   const callersTerminal = bundleSpec.process?.terminal === true && !options.detach && !options.consoleSocket;
   const spec = callersTerminal ? { ...bundleSpec, process: { ...bundleSpec.process!, terminal: false } } : bundleSpec;
@@ -100,6 +101,7 @@ export function createFromBundle(root: RuncRoot, id: string, options: CreateOpti
       id, name: id, spec, imageLayer: '', bundleRootfs: rootfs,
       stdio: { stdin: 0, stdout: 1, stderr: 2 },
       execFifo: fifo,
+      ...(options.consoleSocket ? { consoleSocket: options.consoleSocket } : {}),
     }, 'from-spec');
     renameSync(staging, root.fifoPath(id));
     const { checkpoints } = prepared.parked;

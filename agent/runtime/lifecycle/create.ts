@@ -79,6 +79,8 @@ export interface CreateRequest {
    * released from its last checkpoint, stops outliving its creator and waits there for a byte.
    */
   execFifo?: number;
+  /** With process.terminal: the unix socket the terminal's multiplexer is sent to (runc's --console-socket) instead of a keeper. */
+  consoleSocket?: string;
 }
 
 /** A container made up to its last checkpoint: the parts whoever finishes it needs. */
@@ -256,7 +258,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       const alsoEnter = (['net', 'ipc'] as const).filter(has);
       insideNamespaces(pid, ['mnt', ...alsoEnter], () => assembleRootfs(recordedSpec, rootfs ?? { bundle: root }, state.cgroup));
     }
-    terminal?.create(pid, state.logPath);
+    terminal?.create(pid, request.consoleSocket ? { consoleSocket: request.consoleSocket } : state.logPath);
     checkpoints.go();
     const report = checkpoints.nextReport();
     if (report !== PROC_MOUNTED) throw new Error(`the container's first process exited during setup (${describeExit(pid)})`);
