@@ -1,5 +1,6 @@
 // Builds the agent as one bundled file plus koffi's native part, ready to copy to a lab VM:
 //   dist/agent/containers-lab.js          the CLI and service (agent/cli/main.ts)
+//   dist/agent/containers-lab-runc.js     the OCI runtime with runc's command line (agent/runc/main.ts)
 //   dist/agent/node_modules/koffi/…       koffi's loader and its native module(s)
 // the benchmark runner dist/bench.js, and the VS Code extension dist/extension.js.
 import { build } from 'esbuild';
@@ -31,6 +32,17 @@ await build({
   // Run directly (`node containers-lab.js run …`, as on the VM) or be required by bin/containers-lab.js.
   footer: {
     js: 'if (require.main === module) module.exports.main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (error) => { process.stderr.write(`containers-lab: ${error && error.message ? error.message : error}\\n`); process.exitCode = 1; });',
+  },
+});
+
+// The OCI runtime with runc's command line (agent/runc/main.ts), for containerd's shim: a lean entry
+// of its own, so each one-shot invocation loads only what it needs.
+await build({
+  ...common,
+  entryPoints: [join(root, 'agent/runc/main.ts')],
+  outfile: join(out, 'containers-lab-runc.js'),
+  footer: {
+    js: 'if (require.main === module) module.exports.main(process.argv.slice(2)).then((code) => process.exit(code), (error) => { process.stderr.write(`${error && error.message ? error.message : error}\\n`); process.exit(1); });',
   },
 });
 

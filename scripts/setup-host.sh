@@ -20,10 +20,11 @@ fi
 # push the images they build to it, and sign its bearer tokens
 # attr (getfattr/setfattr): the layer-unpack tests give files xattrs and read them back
 # umoci: `npm run bench -- --only images` times skopeo copy + umoci unpack against the agent's pull
+# containerd (with ctr and its runc shim): the containers-lab-runc tests start a private containerd
 PACKAGES=(busybox-static iproute2 iputils-ping util-linux procps nftables runc crun openssh-server
   qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
   vagrant vagrant-libvirt shellcheck
-  docker-registry skopeo apache2-utils openssl attr umoci)
+  docker-registry skopeo apache2-utils openssl attr umoci containerd)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -63,4 +64,14 @@ if [ "$(cat "$WRAPPER" 2>/dev/null)" != "$wrapper_text" ]; then
   printf '%s\n' "$wrapper_text" >"$WRAPPER"
   chmod 755 "$WRAPPER"
   log "installed $WRAPPER (the containers-lab command)"
+fi
+# containers-lab-runc, the OCI runtime with runc's command line (ctr run --runc-binary containers-lab-runc …).
+RUNC_WRAPPER=/usr/local/bin/containers-lab-runc
+runc_wrapper_text=$(printf '%s\n' '#!/bin/sh' \
+  '# containers-lab-runc: this checkout'"'"'s build (scripts/setup-host.sh), run with this machine'"'"'s Node.' \
+  "exec node $PWD/dist/agent/containers-lab-runc.js \"\$@\"")
+if [ "$(cat "$RUNC_WRAPPER" 2>/dev/null)" != "$runc_wrapper_text" ]; then
+  printf '%s\n' "$runc_wrapper_text" >"$RUNC_WRAPPER"
+  chmod 755 "$RUNC_WRAPPER"
+  log "installed $RUNC_WRAPPER (the OCI runtime containerd can drive)"
 fi

@@ -61,6 +61,9 @@ beforeAll(() => {
   // What setup-host.sh installs as /usr/local/bin/containers-lab, pointing at this checkout's build.
   writeFileSync(join(bin, 'containers-lab'), `#!/bin/sh\nexec '${process.execPath}' '${AGENT_BUNDLE}' "$@"\n`);
   chmodSync(join(bin, 'containers-lab'), 0o755);
+  // …and /usr/local/bin/containers-lab-runc.
+  writeFileSync(join(bin, 'containers-lab-runc'), `#!/bin/sh\nexec '${process.execPath}' '${AGENT_BUNDLE.replace(/containers-lab\.js$/, 'containers-lab-runc.js')}' "$@"\n`);
+  chmodSync(join(bin, 'containers-lab-runc'), 0o755);
   releaseNetwork = useOwnDefaultNetwork('clprint0', '10.77.171.0/24');
   env = {
     ...process.env,
@@ -130,6 +133,16 @@ describe('the commands printed for a learner work as printed', () => {
   test("README.md's agent session: run, ps, exec -it, inspect, logs, stop && rm", { timeout: 240_000 }, () => {
     play(readme.filter((line) => line.startsWith('containers-lab ')));
     expect(containerNames()).toEqual([]);
+  });
+
+  test("README.md's containers-lab-runc bundle: made, spec, run in the foreground", { timeout: 120_000 }, () => {
+    const lines = readme.filter((line) => line.includes('/tmp/clrunc'));
+    expect(lines.length).toBe(4);
+    try {
+      play(lines);
+    } finally {
+      rmSync('/tmp/clrunc', { recursive: true, force: true });
+    }
   });
 
   test("scripts/lab's closing hint: run, exec -it, inspect, rm -f", { timeout: 240_000 }, () => {

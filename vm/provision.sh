@@ -22,7 +22,8 @@ AGENT_SOURCE=${LAB_AGENT_SOURCE:-/vagrant/dist/agent}
 AGENT_DIR=/opt/containers-lab/agent
 UNIT=/etc/systemd/system/containers-lab.service
 WRAPPER=/usr/local/bin/containers-lab
-PACKAGES=(nodejs busybox-static iproute2 nftables ca-certificates)
+# containerd (ctr, its runc shim): containers-lab-runc is an OCI runtime containerd drives
+PACKAGES=(nodejs busybox-static iproute2 nftables ca-certificates containerd)
 IN_IMAGE=${LAB_IN_IMAGE:-0}
 
 log() { printf '==> provision: %s\n' "$*"; }
@@ -73,7 +74,7 @@ node_major=${node_major:-0}
 #    so a half-copied agent never runs.
 changed=0
 if [ -f "$AGENT_SOURCE/containers-lab.js" ]; then
-  if ! cmp -s "$AGENT_SOURCE/containers-lab.js" "$AGENT_DIR/containers-lab.js"; then
+  if ! cmp -s "$AGENT_SOURCE/containers-lab.js" "$AGENT_DIR/containers-lab.js" || ! cmp -s "$AGENT_SOURCE/containers-lab-runc.js" "$AGENT_DIR/containers-lab-runc.js"; then
     log "installing the agent from $AGENT_SOURCE into $AGENT_DIR"
     mkdir -p "$(dirname "$AGENT_DIR")"
     rm -rf "$AGENT_DIR.new"
@@ -100,6 +101,15 @@ if [ "$(cat "$WRAPPER" 2>/dev/null)" != "$wrapper_text" ]; then
   printf '%s\n' "$wrapper_text" >"$WRAPPER"
   chmod 755 "$WRAPPER"
   log "installed $WRAPPER"
+fi
+# containers-lab-runc for containerd (`sudo ctr run --runc-binary containers-lab-runc …`).
+runc_wrapper_text=$(printf '%s\n' '#!/bin/sh' \
+  '# containers-lab-runc: the OCI runtime installed by vm/provision.sh, run with the VM'"'"'s Node.' \
+  "exec node $AGENT_DIR/containers-lab-runc.js \"\$@\"")
+if [ "$(cat /usr/local/bin/containers-lab-runc 2>/dev/null)" != "$runc_wrapper_text" ]; then
+  printf '%s\n' "$runc_wrapper_text" >/usr/local/bin/containers-lab-runc
+  chmod 755 /usr/local/bin/containers-lab-runc
+  log "installed /usr/local/bin/containers-lab-runc"
 fi
 
 # 6. The service (the same unit the extension writes when it installs an agent itself).

@@ -86,3 +86,10 @@ const renameat2_ = declare('int renameat2(int olddirfd, const char *oldpath, int
 export function exchangePaths(first: string, second: string): void {
   check('renameat2', `${first} ⇄ ${second}, RENAME_EXCHANGE`, renameat2_(AT_FDCWD, first, AT_FDCWD, second, RENAME_EXCHANGE) as number);
 }
+
+const mkfifo_ = declare('int mkfifo(const char *path, uint32_t mode)');
+
+/** A named pipe (FIFO) at `path`: open(2) of one end blocks until the other end is opened, unless O_RDWR or O_NONBLOCK. */
+export function makeFifo(path: string, mode = 0o600): void {
+  check('mkfifo', path, mkfifo_(path, mode) as number);
+}

@@ -39,6 +39,11 @@ const PROPAGATION: Record<string, number> = {
   rslave: MS_SLAVE | MS_REC,
 };
 
+/** Every option word parseMountOptions turns into a flag or a propagation (the features document lists them). */
+export function knownMountOptions(): string[] {
+  return [...Object.keys(FLAGS), ...Object.keys(PROPAGATION)].sort();
+}
+
 export interface ParsedMountOptions {
   flags: number;
   data: string | null;

@@ -15,7 +15,8 @@
  */
 import { chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OciMount, OciSpec, RootfsRecord } from '../protocol';
+import type { CgroupRecord, OciMount, OciSpec, RootfsRecord } from '../protocol';
+import { mountCgroupTree } from './cgroup-mount';
 import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT } from '../kernel/constants';
 import { chdir } from '../kernel/files';
 import { hasErrno } from '../kernel/errors';
@@ -33,22 +34,34 @@ export function isChildMount(m: OciMount): boolean {
   return m.type === 'proc';
 }
 
-/** Step 1-2: run inside the container's mount namespace (and its net/ipc namespaces, for sysfs/mqueue). */
-export function assembleRootfs(spec: OciSpec, layers: RootfsRecord, beforeOverlay: () => void = () => {}): void {
+/**
+ * Step 1-2: run inside the container's mount namespace (and its net/ipc namespaces, for sysfs/mqueue).
+ * The root is an overlay over image layers, or an OCI bundle's own directory, which is bind
+ * mounted onto itself: pivot_root needs the new root to be a mount point.
+ */
+export function assembleRootfs(spec: OciSpec, layers: RootfsRecord | { bundle: string }, cgroup: CgroupRecord | null = null, beforeOverlay: () => void = () => {}): void {
   mount(null, '/', null, MS_REC | MS_PRIVATE);
-  // A user-namespaced container's lowers are idmapped here, where nothing propagates (../userns-layers.ts).
-  beforeOverlay();
-  mountOverlay(layers);
+  let root: string;
+  if ('bundle' in layers) {
+    root = layers.bundle;
+    mount(root, root, null, MS_BIND | MS_REC);
+  } else {
+    root = layers.merged;
+    // A user-namespaced container's lowers are idmapped here, where nothing propagates (./userns-layers.ts).
+    beforeOverlay();
+    mountOverlay(layers);
+  }
   let devMounted = false;
   for (const m of spec.mounts ?? []) {
     if (isChildMount(m)) {
-      ensureDirectory(join(layers.merged, m.destination));
+      ensureDirectory(join(root, m.destination));
       continue;
     }
-    mountInto(layers.merged, m);
+    if (m.type === 'cgroup' || m.type === 'cgroup2') mountCgroupTree(join(root, m.destination), cgroup, parseMountOptions(m.options).flags);
+    else mountInto(root, m);
     if (m.destination === '/dev') devMounted = true;
   }
-  if (devMounted) populateDev(join(layers.merged, 'dev'));
+  if (devMounted) populateDev(join(root, 'dev'));
 }
 
 function ensureDirectory(path: string): void {

@@ -17,12 +17,13 @@ import { statSync } from 'node:fs';
 import type { NamespaceType, NetworkRecord, OciSpec } from '../../protocol';
 import { ChildProgram } from '../../kernel/child-program';
 import { CLONE_NEWCGROUP, O_APPEND, O_CREAT, O_RDONLY, O_WRONLY, SIGKILL } from '../../kernel/constants';
-import { closeFd, openFile } from '../../kernel/files';
+import { closeFd, duplicateFdAtOrAbove, openFile } from '../../kernel/files';
 import { sethostname } from '../../kernel/namespaces';
 import { reap, signalProcess } from '../../kernel/processes';
 import { readMountinfo } from '../../inspect/mountinfo';
 import { joinedNamespacesFromConfig, limitsFromConfig, namespacesFromConfig, networkModeFromConfig, sessionKeyringFromConfig, ANNOTATIONS } from '../../oci/from-run-options';
 import { hostFacts, realisationPlan } from '../../oci/supported-fields';
+import { configFieldError } from '../../oci/validate';
 import { attachBridgeNetwork, detachNetwork, setupLoopback } from '../network';
 import { checkPortsFree, portsFromConfig } from '../network/ports';
 import { badInput } from '../../errors';
@@ -68,6 +69,20 @@ export interface CreateRequest {
   persistCreated: boolean;
   /** For a container that joins another's network namespace (a pod member): that network, as recorded. */
   joinedNetwork?: NetworkRecord;
+  /**
+   * An OCI bundle's own root filesystem (config.json's root.path, absolute), used as it is — bind
+   * mounted onto itself and pivoted into — instead of an overlay over image layers (runc's way).
+   */
+  bundleRootfs?: string;
+  /** The first process's stdio (descriptors the caller owns; the child gets copies) instead of /dev/null and the log. */
+  stdio?: { stdin: number; stdout: number; stderr: number };
+  /**
+   * A FIFO opened read-write (../process/launch.ts LaunchPlan.execFifo): the first process,
+   * released from its last checkpoint, stops outliving its creator and waits there for a byte.
+   */
+  execFifo?: number;
+  /** With process.terminal: the unix socket the terminal's multiplexer is sent to (runc's --console-socket) instead of a keeper. */
+  consoleSocket?: string;
 }
 
 /** A container made up to its last checkpoint: the parts whoever finishes it needs. */
@@ -114,9 +129,13 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
   const joins = (type: NamespaceType): boolean => joined.some((entry) => entry.type === type);
   const directory = context.store.directory(id);
   const rootOwner = has('user') ? hostIdFor(spec.linux?.uidMappings ?? [], 0) ?? 0 : 0;
+  const bundle = request.bundleRootfs ?? null;
+  if (bundle && !has('mnt')) throw configFieldError(['linux', 'namespaces'], 'has no mount namespace: a bundle\'s root filesystem needs one of its own');
   // Under a user namespace these may become shifted copies once the namespace exists (below).
-  const lower = request.imageLayers ? [...request.imageLayers] : [request.imageLayer];
-  const rootfs = has('mnt') ? layersFor(directory, lower) : null;
+  const lower = bundle ? [] : request.imageLayers ? [...request.imageLayers] : [request.imageLayer];
+  const rootfs = has('mnt') && !bundle ? layersFor(directory, lower) : null;
+  /** Where the container's root is mounted as the agent sees it (null: it shares the host's). */
+  const root = bundle ?? rootfs?.merged ?? null;
   const networkMode = networkModeFromConfig(spec);
   // -p: a taken host port (or a bad annotation in a caller's own document) is refused here, before anything exists.
   const ports = portsFromConfig(spec);
@@ -130,7 +149,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
   };
   if (joins('net') && request.joinedNetwork) state.network = { ...request.joinedNetwork };
   else if (networkMode === 'bridge') state.network.bridge = bridgeOf(spec, context).bridge;
-  const recordedSpec: OciSpec = { ...spec, root: { ...spec.root, path: rootfs?.merged ?? '/' } };
+  const recordedSpec: OciSpec = { ...spec, root: { ...spec.root, path: root ?? '/' } };
   // Where the cgroup will be is recorded before it exists: an agent that dies from here on
   // leaves a record the next one can clean up completely.
   state.cgroup = context.cgroups.plan(id, plan.cgroup.at);
@@ -156,7 +175,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       ? new ExecSlots(child.arena)
       : {
         // An image's many layers are searched as overlayfs merges them (whiteouts, the image's own symlinks).
-        path: resolveProgram(processSpec.args[0] ?? '', env, rootfs && request.imageLayers ? existsInStack(rootfs) : existsInLayers(rootfs ? [rootfs.upper, ...rootfs.lower] : [''])),
+        path: resolveProgram(processSpec.args[0] ?? '', env, rootfs && request.imageLayers ? existsInStack(rootfs) : existsInLayers(bundle ? [bundle] : rootfs ? [rootfs.upper, ...rootfs.lower] : [''])),
         args: processSpec.args,
         env,
         cwd: processSpec.cwd,
@@ -168,10 +187,15 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       forChild.push(fd);
       return fd;
     };
-    const logFd = handOver(openFile(state.logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600));
-    const nullFd = handOver(openFile('/dev/null', O_RDONLY));
+    const given = request.stdio;
+    const logFd = given ? -1 : handOver(openFile(state.logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600));
+    const nullFd = given ? -1 : handOver(openFile('/dev/null', O_RDONLY));
+    // The caller's own descriptors may be close-on-exec (Node's 0-2 are): the child dup3s copies onto 0-2.
+    const stdio = given
+      ? { stdin: handOver(duplicateFdAtOrAbove(given.stdin, 3)), stdout: handOver(duplicateFdAtOrAbove(given.stdout, 3)), stderr: handOver(duplicateFdAtOrAbove(given.stderr, 3)), terminal: null }
+      : { stdin: nullFd, stdout: logFd, stderr: logFd, terminal: null };
     // process.terminal: the first process's stdio is a terminal the agent makes (../process/main-terminal.ts).
-    const terminal = MainTerminal.forSpec(spec, rootfs?.merged ?? null);
+    const terminal = MainTerminal.forSpec(spec, root);
     if (terminal) undo.push(() => terminal.close());
 
     appendPrologue(child);
@@ -190,7 +214,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     // after the agent has moved the child into the container's cgroup.
     if (has('cgroup')) child.syscall('unshare', CLONE_NEWCGROUP);
     const procMount = spec.mounts?.find(isChildMount);
-    if (rootfs && procMount) child.syscall('mount', 'proc', `${rootfs.merged}${procMount.destination}`, 'proc', PROC_MOUNT_FLAGS, null);
+    if (root && procMount) child.syscall('mount', 'proc', `${root}${procMount.destination}`, 'proc', PROC_MOUNT_FLAGS, null);
     // rlimits, umask, scheduler…: checked by the agent at the next checkpoint, while the child waits.
     appendProcessSettings(child, plan.process);
     terminal?.appendOpen(child);
@@ -201,7 +225,8 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       uid: processSpec.user.uid,
       gid: processSpec.user.gid,
       additionalGids: processSpec.user.additionalGids ?? [],
-      ...(terminal ? TERMINAL_STDIO : { stdin: nullFd, stdout: logFd, stderr: logFd, terminal: null }),
+      ...(terminal ? TERMINAL_STDIO : stdio),
+      ...(request.execFifo !== undefined ? { execFifo: request.execFifo } : {}),
       security: securityPlanFor(spec),
       // runc's --no-new-keyring (annotation session-keyring: host): no step, the agent's keyring stays.
       ...(sessionKeyringFromConfig(spec) === 'own' ? { sessionKeyring: sessionKeyringName(id) } : {}),
@@ -247,22 +272,22 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       setupLoopback(pid);
     }
 
-    if (rootfs) {
+    if (root) {
       const alsoEnter = (['net', 'ipc'] as const).filter(has);
-      insideNamespaces(pid, ['mnt', ...alsoEnter], () => assembleRootfs(recordedSpec, rootfs, () => idmapLowers(userns)));
+      insideNamespaces(pid, ['mnt', ...alsoEnter], () => assembleRootfs(recordedSpec, rootfs ?? { bundle: root }, state.cgroup, () => idmapLowers(userns)));
       releaseUsernsLayers(userns);
       userns = null;
     }
-    terminal?.create(pid, state.logPath);
+    terminal?.create(pid, request.consoleSocket ? { consoleSocket: request.consoleSocket } : state.logPath);
     checkpoints.go();
     const report = checkpoints.nextReport();
     if (report !== PROC_MOUNTED) throw new Error(`the container's first process exited during setup (${describeExit(pid)})`);
     terminal?.verifyTaken(pid);
     settleProcessSettings(pid, plan.process);
     verifyCgroupMember(cgroup, pid);
-    if (rootfs && procMount) verifyProcMounted(pid, `${rootfs.merged}${procMount.destination}`);
-    if (rootfs) insideNamespaces(pid, ['mnt'], () => {
-      pivotInto(rootfs.merged);
+    if (root && procMount) verifyProcMounted(pid, `${root}${procMount.destination}`);
+    if (root) insideNamespaces(pid, ['mnt'], () => {
+      pivotInto(root);
       makeWorkingDirectory(recordedSpec);
       restrictPaths(recordedSpec);
     });

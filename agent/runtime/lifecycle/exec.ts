@@ -13,10 +13,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
-import type { ExecOptions, NamespaceType } from '../../protocol';
+import type { ExecOptions, NamespaceType, OciSpec } from '../../protocol';
 import { ChildProgram } from '../../kernel/child-program';
 import { O_RDONLY, SIGKILL } from '../../kernel/constants';
-import { closeFd, openFile, pipe } from '../../kernel/files';
+import { closeFd, duplicateFdAtOrAbove, openFile, pipe } from '../../kernel/files';
 import { reap, signalProcess } from '../../kernel/processes';
 import { badInput, conflict } from '../../errors';
 import { sessionKeyringFromConfig } from '../../oci/from-run-options';
@@ -35,13 +35,34 @@ const JOINED = 'J';
 /** The child joins these itself, user first; pid is entered by the agent around clone. */
 const JOIN_ORDER: NamespaceType[] = ['user', 'mnt', 'net', 'uts', 'ipc', 'cgroup'];
 
+/**
+ * For callers that are not the agent's service (the runc command line, ../../runc/exec.ts): the
+ * process's own descriptors 0-2 instead of pipes or a terminal the agent reads, and a process
+ * document (runc's `exec --process`) instead of config.json's process for user and security.
+ */
+export interface ExecExtras {
+  stdio?: { stdin: number; stdout: number; stderr: number };
+  process?: OciSpec['process'];
+}
+
 /** `beforeStart`: also into a created container, whose first process waits for start (the init step). */
 export function execInContainer(context: RuntimeContext, state: ContainerState, options: ExecOptions, beforeStart = false): RunningExec {
+  const { pid, stdio } = launchExec(context, state, options, beforeStart, {});
+  return new RunningExec(randomBytes(8).toString('hex'), pid, stdio!);
+}
+
+/** An exec whose stdio are the caller's (`extras.stdio`): its PID once it has exec'd. */
+export function execWithCallerStdio(context: RuntimeContext, state: ContainerState, options: ExecOptions, extras: ExecExtras & { stdio: NonNullable<ExecExtras['stdio']> }): number {
+  return launchExec(context, state, options, false, extras).pid;
+}
+
+function launchExec(context: RuntimeContext, state: ContainerState, options: ExecOptions, beforeStart: boolean, extras: ExecExtras): { pid: number; stdio: ExecStdio | null } {
   const ready = state.status === 'running' || (beforeStart && state.status === 'created');
   if (!ready || state.pid === null) throw conflict(`container "${state.name}" is ${state.status}, not running`);
   if (!Array.isArray(options.args) || options.args.length === 0) throw badInput('exec needs a command');
   const containerPid = state.pid;
-  const spec = context.store.config(state.id);
+  const stored = context.store.config(state.id);
+  const spec = extras.process ? { ...stored, process: extras.process } : stored;
   const env = options.env ?? spec.process?.env ?? [];
   const root = state.namespaces.includes('mnt') ? `/proc/${containerPid}/root` : '';
   const programPath = resolveProgram(options.args[0]!, env, existsInLayers([root]));
@@ -58,7 +79,7 @@ export function execInContainer(context: RuntimeContext, state: ContainerState, 
   /** The agent's ends of the child's stdio: the session's on success, closed on failure. */
   const parentEnds: number[] = [];
   const namespaceFds = new Map<NamespaceType, number>();
-  let stdio: ExecStdio;
+  let stdio: ExecStdio | null = null;
   let child: ChildProgram | null = null;
   let pid: number;
   const checkpoints = new Checkpoints();
@@ -69,7 +90,12 @@ export function execInContainer(context: RuntimeContext, state: ContainerState, 
       namespaceFds.set(type, fd);
     }
     let childStdio: { stdin: number; stdout: number; stderr: number; terminal: number | null };
-    if (options.tty) {
+    if (extras.stdio) {
+      // Copies: the caller's own may be close-on-exec (Node's 0-2 are); the child dup3s them onto 0-2.
+      const copies = [extras.stdio.stdin, extras.stdio.stdout, extras.stdio.stderr].map((fd) => duplicateFdAtOrAbove(fd, 3));
+      toClose.push(...copies);
+      childStdio = { stdin: copies[0]!, stdout: copies[1]!, stderr: copies[2]!, terminal: null };
+    } else if (options.tty) {
       const pty = openPty(root ? `${root}/dev/pts/ptmx` : '/dev/ptmx');
       parentEnds.push(pty.multiplexer);
       toClose.push(pty.terminal);
@@ -132,14 +158,14 @@ export function execInContainer(context: RuntimeContext, state: ContainerState, 
   } catch (error) {
     signalProcess(pid, SIGKILL);
     reap(pid, true);
-    closeParentEnds(stdio);
+    if (stdio) closeParentEnds(stdio);
     throw error;
   } finally {
     checkpoints.close();
     // exec'd, or killed and reaped: either way it no longer runs in the arena
     child.release();
   }
-  return new RunningExec(randomBytes(8).toString('hex'), pid, stdio);
+  return { pid, stdio };
 }
 
 /**

@@ -43,7 +43,18 @@ export interface LaunchPlan {
   security?: SecurityPlan | null;
   /** The session keyring to join first (./session-keyring.ts): a name, null for a new anonymous one; absent: keep the inherited one. */
   sessionKeyring?: string | null;
+  /**
+   * runc's exec FIFO: a FIFO this process holds open read-write, so that read(2) on it blocks
+   * until someone else writes (a FIFO whose only writer is the reader never reaches end-of-file).
+   * When set, the process stops dying with its creator, reports AT_EXEC_FIFO and waits there for
+   * one byte — `start`, in another process, long after the creator has exited — before it goes on
+   * to the user switch and execve.
+   */
+  execFifo?: number;
 }
+
+/** The report of a process that now waits on its exec FIFO (and survives its creator). */
+export const AT_EXEC_FIFO = 'F';
 
 /**
  * The first steps of every child: drop its copies of the agent's mount-namespace holds (see
@@ -68,6 +79,11 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
   if (plan.stdout !== 1) program.syscall('dup3', plan.stdout, 1, 0);
   if (plan.stderr !== 2) program.syscall('dup3', plan.stderr, 2, 0);
   program.syscall('close_range', 3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
+  if (plan.execFifo !== undefined) {
+    program.syscall('prctl', PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    checkpoints.report(program, AT_EXEC_FIFO);
+    program.syscall('read', plan.execFifo, program.arena.zeroed(16), 1);
+  }
   const exec = plan.exec instanceof ExecSlots
     ? plan.exec
     : { path: program.arena.cString(plan.exec.path), cwd: program.arena.cString(plan.exec.cwd), argv: program.arena.cStringArray(plan.exec.args), envp: program.arena.cStringArray(plan.exec.env) };

@@ -31,13 +31,14 @@
  *   4. At its next checkpoint the agent checks, against the kernel, that the child's descriptor 0
  *      is that terminal, then closes its own ends: from then on only the keeper holds the multiplexer.
  */
-import { existsSync, fchownSync, fstatSync, statSync } from 'node:fs';
+import { existsSync, fchownSync, fstatSync, readlinkSync, statSync } from 'node:fs';
 import type { OciIdMapping, OciSpec } from '../../protocol';
 import { ChildProgram } from '../../kernel/child-program';
 import { AT_FDCWD, O_APPEND, O_NOCTTY, O_RDWR, O_WRONLY, SIGKILL, TIOCGPTN } from '../../kernel/constants';
 import { closeFd, ioctlBuffer, openFile } from '../../kernel/files';
 import { reap, signalProcess } from '../../kernel/processes';
 import { hostIdFor } from '../user-namespace';
+import { sendDescriptor } from '../../kernel/unix-sockets';
 import { Checkpoints, EXEC_FAILED } from './checkpoints';
 import { appendLaunch, appendPrologue } from './launch';
 import { openPty, resizePty, type Pty } from './terminal';
@@ -86,9 +87,10 @@ export class MainTerminal {
 
   /**
    * Agent, after the rootfs is assembled and before the child goes on: the pair (from the
-   * container's devpts), owned by the container's user, sized, and its keeper started.
+   * container's devpts), owned by the container's user, sized, and its keeper started (`sink`:
+   * the log it copies into) or the multiplexer sent to a console socket.
    */
-  create(pid: number, logPath: string): void {
+  create(pid: number, sink: string | { consoleSocket: string }): void {
     if (this.merged !== null) {
       this.pty = openPty(`/proc/${pid}/root${this.merged}/dev/pts/ptmx`);
       const number = terminalNumber(this.pty.multiplexer);
@@ -99,7 +101,10 @@ export class MainTerminal {
     fchownSync(pty.terminal, onHost(this.spec.linux?.uidMappings, user.uid), onHost(this.spec.linux?.gidMappings, user.gid));
     const size = this.spec.process!.consoleSize ?? DEFAULT_SIZE;
     resizePty(pty.multiplexer, size.width, size.height);
-    this.keeperPid = startKeeper(pty.multiplexer, logPath);
+    // The multiplexer goes to a keeper of our own that copies the terminal into the log, or — runc's
+    // --console-socket — to whoever listens on that socket (containerd's shim), who then holds it.
+    if (typeof sink === 'string') this.keeperPid = startKeeper(pty.multiplexer, sink);
+    else sendDescriptor(sink.consoleSocket, pty.multiplexer, this.merged !== null ? '/dev/pts/0' : this.childPath);
   }
 
   /** Agent, at the child's next checkpoint: its descriptor 0 is our terminal (the kernel's word); then let go of both ends. */
@@ -113,7 +118,8 @@ export class MainTerminal {
       theirs = null;
     }
     if (!theirs || theirs.rdev !== ours.rdev || theirs.dev !== ours.dev) {
-      throw new Error(`the container's first process did not get its terminal (${this.childPath} as descriptor 0)`);
+      let seen = "nothing"; try { seen = readlinkSync(`/proc/${pid}/fd/0`); } catch { /* none */ }
+      throw new Error(`the container's first process did not get its terminal (${this.childPath} as descriptor 0; it has ${seen})`);
     }
     closePty(pty);
     this.pty = null;

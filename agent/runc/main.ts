@@ -1,0 +1,126 @@
+/*
+ * containers-lab-runc: an OCI runtime with runc's command line, so that containerd (through its
+ * runc shim, `ctr run --runc-binary …` or the BinaryName of its config) runs containers with
+ * this project's runtime. Global flags come before the verb:
+ *
+ *   containers-lab-runc [--root DIR] [--log FILE] [--log-format text|json] [--debug]
+ *                       [--systemd-cgroup] VERB [flags] ID …
+ *
+ * One file per verb in this folder; all of them act through the runtime (../runtime/), which
+ * has the one container-creation path. Errors are one line on stderr (and an "error" entry in
+ * --log), exit code 1, as runc's.
+ */
+import { existsSync } from 'node:fs';
+import { LabError } from '../errors';
+import { KernelError } from '../kernel/errors';
+import { create } from './create';
+import { deleteVerb } from './delete';
+import { RuncError } from './errors';
+import { flag, parseFlags, UsageError, type FlagSpec } from './flags';
+import { events } from './events';
+import { exec } from './exec';
+import { features } from './features';
+import { kill } from './kill';
+import { list } from './list';
+import { pause, resume } from './pause';
+import { ps } from './ps';
+import { RuncLog, type LogFormat } from './log';
+import { DEFAULT_ROOT, RuncRoot } from './root';
+import { run } from './run';
+import { spec } from './spec';
+import { start } from './start';
+import { state } from './state';
+import { update } from './update';
+import type { Invocation, Verb } from './verb';
+
+export const RUNC_VERSION = '1.1.5-containers-lab';
+
+const GLOBAL_FLAGS: FlagSpec[] = [
+  { name: 'root', kind: 'string' },
+  { name: 'log', kind: 'string' },
+  { name: 'log-format', kind: 'string' },
+  { name: 'debug', kind: 'bool' },
+  { name: 'systemd-cgroup', kind: 'bool' },
+  { name: 'criu', kind: 'string' },
+  { name: 'rootless', kind: 'string' },
+  { name: 'version', alias: 'v', kind: 'bool' },
+  { name: 'help', alias: 'h', kind: 'bool' },
+];
+
+export const VERBS: Record<string, Verb> = {
+  create,
+  start,
+  state,
+  kill,
+  delete: deleteVerb,
+  run,
+  spec,
+  exec,
+  pause,
+  resume,
+  ps,
+  list,
+  update,
+  events,
+  features,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  let log = new RuncLog(null, 'text', false);
+  try {
+    const global = parseFlags(argv, GLOBAL_FLAGS);
+    const format = flag.string(global, 'log-format') ?? 'text';
+    if (format !== 'text' && format !== 'json') throw new UsageError(`invalid log-format: ${format}`);
+    log = new RuncLog(flag.string(global, 'log') ?? null, format as LogFormat, flag.bool(global, 'debug'));
+    if (flag.bool(global, 'version')) {
+      process.stdout.write(`containers-lab-runc version ${RUNC_VERSION}\nspec: 1.0.2\n`);
+      return 0;
+    }
+    const [verbName, ...args] = global.positionals;
+    if (!verbName || flag.bool(global, 'help')) {
+      process.stdout.write(usage());
+      return verbName || flag.bool(global, 'help') ? 0 : 1;
+    }
+    const verb = VERBS[verbName];
+    if (!verb) throw new UsageError(`No help topic for '${verbName}'`);
+    const systemdCgroup = flag.bool(global, 'systemd-cgroup');
+    if (systemdCgroup && !existsSync('/run/systemd/system')) {
+      throw new RuncError('--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use cgroupfs paths');
+    }
+    let root: RuncRoot | null = null;
+    const rootPath = flag.string(global, 'root') ?? DEFAULT_ROOT;
+    // Opened when a verb first asks (spec and features need no state, nor root).
+    const invocation: Invocation = {
+      args, log, systemdCgroup,
+      get root(): RuncRoot {
+        if (process.getuid?.() !== 0) throw new RuncError('containers-lab-runc must run as root');
+        root ??= new RuncRoot(rootPath);
+        return root;
+      },
+    };
+    log.debug(`${verbName} ${args.join(' ')}`);
+    return await verb(invocation);
+  } catch (error) {
+    const message = messageOf(error);
+    log.error(message);
+    process.stderr.write(`${message}\n`);
+    return error instanceof RuncError ? error.exitCode : 1;
+  }
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof RuncError || error instanceof UsageError || error instanceof LabError || error instanceof KernelError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function usage(): string {
+  return [
+    'containers-lab-runc: an OCI runtime with runc\'s command line',
+    '',
+    'usage: containers-lab-runc [--root DIR] [--log FILE] [--log-format text|json] [--debug] [--systemd-cgroup] COMMAND [flags] ID',
+    '',
+    `commands: ${Object.keys(VERBS).join(', ')}`,
+    '',
+  ].join('\n');
+}
