@@ -92,6 +92,9 @@ async function stopUnshare(): Promise<void> {
 
 const entryFor = (pid: number): HostContainer | undefined => found.containers.find((container) => container.pid === pid);
 
+/** runc makes its default root on first use: it goes again if this test is what made it. */
+const runcRootExisted = existsSync('/run/runc');
+
 beforeAll(async () => {
   chmodSync(scratch, 0o755);
   const rootfs = ensureBusyboxImage(scratch).path;
@@ -121,6 +124,7 @@ afterAll(async () => {
   spawnSync('runc', ['--root', ownRoot, 'delete', '--force', ids.created]);
   await stopUnshare();
   await containerd?.stop();
+  if (!runcRootExisted) spawnSync('rmdir', ['/run/runc']);
   rmSync(scratch, { recursive: true, force: true });
 }, 60_000);
 
