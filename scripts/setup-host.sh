@@ -19,10 +19,11 @@ fi
 # docker-registry + skopeo + apache2-utils (htpasswd) + openssl: the image tests run a real registry,
 # push the images they build to it, and sign its bearer tokens
 # attr (getfattr/setfattr): the layer-unpack tests give files xattrs and read them back
+# containerd (+ ctr): the host-containers test starts a private containerd and finds its containers
 PACKAGES=(busybox-static iproute2 iputils-ping util-linux procps nftables runc crun openssh-server
   qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
   vagrant vagrant-libvirt shellcheck
-  docker-registry skopeo apache2-utils openssl attr)
+  docker-registry skopeo apache2-utils openssl attr containerd)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -36,6 +37,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   # tests start their own on 127.0.0.1, so the one this install just started is stopped again.
   if [[ " ${missing[*]} " == *" docker-registry "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+  fi
+  # Likewise containerd: the tests start their own, with their own socket and state.
+  if [[ " ${missing[*]} " == *" containerd "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now containerd.service >/dev/null 2>&1 || true
   fi
 fi
 
