@@ -193,6 +193,36 @@ describe('Containers Lab in a real VS Code (code-server + headless Chromium, loo
     await screenshot(page, 'sidebar-05b-processes');
   });
 
+  it('"On This Host" lists the container under its maker, Containers Lab, with the kernel\'s namespace inodes', async () => {
+    const { page } = session;
+    const pid = container!.pid!;
+    // only this view open: the tree renders just the rows that fit
+    const headers = page.locator('.part.sidebar .pane-header');
+    const titles = (await headers.allInnerTexts()).map((text) => text.trim());
+    for (let index = 0; index < titles.length; index++) {
+      const wanted = /^on this host/i.test(titles[index]!);
+      const header = headers.nth(index);
+      if (((await header.getAttribute('aria-expanded')) === 'true') !== wanted) await header.click();
+    }
+    const hostPane = viewPane(page, 'On This Host');
+    await waitForTreeItem(hostPane, /^Containers Lab$/, 60_000);
+    const entry = await waitForTreeItem(hostPane, new RegExp(`^${container!.name}$`));
+    expect((await treeRowTexts(hostPane)).find((row) => row.startsWith(`${container!.name} `))).toMatch(new RegExp(`^${container!.name} PID ${pid} · running · own: `));
+    await expandTreeItem(entry);
+    await expandTreeItem(await waitForTreeItem(hostPane, /^Namespaces$/));
+    await waitForTreeItem(hostPane, /^uts: \d+/);
+    await screenshot(page, 'sidebar-05c-on-this-host');
+    const rows = (await treeRowTexts(hostPane)).filter((row) => /^(cgroup|ipc|mnt|net|pid|user|uts): /.test(row));
+    const shown = new Map(rows.map((row) => [row.split(':')[0]!, /^\w+: (\d+)/.exec(row)![1]!] as const));
+    for (const type of NAMESPACE_TYPES) expect(shown.get(type), `${type} in On This Host vs /proc/${pid}/ns/${type}`).toBe(String(nsInode(pid, type)));
+    // back to the Containers view for the steps below
+    for (let index = 0; index < titles.length; index++) {
+      const wanted = /^containers$/i.test(titles[index]!);
+      const header = headers.nth(index);
+      if (((await header.getAttribute('aria-expanded')) === 'true') !== wanted) await header.click();
+    }
+  });
+
   it('"Open Shell in Container" runs `hostname` in the container and the terminal shows it', async () => {
     const { page } = session;
     const name = container!.name;
