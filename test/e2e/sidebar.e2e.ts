@@ -142,10 +142,17 @@ describe('Containers Lab in a real VS Code (code-server + headless Chromium, loo
 
     // The first start unpacked the busybox image (this agent's state root is fresh): the Lab view
     // must say so, not "not unpacked yet" from the agent.info it read at connect.
+    // (the views below Lab are folded while it is read: with five views its rows may not all fit)
+    await collapseViewsBelow(page, 'Lab');
     const imageRow = async () => (await treeRowTexts(viewPane(page, 'Lab'))).find((row) => row.startsWith('Busybox image')) ?? '';
     const deadline = Date.now() + 10_000;
     while (/not unpacked/.test(await imageRow()) && Date.now() < deadline) await page.waitForTimeout(100);
     expect(await imageRow()).toBe(`Busybox image ${(await session.agent.client.call('agent.info', {})).image.path}`);
+    // then the Containers view gets the room back (the steps below read its tree)
+    const labHeader = viewPane(page, 'Lab').locator('.pane-header');
+    if ((await labHeader.getAttribute('aria-expanded')) === 'true') await labHeader.click();
+    const containersHeader = viewPane(page, 'Containers').locator('.pane-header');
+    if ((await containersHeader.getAttribute('aria-expanded')) !== 'true') await containersHeader.click();
   });
 
   it('the container\'s Namespaces rows show the kernel\'s /proc/<pid>/ns/* inodes', async () => {
