@@ -336,6 +336,7 @@ function printReport(results: Results, only: Only): void {
   if (results.snapshot.ok) {
     const s = results.snapshot.value;
     say(`  ${s.name}: containers-lab ${ms(s.ours_ms)}, lsns ${ms(s.lsns_ms)}`);
+    say(`  every container on the host (host.containers, ${s.containers} found): ${ms(s.containers_ms)} → ${ratio(s.containers_ratio)} lsns -J`);
   } else {
     say(`  not measured: ${results.snapshot.why}`);
   }
@@ -397,7 +398,8 @@ function snapshotLine(snapshot: Measured<SnapshotBenchResult>): string {
   const target = `(target ≤ ${TARGETS.snapshotVsLsns}× lsns)`;
   if (!snapshot.ok) return `snapshot: not measured (${snapshot.why}) ${target} MISS`;
   const s = snapshot.value;
-  return `snapshot: containers-lab ${ms(s.ours_ms)}, lsns ${ms(s.lsns_ms)} at ${s.processes} processes → ${ratio(s.ratio)} lsns ${target} ${verdict(s.ratio <= TARGETS.snapshotVsLsns)}`;
+  return `snapshot: containers-lab ${ms(s.ours_ms)}, lsns ${ms(s.lsns_ms)} at ${s.processes} processes → ${ratio(s.ratio)} lsns ${target} ${verdict(s.ratio <= TARGETS.snapshotVsLsns)}\n` +
+    `host containers: ${ms(s.containers_ms)} → ${ratio(s.containers_ratio)} lsns ${target} ${verdict(s.containers_ratio <= TARGETS.snapshotVsLsns)}`;
 }
 
 function extensionLine(extension: Measured<ExtensionBenchResult>): string {

@@ -1,6 +1,7 @@
 /*
  * Benchmark: a host snapshot (every process's namespaces, uid and cgroups, grouped like lsns)
- * against util-linux `lsns -J`, at ≥ 2000 processes.
+ * against util-linux `lsns -J`, at ≥ 2000 processes — and host.containers (every container on the
+ * host, whoever made it: the same one pass over /proc, then its groups named by their makers).
  *
  * Both sides produce the namespace table: lsns as JSON that we parse (its output format is its
  * cost, as for any caller that wants the data), ours as objects (and per-process detail lsns
@@ -9,6 +10,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { snapshotProcesses } from '../agent/inspect/processes';
+import { discoverHostContainers } from '../agent/inspect/host/host-containers';
 
 export interface SnapshotBenchResult {
   name: string;
@@ -16,6 +18,10 @@ export interface SnapshotBenchResult {
   lsns_ms: number;
   ratio: number;
   processes: number;
+  /** host.containers (the same pass over /proc, grouped into containers and named by maker) vs lsns -J. */
+  containers_ms: number;
+  containers_ratio: number;
+  containers: number;
 }
 
 const EXTRA_PROCESSES = 2000;
@@ -79,13 +85,17 @@ export async function benchSnapshot(): Promise<SnapshotBenchResult> {
 
     // One warm-up each: first-call costs (koffi binding, page cache of lsns) are not the steady state.
     snapshotProcesses();
+    const containers = discoverHostContainers({ own: [] }).containers.length;
     runLsns();
     const ours: number[] = [];
     const theirs: number[] = [];
+    const discovery: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       ours.push(time(() => snapshotProcesses()));
       theirs.push(time(() => runLsns()));
+      discovery.push(time(() => discoverHostContainers({ own: [] })));
     }
+    const containers_ms = median(discovery);
     const ours_ms = median(ours);
     const lsns_ms = median(theirs);
     return {
@@ -94,6 +104,9 @@ export async function benchSnapshot(): Promise<SnapshotBenchResult> {
       lsns_ms: Number(lsns_ms.toFixed(2)),
       ratio: Number((ours_ms / lsns_ms).toFixed(3)),
       processes,
+      containers_ms: Number(containers_ms.toFixed(2)),
+      containers_ratio: Number((containers_ms / lsns_ms).toFixed(3)),
+      containers,
     };
   } finally {
     await stopSleepers(children);

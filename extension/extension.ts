@@ -35,6 +35,7 @@ import { readTargetSettings } from './target/resolve-target';
 import { ContainerStore } from './views/containers/container-store';
 import { ContainersProvider } from './views/containers/containers-provider';
 import { registerExercises } from './views/exercises/exercises-view';
+import { registerHostView } from './views/host/host-view';
 import { LabProvider } from './views/lab/lab-provider';
 import { NetworksProvider } from './views/networks/networks-provider';
 import { registerAnatomyWebview } from './webviews/anatomy/anatomy-panel';
@@ -163,6 +164,7 @@ export function activate(context: vscode.ExtensionContext): Lab {
   registerManifestsWebview(lab);
   registerTopologyWebview(lab);
   const exercises = registerExercises(lab);
+  registerHostView(lab);
   registerRefreshAndOutputCommands(lab, async () => {
     labView.setInfo(await lab.client().call('agent.info', {}));
     await exercises.load(); // progress may have moved from the CLI (`containers-lab lab check`)

@@ -20,7 +20,7 @@ fi
 # push the images they build to it, and sign its bearer tokens
 # attr (getfattr/setfattr): the layer-unpack tests give files xattrs and read them back
 # umoci: `npm run bench -- --only images` times skopeo copy + umoci unpack against the agent's pull
-# containerd (with ctr and its runc shim): the containers-lab-runc tests start a private containerd
+# containerd (with ctr and its runc shim): the containers-lab-runc and host-containers tests start a private containerd
 PACKAGES=(busybox-static iproute2 iputils-ping util-linux procps nftables runc crun openssh-server
   qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
   vagrant vagrant-libvirt shellcheck
@@ -38,6 +38,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   # tests start their own on 127.0.0.1, so the one this install just started is stopped again.
   if [[ " ${missing[*]} " == *" docker-registry "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+  fi
+  # Likewise containerd: the tests start their own, with their own socket and state.
+  if [[ " ${missing[*]} " == *" containerd "* ]] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now containerd.service >/dev/null 2>&1 || true
   fi
 fi
 

@@ -17,6 +17,7 @@ import { openAgentFor, writeAll } from './context';
 import { errorLine, exitCodeFor } from './errors';
 import { dialStdioVerb } from './verbs/dial-stdio';
 import { execVerb } from './verbs/exec';
+import { hostVerb } from './verbs/host';
 import { imageVerb } from './verbs/image';
 import { imagesVerb } from './verbs/images';
 import { importVerb } from './verbs/import';
@@ -35,7 +36,7 @@ import { stopVerb } from './verbs/stop';
 export const VERSION: string = packageJson.version;
 
 export const VERBS: readonly Verb[] = [
-  runVerb, psVerb, execVerb, inspectVerb, logsVerb, stopVerb, rmVerb, pullVerb, imagesVerb, imageVerb, rmiVerb, importVerb, labVerb, nodeVerb, serveVerb, dialStdioVerb,
+  runVerb, psVerb, execVerb, inspectVerb, logsVerb, stopVerb, rmVerb, pullVerb, imagesVerb, imageVerb, rmiVerb, importVerb, hostVerb, labVerb, nodeVerb, serveVerb, dialStdioVerb,
 ];
 
 export const NOT_ROOT_MESSAGE = 'must run as root (the agent creates namespaces, mounts and cgroups)';

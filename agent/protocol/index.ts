@@ -11,3 +11,4 @@ export * from './capabilities';
 export * from './annotations';
 export * from './published-ports';
 export * from './nodes';
+export * from './host-containers';

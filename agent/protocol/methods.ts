@@ -7,6 +7,7 @@ import type { LabMethods, LabNotifications } from './labs';
 import type { ImageMethods, ImageNotifications } from './images';
 import type { NodeMethods, NodeNotifications } from './nodes';
 import type { OciSeccomp, OciSpec } from './oci-spec';
+import type { HostContainers, HostContainersParams } from './host-containers';
 
 export interface RunOptions {
   name?: string;
@@ -199,6 +200,8 @@ export interface AgentMethods extends LabMethods, ImageMethods, NodeMethods {
   'exec.resize': [{ session: string; cols: number; rows: number }, Record<string, never>];
   'exec.close': [{ session: string }, Record<string, never>];
   'host.snapshot': [Record<string, never>, HostSnapshot];
+  /** Every container on the host, whoever made it (agent/inspect/host/). */
+  'host.containers': [HostContainersParams, HostContainers];
 }
 
 /** Notification method → params. Binary data travels base64-encoded. */

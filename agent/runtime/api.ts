@@ -9,6 +9,7 @@ import type {
   ContainerRecord,
   ContainerSummary,
   ExecOptions,
+  HostContainers,
   HostSnapshot,
   PathLayer,
   RunOptions,
@@ -62,6 +63,8 @@ export interface ContainerRuntime {
   followLogs(id: string, onData: (data: Buffer) => void, fromOffset?: number): LogFollower;
   exec(options: ExecOptions): ExecSession;
   snapshot(): HostSnapshot;
+  /** Every container on the host, whoever made it; `roots`: more OCI runtime --root directories to read. */
+  hostContainers(roots?: string[]): HostContainers;
   /** Stops watching (containers keep running). */
   close(): void;
 }

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { arch, hostname, release } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
 import type {
-  AgentInfo, ContainerRecord, ContainerSummary, ExecOptions, HostSnapshot, OciSpec, PathLayer, RunOptions,
+  AgentInfo, ContainerRecord, ContainerSummary, ExecOptions, HostContainers, HostSnapshot, OciSpec, PathLayer, RunOptions,
 } from '../protocol';
 import { ANNOTATIONS } from '../protocol';
 import { pathLayer } from '../inspect/overlay-layer';
@@ -18,6 +18,7 @@ import { LabError, badInput, conflict, notFound } from '../errors';
 import { buildContainerRecord } from '../inspect/container-record';
 import { watchLinks, type LinkWatcher } from '../inspect/link-events';
 import { takeHostSnapshot } from '../inspect/host-snapshot';
+import { discoverHostContainers, type OwnContainer } from '../inspect/host/host-containers';
 import { configFromRunOptions, isHostname, validateName } from '../oci/from-run-options';
 import { checkImageNamespaces, configFromImage } from '../oci/from-image';
 import { validateConfig } from '../oci/validate';
@@ -374,6 +375,19 @@ export class Runtime implements ContainerRuntime {
   snapshot(): HostSnapshot {
     const running = [...this.states.values()].filter((state) => state.pid !== null && state.status !== 'stopped');
     return takeHostSnapshot(running.map((state) => ({ name: state.name, pid: state.pid!, namespaces: state.namespaces })));
+  }
+
+  hostContainers(roots: string[] = []): HostContainers {
+    const relative = roots.find((root) => !isAbsolute(root));
+    if (relative !== undefined) throw badInput(`runtime root ${JSON.stringify(relative.slice(0, 80))} is not an absolute path`);
+    const own: OwnContainer[] = [...this.states.values()]
+      .filter((state) => state.pid !== null && state.status !== 'stopped' && state.status !== 'creating')
+      .map((state) => ({ id: state.id, name: state.name, pid: state.pid!, status: state.status as OwnContainer['status'], stateDir: this.context.store.directory(state.id) }));
+    // The warm pool's sandboxes are the agent's too: in the kernel they look like containers.
+    for (const sandbox of this.warmPoolSandboxes()) {
+      own.push({ id: sandbox.id, name: 'warm-pool sandbox', pid: sandbox.pid, status: 'created', stateDir: this.context.store.directory(sandbox.id) });
+    }
+    return discoverHostContainers({ own, roots });
   }
 
   /** The pre-made containers waiting in the warm pool (not containers; for tests). */

@@ -180,6 +180,7 @@ const rules: { [M in AgentMethod]: ParamRules } = {
   'exec.resize': { session, cols: terminalSize(true), rows: terminalSize(true) },
   'exec.close': { session },
   'host.snapshot': {},
+  'host.containers': { roots: { type: { arrayOf: { type: 'string' } } } },
   'image.pull': {
     reference: { type: 'string', required: true, maxLength: REFERENCE_LENGTH },
     insecureRegistries: { type: { arrayOf: { type: 'string', maxLength: NAME_LENGTH } } },

@@ -213,6 +213,7 @@ export class AgentService {
       return {};
     },
     'host.snapshot': () => this.runtime.snapshot(),
+    'host.containers': ({ roots }) => this.runtime.hostContainers(roots),
     // A pull's progress goes to the connection that asked for it, as it happens.
     'image.pull': (params, peer) => this.runtime.images.pull(params, (event) => {
       sendNotification(peer.connection, 'image.progress', { reference: params.reference, event });

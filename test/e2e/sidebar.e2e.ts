@@ -142,10 +142,17 @@ describe('Containers Lab in a real VS Code (code-server + headless Chromium, loo
 
     // The first start unpacked the busybox image (this agent's state root is fresh): the Lab view
     // must say so, not "not unpacked yet" from the agent.info it read at connect.
+    // (the views below Lab are folded while it is read: with five views its rows may not all fit)
+    await collapseViewsBelow(page, 'Lab');
     const imageRow = async () => (await treeRowTexts(viewPane(page, 'Lab'))).find((row) => row.startsWith('Busybox image')) ?? '';
     const deadline = Date.now() + 10_000;
     while (/not unpacked/.test(await imageRow()) && Date.now() < deadline) await page.waitForTimeout(100);
     expect(await imageRow()).toBe(`Busybox image ${(await session.agent.client.call('agent.info', {})).image.path}`);
+    // then the Containers view gets the room back (the steps below read its tree)
+    const labHeader = viewPane(page, 'Lab').locator('.pane-header');
+    if ((await labHeader.getAttribute('aria-expanded')) === 'true') await labHeader.click();
+    const containersHeader = viewPane(page, 'Containers').locator('.pane-header');
+    if ((await containersHeader.getAttribute('aria-expanded')) !== 'true') await containersHeader.click();
   });
 
   it('the container\'s Namespaces rows show the kernel\'s /proc/<pid>/ns/* inodes', async () => {
@@ -191,6 +198,36 @@ describe('Containers Lab in a real VS Code (code-server + headless Chromium, loo
     const rows = await treeRowTexts(containersPane);
     expect(rows).toContain(`sh PID 1 (host ${pid}) · S`);
     await screenshot(page, 'sidebar-05b-processes');
+  });
+
+  it('"On This Host" lists the container under its maker, Containers Lab, with the kernel\'s namespace inodes', async () => {
+    const { page } = session;
+    const pid = container!.pid!;
+    // only this view open: the tree renders just the rows that fit
+    const headers = page.locator('.part.sidebar .pane-header');
+    const titles = (await headers.allInnerTexts()).map((text) => text.trim());
+    for (let index = 0; index < titles.length; index++) {
+      const wanted = /^on this host/i.test(titles[index]!);
+      const header = headers.nth(index);
+      if (((await header.getAttribute('aria-expanded')) === 'true') !== wanted) await header.click();
+    }
+    const hostPane = viewPane(page, 'On This Host');
+    await waitForTreeItem(hostPane, /^Containers Lab$/, 60_000);
+    const entry = await waitForTreeItem(hostPane, new RegExp(`^${container!.name}$`));
+    expect((await treeRowTexts(hostPane)).find((row) => row.startsWith(`${container!.name} `))).toMatch(new RegExp(`^${container!.name} PID ${pid} · running · own: `));
+    await expandTreeItem(entry);
+    await expandTreeItem(await waitForTreeItem(hostPane, /^Namespaces$/));
+    await waitForTreeItem(hostPane, /^uts: \d+/);
+    await screenshot(page, 'sidebar-05c-on-this-host');
+    const rows = (await treeRowTexts(hostPane)).filter((row) => /^(cgroup|ipc|mnt|net|pid|user|uts): /.test(row));
+    const shown = new Map(rows.map((row) => [row.split(':')[0]!, /^\w+: (\d+)/.exec(row)![1]!] as const));
+    for (const type of NAMESPACE_TYPES) expect(shown.get(type), `${type} in On This Host vs /proc/${pid}/ns/${type}`).toBe(String(nsInode(pid, type)));
+    // back to the Containers view for the steps below
+    for (let index = 0; index < titles.length; index++) {
+      const wanted = /^containers$/i.test(titles[index]!);
+      const header = headers.nth(index);
+      if (((await header.getAttribute('aria-expanded')) === 'true') !== wanted) await header.click();
+    }
   });
 
   it('"Open Shell in Container" runs `hostname` in the container and the terminal shows it', async () => {

@@ -12,7 +12,7 @@ import { messageNode, type ContainersTreeNode } from './tree-node';
 export class NamespacesNode implements ContainersTreeNode {
   constructor(
     readonly parent: ContainersTreeNode & { itemId: string },
-    private readonly record: () => ContainerRecord | undefined,
+    private readonly record: () => Pick<ContainerRecord, 'namespaces' | 'sharedWithHost'> | undefined,
   ) {}
 
   private get itemId(): string {

@@ -11,7 +11,7 @@ import { messageNode, type ContainersTreeNode } from './tree-node';
 export class ProcessesNode implements ContainersTreeNode {
   constructor(
     readonly parent: ContainersTreeNode & { itemId: string },
-    private readonly record: () => ContainerRecord | undefined,
+    private readonly record: () => Pick<ContainerRecord, 'processes'> | undefined,
   ) {}
 
   private get itemId(): string {
