@@ -10,3 +10,4 @@ export * from './images';
 export * from './capabilities';
 export * from './annotations';
 export * from './published-ports';
+export * from './pods';
