@@ -5,6 +5,7 @@
 import type { ContainerRecord, ContainerStatus, NamespaceType, NetworkMode, PathLayer, PublishedPort } from './records';
 import type { LabMethods, LabNotifications } from './labs';
 import type { ImageMethods, ImageNotifications } from './images';
+import type { PodMethods, PodNotifications } from './pods';
 import type { OciSeccomp, OciSpec } from './oci-spec';
 
 export interface RunOptions {
@@ -181,7 +182,7 @@ export interface ExecOptions {
 }
 
 /** Request method → [params, result]: the container methods here, the labs' in ./labs.ts. */
-export interface AgentMethods extends LabMethods, ImageMethods {
+export interface AgentMethods extends LabMethods, ImageMethods, PodMethods {
   'agent.info': [Record<string, never>, AgentInfo];
   'container.run': [RunOptions, ContainerRecord];
   'container.start': [{ id: string }, ContainerRecord];
@@ -201,7 +202,7 @@ export interface AgentMethods extends LabMethods, ImageMethods {
 }
 
 /** Notification method → params. Binary data travels base64-encoded. */
-export interface AgentNotifications extends LabNotifications, ImageNotifications {
+export interface AgentNotifications extends LabNotifications, ImageNotifications, PodNotifications {
   'container.changed': { id: string; status: ContainerStatus; summary: ContainerSummary };
   'container.removed': { id: string; name: string };
   'container.log': { id: string; data: string };

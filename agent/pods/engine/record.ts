@@ -29,6 +29,8 @@ export interface ContainerTrack {
   ready: boolean;
   /** An init container that ran to completion. */
   done: boolean;
+  /** The exited runtime container whose end was already acted on (restart planned, or final). */
+  settled: string | null;
 }
 
 export interface PodTrack {
