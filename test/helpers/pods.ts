@@ -13,6 +13,8 @@ import { hostMountsMentioning, processExists, removeBridgeIfCreated } from './ke
 export interface PodFixture {
   runtime(): ContainerRuntime;
   engine(): PodEngine;
+  /** An agent restart: the engine and runtime closed (containers keep running) and opened again on the same state root. */
+  reopen(): void;
   /** Polls get(name) until `ready` says so (or fails after `ms`). */
   waitFor(name: string, ready: (pod: PodRecord) => boolean, ms?: number): Promise<PodRecord>;
 }
@@ -24,14 +26,18 @@ export function usePods(label: string, bridge: string, subnet: string): PodFixtu
   let removeBridge: () => void = () => undefined;
   const pids: number[] = [];
 
-  beforeAll(() => {
-    stateRoot = mkdtempSync(`/tmp/cl-pods-${label}-`);
-    removeBridge = removeBridgeIfCreated(bridge);
+  const open = (): void => {
     runtime = openRuntime({ stateRoot, defaultBridge: { name: bridge, subnet } });
-    engine = new PodEngine(runtime, { supervise: true });
     runtime.events.on('container.changed', (change) => {
       if (change.summary.pid) pids.push(change.summary.pid);
     });
+    engine = new PodEngine(runtime, { supervise: true });
+  };
+
+  beforeAll(() => {
+    stateRoot = mkdtempSync(`/tmp/cl-pods-${label}-`);
+    removeBridge = removeBridgeIfCreated(bridge);
+    open();
   });
 
   afterAll(async () => {
@@ -49,6 +55,11 @@ export function usePods(label: string, bridge: string, subnet: string): PodFixtu
   return {
     runtime: () => runtime,
     engine: () => engine,
+    reopen() {
+      engine.close();
+      runtime.close();
+      open();
+    },
     async waitFor(name, ready, ms = 20_000) {
       const deadline = Date.now() + ms;
       for (;;) {
