@@ -3,6 +3,7 @@
  * Killing); readiness drives Ready; httpGet and tcpSocket reach the pod's own address.
  */
 import { describe, expect, test } from 'vitest';
+import { execCollect } from './helpers/exec';
 import { usePods } from './helpers/pods';
 
 const fixture = usePods('probes', 'clpodsprb0', '10.77.175.0/24');
@@ -68,7 +69,6 @@ spec:
     expect(ready.status.conditions.find((c) => c.type === 'Ready')!.status).toBe('True');
     expect(engine.list()[0]!.ready).toBe('1/1');
     // The page goes: readiness fails and Ready goes with it, the container keeps running.
-    const { execCollect } = await import('./helpers/exec');
     await execCollect(fixture.runtime(), ready.status.containerStatuses[0]!.containerID!, ['rm', '/www/index.html']);
     const unready = await fixture.waitFor('served', (p) => !p.status.containerStatuses[0]!.ready, 20_000);
     expect(unready.status.containerStatuses[0]!.state.running).toBeDefined();

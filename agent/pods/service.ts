@@ -8,6 +8,7 @@ import type { ContainerRuntime } from '../runtime/api';
 import type { PodMethod, PodMethods, PodNotifications } from '../protocol/pods';
 import { PodEngine } from './engine/pod-engine';
 import { MAX_MANIFEST_BYTES } from './manifest/document';
+import { StaticPods } from './static-pods';
 
 export type PodHandlers = { [M in PodMethod]: (params: PodMethods[M][0]) => PodMethods[M][1] | Promise<PodMethods[M][1]> };
 
@@ -26,12 +27,14 @@ export const POD_PARAM_RULES = {
 export class PodService {
   readonly events = new EventEmitter<PodEvents>();
   private engine: PodEngine | null = null;
+  private staticPods: StaticPods | null = null;
 
   constructor(private readonly runtime: () => ContainerRuntime, private readonly supervise: boolean) {}
 
-  /** The service starts the engine with the agent, so restarts and probes resume. */
-  start(): void {
-    this.pods();
+  /** The service starts the engine with the agent, so restarts and probes resume; and watches the static pod directory. */
+  start(staticPodPath: string | undefined, log: (line: string) => void): void {
+    const engine = this.pods();
+    if (staticPodPath !== undefined) this.staticPods = new StaticPods(engine, staticPodPath, log);
   }
 
   private pods(): PodEngine {
@@ -51,6 +54,7 @@ export class PodService {
   };
 
   close(): void {
+    this.staticPods?.close();
     this.engine?.close();
     this.events.removeAllListeners();
   }

@@ -79,14 +79,14 @@ export class AgentService {
   constructor(
     readonly runtime: ContainerRuntime,
     private readonly log: Log = logToStderr,
-    options: { supervisePods?: boolean } = {},
+    options: { supervisePods?: boolean; staticPodPath?: string } = {},
   ) {
     for (const name of BROADCAST) this.forward(name, this.runtime.events as unknown as NodeJS.EventEmitter);
     this.forward('lab.changed', this.labs.events as unknown as NodeJS.EventEmitter);
     this.pods = new PodService(() => this.runtime, options.supervisePods === true);
     this.forward('pod.changed', this.pods.events as unknown as NodeJS.EventEmitter);
     this.forward('pod.removed', this.pods.events as unknown as NodeJS.EventEmitter);
-    if (options.supervisePods) this.pods.start();
+    if (options.supervisePods) this.pods.start(options.staticPodPath, this.log);
   }
 
   /** Pods from Pod YAML (agent/pods/): supervised while the service runs. */
@@ -285,6 +285,8 @@ export interface ServeOptions {
   /** Serve one connection over stdin/stdout (or the given pair, for tests). */
   stdio?: boolean | { input: Readable; output: Writable };
   log?: Log;
+  /** Run the Pod YAML files of this directory as static pods (agent/pods/static-pods.ts). */
+  staticPodPath?: string;
   /** Close gracefully on SIGTERM/SIGINT (default true). */
   handleSignals?: boolean;
 }
@@ -304,7 +306,7 @@ export async function serve(runtime: ContainerRuntime, options: ServeOptions = {
   if (socketPath === null && !options.stdio) throw new LabError('bad-input', 'nothing to serve: give a socket path or --stdio');
 
   const listener = socketPath === null ? null : await listenOnSocket(socketPath);
-  const service = new AgentService(runtime, log, { supervisePods: true });
+  const service = new AgentService(runtime, log, { supervisePods: true, ...(options.staticPodPath !== undefined ? { staticPodPath: options.staticPodPath } : {}) });
   let resolveDone: () => void = () => {};
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   let closing: Promise<void> | null = null;

@@ -202,6 +202,11 @@ export class PodEngine {
     return { id, container: chosen.name, defaulted };
   }
 
+  /** Where each pod came from ("api" or a static pod file) and the text it was made from. */
+  sources(): { name: string; source: string; text: string }[] {
+    return [...this.workers.values()].map(({ track }) => ({ name: track.name, source: track.source, text: track.text }));
+  }
+
   /** Waits until every pod's current pass has ended (tests, the CLI). */
   async settled(): Promise<void> {
     await Promise.all([...this.workers.values()].map((worker) => worker.idle()));
