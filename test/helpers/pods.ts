@@ -63,9 +63,15 @@ export function usePods(label: string, bridge: string, subnet: string): PodFixtu
     async waitFor(name, ready, ms = 20_000) {
       const deadline = Date.now() + ms;
       for (;;) {
-        const pod = engine.get(name);
-        if (ready(pod)) return pod;
-        if (Date.now() > deadline) throw new Error(`pod ${name} not as expected after ${ms} ms: ${JSON.stringify({ status: pod.status, events: pod.events })}`);
+        // Not there yet (a static pod file not read yet) counts as not ready.
+        let pod: PodRecord | null = null;
+        try {
+          pod = engine.get(name);
+        } catch {
+          pod = null;
+        }
+        if (pod && ready(pod)) return pod;
+        if (Date.now() > deadline) throw new Error(`pod ${name} not as expected after ${ms} ms: ${JSON.stringify(pod ? { status: pod.status, events: pod.events } : 'no such pod')}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },
