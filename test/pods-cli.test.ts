@@ -39,7 +39,7 @@ beforeAll(() => {
   dir = mkdtempSync('/tmp/cl-pods-cli-');
   removeBridge = removeBridgeIfCreated(BRIDGE);
   process.env.CONTAINERS_LAB_BRIDGE = BRIDGE;
-  process.env.CONTAINERS_LAB_SUBNET = '10.77.173.0/24';
+  process.env.CONTAINERS_LAB_SUBNET = '10.231.73.0/24';
   writeFileSync(join(dir, 'pod.yaml'), POD);
 });
 
@@ -62,7 +62,7 @@ describe('pod verbs', () => {
     const table = await cli('get', 'pods');
     expect(table.stdout).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\ntalk\s+2\/2\s+Running\s+0\s+\d+s\n$/);
     const wide = await cli('get', 'pods', '-o', 'wide');
-    expect(wide.stdout).toMatch(/talk\s+2\/2\s+Running\s+0\s+\d+s\s+10\.77\.173\.\d+\s+\S+\s+BestEffort/);
+    expect(wide.stdout).toMatch(/talk\s+2\/2\s+Running\s+0\s+\d+s\s+10\.231\.73\.\d+\s+\S+\s+BestEffort/);
     const asYaml = parse((await cli('get', 'pods', 'talk', '-o', 'yaml')).stdout);
     expect(asYaml).toMatchObject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'talk' }, status: { phase: 'Running', qosClass: 'BestEffort' } });
     const asJson = JSON.parse((await cli('get', 'pods', '-o', 'json')).stdout);

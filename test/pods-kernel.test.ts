@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { execCollect } from './helpers/exec';
 import { usePods } from './helpers/pods';
 
-const fixture = usePods('kernel', 'clpods0', '10.77.171.0/24');
+const fixture = usePods('kernel', 'clpods0', '10.231.71.0/24');
 
 const WEB = `apiVersion: v1
 kind: Pod

@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { execCollect } from './helpers/exec';
 import { usePods } from './helpers/pods';
 
-const fixture = usePods('probes', 'clpodsprb0', '10.77.175.0/24');
+const fixture = usePods('probes', 'clpodsprb0', '10.231.75.0/24');
 
 describe('probes', () => {
   test('a failed liveness probe restarts the container', async () => {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { usePods } from './helpers/pods';
 
-const fixture = usePods('restarts', 'clpodsrst0', '10.77.174.0/24');
+const fixture = usePods('restarts', 'clpodsrst0', '10.231.74.0/24');
 
 const pod = (name: string, policy: string, container: string): string => `apiVersion: v1
 kind: Pod

@@ -9,7 +9,7 @@ import { StaticPods } from '../agent/pods/static-pods';
 import { usePods } from './helpers/pods';
 import { runCli } from './helpers/cli';
 
-const fixture = usePods('static', 'clpodsst0', '10.77.176.0/24');
+const fixture = usePods('static', 'clpodsst0', '10.231.76.0/24');
 
 const manifest = (command: string): string => `apiVersion: v1
 kind: Pod

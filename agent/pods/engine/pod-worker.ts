@@ -6,6 +6,7 @@
  * restart makes a new runtime container (<pod>.<container>.<restartCount>) and keeps the one
  * before for `logs --previous`. Passes never overlap; an exit, a timer or a probe asks for one.
  */
+import { rmSync } from 'node:fs';
 import type { ContainerRecord } from '../../protocol';
 import type { ContainerRuntime } from '../../runtime/api';
 import { podDirectory } from '../../runtime/lifecycle/pod';
@@ -70,6 +71,8 @@ export class PodWorker {
           await this.pass();
         } catch (error) {
           recordEvent(this.track.events, 'Warning', 'FailedSync', '', `error syncing pod: ${(error as Error).message}`);
+          // As the kubelet does: try again later.
+          if (!this.track.terminating) this.later(new Date(Date.now() + 10_000).toISOString());
         }
         this.host.save(this.track);
       } while (this.again && !this.stopped);
@@ -278,6 +281,8 @@ export class PodWorker {
     }
     // A pod whose containers were never made still has its sandbox.
     if (this.track.sandboxId && this.host.record(this.track.sandboxId)) await this.host.runtime.remove(this.track.sandboxId, true);
+    // The record and /etc files of a pod whose sandbox was never made.
+    rmSync(podDirectory(this.host.stateRoot, this.track.name), { recursive: true, force: true });
   }
 
   /** Stops timers and probes (the agent closes; containers keep running). */
