@@ -32,11 +32,15 @@ import { rmVerb } from './verbs/rm';
 import { runVerb } from './verbs/run';
 import { serveVerb } from './verbs/serve';
 import { stopVerb } from './verbs/stop';
+import { applyVerb } from './verbs/pods/apply';
+import { deleteVerb } from './verbs/pods/delete';
+import { describeVerb, getVerb } from './verbs/pods/get';
 
 export const VERSION: string = packageJson.version;
 
 export const VERBS: readonly Verb[] = [
-  runVerb, psVerb, execVerb, inspectVerb, logsVerb, stopVerb, rmVerb, pullVerb, imagesVerb, imageVerb, rmiVerb, importVerb, hostVerb, labVerb, nodeVerb, serveVerb, dialStdioVerb,
+  runVerb, psVerb, execVerb, inspectVerb, logsVerb, stopVerb, rmVerb, pullVerb, imagesVerb, imageVerb, rmiVerb, importVerb,
+  applyVerb, getVerb, describeVerb, deleteVerb, hostVerb, labVerb, nodeVerb, serveVerb, dialStdioVerb,
 ];
 
 export const NOT_ROOT_MESSAGE = 'must run as root (the agent creates namespaces, mounts and cgroups)';

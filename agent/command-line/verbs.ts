@@ -8,8 +8,9 @@ import type { VerbSpec } from './args';
 export const EXEC_SPEC: VerbSpec = {
   name: 'exec',
   summary: 'Run a command inside a running container and stream its input and output.',
-  usage: 'exec [-t] [-i] NAME|ID -- CMD [ARGS…]',
+  usage: 'exec [-t] [-i] [-c CONTAINER] NAME|ID|POD -- CMD [ARGS…]',
   options: [
+    { long: 'container', short: 'c', value: 'NAME', help: "in a pod (apply -f): which of its containers (default: the first)" },
     { long: 'tty', short: 't', help: 'give the command a terminal (raw mode here, resizes forwarded)' },
     { long: 'interactive', short: 'i', help: 'forward stdin to the command' },
   ],

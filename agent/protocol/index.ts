@@ -12,3 +12,4 @@ export * from './annotations';
 export * from './published-ports';
 export * from './nodes';
 export * from './host-containers';
+export * from './pods';

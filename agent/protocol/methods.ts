@@ -6,6 +6,7 @@ import type { ContainerRecord, ContainerStatus, NamespaceType, NetworkMode, Path
 import type { LabMethods, LabNotifications } from './labs';
 import type { ImageMethods, ImageNotifications } from './images';
 import type { NodeMethods, NodeNotifications } from './nodes';
+import type { PodMethods, PodNotifications } from './pods';
 import type { OciSeccomp, OciSpec } from './oci-spec';
 import type { HostContainers, HostContainersParams } from './host-containers';
 
@@ -183,7 +184,7 @@ export interface ExecOptions {
 }
 
 /** Request method → [params, result]: the container methods here, the labs' in ./labs.ts. */
-export interface AgentMethods extends LabMethods, ImageMethods, NodeMethods {
+export interface AgentMethods extends LabMethods, ImageMethods, NodeMethods, PodMethods {
   'agent.info': [Record<string, never>, AgentInfo];
   'container.run': [RunOptions, ContainerRecord];
   'container.start': [{ id: string }, ContainerRecord];
@@ -205,7 +206,7 @@ export interface AgentMethods extends LabMethods, ImageMethods, NodeMethods {
 }
 
 /** Notification method → params. Binary data travels base64-encoded. */
-export interface AgentNotifications extends LabNotifications, ImageNotifications, NodeNotifications {
+export interface AgentNotifications extends LabNotifications, ImageNotifications, NodeNotifications, PodNotifications {
   'container.changed': { id: string; status: ContainerStatus; summary: ContainerSummary };
   'container.removed': { id: string; name: string };
   'container.log': { id: string; data: string };

@@ -11,6 +11,7 @@ import type {
   ExecOptions,
   HostContainers,
   HostSnapshot,
+  OciSpec,
   PathLayer,
   RunOptions,
 } from '../protocol';
@@ -39,6 +40,13 @@ export type RuntimeEvents = {
   [K in keyof AgentNotifications]: [AgentNotifications[K]];
 };
 
+/**
+ * Changes a drafted config.json before it is checked and realised: the pod engine (agent/pods/)
+ * places a pod's containers in the kubelet's cgroups and mounts its /etc/hosts this way, so every
+ * container is still made by the one path (draft → validate → create).
+ */
+export type SpecAmendment = (spec: OciSpec) => OciSpec;
+
 export interface ContainerRuntime {
   readonly events: EventEmitter<RuntimeEvents>;
   /** Pulled and imported images, and which containers stand on their layers. */
@@ -46,7 +54,9 @@ export interface ContainerRuntime {
   /** This node's peers and how its containers reach theirs (./network/nodes/). */
   readonly nodes: RuntimeNodes;
   info(): AgentInfo;
-  run(options: RunOptions): Promise<ContainerRecord>;
+  run(options: RunOptions, amend?: SpecAmendment): Promise<ContainerRecord>;
+  /** A pod's sandbox: found running, or made now with the network (net, bridge, subnet) of `options`. */
+  podSandbox(pod: string, options: RunOptions, amend?: SpecAmendment): Promise<ContainerRecord>;
   start(id: string): Promise<ContainerRecord>;
   list(): ContainerSummary[];
   inspect(id: string): ContainerRecord;

@@ -22,7 +22,7 @@ import { discoverHostContainers, type OwnContainer } from '../inspect/host/host-
 import { configFromRunOptions, isHostname, validateName } from '../oci/from-run-options';
 import { checkImageNamespaces, configFromImage } from '../oci/from-image';
 import { validateConfig } from '../oci/validate';
-import type { ContainerRuntime, ExecSession, LogFollower, RuntimeEvents } from './api';
+import type { ContainerRuntime, ExecSession, LogFollower, RuntimeEvents, SpecAmendment } from './api';
 import { openCgroupHost, type Cgroup } from './cgroups';
 import { busyboxImageStatus, ensureBusyboxImage } from './image/busybox';
 import type { RuntimeContext } from './lifecycle/context';
@@ -132,24 +132,28 @@ export class Runtime implements ContainerRuntime {
     };
   }
 
-  async run(options: RunOptions): Promise<ContainerRecord> {
+  async run(options: RunOptions, amend?: SpecAmendment): Promise<ContainerRecord> {
     if (typeof options !== 'object' || options === null) throw badInput('run needs options');
-    if (options.pod === undefined) return this.runContainer(options);
+    if (options.pod === undefined) return this.runContainer(options, undefined, undefined, amend);
     // A pod's first member brings up the pod's sandbox; if the member then fails, so does the pod.
     const pod = validateName(options.pod);
     const sandboxExisted = this.findByName(sandboxName(pod)) !== undefined;
-    const sandbox = await this.podSandbox(pod, options);
+    const sandbox = await this.sandboxOf(pod, options);
     // The first member's network options made the sandbox's network; they are not the member's own.
     const { net: _net, bridge: _bridge, subnet: _subnet, ...memberOptions } = options;
     try {
-      return await this.runContainer(sandboxExisted ? options : memberOptions, sandbox);
+      return await this.runContainer(sandboxExisted ? options : memberOptions, sandbox, undefined, amend);
     } catch (error) {
       if (!sandboxExisted) await this.remove(sandbox.id, true).catch(() => undefined);
       throw error;
     }
   }
 
-  private async runContainer(options: RunOptions, podSandbox?: ContainerState, sandboxOfPod?: string): Promise<ContainerRecord> {
+  async podSandbox(pod: string, options: RunOptions, amend?: SpecAmendment): Promise<ContainerRecord> {
+    return this.inspect((await this.sandboxOf(validateName(pod), options, amend)).id);
+  }
+
+  private async runContainer(options: RunOptions, podSandbox?: ContainerState, sandboxOfPod?: string, amend?: SpecAmendment): Promise<ContainerRecord> {
     this.pool?.noteActivity();
     const id = randomBytes(16).toString('hex');
     const name = options.name !== undefined ? validateName(options.name) : id.slice(0, 12);
@@ -169,7 +173,8 @@ export class Runtime implements ContainerRuntime {
         subnetOf: (bridge: string) => readLedger(this.context.stateRoot, bridge)?.subnet ?? null,
         ...(pod ? { pod } : {}), ...(sandboxOfPod ? { sandboxOfPod } : {}),
       };
-      spec = validateConfig(fromImage ? configFromImage(options, fromImage.image, defaults) : configFromRunOptions(options, defaults));
+      const drafted = validateConfig(fromImage ? configFromImage(options, fromImage.image, defaults) : configFromRunOptions(options, defaults));
+      spec = amend ? validateConfig(amend(drafted)) : drafted;
       if (fromImage) checkImageNamespaces(spec, fromImage.image.familiarName);
       const persistCreated = options.createOnly === true;
       // A pre-made (busybox) container if one fits the request (it brings its own id); else made now.
@@ -200,7 +205,7 @@ export class Runtime implements ContainerRuntime {
   }
 
   /** The pod's sandbox: found running, or made now with the pod's network. */
-  private async podSandbox(pod: string, options: RunOptions): Promise<ContainerState> {
+  private async sandboxOf(pod: string, options: RunOptions, amend?: SpecAmendment): Promise<ContainerState> {
     const existing = this.findByName(sandboxName(pod));
     if (existing) {
       if (podMembership(this.config(existing))?.sandbox !== true) throw conflict(`"${sandboxName(pod)}" is not the sandbox of pod "${pod}": rename that container`);
@@ -213,7 +218,7 @@ export class Runtime implements ContainerRuntime {
       ...(options.net !== undefined ? { net: options.net } : {}),
       ...(options.bridge !== undefined ? { bridge: options.bridge } : {}),
       ...(options.subnet !== undefined ? { subnet: options.subnet } : {}),
-    }, undefined, pod);
+    }, undefined, pod, amend);
     return this.lookup(record.id);
   }
 

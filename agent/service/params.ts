@@ -22,6 +22,7 @@ import type { AgentMethod, AgentMethods } from '../protocol';
 import { configSchemaProblem } from '../oci/validate';
 import { RpcError } from './jsonrpc';
 import { LAB_PARAM_RULES } from '../labs/params';
+import { POD_PARAM_RULES } from '../pods/service';
 
 export type FieldType =
   | 'string'
@@ -123,6 +124,7 @@ const VOLUME: ParamRules = {
 
 const rules: { [M in AgentMethod]: ParamRules } = {
   ...LAB_PARAM_RULES,
+  ...POD_PARAM_RULES,
   'agent.info': {},
   'container.run': {
     name: { type: 'string', maxLength: NAME_LENGTH },

@@ -28,6 +28,7 @@ import type { RpcTransport } from './jsonrpc';
 import { isAgentMethod, validateParams } from './params';
 import { publicError } from './public-error';
 import { LabService } from '../labs/service';
+import { PodService } from '../pods/service';
 
 import { defaultSocketPath } from './socket-path';
 
@@ -66,7 +67,7 @@ type Handler<M extends AgentMethod> = (
 
 /** Notifications every connection receives; logs and exec output go only to who asked. */
 const BROADCAST = ['container.changed', 'container.removed', 'link.changed', 'image.changed', 'node.changed'] as const;
-type Broadcast = (typeof BROADCAST)[number] | 'lab.changed';
+type Broadcast = (typeof BROADCAST)[number] | 'lab.changed' | 'pod.changed' | 'pod.removed';
 
 export class AgentService {
   private readonly peers = new Set<Peer>();
@@ -78,10 +79,18 @@ export class AgentService {
   constructor(
     readonly runtime: ContainerRuntime,
     private readonly log: Log = logToStderr,
+    options: { supervisePods?: boolean; staticPodPath?: string } = {},
   ) {
     for (const name of BROADCAST) this.forward(name, this.runtime.events as unknown as NodeJS.EventEmitter);
     this.forward('lab.changed', this.labs.events as unknown as NodeJS.EventEmitter);
+    this.pods = new PodService(() => this.runtime, options.supervisePods === true);
+    this.forward('pod.changed', this.pods.events as unknown as NodeJS.EventEmitter);
+    this.forward('pod.removed', this.pods.events as unknown as NodeJS.EventEmitter);
+    if (options.supervisePods) this.pods.start(options.staticPodPath, this.log);
   }
+
+  /** Pods from Pod YAML (agent/pods/): supervised while the service runs. */
+  private readonly pods: PodService;
 
   get connectionCount(): number {
     return this.peers.size;
@@ -106,6 +115,7 @@ export class AgentService {
     if (this.closed) return;
     this.closed = true;
     this.labs.close();
+    this.pods.close();
     for (const stop of this.unsubscribe) stop();
     for (const peer of [...this.peers]) peer.connection.close();
   }
@@ -184,6 +194,11 @@ export class AgentService {
 
   private readonly handlers: { [M in AgentMethod]: Handler<M> } = {
     ...this.labs.handlers,
+    'pod.apply': (params) => this.pods.handlers['pod.apply'](params),
+    'pod.delete': (params) => this.pods.handlers['pod.delete'](params),
+    'pod.list': (params) => this.pods.handlers['pod.list'](params),
+    'pod.get': (params) => this.pods.handlers['pod.get'](params),
+    'pod.resolve': (params) => this.pods.handlers['pod.resolve'](params),
     'agent.info': () => this.runtime.info(),
     'container.run': (options) => this.runtime.run(options),
     'container.start': ({ id }) => this.runtime.start(id),
@@ -275,6 +290,8 @@ export interface ServeOptions {
   /** Serve one connection over stdin/stdout (or the given pair, for tests). */
   stdio?: boolean | { input: Readable; output: Writable };
   log?: Log;
+  /** Run the Pod YAML files of this directory as static pods (agent/pods/static-pods.ts). */
+  staticPodPath?: string;
   /** Close gracefully on SIGTERM/SIGINT (default true). */
   handleSignals?: boolean;
 }
@@ -294,7 +311,7 @@ export async function serve(runtime: ContainerRuntime, options: ServeOptions = {
   if (socketPath === null && !options.stdio) throw new LabError('bad-input', 'nothing to serve: give a socket path or --stdio');
 
   const listener = socketPath === null ? null : await listenOnSocket(socketPath);
-  const service = new AgentService(runtime, log);
+  const service = new AgentService(runtime, log, { supervisePods: true, ...(options.staticPodPath !== undefined ? { staticPodPath: options.staticPodPath } : {}) });
   let resolveDone: () => void = () => {};
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   let closing: Promise<void> | null = null;

@@ -7,7 +7,7 @@
  */
 import type { ReadStream, WriteStream } from 'node:tty';
 import type { AgentNotifications } from '../../protocol';
-import { switchOption } from '../../command-line/args';
+import { stringOption, switchOption } from '../../command-line/args';
 import type { ParsedArgs } from '../../command-line/args';
 import { EXEC_SPEC } from '../../command-line/verbs';
 import type { CliContext, Verb } from '../context';
@@ -53,8 +53,10 @@ async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
 
   const cleanups: (() => void)[] = [];
   try {
+    const container = stringOption(args, 'container');
+    const target = await client.call('pod.resolve', { name: args.positionals[0]!, ...(container !== undefined ? { container } : {}) });
     const started = await client.call('exec.start', {
-      id: args.positionals[0]!,
+      id: target.id,
       args: args.command!,
       ...(tty ? { tty: true, cols: terminalOut?.columns ?? 80, rows: terminalOut?.rows ?? 24 } : {}),
     });

@@ -2,7 +2,7 @@
  * `containers-lab logs`: what the container's process wrote to stdout and stderr (kept in one file
  * per container). With -f keep following until the container stops or Ctrl-C.
  */
-import { switchOption } from '../../command-line/args';
+import { stringOption, switchOption } from '../../command-line/args';
 import type { ParsedArgs, VerbSpec } from '../../command-line/args';
 import type { CliContext, Verb } from '../context';
 import { writeAll } from '../context';
@@ -11,8 +11,10 @@ import { followLogs } from '../follow';
 const spec: VerbSpec = {
   name: 'logs',
   summary: "Print a container's output; -f follows it until the container stops.",
-  usage: 'logs [-f] [--json] NAME|ID',
+  usage: 'logs [-f] [--json] NAME|ID | logs POD [-c CONTAINER] [-p]',
   options: [
+    { long: 'container', short: 'c', value: 'NAME', help: "a pod's container (default: its first)" },
+    { long: 'previous', short: 'p', help: "the output of a pod container's previous instance (before its last restart)" },
     { long: 'follow', short: 'f', help: 'keep printing new output until the container stops' },
     { long: 'json', help: 'print {"id","data"} objects, one per line' },
   ],
@@ -23,7 +25,11 @@ const spec: VerbSpec = {
 async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
   const agent = await context.openAgent();
   try {
-    const { id } = await agent.client.call('container.inspect', { id: args.positionals[0]! });
+    const container = stringOption(args, 'container');
+    // A pod's container by its name in the pod (agent/pods/); any other word names a container.
+    const { id } = await agent.client.call('pod.resolve', {
+      name: args.positionals[0]!, ...(container !== undefined ? { container } : {}), ...(switchOption(args, 'previous') ? { previous: true } : {}),
+    });
     const json = switchOption(args, 'json');
     const asJson = (chunk: Buffer): string => `${JSON.stringify({ id, data: chunk.toString('utf8') })}\n`;
     if (!switchOption(args, 'follow')) {

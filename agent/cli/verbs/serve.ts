@@ -22,9 +22,10 @@ const DEFAULT_WARM_POOL = 0;
 const spec: VerbSpec = {
   name: 'serve',
   summary: 'Run the agent as a service: JSON-RPC 2.0 on a root-only Unix socket and/or stdin/stdout.',
-  usage: 'serve [--socket PATH] [--stdio] [--warm-pool N]',
+  usage: 'serve [--socket PATH] [--stdio] [--warm-pool N] [--static-pod-path DIR]',
   options: [
     { long: 'stdio', help: 'serve one connection on stdin/stdout (logs go to stderr); with --socket, both' },
+    { long: 'static-pod-path', value: 'DIR', help: "run the Pod YAML files in DIR as static pods, as the kubelet's staticPodPath (add, change, remove a file)" },
     { long: 'warm-pool', value: 'N', help: `containers to keep made ahead for \`run --net none\` (default ${DEFAULT_WARM_POOL}; 0: none)` },
   ],
   positionals: { name: 'nothing', min: 0, max: 0 },
@@ -47,7 +48,8 @@ async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
   const runtime = await loadRuntime(resolveStateRoot(context.requestedRoot), { watchLinks: true, warmPool, applyNodes: true });
   let server;
   try {
-    server = await serve(runtime, { socketPath, stdio, log: logToStderr });
+    const staticPodPath = stringOption(args, 'static-pod-path');
+    server = await serve(runtime, { socketPath, stdio, log: logToStderr, ...(staticPodPath !== undefined ? { staticPodPath } : {}) });
   } catch (error) {
     runtime.close();
     throw error;
