@@ -5,6 +5,7 @@
 import type { ContainerRecord, ContainerStatus, NamespaceType, NetworkMode, PathLayer, PublishedPort } from './records';
 import type { LabMethods, LabNotifications } from './labs';
 import type { ImageMethods, ImageNotifications } from './images';
+import type { FileMethods } from './files';
 import type { OciSeccomp, OciSpec } from './oci-spec';
 
 export interface RunOptions {
@@ -181,7 +182,7 @@ export interface ExecOptions {
 }
 
 /** Request method → [params, result]: the container methods here, the labs' in ./labs.ts. */
-export interface AgentMethods extends LabMethods, ImageMethods {
+export interface AgentMethods extends LabMethods, ImageMethods, FileMethods {
   'agent.info': [Record<string, never>, AgentInfo];
   'container.run': [RunOptions, ContainerRecord];
   'container.start': [{ id: string }, ContainerRecord];

@@ -59,10 +59,12 @@ export class RuntimeImages {
     removeAbandonedPartials(this.store.layersDirectory);
   }
 
-  async pull(params: ImagePullParams, onEvent: (event: ImagePullEvent) => void = () => {}): Promise<ImagePullResult> {
+  /** `signal`: cancels the pull (the client cancelled the request); nothing half-stored stays. */
+  async pull(params: ImagePullParams, onEvent: (event: ImagePullEvent) => void = () => {}, signal?: AbortSignal): Promise<ImagePullResult> {
     const { record, layers } = await pullImage(this.store, params.reference, {
       ...(params.insecureRegistries ? { insecureRegistries: params.insecureRegistries } : {}),
       ...(params.platform !== undefined ? { platform: parsePlatform(params.platform) } : {}),
+      ...(signal ? { signal } : {}),
       onEvent,
     });
     this.changed([record.name], false);
