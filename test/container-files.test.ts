@@ -168,6 +168,19 @@ describe('a container\'s files, read from outside', () => {
     await runtime().remove(record.id, true);
   });
 
+  test('Remove Image refuses while a container stands on the image (one line), and removes an unused one', async () => {
+    const names = () => runtime().images.list().map((image) => image.name);
+    const familiar = runtime().images.inspect(APP).familiarName;
+    await expect(runtime().images.remove(APP, true)).rejects.toThrow(`image ${familiar} is used by container cf-files: remove it first`);
+    expect(names()).toContain(APP);
+    // "other" shares only the base layer with app: cf-files does not use it.
+    const other = names().find((name) => name.endsWith(':other'))!;
+    expect(runtime().images.inspect(other).containers).toEqual([]);
+    expect(runtime().images.inspect(APP).containers).toEqual(['cf-files']);
+    expect(await runtime().images.remove(other, true)).toEqual({ removed: [other] });
+    expect(names()).not.toContain(other);
+  });
+
   test('a busybox container: one lower layer, no image digest', () => {
     return fixture.run({ name: 'cf-busybox' }).then(async (record) => {
       const layers = containerLayers(runtime().layerStack(record.id));

@@ -190,7 +190,7 @@ const rules: { [M in AgentMethod]: ParamRules } = {
   },
   'image.list': {},
   'image.inspect': { reference: { type: 'string', required: true, maxLength: REFERENCE_LENGTH } },
-  'image.remove': { reference: { type: 'string', required: true, maxLength: REFERENCE_LENGTH } },
+  'image.remove': { reference: { type: 'string', required: true, maxLength: REFERENCE_LENGTH }, ifUnused: { type: 'boolean' } },
   'image.prune': {},
   'image.import': { path: { type: 'string', required: true }, name: { type: 'string', maxLength: REFERENCE_LENGTH } },
 };

@@ -225,7 +225,7 @@ export class AgentService {
     }, signal),
     'image.list': () => this.runtime.images.list(),
     'image.inspect': ({ reference }) => this.runtime.images.inspect(reference),
-    'image.remove': ({ reference }) => this.runtime.images.remove(reference),
+    'image.remove': ({ reference, ifUnused }) => this.runtime.images.remove(reference, ifUnused === true),
     'image.prune': () => this.runtime.images.prune(),
     'image.import': ({ path, name }) => this.runtime.images.import(path, name),
   };
