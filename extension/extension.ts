@@ -20,6 +20,8 @@ import { ReconnectingLabConnection } from './connection/lab-connection';
 import type { ConnectionState } from './connection/types';
 import { askToTrustHostKey, connect, registerConnectionCommands } from './commands/connection';
 import { registerContainerInfoCommands } from './commands/container-info';
+import { registerContainerFileCommands } from './commands/container-files';
+import { registerImageCommands } from './commands/images';
 import { registerLifecycleCommands } from './commands/lifecycle';
 import { registerOpenShellCommand } from './commands/open-shell';
 import { registerOpenPortCommand } from './commands/open-port';
@@ -34,6 +36,8 @@ import { LabStatusBar } from './status-bar';
 import { readTargetSettings } from './target/resolve-target';
 import { ContainerStore } from './views/containers/container-store';
 import { ContainersProvider } from './views/containers/containers-provider';
+import { ImageStore } from './views/images/image-store';
+import { ImagesProvider } from './views/images/images-provider';
 import { registerExercises } from './views/exercises/exercises-view';
 import { registerHostView } from './views/host/host-view';
 import { LabProvider } from './views/lab/lab-provider';
@@ -59,6 +63,8 @@ export function activate(context: vscode.ExtensionContext): Lab {
   const clientOrNull = () => (connection.state === 'connected' ? connection.client : null);
   const store = new ContainerStore(clientOrNull);
   const containers = new ContainersProvider(store);
+  const imageStore = new ImageStore(clientOrNull);
+  const images = new ImagesProvider(imageStore);
   const networks = new NetworksProvider(clientOrNull, (message, error) => output.error(message, error));
   const labView = new LabProvider(connection);
   const statusBar = new LabStatusBar();
@@ -90,7 +96,9 @@ export function activate(context: vscode.ExtensionContext): Lab {
   const networksView = vscode.window.createTreeView('containersLab.networks', { treeDataProvider: networks, showCollapseAll: true });
   networks.attach(networksView);
   const labTreeView = vscode.window.createTreeView('containersLab.lab', { treeDataProvider: labView });
-  context.subscriptions.push(output, statusBar, containers, networks, labView, containersView, networksView, labTreeView);
+  const imagesView = vscode.window.createTreeView('containersLab.images', { treeDataProvider: images, showCollapseAll: true });
+  images.attach(imagesView);
+  context.subscriptions.push(output, statusBar, containers, networks, labView, containersView, networksView, labTreeView, images, imagesView);
 
   const onState = (state: ConnectionState, detail: string | undefined): void => {
     void vscode.commands.executeCommand('setContext', 'containersLab.connected', state === 'connected');
@@ -104,6 +112,7 @@ export function activate(context: vscode.ExtensionContext): Lab {
     if (state === 'connected') {
       // A new link (first connect or reconnect): read the world once; notifications do the rest.
       store.load().catch((error: unknown) => output.error('container.list failed', error));
+      imageStore.load().catch((error: unknown) => output.error('image.list failed', error));
       networks.reload();
       // This node's peers (an agent older than `node` has none to show).
       lab.client().call('node.list', {}).then((nodes) => {
@@ -112,6 +121,7 @@ export function activate(context: vscode.ExtensionContext): Lab {
       }, () => undefined);
     } else if (state === 'disconnected' || state === 'failed') {
       store.clear();
+      imageStore.clear();
       networks.clear();
       labView.setNodes(null);
     }
@@ -130,6 +140,7 @@ export function activate(context: vscode.ExtensionContext): Lab {
         case 'container.changed': {
           const changed = params as AgentNotifications['container.changed'];
           store.handleChanged(changed);
+          imageStore.containersChanged();
           networks.handleContainerChanged(changed);
           labView.containerChanged(changed.status, () => lab.client().call('agent.info', {}), (error) => output.error('agent.info failed', error));
           break;
@@ -137,9 +148,13 @@ export function activate(context: vscode.ExtensionContext): Lab {
         case 'container.removed': {
           const removed = params as AgentNotifications['container.removed'];
           store.handleRemoved(removed);
+          imageStore.containersChanged();
           networks.handleContainerRemoved(removed.name);
           break;
         }
+        case 'image.changed':
+          imageStore.load().catch((error: unknown) => output.error('image.list failed', error));
+          break;
         case 'link.changed':
           networks.handleLinkChanged(params as AgentNotifications['link.changed']);
           break;
@@ -159,6 +174,8 @@ export function activate(context: vscode.ExtensionContext): Lab {
   registerLifecycleCommands(lab);
   registerShowLogsCommand(lab);
   registerContainerInfoCommands(lab);
+  registerImageCommands(lab, imageStore, images);
+  registerContainerFileCommands(lab);
   registerVmCommands(lab);
   registerAnatomyWebview(lab);
   registerManifestsWebview(lab);
@@ -167,6 +184,7 @@ export function activate(context: vscode.ExtensionContext): Lab {
   registerHostView(lab);
   registerRefreshAndOutputCommands(lab, async () => {
     labView.setInfo(await lab.client().call('agent.info', {}));
+    await imageStore.load();
     await exercises.load(); // progress may have moved from the CLI (`containers-lab lab check`)
   });
 

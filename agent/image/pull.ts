@@ -11,10 +11,12 @@
  *   5. name      only now does the name point at the image (./store.ts): an interrupted pull
  *                leaves complete, verified blobs (prune removes them; the next pull reuses them)
  *                and never a name that points at missing layers.
+ * A cancelled pull (options.signal) stops at the next step and cuts the transfers under way.
  * Every document is kept in the content store under its digest, exactly as fetched, so the
  * digests shown later are the registry's. Progress goes to one callback as events (per layer:
  * bytes so far and total), for the CLI's progress lines and the protocol's notifications alike.
  */
+import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { LabError, badInput } from '../errors';
 import type { Digest } from './digest';
@@ -46,6 +48,11 @@ export interface PullOptions extends RegistryClientOptions {
   concurrency?: number;
   /** A client to reuse (its tokens are cached per registry). */
   client?: RegistryClient;
+  /**
+   * Cancels the pull: a transfer under way is cut (its temporary file deleted), no layer starts
+   * unpacking, and the name is not set. Complete, verified blobs stay for the next pull (prune removes them).
+   */
+  signal?: AbortSignal;
 }
 
 export interface PulledLayer {
@@ -70,9 +77,13 @@ export async function pullImage(store: ImageStore, text: string, options: PullOp
   const emit = options.onEvent ?? (() => {});
   const wanted = options.platform ?? hostPlatform();
   const lease = store.createLease();
+  const stillWanted = (): void => {
+    if (options.signal?.aborted) throw pullCancelled(familiar);
+  };
   try {
     // 2. the name's target, and the platform's manifest
     const top = await client.fetchManifest(reference, manifestSelector(reference));
+    stillWanted();
     const topDocument = parseManifestDocument(top.bytes, top.contentType, `the manifest of ${familiar}`);
     const target: Descriptor = { mediaType: topDocument.mediaType, digest: top.digest, size: top.bytes.length };
     emit({ type: 'resolved', name, digest: top.digest, mediaType: topDocument.mediaType });
@@ -97,6 +108,7 @@ export async function pullImage(store: ImageStore, text: string, options: PullOp
     checkLayerTypes(manifest, familiar);
 
     // 3. the config
+    stillWanted();
     const configWhat = `the config of ${familiar}`;
     await lease.protect([manifest.config.digest]);
     if (manifest.config.size > MAX_DOCUMENT_BYTES) throw badInput(`${configWhat} is ${manifest.config.size} bytes: more than a config may have`);
@@ -110,6 +122,7 @@ export async function pullImage(store: ImageStore, text: string, options: PullOp
     const layers = await fetchLayers(store, client, reference, manifest, config, familiar, emit, options);
 
     // 5. the name
+    stillWanted();
     const record: ImageRecord = {
       name, target, manifest: { mediaType: manifest.mediaType, digest: manifestDescriptor.digest, size: manifestDescriptor.size },
       config: manifest.config.digest, platform: formatPlatform({ os: config.os || wanted.os, architecture: config.architecture || wanted.architecture, ...(config.variant ? { variant: config.variant } : {}) }),
@@ -139,13 +152,15 @@ async function fetchLayers(
       const what = `layer ${index + 1} of ${familiar} (${layer.digest.slice(7, 19)})`;
       const event = (state: LayerState, bytes: number) => emit({ type: 'layer', index, digest: layer.digest, state, bytes, total: layer.size });
       let lastReport = 0;
-      const ingested = await store.content.ingest(layer, async () => (await client.openBlob(reference, layer, what)).stream, what, (bytes) => {
+      if (options.signal?.aborted) throw pullCancelled(familiar);
+      const ingested = await store.content.ingest(layer, async () => cutOnAbort((await client.openBlob(reference, layer, what)).stream, options.signal, familiar), what, (bytes) => {
         const now = Date.now();
         if (bytes < layer.size && now - lastReport < interval) return;
         lastReport = now;
         event('downloading', bytes);
       });
       event(ingested.fetched ? 'downloaded' : 'present', layer.size);
+      if (options.signal?.aborted) throw pullCancelled(familiar);
       if (options.unpack ?? true) {
         event('unpacking', layer.size);
         await ensureLayerUnpacked(store, layer, diffId, what);
@@ -169,6 +184,28 @@ async function fetchLayers(
   const failed = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
   if (failed) throw failed.reason;
   return results;
+}
+
+/** The one line a cancelled pull ends with. */
+function pullCancelled(familiar: string): LabError {
+  return new LabError('conflict', `pull of ${familiar} cancelled: no name set, no partial layer kept`);
+}
+
+/**
+ * The blob stream, destroyed (with the cancellation as its error) when `signal` aborts: the
+ * content store's writer then deletes its temporary file and rethrows that one line.
+ */
+function cutOnAbort(stream: Readable, signal: AbortSignal | undefined, familiar: string): Readable {
+  if (!signal) return stream;
+  const cut = (): void => {
+    stream.destroy(pullCancelled(familiar));
+  };
+  if (signal.aborted) cut();
+  else {
+    signal.addEventListener('abort', cut, { once: true });
+    stream.once('close', () => signal.removeEventListener('abort', cut));
+  }
+  return stream;
 }
 
 /** Refuses, before any layer is fetched, layers this runtime cannot unpack. */

@@ -114,8 +114,11 @@ export interface ImageMethods {
   'image.pull': [ImagePullParams, ImagePullResult];
   'image.list': [Record<string, never>, ImageListEntry[]];
   'image.inspect': [{ reference: string }, ImageDetails];
-  /** Drops a name (an ID drops all its names); layers stay until `image.prune` finds them unused. */
-  'image.remove': [{ reference: string }, { removed: string[] }];
+  /**
+   * Drops a name (an ID drops all its names); layers stay until `image.prune` finds them unused.
+   * `ifUnused`: refuse (one line naming them) while containers stand on the image, as VS Code's Remove Image does.
+   */
+  'image.remove': [{ reference: string; ifUnused?: boolean }, { removed: string[] }];
   /** Deletes the blobs and layers that no image, no pull under way and no container uses. */
   'image.prune': [Record<string, never>, ImagePruneResult];
   /** A `docker save` archive or an OCI layout (directory or tar) on the agent's machine; `name` names an unnamed image. */

@@ -7,6 +7,7 @@ export * from './oci-spec';
 export * from './methods';
 export * from './labs';
 export * from './images';
+export * from './files';
 export * from './capabilities';
 export * from './annotations';
 export * from './published-ports';

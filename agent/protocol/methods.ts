@@ -7,6 +7,7 @@ import type { LabMethods, LabNotifications } from './labs';
 import type { ImageMethods, ImageNotifications } from './images';
 import type { NodeMethods, NodeNotifications } from './nodes';
 import type { PodMethods, PodNotifications } from './pods';
+import type { FileMethods } from './files';
 import type { OciSeccomp, OciSpec } from './oci-spec';
 import type { HostContainers, HostContainersParams } from './host-containers';
 
@@ -184,7 +185,7 @@ export interface ExecOptions {
 }
 
 /** Request method → [params, result]: the container methods here, the labs' in ./labs.ts. */
-export interface AgentMethods extends LabMethods, ImageMethods, NodeMethods, PodMethods {
+export interface AgentMethods extends LabMethods, ImageMethods, NodeMethods, PodMethods, FileMethods {
   'agent.info': [Record<string, never>, AgentInfo];
   'container.run': [RunOptions, ContainerRecord];
   'container.start': [{ id: string }, ContainerRecord];

@@ -15,6 +15,7 @@ import type {
   PathLayer,
   RunOptions,
 } from '../protocol';
+import type { ContainerLayerStack } from '../inspect/container-files';
 import type { RuntimeImages } from './images';
 import type { RuntimeNodes } from './nodes';
 
@@ -69,6 +70,8 @@ export interface ContainerRuntime {
   logs(id: string): Buffer;
   /** Which overlay layer a path inside the container's root comes from. */
   pathLayer(id: string, path: string): PathLayer;
+  /** A container's overlay and the image layer behind each lower dir (aligned with rootfs.lower). */
+  layerStack(id: string): ContainerLayerStack;
   /** Streams what is appended to the log from `fromOffset` (default: its current end). */
   followLogs(id: string, onData: (data: Buffer) => void, fromOffset?: number): LogFollower;
   exec(options: ExecOptions): ExecSession;

@@ -16,7 +16,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { LabError } from '../errors';
+import { LabError, conflict } from '../errors';
 import type { Digest } from '../image/digest';
 import { buildImage, type BuildRequest } from '../image/build';
 import { importImages } from '../image/import';
@@ -61,10 +61,12 @@ export class RuntimeImages {
     removeAbandonedPartials(this.store.layersDirectory);
   }
 
-  async pull(params: ImagePullParams, onEvent: (event: ImagePullEvent) => void = () => {}): Promise<ImagePullResult> {
+  /** `signal`: cancels the pull (the client cancelled the request); nothing half-stored stays. */
+  async pull(params: ImagePullParams, onEvent: (event: ImagePullEvent) => void = () => {}, signal?: AbortSignal): Promise<ImagePullResult> {
     const { record, layers } = await pullImage(this.store, params.reference, {
       ...(params.insecureRegistries ? { insecureRegistries: params.insecureRegistries } : {}),
       ...(params.platform !== undefined ? { platform: parsePlatform(params.platform) } : {}),
+      ...(signal ? { signal } : {}),
       onEvent,
     });
     this.changed([record.name], false);
@@ -77,15 +79,23 @@ export class RuntimeImages {
 
   inspect(reference: string): ImageDetails {
     const details = this.store.inspect(reference);
-    const directories = new Set(details.layers.map((layer) => layer.directory));
+    // Standing on every layer of the image: a container of another image that only shares the base layer does not count.
     const containers = this.containers()
-      .filter((container) => (container.rootfs?.lower ?? []).some((lower) => directories.has(lower)))
+      .filter((container) => details.layers.every((layer) => (container.rootfs?.lower ?? []).includes(layer.directory)))
       .map((container) => container.name)
       .sort();
     return detailsRecord(details, containers);
   }
 
-  async remove(reference: string): Promise<{ removed: string[] }> {
+  /** `ifUnused`: refuse while a container stands on the image (the CLI's rmi untags regardless; the layers stay). */
+  async remove(reference: string, ifUnused = false): Promise<{ removed: string[] }> {
+    if (ifUnused) {
+      const { familiarName, containers } = this.inspect(reference);
+      if (containers.length > 0) {
+        const many = containers.length > 1;
+        throw conflict(`image ${familiarName} is used by container${many ? 's' : ''} ${containers.join(', ')}: remove ${many ? 'them' : 'it'} first`);
+      }
+    }
     const removed = await this.store.remove(reference);
     this.changed(removed, true);
     return { removed };

@@ -22,6 +22,7 @@ import { discoverHostContainers, type OwnContainer } from '../inspect/host/host-
 import { configFromRunOptions, isHostname, validateName } from '../oci/from-run-options';
 import { checkImageNamespaces, configFromImage } from '../oci/from-image';
 import { validateConfig } from '../oci/validate';
+import type { ContainerLayerStack } from '../inspect/container-files';
 import type { ContainerRuntime, ExecSession, LogFollower, RuntimeEvents, SpecAmendment } from './api';
 import { openCgroupHost, type Cgroup } from './cgroups';
 import { busyboxImageStatus, ensureBusyboxImage } from './image/busybox';
@@ -287,10 +288,15 @@ export class Runtime implements ContainerRuntime {
   }
 
   pathLayer(id: string, path: string): PathLayer {
+    const stack = this.layerStack(id);
+    return pathLayer(stack.rootfs, path, stack.layers);
+  }
+
+  layerStack(id: string): ContainerLayerStack {
     const state = this.lookup(id);
     const rootfs = state.rootfs;
     if (!rootfs) throw badInput(`${state.name} shares the host's root: it has no overlay layers`);
-    return pathLayer(rootfs, path, this.images.layersOf(this.context.store.directory(state.id), rootfs.lower));
+    return { id: state.id, name: state.name, image: state.image, rootfs, layers: this.images.layersOf(this.context.store.directory(state.id), rootfs.lower) };
   }
 
   resolveId(idOrName: string): string {

@@ -17,7 +17,7 @@
  * Messages echo nothing the peer sent but field names, and those at most 40 characters each.
  */
 import { excerpt } from '../errors';
-import { NAMESPACE_TYPES, NODE_MODES, RpcErrorCode } from '../protocol';
+import { FILES_READ_LIMIT, NAMESPACE_TYPES, NODE_MODES, RpcErrorCode } from '../protocol';
 import type { AgentMethod, AgentMethods } from '../protocol';
 import { configSchemaProblem } from '../oci/validate';
 import { RpcError } from './jsonrpc';
@@ -167,6 +167,9 @@ const rules: { [M in AgentMethod]: ParamRules } = {
   'container.remove': { id, force: { type: 'boolean' } },
   'container.pathLayer': { id, path: { type: 'string', required: true } },
   'container.logs': { id, follow: { type: 'boolean' } },
+  'container.layers': { id },
+  'container.files.list': { id, path: { type: 'string', required: true } },
+  'container.files.read': { id, path: { type: 'string', required: true }, offset: { type: 'integer', min: 0 }, length: { type: 'integer', min: 0, max: FILES_READ_LIMIT } },
   'exec.start': {
     id,
     args: { ...argList, required: true },
@@ -190,7 +193,7 @@ const rules: { [M in AgentMethod]: ParamRules } = {
   },
   'image.list': {},
   'image.inspect': { reference: { type: 'string', required: true, maxLength: REFERENCE_LENGTH } },
-  'image.remove': { reference: { type: 'string', required: true, maxLength: REFERENCE_LENGTH } },
+  'image.remove': { reference: { type: 'string', required: true, maxLength: REFERENCE_LENGTH }, ifUnused: { type: 'boolean' } },
   'image.prune': {},
   'image.import': { path: { type: 'string', required: true }, name: { type: 'string', maxLength: REFERENCE_LENGTH } },
   'node.list': {},

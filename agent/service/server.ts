@@ -29,6 +29,7 @@ import { isAgentMethod, validateParams } from './params';
 import { publicError } from './public-error';
 import { LabService } from '../labs/service';
 import { PodService } from '../pods/service';
+import { containerLayers, listContainerFiles, readContainerFile } from '../inspect/container-files';
 
 import { defaultSocketPath } from './socket-path';
 
@@ -63,6 +64,8 @@ export const EXEC_HANGUP_GRACE_MS = 2000;
 type Handler<M extends AgentMethod> = (
   params: AgentMethods[M][0],
   peer: Peer,
+  /** Aborted when the peer cancels the request ($/cancelRequest) or goes away. */
+  signal: AbortSignal,
 ) => AgentMethods[M][1] | Promise<AgentMethods[M][1]>;
 
 /** Notifications every connection receives; logs and exec output go only to who asked. */
@@ -105,7 +108,7 @@ export class AgentService {
     }
     const peer: Peer = { connection, sessions: new Map(), exited: new Set(), follows: new Set() };
     this.peers.add(peer);
-    connection.onRequest((method, params) => this.dispatch(method, params, peer));
+    connection.onRequest((method, params, context) => this.dispatch(method, params, peer, context.signal));
     connection.onClose(() => this.release(peer));
     return connection;
   }
@@ -174,7 +177,7 @@ export class AgentService {
     return Promise.all([...this.hangingUp]).then(() => undefined);
   }
 
-  private async dispatch(method: string, params: unknown, peer: Peer): Promise<unknown> {
+  private async dispatch(method: string, params: unknown, peer: Peer, signal: AbortSignal): Promise<unknown> {
     // One catch for all of it: the check of the params can fail like any code, and no failure
     // may reach the peer as JavaScript's own words.
     try {
@@ -183,7 +186,7 @@ export class AgentService {
       if (!isAgentMethod(method)) throw new RpcError(RpcErrorCode.MethodNotFound, `method not found: ${quote(method)}`);
       const typed = validateParams(method, params);
       const handler = this.handlers[method] as Handler<typeof method>;
-      return await handler(typed, peer);
+      return await handler(typed, peer, signal);
     } catch (error) {
       throw publicError(error, method, params, this.log);
     }
@@ -214,6 +217,9 @@ export class AgentService {
     },
     'container.logs': ({ id, follow }, peer) => this.logs(id, follow === true, peer),
     'container.pathLayer': ({ id, path }) => this.runtime.pathLayer(id, path),
+    'container.layers': ({ id }) => containerLayers(this.runtime.layerStack(id)),
+    'container.files.list': ({ id, path }) => listContainerFiles(this.runtime.layerStack(id), path),
+    'container.files.read': ({ id, path, offset, length }) => readContainerFile(this.runtime.layerStack(id), path, offset, length),
     'exec.start': (options, peer) => this.startExec(options, peer),
     'exec.input': ({ session, data }, peer) => {
       this.session(peer, session).write(Buffer.from(data, 'base64'));
@@ -229,13 +235,13 @@ export class AgentService {
     },
     'host.snapshot': () => this.runtime.snapshot(),
     'host.containers': ({ roots }) => this.runtime.hostContainers(roots),
-    // A pull's progress goes to the connection that asked for it, as it happens.
-    'image.pull': (params, peer) => this.runtime.images.pull(params, (event) => {
+    // A pull's progress goes to the connection that asked for it, as it happens; cancelling the request stops the pull.
+    'image.pull': (params, peer, signal) => this.runtime.images.pull(params, (event) => {
       sendNotification(peer.connection, 'image.progress', { reference: params.reference, event });
-    }),
+    }, signal),
     'image.list': () => this.runtime.images.list(),
     'image.inspect': ({ reference }) => this.runtime.images.inspect(reference),
-    'image.remove': ({ reference }) => this.runtime.images.remove(reference),
+    'image.remove': ({ reference, ifUnused }) => this.runtime.images.remove(reference, ifUnused === true),
     'image.prune': () => this.runtime.images.prune(),
     'image.import': ({ path, name }) => this.runtime.images.import(path, name),
     'node.list': () => this.runtime.nodes.list(),

@@ -56,9 +56,9 @@ const EDIT_AND_RETRY = 'Edit and Retry';
 /** Runs the container with progress, records it, reveals its node. Returns the record. */
 export async function startContainer(lab: Lab, options: RunOptions): Promise<ContainerRecord> {
   const client = await lab.ensureConnected();
-  const name = options.name ?? 'busybox';
+  const what = options.image && options.image !== 'busybox' ? `a container of ${options.image}` : `busybox container "${options.name ?? 'busybox'}"`;
   const record = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Containers Lab: starting busybox container "${name}"…` },
+    { location: vscode.ProgressLocation.Notification, title: `Containers Lab: starting ${what}…` },
     () => client.call('container.run', options, { timeoutMs: 120_000 }),
   );
   lab.output.info(`started ${record.name} (${record.id}): PID ${record.pid}, ${record.network.ip ?? 'no IP'}`);

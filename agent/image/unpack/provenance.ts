@@ -238,7 +238,8 @@ function isWhiteout(stat: Stats): boolean {
   return stat.isCharacterDevice() && stat.rdev === 0;
 }
 
-function isOpaque(directory: string): boolean {
+/** True when `directory` (a layer's own copy) is marked opaque: overlayfs merges nothing from below it. */
+export function isOpaque(directory: string): boolean {
   return lgetxattr(directory, OPAQUE_XATTR)?.toString('latin1') === 'y';
 }
 

@@ -1,12 +1,13 @@
 /*
  * One container: its name, state icon and IP; unfolded, the five kinds of kernel objects it is
- * made of, and its published ports. The section nodes are created once per container and kept, so a refresh of this node
+ * made of, its Files (the root filesystem, each entry with its layer) and its published ports. The section nodes are created once per container and kept, so a refresh of this node
  * (after container.changed) re-renders them with the fresh record.
  */
 import * as vscode from 'vscode';
 import type { ContainerRecord, ContainerSummary } from '../../../agent/protocol';
 import type { ContainerStore } from './container-store';
 import { CgroupNode } from './cgroup-node';
+import { FilesNode } from './files-node';
 import { FilesystemNode } from './filesystem-node';
 import { containerDescription, containerLabel, containerTooltip, statusIcon } from './model';
 import { NamespacesNode } from './namespaces-node';
@@ -29,6 +30,7 @@ export class ContainerNode implements ContainersTreeNode {
       new NamespacesNode(this, record),
       new CgroupNode(this, record),
       new FilesystemNode(this, record),
+      new FilesNode(this, this.store),
       new NetworkNode(this, record),
       new PortsNode(this, record),
     ];

@@ -19,7 +19,8 @@ export class ContainerStore {
   /** Bumped by clear(): answers that arrive for an older connection are dropped. */
   private generation = 0;
 
-  constructor(private readonly client: () => AgentClient | null) {}
+  /** The current agent client, or null while not connected (the Files node asks through it). */
+  constructor(readonly client: () => AgentClient | null) {}
 
   onDidChange(listener: (change: StoreChange) => void): () => void {
     this.listeners.add(listener);

@@ -67,6 +67,7 @@ class AnatomyPanel implements vscode.Disposable {
     switch (message.type) {
       case 'ready':
         // A (re)loaded page: give it what we have, then a fresh sample.
+        this.layersSent = false;
         if (this.removed) void this.postRemoved();
         else if (this.lastRecord) void this.post({ type: 'record', record: this.lastRecord, history: this.history.list() });
         if (this.lab.connection.state !== 'connected') void this.post({ type: 'connection', connected: false });
@@ -113,6 +114,7 @@ class AnatomyPanel implements vscode.Disposable {
       const record = await this.lab.connection.client.call('container.inspect', { id: this.state.id });
       if (this.removed) return;
       if (record.cgroup?.usage && record.status !== 'stopped') this.history.add(record.cgroup.usage, Date.now());
+      void this.postLayers(record);
       this.lastRecord = record;
       // A record taken while a forced removal kills the processes still says "running" but shows none.
       if ((record.status === 'running' || record.status === 'paused') && record.processes.length > 0 && record.security !== null) this.lastLiveRecord = record;
@@ -122,6 +124,19 @@ class AnatomyPanel implements vscode.Disposable {
       // Anything else (a dropped link) is followed by a state change; the next sample retries.
     } finally {
       this.inFlight = false;
+    }
+  }
+
+  /** The layer stack, once per page load (a container's layers never change). */
+  private layersSent = false;
+
+  private async postLayers(record: ContainerRecord): Promise<void> {
+    if (this.layersSent || !record.rootfs || !this.lab.connection.client) return;
+    this.layersSent = true;
+    try {
+      void this.post({ type: 'layers', layers: await this.lab.connection.client.call('container.layers', { id: this.state.id }) });
+    } catch {
+      this.layersSent = false; // an older agent, or a dropped link: the next sample tries again
     }
   }
 

@@ -2,7 +2,7 @@
  * What the Anatomy panel (extension side) and its page say to each other. Types only: both sides
  * import this file, the page through its browser bundle.
  */
-import type { ContainerRecord, PathLayer } from '../../../agent/protocol';
+import type { ContainerLayers, ContainerRecord, PathLayer } from '../../../agent/protocol';
 import type { Protection } from './security-rows';
 import type { UsageSample } from './usage-history';
 
@@ -18,6 +18,8 @@ export type ToPage =
   | { type: 'removed'; name: string; record?: ContainerRecord; history?: UsageSample[] }
   | { type: 'connection'; connected: boolean }
   | { type: 'pathLayer'; result: PathLayer }
+  /** The overlay's layers, top first (container.layers): drawn as a stack. */
+  | { type: 'layers'; layers: ContainerLayers }
   | { type: 'pathLayerError'; path: string; message: string }
   /** The "Try without" copy asked for is running (or failed: the extension said why). */
   | { type: 'tryDone' };

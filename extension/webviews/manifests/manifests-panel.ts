@@ -15,7 +15,7 @@ import { resolveContainer } from '../../commands/resolve-container';
 import type { Lab } from '../../lab';
 import { registerPanelKind, showPanel, type PanelKind } from '../shared/panel';
 import { documentFields } from './document-fields';
-import type { FromPage, ManifestsState, PageLink, ToPage } from './messages';
+import type { FromPage, ImageConfigDocument, ManifestsState, PageLink, ToPage } from './messages';
 import { configToPod } from './pod-yaml';
 import { podYamlUri } from './pod-yaml-uri';
 
@@ -47,8 +47,10 @@ function attachManifests(lab: Lab, panel: vscode.WebviewPanel, state: ManifestsS
     const translation = configToPod(record.config, record);
     const config = configJsonText(record);
     const links: PageLink[] = translation.links.map(({ kernel, ...link }) => ({ ...link, hasKernel: kernel !== null }));
+    const image = record.imageRef ? await imageConfigDocument(lab, record.imageRef.name) : undefined;
     void post({
       type: 'documents',
+      ...(image ? { image } : {}),
       name: record.name,
       status: record.status,
       config: { text: config, fields: documentFields(config) },
@@ -110,4 +112,17 @@ export function registerManifestsWebview(lab: Lab): void {
     await vscode.window.showTextDocument(document, { preview: true });
     return document.uri.toString();
   });
+}
+
+/**
+ * The image config beside the config.json it produced (agent/oci/from-image.ts applies Docker's
+ * rules: Entrypoint+Cmd → process.args, Env, WorkingDir → cwd, User → uid/gid, Labels → annotations).
+ */
+async function imageConfigDocument(lab: Lab, name: string): Promise<ImageConfigDocument> {
+  try {
+    const details = await lab.client().call('image.inspect', { reference: name });
+    return { name: details.familiarName, text: JSON.stringify({ architecture: details.architecture, os: details.os, config: details.config }, null, 2) };
+  } catch {
+    return { name, text: null };
+  }
 }

@@ -18,11 +18,17 @@ export interface ManifestDocument {
   fields: FieldSpan[];
 }
 
+/** The image config a container's config.json was made from (null text: the image is gone from the store). */
+export interface ImageConfigDocument {
+  name: string;
+  text: string | null;
+}
+
 /** A link as the page needs it: which fields on each side belong together (values come on demand). */
 export type PageLink = Omit<FieldLink, 'kernel'> & { hasKernel: boolean };
 
 export type ToPage =
-  | { type: 'documents'; name: string; status: ContainerStatus; config: ManifestDocument; pod: ManifestDocument; links: PageLink[] }
+  | { type: 'documents'; name: string; status: ContainerStatus; config: ManifestDocument; pod: ManifestDocument; links: PageLink[]; image?: ImageConfigDocument }
   /** The kernel object behind a link, read from a fresh container.inspect at `readAt`. */
   | { type: 'kernel'; linkId: string; kernel: KernelObject | null; readAt: string }
   | { type: 'status'; status: ContainerStatus | 'removed' }

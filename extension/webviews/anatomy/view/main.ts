@@ -24,6 +24,7 @@ import type { AnatomyState, FromPage, ToPage } from '../messages';
 import type { UsageSample } from '../usage-history';
 import { areaChart } from './chart';
 import { securitySection } from './security-section';
+import { answerLayerText, layerStack } from './layer-stack';
 
 const HISTORY_CAPACITY = 60;
 /** What the page keeps across reloads: the path asked about, and a removed container's last record. */
@@ -215,11 +216,12 @@ const security = securitySection(sections.security.body, (protection) => {
 // --- filesystem: overlay and "which layer is this path from?" -----------------------------------
 
 const overlayTable = h('div', {});
+const stack = layerStack();
 const pathInput = h('input', { type: 'text', id: 'path-input', value: state.path ?? '/etc/passwd', 'aria-label': 'Path inside the container', spellcheck: 'false', size: 32 });
 const pathButton = h('button', { type: 'submit', id: 'path-ask' }, 'Which layer?');
 const pathResult = h('div', { id: 'path-result', 'aria-live': 'polite' });
 const pathForm = h('form', { class: 'path-form' }, h('label', { for: 'path-input' }, 'Which layer does this path come from? '), pathInput, ' ', pathButton);
-sections.filesystem.body.append(overlayTable, pathForm, pathResult);
+sections.filesystem.body.append(overlayTable, stack.element, pathForm, pathResult);
 
 /** The path last asked about; re-asked with each record so a write's copy-up shows without a click. */
 let askedPath: string | null = state.path ?? null;
@@ -250,8 +252,11 @@ function drawPathLayer(result: PathLayer): void {
   pathResult.dataset.layer = result.layer;
   pathResult.dataset.copiedUp = String(result.copiedUp === true);
   pathResult.dataset.path = result.path;
+  stack.mark(result);
+  const which = answerLayerText(result);
   pathResult.replaceChildren(
     h('p', {}, h('code', {}, result.path), ' — ', h('strong', { class: `layer-name layer-${result.layer}` }, LAYER_TEXT[result.layer]), result.copiedUp ? h('span', { class: 'badge copied-up' }, copiedUpNow ? 'copied up just now' : 'copied up') : null),
+    h('p', { class: 'which-layer' }, which ?? ''),
     h(
       'table',
       { class: 'grid' },
@@ -376,6 +381,9 @@ onExtensionMessage<ToPage>((message) => {
       break;
     case 'pathLayer':
       if (askedPath !== null) drawPathLayer(message.result);
+      break;
+    case 'layers':
+      stack.draw(message.layers);
       break;
     case 'pathLayerError':
       pathResult.dataset.layer = 'error';

@@ -12,7 +12,7 @@ import { h, onExtensionMessage, postToExtension, readInitialState, savePageState
 import type { FieldSpan } from '../document-fields';
 import { pathAndAncestors } from '../field-paths';
 import type { KernelObject } from '../kernel-objects';
-import type { FromPage, ManifestDocument, ManifestsState, PageLink, ToPage } from '../messages';
+import type { FromPage, ImageConfigDocument, ManifestDocument, ManifestsState, PageLink, ToPage } from '../messages';
 
 type Side = 'config' | 'pod';
 const SIDES: Side[] = ['config', 'pod'];
@@ -53,7 +53,19 @@ for (const side of SIDES) {
   views[side] = { side, element, lines: [], fields: [], stops: [], active: null };
 }
 const kernelPanel = h('aside', { id: 'kernel', 'aria-live': 'polite', 'aria-label': 'Kernel object' }, h('p', { class: 'muted' }, 'Select a field to see the kernel object it produced.'));
-app.append(columns, kernelPanel);
+const imagePanel = h('section', { id: 'image-config', hidden: true, 'aria-label': 'Image config' });
+app.append(columns, kernelPanel, imagePanel);
+
+/** The image config that became this config.json, when the container was made from an image. */
+function drawImage(image: ImageConfigDocument | undefined): void {
+  imagePanel.hidden = image === undefined;
+  if (!image) return;
+  imagePanel.replaceChildren(
+    h('h2', {}, `Image config (${image.name}) → config.json`),
+    h('p', { class: 'muted' }, 'Entrypoint + Cmd became process.args, Env process.env, WorkingDir process.cwd, User process.user (by name through the image\'s /etc/passwd and /etc/group), Labels annotations.'),
+    image.text === null ? h('p', { class: 'muted' }, 'The image is no longer in the store (removed); the container keeps its layers.') : h('pre', { class: 'document image-config', tabindex: 0 }, image.text),
+  );
+}
 
 let links: PageLink[] = [];
 let selectedLink: PageLink | null = null;
@@ -236,6 +248,7 @@ onExtensionMessage<ToPage>((message) => {
       setStatus(message.status);
       drawDocument(views.config, message.config);
       drawDocument(views.pod, message.pod);
+      drawImage(message.image);
       document.body.dataset.ready = 'true';
       if (state.selected) selectLink(state.selected);
       break;
