@@ -19,7 +19,8 @@ fi
 # docker-registry + skopeo + apache2-utils (htpasswd) + openssl: the image tests run a real registry,
 # push the images they build to it, and sign its bearer tokens
 # attr (getfattr/setfattr): the layer-unpack tests give files xattrs and read them back
-PACKAGES=(busybox-static iproute2 iputils-ping util-linux procps nftables runc crun openssh-server
+# strace: the syscall-layer lab (level 24) traces a run with it
+PACKAGES=(busybox-static iproute2 iputils-ping util-linux procps nftables strace runc crun openssh-server
   qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
   vagrant vagrant-libvirt shellcheck
   docker-registry skopeo apache2-utils openssl attr)

@@ -23,6 +23,7 @@ import { LabStateStore } from '../agent/labs/state';
 import type { LabNetwork } from '../agent/labs/template';
 import type { LabFeature, LabKind } from '../agent/protocol/labs';
 import { hostLinkNames, leftovers, NONE_LEFT, removeBridgeIfCreated } from './helpers/kernel-witness';
+import { AGENT_BUNDLE, ensureBuilt } from './helpers/service';
 
 export const LABS_DIRECTORY = join(__dirname, '..', 'labs');
 
@@ -48,6 +49,22 @@ export function attemptNetworks(stateRoot: string, id: string): Record<string, L
   return new LabStateStore(join(stateRoot, 'labs')).get(id, 0).attempt?.networks ?? {};
 }
 
+/**
+ * Labs whose steps run the CLI on the lab host ({{cli}}, e.g. under strace) run this checkout's
+ * build, not whatever containers-lab is on PATH.
+ */
+export function useThisCheckoutsCli(): void {
+  ensureBuilt();
+  process.env.CONTAINERS_LAB_CLI = `${process.execPath} ${AGENT_BUNDLE}`;
+}
+
+/** The named network namespaces and host links a lab's attempt has the learner make by hand (its cleanup, filled). */
+export function handMadeNames(stateRoot: string, id: string, cleanup: { netns?: string[]; links?: string[] } | undefined): { netns: string[]; links: string[] } {
+  const token = new LabStateStore(join(stateRoot, 'labs')).get(id, 0).attempt?.token ?? '';
+  const fill = (names: string[] | undefined): string[] => (names ?? []).map((name) => name.replaceAll('{{token}}', token));
+  return { netns: fill(cleanup?.netns), links: fill(cleanup?.links) };
+}
+
 export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (id: string) => boolean): void {
   let stateRoot: string;
   let runtime: ContainerRuntime;
@@ -58,6 +75,7 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
   const made = new Map<string, number | null>();
 
   beforeAll(async () => {
+    useThisCheckoutsCli();
     stateRoot = mkdtempSync(`/tmp/cl-labs-${kind}-`);
     removeSuiteBridge = removeBridgeIfCreated(bridge);
     // The suite's own default network: every bridged container of its labs, pods' sandboxes and
@@ -126,7 +144,11 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
 
         const bridges = new Set(Object.values(attemptNetworks(stateRoot, lab.id)).map((network) => network.bridge));
         const made = runtime.list().map((summary) => ({ id: summary.id, pid: summary.pid }));
+        const byHand = handMadeNames(stateRoot, lab.id, lab.cleanup);
         await engine.stop(lab.id);
+        // What the learner made by hand, outside the agent, is gone too: named namespaces, links.
+        expect(byHand.netns.filter((name) => existsSync(`/run/netns/${name}`))).toEqual([]);
+        expect(byHand.links.filter((name) => hostLinkNames().includes(name))).toEqual([]);
         expect(runtime.list().map((summary) => summary.name)).toEqual([]);
         expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
         expect(bridgesLeftBy(stateRoot, bridges)).toEqual([]);

@@ -15,6 +15,8 @@ import type { LabContext } from '../context';
 import { CheckFailed, existing, running } from './outcome';
 import { namespaceInode } from './namespaces';
 import { hostUidOf, readIdMap } from './uid-map';
+import { cpuUsageNs, freezerFile, memoryUsage } from './cgroup-usage';
+import { handMadeProcess } from './host-process';
 
 export interface FactValue {
   value: string;
@@ -55,6 +57,29 @@ export function factValue(fact: Fact, context: LabContext): FactValue {
       const ip = existing(context, fact.container).network.ip;
       if (!ip) throw new CheckFailed(`"${fact.container}" has no IP address`);
       return word(ip);
+    }
+    case 'usageFile': {
+      const cgroup = existing(context, fact.container).cgroup;
+      const file = fact.controller === 'memory' ? cgroup?.files.memoryCurrent : cgroup?.files.cpuUsage;
+      if (!file) throw new CheckFailed(`"${fact.container}" has no ${fact.controller} usage file`);
+      return { value: file, kind: 'path' };
+    }
+    case 'freezerFile': {
+      const cgroup = existing(context, fact.container).cgroup;
+      if (!cgroup) throw new CheckFailed(`"${fact.container}" has no cgroup`);
+      return { value: freezerFile(cgroup), kind: 'path' };
+    }
+    case 'busiest': {
+      const used = fact.containers.map((name) => {
+        const cgroup = existing(context, name).cgroup;
+        if (!cgroup) throw new CheckFailed(`"${name}" has no cgroup`);
+        return { name, amount: fact.controller === 'memory' ? memoryUsage(cgroup) : cpuUsageNs(cgroup) };
+      });
+      return word(used.reduce((best, next) => (next.amount > best.amount ? next : best)).name);
+    }
+    case 'sharedWithHostByRoot': {
+      const pid = handMadeProcess(fact.root);
+      return { value: NAMESPACE_TYPES.filter((type) => namespaceInode(pid, type) === namespaceInode('self', type)).join(','), kind: 'list' };
     }
     case 'hostname':
       // The UTS name of a running process, as its own /proc/sys view would give it, via the record.

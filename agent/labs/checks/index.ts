@@ -27,6 +27,12 @@ import { checkUidMap } from './uid-map';
 import { checkUnchanged } from './unchanged';
 import { checkUser } from './user';
 import { checkWrittenBy } from './written-by';
+import { checkCpuShare } from './cpu-share';
+import { checkFreezer } from './freezer';
+import { checkNetns } from './netns';
+import { checkHostProcess } from './host-process';
+import { checkTrace } from './trace';
+import { checkHostHttp } from './host-http';
 
 type CheckRunner<K extends CheckKind> = (params: CheckParamsByKind[K], context: LabContext) => void | Promise<void>;
 
@@ -52,6 +58,12 @@ export const CHECKS: { [K in CheckKind]: CheckRunner<K> } = {
   listening: checkListening,
   'init-step': checkInitStep,
   'written-by': checkWrittenBy,
+  'cpu-share': checkCpuShare,
+  freezer: checkFreezer,
+  netns: checkNetns,
+  'host-process': checkHostProcess,
+  trace: checkTrace,
+  'host-http': checkHostHttp,
 };
 
 export { CheckFailed } from './outcome';
