@@ -7,7 +7,7 @@
  * rtnetlink dump in that namespace.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { readMountinfoEntries } from '../../inspect/mountinfo';
 import type { CheckParamsByKind } from '../format';
 import type { LabContext } from '../context';
 import { inSubnet } from './interface';
@@ -21,7 +21,8 @@ interface IpAddress {
 }
 
 export function checkNetns(params: CheckParamsByKind['netns'], _context: LabContext): void {
-  const present = existsSync(`/run/netns/${params.name}`);
+  // Held means mounted: the file alone, once unmounted, names no namespace.
+  const present = readMountinfoEntries('self').some((entry) => entry.target === `/run/netns/${params.name}` && entry.fstype === 'nsfs');
   if (params.present === false) {
     failIf(present, `/run/netns/${params.name} still holds a network namespace`);
     return;
