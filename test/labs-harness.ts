@@ -141,6 +141,15 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
         expect(solved.checks.filter((check) => !check.passed)).toEqual([]);
         expect(solved.score).toBe(solved.max);
         expect(solved.passed).toBe(true);
+        // A mock exam's result by domain adds up to its score, over every check that names a domain.
+        if (lab.checks.some((check) => check.domain)) {
+          for (const report of [unsolved, solved]) {
+            const byDomain = report.byDomain ?? [];
+            expect(byDomain.reduce((sum, entry) => sum + entry.max, 0)).toBe(lab.checks.filter((check) => check.domain).reduce((sum, check) => sum + check.weight, 0));
+            expect(byDomain.reduce((sum, entry) => sum + entry.score, 0)).toBe(report.checks.filter((check) => check.domain && check.passed).reduce((sum, check) => sum + check.weight, 0));
+          }
+          expect(solved.byDomain!.every((entry) => entry.score === entry.max)).toBe(true);
+        }
 
         const bridges = new Set(Object.values(attemptNetworks(stateRoot, lab.id)).map((network) => network.bridge));
         const made = runtime.list().map((summary) => ({ id: summary.id, pid: summary.pid }));
