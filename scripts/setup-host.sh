@@ -21,7 +21,8 @@ fi
 # attr (getfattr/setfattr): the layer-unpack tests give files xattrs and read them back
 # umoci: `npm run bench -- --only images` times skopeo copy + umoci unpack against the agent's pull
 # containerd (with ctr and its runc shim): the containers-lab-runc and host-containers tests start a private containerd
-PACKAGES=(busybox-static iproute2 iputils-ping util-linux procps nftables runc crun openssh-server
+# strace: the syscall-layer lab (level 24) traces a run with it
+PACKAGES=(busybox-static iproute2 iputils-ping util-linux procps nftables strace runc crun openssh-server
   qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
   vagrant vagrant-libvirt shellcheck
   docker-registry skopeo apache2-utils openssl attr umoci containerd)

@@ -7,7 +7,7 @@
  * graded in-process by labs-levels/labs-exercises; this file proves the ways in are the same.)
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -17,7 +17,7 @@ import type { CliResult } from './helpers/cli';
 import { useOwnDefaultNetwork } from './helpers/default-network';
 import { leftovers, NONE_LEFT } from './helpers/kernel-witness';
 import { AGENT_BUNDLE, ensureBuilt, startService, stopService, type RunningService } from './helpers/service';
-import { attemptNetworks, bridgesLeftBy, LABS_DIRECTORY } from './labs-harness';
+import { attemptNetworks, bridgesLeftBy, handMadeNames, LABS_DIRECTORY, useThisCheckoutsCli } from './labs-harness';
 
 const labs = loadLabs(LABS_DIRECTORY);
 let work: string;
@@ -44,6 +44,7 @@ function cli(stateRoot: string, socket: string, argv: readonly string[]): Promis
 
 beforeAll(() => {
   ensureBuilt();
+  useThisCheckoutsCli();
   work = mkdtempSync('/tmp/cl-labs-both-');
   mkdirSync(join(work, 'run'), { mode: 0o700 });
   // The labs' learner containers that name no bridge go here, in both ways (the service reads it too).
@@ -94,11 +95,13 @@ function eachLab(way: 'standalone' | 'service'): void {
         const listed = JSON.parse((await run('ps', '-a', '--json')).stdout) as { id: string; pid: number | null }[];
         made.push(...listed);
         const bridges = Object.values(attemptNetworks(stateRoot(), lab.id)).map((network) => network.bridge);
+        const byHand = handMadeNames(stateRoot(), lab.id, lab.cleanup);
         const stopped = await run('lab', 'stop', lab.id);
         expect(stopped.code, stopped.stderr).toBe(0);
         expect(JSON.parse((await run('ps', '-a', '--json')).stdout)).toEqual([]);
         expect(leftovers(stateRoot(), listed)).toEqual(NONE_LEFT);
         expect(bridgesLeftBy(stateRoot(), bridges)).toEqual([]);
+        expect(byHand.netns.filter((name) => existsSync(`/run/netns/${name}`))).toEqual([]);
       } finally {
         await run('lab', 'stop', lab.id);
       }

@@ -23,6 +23,7 @@ import { LabStateStore } from '../agent/labs/state';
 import type { LabNetwork } from '../agent/labs/template';
 import type { LabFeature, LabKind } from '../agent/protocol/labs';
 import { hostLinkNames, leftovers, NONE_LEFT, removeBridgeIfCreated } from './helpers/kernel-witness';
+import { AGENT_BUNDLE, ensureBuilt } from './helpers/service';
 
 export const LABS_DIRECTORY = join(__dirname, '..', 'labs');
 
@@ -48,6 +49,22 @@ export function attemptNetworks(stateRoot: string, id: string): Record<string, L
   return new LabStateStore(join(stateRoot, 'labs')).get(id, 0).attempt?.networks ?? {};
 }
 
+/**
+ * Labs whose steps run the CLI on the lab host ({{cli}}, e.g. under strace) run this checkout's
+ * build, not whatever containers-lab is on PATH.
+ */
+export function useThisCheckoutsCli(): void {
+  ensureBuilt();
+  process.env.CONTAINERS_LAB_CLI = `${process.execPath} ${AGENT_BUNDLE}`;
+}
+
+/** The named network namespaces and host links a lab's attempt has the learner make by hand (its cleanup, filled). */
+export function handMadeNames(stateRoot: string, id: string, cleanup: { netns?: string[]; links?: string[] } | undefined): { netns: string[]; links: string[] } {
+  const token = new LabStateStore(join(stateRoot, 'labs')).get(id, 0).attempt?.token ?? '';
+  const fill = (names: string[] | undefined): string[] => (names ?? []).map((name) => name.replaceAll('{{token}}', token));
+  return { netns: fill(cleanup?.netns), links: fill(cleanup?.links) };
+}
+
 export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (id: string) => boolean): void {
   let stateRoot: string;
   let runtime: ContainerRuntime;
@@ -58,6 +75,7 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
   const made = new Map<string, number | null>();
 
   beforeAll(async () => {
+    useThisCheckoutsCli();
     stateRoot = mkdtempSync(`/tmp/cl-labs-${kind}-`);
     removeSuiteBridge = removeBridgeIfCreated(bridge);
     // The suite's own default network: every bridged container of its labs, pods' sandboxes and
@@ -123,10 +141,23 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
         expect(solved.checks.filter((check) => !check.passed)).toEqual([]);
         expect(solved.score).toBe(solved.max);
         expect(solved.passed).toBe(true);
+        // A mock exam's result by domain adds up to its score, over every check that names a domain.
+        if (lab.checks.some((check) => check.domain)) {
+          for (const report of [unsolved, solved]) {
+            const byDomain = report.byDomain ?? [];
+            expect(byDomain.reduce((sum, entry) => sum + entry.max, 0)).toBe(lab.checks.filter((check) => check.domain).reduce((sum, check) => sum + check.weight, 0));
+            expect(byDomain.reduce((sum, entry) => sum + entry.score, 0)).toBe(report.checks.filter((check) => check.domain && check.passed).reduce((sum, check) => sum + check.weight, 0));
+          }
+          expect(solved.byDomain!.every((entry) => entry.score === entry.max)).toBe(true);
+        }
 
         const bridges = new Set(Object.values(attemptNetworks(stateRoot, lab.id)).map((network) => network.bridge));
         const made = runtime.list().map((summary) => ({ id: summary.id, pid: summary.pid }));
+        const byHand = handMadeNames(stateRoot, lab.id, lab.cleanup);
         await engine.stop(lab.id);
+        // What the learner made by hand, outside the agent, is gone too: named namespaces, links.
+        expect(byHand.netns.filter((name) => existsSync(`/run/netns/${name}`))).toEqual([]);
+        expect(byHand.links.filter((name) => hostLinkNames().includes(name))).toEqual([]);
         expect(runtime.list().map((summary) => summary.name)).toEqual([]);
         expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
         expect(bridgesLeftBy(stateRoot, bridges)).toEqual([]);

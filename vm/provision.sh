@@ -10,6 +10,7 @@
 #   - iproute2: `ip` to look at the veth pairs and bridges the agent makes, as an independent witness.
 #   - nftables: `nft`, which the agent uses for published ports (run -p) and its bridges' way out
 #     (masquerade) — in a table of its own, `table ip containers_lab`.
+#   - strace: the syscall-layer lab (level 24) traces `containers-lab run` with it.
 #   - the agent as a systemd service. KillMode=process: stopping the agent must not kill the
 #     containers it started (they are its children). Delegate=yes: systemd hands the service's cgroup
 #     subtree to the agent, which places each container in a child cgroup of its own.
@@ -23,7 +24,8 @@ AGENT_DIR=/opt/containers-lab/agent
 UNIT=/etc/systemd/system/containers-lab.service
 WRAPPER=/usr/local/bin/containers-lab
 # containerd (ctr, its runc shim): containers-lab-runc is an OCI runtime containerd drives
-PACKAGES=(nodejs busybox-static iproute2 nftables ca-certificates containerd)
+# strace: the syscall-layer lab (level 24) traces a run with it
+PACKAGES=(nodejs busybox-static iproute2 nftables strace ca-certificates containerd)
 IN_IMAGE=${LAB_IN_IMAGE:-0}
 
 log() { printf '==> provision: %s\n' "$*"; }

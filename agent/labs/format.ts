@@ -37,8 +37,11 @@ export interface LabDefinition {
   answers?: ExampleAnswer[];
   /** Networks the attempt gets a bridge and subnet of its own for ({{network:NAME}}, {{subnet:NAME}}). */
   networks?: string[];
-  /** Extra containers teardown removes that setup and solution do not name. */
-  cleanup?: { containers?: string[] };
+  /**
+   * What teardown removes that setup and solution do not name as containers: containers, named
+   * network namespaces (/run/netns/NAME) and host links the task has the learner make by hand.
+   */
+  cleanup?: { containers?: string[]; netns?: string[]; links?: string[] };
 }
 
 // --- setup --------------------------------------------------------------------------------------
@@ -49,7 +52,13 @@ export type SetupAction =
   | { writeFile: { path: string; content: string; container?: string; mode?: string } }
   | { fault: NetworkFault }
   /** A small image built offline on the busybox tree: layers of files, deletions, opaque directories (../image/build.ts). */
-  | { image: BuildRequest };
+  | { image: BuildRequest }
+  /** A copy of the busybox image's root directory at `path` (under {{workdir}}), for a container made by hand. */
+  | { rootfs: { path: string } }
+  /** Commands on the lab host (`ip netns add …`) for scenarios the runtime does not make; cleanup must name what they leave. */
+  | { host: string }
+  /** Freezes a container's cgroup (the freezer), as a fault to find. */
+  | { freeze: { container: string } };
 
 export type NetworkFault =
   | { kind: 'link-down'; container: string; side: 'host' | 'container' }
@@ -69,7 +78,15 @@ export type Fact =
   | { fact: 'rootHostUid'; container: string }
   | { fact: 'token' }
   /** The digest of the image layer whose copy of `path` the image shows (image inspect's layer digest). */
-  | { fact: 'imageLayerDigest'; image: string; path: string };
+  | { fact: 'imageLayerDigest'; image: string; path: string }
+  /** The cgroup file that accounts a container's memory use (memory.current / memory.usage_in_bytes) or CPU time (cpu.stat / cpuacct.usage). */
+  | { fact: 'usageFile'; container: string; controller: 'memory' | 'cpu' }
+  /** The file that freezes a container's cgroup: cgroup.freeze (v2) or freezer.state (v1). */
+  | { fact: 'freezerFile'; container: string }
+  /** Which of these containers uses the most memory (memory usage file) or CPU (over a second). */
+  | { fact: 'busiest'; containers: string[]; controller: 'memory' | 'cpu' }
+  /** The namespaces a process made by hand (found by its root directory) shares with the host. */
+  | { fact: 'sharedWithHostByRoot'; root: string };
 
 export interface CheckParamsByKind {
   /** `command` matches the container's main command line (argv[0] by its base name). */
@@ -78,7 +95,7 @@ export interface CheckParamsByKind {
   hostname: { container: string; equals: string };
   'uid-map': { container: string; rootMapsTo?: number | 'unprivileged'; identity?: boolean };
   user: { container: string; uid?: number; gid?: number };
-  'cgroup-limit': { container: string; memory?: string | number; memoryAtLeast?: string | number; cpus?: number | string; pids?: number; unlimitedMemory?: boolean };
+  'cgroup-limit': { container: string; memory?: string | number; memoryAtLeast?: string | number; memoryAtMost?: string | number; cpus?: number | string; pids?: number; unlimitedMemory?: boolean };
   'cgroup-events': { container: string; oomKillsAtLeast?: number; oomKills?: number };
   /** `sameAs`: the same directory is mounted at `target` in that container too; `emptyDir`: the source is a pod's emptyDir volume. */
   mount: { container: string; target: string; present?: boolean; fstype?: string; source?: string; readOnly?: boolean; notOnHost?: boolean; sameAs?: string; emptyDir?: boolean };
@@ -108,7 +125,19 @@ export interface CheckParamsByKind {
    */
   'overlay-lowers': { container: string; image?: string; sameLowersAs?: string };
   /** `path` is an opaque directory in the container's upper layer (trusted.overlay.opaque = y): nothing below shows through. */
-  'opaque-dir': { container: string; path: string; opaque?: boolean };
+  'opaque-dir': { container: string; path: string; opaque?: boolean }
+  /** Behaviour: under contention on one CPU, `favoured` gets at least `atLeast` times the CPU time of `other`, and neither is capped by a quota. */
+  'cpu-share': { favoured: string; other: string; atLeast: number };
+  /** The kernel's freezer state of a container's cgroup; with `progressFile` (a file the container keeps writing) its behaviour too. */
+  freezer: { container: string; frozen: boolean; progressFile?: string };
+  /** A named network namespace (/run/netns/NAME): present, its interface up with an address in a subnet, the host's ping reaching `pingable`. */
+  netns: { name: string; present?: boolean; ifname?: string; up?: boolean; inSubnet?: string; pingable?: string };
+  /** A process made by hand (not by the agent), found by its root directory: its namespaces and what is mounted in its root. */
+  'host-process': { root: string; separate?: NamespaceType[]; pid1?: boolean; mounts?: { target: string; fstype: string }[] };
+  /** An strace log the learner recorded: each system call (a name, or names joined by |) appears, succeeded, with arguments matching `args` when given. */
+  trace: { path: string; calls: { syscall: string; args?: string }[]; command?: string };
+  /** Behaviour: an HTTP GET from the host itself (its network namespace) to address:port. */
+  'host-http': { port: number | string; address?: string; path?: string; contains?: string; expect?: boolean };
 }
 
 export type CheckKind = keyof CheckParamsByKind;
@@ -117,6 +146,7 @@ export const CHECK_KINDS: readonly CheckKind[] = [
   'container', 'namespaces', 'hostname', 'uid-map', 'user', 'cgroup-limit', 'cgroup-events', 'mount', 'file-layer', 'file',
   'interface', 'route', 'reachable', 'process-tree', 'capabilities', 'unchanged', 'command', 'http', 'listening', 'init-step', 'written-by',
   'overlay-lowers', 'opaque-dir',
+  'cpu-share', 'freezer', 'netns', 'host-process', 'trace', 'host-http',
 ];
 
 export type CheckSpec = {
@@ -135,6 +165,8 @@ export type CheckSpec = {
      * with its message when it fails — "repair it" is not passed by replacing the broken thing.
      */
     failcheck?: boolean;
+    /** The CKA domain this check's task belongs to, in a mock exam that mixes domains (the result is given by domain). */
+    domain?: LabDomain;
   };
 }[CheckKind];
 

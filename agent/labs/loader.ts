@@ -86,7 +86,7 @@ export function checkLab(value: unknown, source: string): LabDefinition {
     if (answer.verdict === 'wrong' && answer.score !== undefined && !(answer.score >= 0 && answer.score < max)) fail(`answers[${index}]: a wrong answer's score must be below ${max}`);
   }
   const declared = new Set(lab.networks ?? []);
-  for (const [, kind, name] of JSON.stringify(lab).matchAll(/\{\{\s*(network|subnet):([a-z0-9-]+)\s*\}\}/g)) {
+  for (const [, kind, name] of JSON.stringify(lab).matchAll(/\{\{\s*(network|subnet|address):([a-z0-9-]+)(?::\d+)?\s*\}\}/g)) {
     if (!declared.has(name!)) fail(`{{${kind}:${name}}} names a network the lab does not list under "networks"`);
   }
   return lab;

@@ -5,7 +5,7 @@
  * "not checked: needs “<title of X>” to pass first" — in the learner's words, not the check's id.
  * The report lists the checks in the lab file's order.
  */
-import type { LabCheckReport, LabCheckResult } from '../protocol/labs';
+import type { LabCheckReport, LabCheckResult, LabDomain, LabDomainScore } from '../protocol/labs';
 import type { LabContext } from './context';
 import type { CheckSpec, LabDefinition } from './format';
 import { CHECKS, CheckFailed } from './checks';
@@ -29,12 +29,26 @@ export async function scoreLab(lab: LabDefinition, context: LabContext): Promise
   for (const check of orderByNeeds(lab.checks)) {
     const unmet = (check.needs ?? []).find((need) => !outcomes.get(need)?.passed);
     const failure = unmet !== undefined ? notCheckedYet(titleOf.get(unmet) ?? unmet) : await runOne(check, context);
-    outcomes.set(check.id, { id: check.id, passed: failure === null, weight: check.weight, message: failure ?? '', hint: check.hint ?? null });
+    outcomes.set(check.id, { id: check.id, passed: failure === null, weight: check.weight, message: failure ?? '', hint: check.hint ?? null, ...(check.domain ? { domain: check.domain } : {}) });
   }
   const checks = lab.checks.map((check) => outcomes.get(check.id)!);
   const score = checks.reduce((sum, result) => sum + (result.passed ? result.weight : 0), 0);
   const max = checks.reduce((sum, result) => sum + result.weight, 0);
-  return { id: lab.id, passed: score === max, score, max, checks };
+  const byDomain = scoreByDomain(checks);
+  return { id: lab.id, passed: score === max, score, max, checks, ...(byDomain.length > 0 ? { byDomain } : {}) };
+}
+
+/** A mixed-domain exam's points per CKA domain (checks of weight 0 — failchecks — count nowhere). */
+export function scoreByDomain(checks: readonly LabCheckResult[]): LabDomainScore[] {
+  const domains = new Map<LabDomain, LabDomainScore>();
+  for (const check of checks) {
+    if (!check.domain || check.weight === 0) continue;
+    const entry = domains.get(check.domain) ?? { domain: check.domain, score: 0, max: 0 };
+    entry.max += check.weight;
+    if (check.passed) entry.score += check.weight;
+    domains.set(check.domain, entry);
+  }
+  return [...domains.values()];
 }
 
 /** The message of a check whose premise failed. */

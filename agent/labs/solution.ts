@@ -5,7 +5,8 @@
  * commands on the lab host (`ip link …`, `nsenter …`) for the faults that are fixed from outside.
  *
  * Steps may name facts known only at run time: {{pid:NAME}}, {{ip:NAME}}, {{gateway:NAME}},
- * {{veth:NAME}} (the host end of NAME's veth pair), {{bridge:NAME}} and {{rootfs:NAME}}; the
+ * {{veth:NAME}} (the host end of NAME's veth pair), {{bridge:NAME}}, {{rootfs:NAME}}, {{cgroup:NAME}}
+ * (the directory of its cpu controller) and {{freezer:NAME}} (the file that freezes it); the
  * attempt's own values ({{workdir}}, {{network:…}}) are filled before (../template.ts). Shown to a
  * learner, a fact of a container that does not run reads as what it stands for ("‹the PID of web›").
  */
@@ -21,14 +22,19 @@ import { execCapture, findContainer, type LabContext } from './context';
 import type { SolutionStep } from './format';
 import { waitUntilStopped } from './setup/wait';
 
-const FACT = /\{\{\s*(pid|ip|gateway|veth|bridge|rootfs):([A-Za-z0-9_.-]+)\s*\}\}/g;
+const FACT = /\{\{\s*(pid|ip|gateway|veth|bridge|rootfs|cgroup|freezer):([A-Za-z0-9_.-]+)\s*\}\}/g;
 
 const FACT_WORDS: Record<string, string> = {
   pid: 'the PID of', ip: 'the IP address of', gateway: 'the gateway of', veth: 'the host end of the veth of', bridge: 'the bridge of', rootfs: 'the root directory of',
+  cgroup: 'the cpu cgroup directory of', freezer: 'the freezer file of',
 };
 
 function factOf(record: ContainerRecord, fact: string): string | number | null | undefined {
-  return { pid: record.pid, ip: record.network.ip, gateway: record.network.gateway, veth: record.network.vethHost, bridge: record.network.bridge, rootfs: record.rootfs?.merged }[fact];
+  const cgroup = record.cgroup;
+  return {
+    pid: record.pid, ip: record.network.ip, gateway: record.network.gateway, veth: record.network.vethHost, bridge: record.network.bridge, rootfs: record.rootfs?.merged,
+    cgroup: cgroup?.directories.cpu ?? cgroup?.directories.unified, freezer: cgroup?.files.freezer ?? cgroup?.files.freeze,
+  }[fact];
 }
 
 /** Fills run-time facts about containers: the values a step needs to run. */

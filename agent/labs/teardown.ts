@@ -11,6 +11,7 @@ import { removeBridge } from '../runtime/network';
 import type { LabContext } from './context';
 import type { LabDefinition, SolutionStep } from './format';
 import type { LabNetwork } from './template';
+import { killProcessesRootedIn, removeHostLinks, removeNamedNetns, unmountBeneath } from './host-leftovers';
 
 const NAME_OPTION = /--name[= ](\S+)/;
 const POD_OPTION = /--pod[= ](\S+)/;
@@ -67,6 +68,12 @@ export async function teardownLab(context: LabContext, networks: readonly LabNet
     }
   }));
   for (const { bridge } of networks) if (!stillUsed.has(bridge)) removeBridge(bridge, context.stateRoot);
+  // What the learner made by hand (a name not filled yet — no attempt — names nothing).
+  const named = (names: string[] | undefined): string[] => (names ?? []).filter((name) => !name.includes('‹'));
+  removeNamedNetns(named(lab.cleanup?.netns));
+  removeHostLinks(named(lab.cleanup?.links));
+  await killProcessesRootedIn(context.workdir);
+  unmountBeneath(context.workdir);
   await removeLabImages(context);
   rmSync(context.workdir, { recursive: true, force: true });
 }

@@ -9,6 +9,9 @@
  *   {{token}}            a random word made at start (answers that must be found, not guessed)
  *   {{network:NAME}}     the bridge the attempt got for network NAME
  *   {{subnet:NAME}}      that bridge's subnet
+ *   {{address:NAME:N}}   host N of that subnet (10.78.5.0/24, 2 → 10.78.5.2), for links made by hand
+ *   {{port}}             a host port for the attempt (20000–29999, from its token), for published ports
+ *   {{cli}}              how this lab host runs the containers-lab CLI ($CONTAINERS_LAB_CLI, else containers-lab)
  *
  * Facts of running containers ({{pid:C}}, {{veth:C}}, …) are read when a step runs (./solution.ts).
  */
@@ -26,12 +29,26 @@ export interface TemplateValues {
   networks: Record<string, LabNetwork>;
 }
 
-const PLACEHOLDER = /\{\{\s*(workdir|token|network|subnet)(?::([a-z0-9-]+))?\s*\}\}/g;
+const PLACEHOLDER = /\{\{\s*(workdir|token|network|subnet|address|port|cli)(?::([a-z0-9-]+))?(?::(\d{1,3}))?\s*\}\}/g;
+
+/** The attempt's host port: the same for every string of one attempt, different between attempts. */
+export function attemptPort(token: string): number {
+  return 20000 + (parseInt(token.slice(0, 6), 16) % 10000);
+}
 
 /** Fills the attempt's values into one string; what is not known yet reads as what it will be. */
 export function fill(text: string, values: TemplateValues): string {
-  return text.replace(PLACEHOLDER, (whole, name: string, key: string | undefined) => {
+  return text.replace(PLACEHOLDER, (whole, name: string, key: string | undefined, host: string | undefined) => {
     switch (name) {
+      case 'port':
+        return values.token ? String(attemptPort(values.token)) : '‹a port chosen at start›';
+      case 'cli':
+        return process.env.CONTAINERS_LAB_CLI ?? 'containers-lab';
+      case 'address': {
+        const subnet = key === undefined ? undefined : values.networks[key]?.subnet;
+        if (key === undefined || host === undefined) return whole;
+        return subnet ? `${subnet.split('.').slice(0, 3).join('.')}.${Number(host)}` : '‹an address chosen at start›';
+      }
       case 'workdir':
         return values.workdir;
       case 'token':

@@ -97,6 +97,15 @@ export interface LabCheckResult {
   /** Empty when passed; what is missing when failed; "not checked: needs “TITLE” to pass first" when a needed check failed. */
   message: string;
   hint: string | null;
+  /** The CKA domain of the task this check grades, in a mock exam that mixes domains. */
+  domain?: LabDomain;
+}
+
+/** A mock exam's result in one CKA domain: the points of its checks. */
+export interface LabDomainScore {
+  domain: LabDomain;
+  score: number;
+  max: number;
 }
 
 /** The outcome of `lab.check`: exactly the shape `lab check --json` prints. */
@@ -106,6 +115,8 @@ export interface LabCheckReport {
   score: number;
   max: number;
   checks: LabCheckResult[];
+  /** Points by CKA domain, when the lab's checks name domains (a mock exam); absent otherwise. */
+  byDomain?: LabDomainScore[];
 }
 
 export interface LabStarted {

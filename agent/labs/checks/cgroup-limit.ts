@@ -63,6 +63,11 @@ export function checkCgroupLimit(params: CheckParamsByKind['cgroup-limit'], cont
     // "At least" a limit is still a limit: no limit at all is not an answer to "give it 256m".
     failIf(memory === null || memory < parseMemoryQuantity(params.memoryAtLeast), `memory limit is ${mib(memory)}${where('memory')}`);
   }
+  if (params.memoryAtMost !== undefined) {
+    // Right-sizing: a limit far above what the job needs wastes what the node could give others.
+    const memory = memoryLimit(cgroup);
+    failIf(memory === null || memory > parseMemoryQuantity(params.memoryAtMost), `memory limit is ${mib(memory)}${where('memory')}`);
+  }
   if (params.unlimitedMemory !== undefined) {
     const memory = memoryLimit(cgroup);
     failIf((memory === null) !== params.unlimitedMemory, `memory limit is ${mib(memory)}`);

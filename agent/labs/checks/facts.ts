@@ -16,6 +16,8 @@ import { CheckFailed, existing, running } from './outcome';
 import { namespaceInode } from './namespaces';
 import { hostUidOf, readIdMap } from './uid-map';
 import { provenanceOf } from '../../image/unpack/provenance';
+import { cpuUsageNs, freezerFile, memoryUsage } from './cgroup-usage';
+import { handMadeProcess } from './host-process';
 
 export interface FactValue {
   value: string;
@@ -59,6 +61,29 @@ export function factValue(fact: Fact, context: LabContext): FactValue {
     }
     case 'imageLayerDigest':
       return { value: imageLayerDigest(context, fact.image, fact.path), kind: 'digest' };
+    case 'usageFile': {
+      const cgroup = existing(context, fact.container).cgroup;
+      const file = fact.controller === 'memory' ? cgroup?.files.memoryCurrent : cgroup?.files.cpuUsage;
+      if (!file) throw new CheckFailed(`"${fact.container}" has no ${fact.controller} usage file`);
+      return { value: file, kind: 'path' };
+    }
+    case 'freezerFile': {
+      const cgroup = existing(context, fact.container).cgroup;
+      if (!cgroup) throw new CheckFailed(`"${fact.container}" has no cgroup`);
+      return { value: freezerFile(cgroup), kind: 'path' };
+    }
+    case 'busiest': {
+      const used = fact.containers.map((name) => {
+        const cgroup = existing(context, name).cgroup;
+        if (!cgroup) throw new CheckFailed(`"${name}" has no cgroup`);
+        return { name, amount: fact.controller === 'memory' ? memoryUsage(cgroup) : cpuUsageNs(cgroup) };
+      });
+      return word(used.reduce((best, next) => (next.amount > best.amount ? next : best)).name);
+    }
+    case 'sharedWithHostByRoot': {
+      const pid = handMadeProcess(fact.root);
+      return { value: NAMESPACE_TYPES.filter((type) => namespaceInode(pid, type) === namespaceInode('self', type)).join(','), kind: 'list' };
+    }
     case 'hostname':
       // The UTS name of a running process, as its own /proc/sys view would give it, via the record.
       return word(existing(context, fact.container).hostname ?? readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());

@@ -29,6 +29,12 @@ import { checkUidMap } from './uid-map';
 import { checkUnchanged } from './unchanged';
 import { checkUser } from './user';
 import { checkWrittenBy } from './written-by';
+import { checkCpuShare } from './cpu-share';
+import { checkFreezer } from './freezer';
+import { checkNetns } from './netns';
+import { checkHostProcess } from './host-process';
+import { checkTrace } from './trace';
+import { checkHostHttp } from './host-http';
 
 type CheckRunner<K extends CheckKind> = (params: CheckParamsByKind[K], context: LabContext) => void | Promise<void>;
 
@@ -56,6 +62,12 @@ export const CHECKS: { [K in CheckKind]: CheckRunner<K> } = {
   'written-by': checkWrittenBy,
   'overlay-lowers': checkOverlayLowers,
   'opaque-dir': checkOpaqueDir,
+  'cpu-share': checkCpuShare,
+  freezer: checkFreezer,
+  netns: checkNetns,
+  'host-process': checkHostProcess,
+  trace: checkTrace,
+  'host-http': checkHostHttp,
 };
 
 export { CheckFailed } from './outcome';

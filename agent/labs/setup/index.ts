@@ -6,6 +6,7 @@
  * tears down what was made, so a failed start leaves nothing behind. The actions come with the
  * attempt's values filled in (../template.ts).
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { badInput } from '../../errors';
@@ -13,6 +14,7 @@ import { execCapture, type LabContext } from '../context';
 import type { SetupAction } from '../format';
 import { injectFault } from './network-faults';
 import { waitUntilStopped } from './wait';
+import { ensureBusyboxImage } from '../../runtime/image/busybox';
 
 async function perform(action: SetupAction, context: LabContext): Promise<void> {
   if ('run' in action) {
@@ -44,6 +46,32 @@ async function perform(action: SetupAction, context: LabContext): Promise<void> 
   if ('image' in action) {
     // Built here, offline: the image's layers are tars the agent writes (../../image/build.ts).
     await context.runtime.images.build(action.image);
+    return;
+  }
+  if ('rootfs' in action) {
+    // A plain directory tree, no overlay: what `chroot` needs and nothing more.
+    if (!action.rootfs.path.startsWith(`${context.workdir}/`)) throw badInput(`setup: a root directory is made only under {{workdir}}, not ${action.rootfs.path}`);
+    mkdirSync(dirname(action.rootfs.path), { recursive: true });
+    execFileSync('cp', ['-a', ensureBusyboxImage(context.stateRoot).path, action.rootfs.path]);
+    for (const directory of ['proc', 'sys', 'tmp', 'dev']) mkdirSync(join(action.rootfs.path, directory), { recursive: true });
+    return;
+  }
+  if ('host' in action) {
+    try {
+      execFileSync('sh', ['-c', action.host], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
+    } catch (error) {
+      const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim().split('\n').pop() ?? '';
+      throw badInput(`setup: "${action.host}" on the lab host failed: ${stderr || (error as Error).message}`);
+    }
+    return;
+  }
+  if ('freeze' in action) {
+    // Frozen from outside, as a node's stray script would: the file, not the runtime's pause, so
+    // the container still reads "running" and only its stillness gives it away.
+    const cgroup = context.runtime.inspect(action.freeze.container).cgroup;
+    const file = cgroup?.files.freezer ?? cgroup?.files.freeze;
+    if (!file) throw badInput(`setup: "${action.freeze.container}" has no freezer`);
+    writeFileSync(file, cgroup!.files.freezer ? 'FROZEN' : '1');
     return;
   }
   injectFault(action.fault, context);

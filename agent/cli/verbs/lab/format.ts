@@ -34,5 +34,6 @@ export function checkReportText(report: LabCheckReport): string {
     return `  ${mark} ${check.id} [${check.weight}]${detail}`;
   });
   lines.push('', `Score: ${report.score}/${report.max}${report.passed ? ' — passed' : ''}`);
+  for (const domain of report.byDomain ?? []) lines.push(`  ${domain.domain}: ${domain.score}/${domain.max}`);
   return `${lines.join('\n')}\n`;
 }
