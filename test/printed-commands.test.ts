@@ -23,13 +23,14 @@ const REPO = join(__dirname, '..');
 /** The lines of every ```sh block of a Markdown file, without their trailing `# …` comments. */
 export function shellBlockLines(markdown: string): string[] {
   const lines: string[] = [];
-  let inside = false;
+  // Which kind of block the reader is in: a fence opens one (sh or other) and the next fence closes it.
+  let block: 'none' | 'shell' | 'other' = 'none';
   for (const line of markdown.split('\n')) {
     if (/^```/.test(line)) {
-      inside = !inside && /^```(sh|bash|shell)?\s*$/.test(line);
+      block = block !== 'none' ? 'none' : /^```(sh|bash|shell)?\s*$/.test(line) ? 'shell' : 'other';
       continue;
     }
-    if (inside && line.trim()) lines.push(withoutComment(line));
+    if (block === 'shell' && line.trim()) lines.push(withoutComment(line));
   }
   return lines;
 }

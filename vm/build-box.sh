@@ -5,7 +5,7 @@
 # A bootable disk is made by hand, step by step, each step reused by a rerun:
 #
 #   1. rootfs/     debootstrap: a Debian 12 root file system in a directory, with the kernel,
-#                  sshd, sudo, Node, busybox-static, iproute2 and nftables installed by apt inside it
+#                  sshd, sudo, Node, busybox-static, iproute2, nftables, strace and containerd installed by apt inside it
 #   2. configure   the `vagrant` user (password-less sudo, Vagrant's well-known insecure key, which
 #                  `vagrant up` replaces with a fresh key on first boot), DHCP networking, the agent
 #                  and its service installed by vm/provision.sh run inside the root file system
@@ -29,7 +29,7 @@ DISK_GIB=${LAB_BOX_DISK_GIB:-8}
 BOX_NAME=containers-lab/debian12
 BOX_FILE=$CACHE/containers-lab-debian12-libvirt.box
 ROOTFS=$CACHE/rootfs
-PACKAGES=linux-image-amd64,systemd-sysv,openssh-server,sudo,nodejs,busybox-static,iproute2,nftables,ca-certificates,rsync,ifupdown,isc-dhcp-client,dbus,procps,zstd
+PACKAGES=linux-image-amd64,systemd-sysv,openssh-server,sudo,nodejs,busybox-static,iproute2,iputils-ping,nftables,strace,containerd,ca-certificates,rsync,ifupdown,isc-dhcp-client,dbus,procps,zstd
 ADD_BOX=1
 [ "${1:-}" = "--no-add" ] && ADD_BOX=0
 

@@ -25,7 +25,8 @@ UNIT=/etc/systemd/system/containers-lab.service
 WRAPPER=/usr/local/bin/containers-lab
 # containerd (ctr, its runc shim): containers-lab-runc is an OCI runtime containerd drives
 # strace: the syscall-layer lab (level 24) traces a run with it
-PACKAGES=(nodejs busybox-static iproute2 nftables strace ca-certificates containerd)
+# iputils-ping: `ping -M do` (don't fragment) proves the overlay's MTU; busybox's ping cannot set DF
+PACKAGES=(nodejs busybox-static iproute2 iputils-ping nftables strace ca-certificates containerd)
 IN_IMAGE=${LAB_IN_IMAGE:-0}
 
 log() { printf '==> provision: %s\n' "$*"; }
