@@ -10,13 +10,12 @@
  * program is re-parented to the caller's subreaper.
  */
 import { readFileSync } from 'node:fs';
-import { constants } from 'node:os';
 import type { OciSpec } from '../protocol';
-import { reap, signalProcess } from '../kernel/processes';
 import { execWithCallerStdio } from '../runtime/lifecycle/exec';
 import { RuncError } from './errors';
 import { flag, parseFlags, requireId } from './flags';
 import { writePidFile } from './pid-file';
+import { forwardSignals, waitForChild } from './signals';
 import type { Invocation } from './verb';
 
 type ProcessDocument = NonNullable<OciSpec['process']>;
@@ -51,22 +50,10 @@ export async function exec(invocation: Invocation): Promise<number> {
   const pidFile = flag.string(parsed, 'pid-file');
   if (pidFile) writePidFile(pidFile, pid);
   if (flag.bool(parsed, 'detach')) return 0;
-  const forward = (signal: NodeJS.Signals): void => {
-    signalProcess(pid, constants.signals[signal]);
-  };
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, forward);
-  return new Promise<number>((resolve) => {
-    const collect = (): void => {
-      const exited = reap(pid, false);
-      if (!exited) return;
-      process.off('SIGCHLD', collect);
-      clearInterval(backstop);
-      resolve(exited.code);
-    };
-    process.on('SIGCHLD', collect);
-    const backstop = setInterval(collect, 1000);
-    collect();
-  });
+  const stopForwarding = forwardSignals(pid);
+  const status = await waitForChild(pid);
+  stopForwarding();
+  return status;
 }
 
 /** --process FILE as it is; else the container's process with ARGS and the flags applied. */
