@@ -50,7 +50,12 @@ function writeLabs(): string {
   const mnt = readFileSync(join(REPO, 'labs', 'levels', '04-mnt.yaml'), 'utf8');
   const short = mnt.replace(/^timeLimitMinutes: \d+$/m, 'timeLimitMinutes: 1');
   if (short === mnt) throw new Error('04-mnt.yaml has no "timeLimitMinutes:" line to shorten');
-  writeFileSync(join(directory, 'levels', '04-mnt.yaml'), short);
+  // Its two checks name CKA domains, as a mock exam's do: the report then gives points by domain.
+  const withDomains = short
+    .replace(/^(    weight: 2\n)/m, '$1    domain: Storage\n')
+    .replace(/^(    weight: 1\n)/m, '$1    domain: Troubleshooting\n');
+  if ((withDomains.match(/^    domain: /gm) ?? []).length !== 2) throw new Error('04-mnt.yaml\'s checks are not weighted 2 and 1 any more');
+  writeFileSync(join(directory, 'levels', '04-mnt.yaml'), withDomains);
   cpSync(join(REPO, 'labs', 'levels', '02-uts.yaml'), join(directory, 'levels', '02-uts.yaml'));
   return directory;
 }
@@ -145,6 +150,9 @@ describe('an attempt whose time runs out, and a lab solved by the reference solu
     await frame.locator('#check').click();
     await frame.locator('#score[data-passed="false"]').waitFor({ timeout: 30_000 });
     expect(await text(frame, '#score')).toBe('Score 0/3');
+    // Points by domain, from the checks' domains (the agent's byDomain), in the order the lab names them.
+    const rows = await frame.locator('#by-domain tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((cell) => cell.textContent)));
+    expect(rows).toEqual([['Storage', '0/2', '0%'], ['Troubleshooting', '0/1', '0%']]);
     // The answer, given after that Check: only the agent's scoring at the deadline can see it.
     const mounted = await execThroughAgent(session.agent.client, container!.id, ['sh', '-c', 'mkdir -p /scratch && mount -t tmpfs tmpfs /scratch']);
     expect(mounted.code).toBe(0);

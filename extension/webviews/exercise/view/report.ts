@@ -3,8 +3,10 @@
  * after one, each check ✓ or ✗ with its weight, what is missing, and a failed check's own hint.
  * When the attempt ran out of time, the last report stays, marked as the attempt's final one (the
  * score the agent recorded at the deadline may differ: the scenario may have changed since).
+ * A mock exam's checks name their CKA domains: its report adds a table of points by domain, as the
+ * exam's result page gives them.
  */
-import type { LabCheckReport, LabCheckResult, LabDetail } from '../../../../agent/protocol';
+import type { LabCheckReport, LabCheckResult, LabDetail, LabDomainScore } from '../../../../agent/protocol';
 import { formatPoints } from '../../../views/exercises/model';
 import { h } from '../../shared/view/vscode-api';
 import type { TimeUp } from '../ending';
@@ -12,7 +14,7 @@ import { parseMarkdown } from '../markdown';
 import { renderBlocks } from './markdown-dom';
 
 export interface ReportView {
-  /** The section's content: the score line, the final-report note, the list. */
+  /** The section's content: the score line, the final-report note, the points by domain, the list. */
   readonly elements: HTMLElement[];
   draw(report: LabCheckReport | null, detail: LabDetail | null, timeUp: TimeUp | null): void;
   /** A new attempt: the hints opened on the old report's failures close. */
@@ -22,6 +24,7 @@ export interface ReportView {
 export function reportView(): ReportView {
   const score = h('p', { id: 'score', class: 'score', 'aria-live': 'polite', tabindex: -1 });
   const final = h('p', { id: 'report-final', class: 'final muted', hidden: true });
+  const domains = h('table', { id: 'by-domain', class: 'by-domain', hidden: true });
   const checks = h('ul', { id: 'checks', class: 'checks' });
   /** Failed checks whose hint the learner opened. */
   const openCheckHints = new Set<string>();
@@ -54,12 +57,29 @@ export function reportView(): ReportView {
     return row;
   }
 
+  /** Domain, points and share, one row each, in the order the exam's tasks first name them. */
+  function drawDomains(byDomain: readonly LabDomainScore[] | undefined): void {
+    domains.hidden = !byDomain || byDomain.length === 0;
+    const percent = (entry: LabDomainScore): string => (entry.max === 0 ? '–' : `${Math.round((entry.score / entry.max) * 100)}%`);
+    domains.replaceChildren(
+      h('caption', {}, 'Result by domain'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Domain'), h('th', { scope: 'col' }, 'Points'), h('th', { scope: 'col' }, 'Share'))),
+      h('tbody', {}, ...(byDomain ?? []).map((entry) =>
+        h('tr', { 'data-domain': entry.domain, 'data-full': String(entry.score === entry.max) },
+          h('th', { scope: 'row' }, entry.domain),
+          h('td', { class: 'points' }, `${formatPoints(entry.score)}/${formatPoints(entry.max)}`),
+          h('td', { class: 'share' }, percent(entry))))),
+    );
+  }
+
   function draw(report: LabCheckReport | null, detail: LabDetail | null, timeUp: TimeUp | null): void {
     if (report) {
       score.textContent = `Score ${formatPoints(report.score)}/${formatPoints(report.max)}${report.passed ? ' — all checks pass' : ''}`;
       score.dataset.passed = String(report.passed);
       checks.replaceChildren(...report.checks.map((result) => resultRow(result, detail)));
+      drawDomains(report.byDomain);
     } else {
+      drawDomains(undefined);
       const max = detail?.checks.reduce((sum, check) => sum + check.weight, 0) ?? 0;
       score.textContent = detail ? `Not checked yet (${formatPoints(max)} points)` : '';
       delete score.dataset.passed;
@@ -75,5 +95,5 @@ export function reportView(): ReportView {
     final.textContent = isFinal ? `Final report: your last check of the attempt that ran out of time. At its end the agent scored the scenario ${formatPoints(timeUp.score)}/${formatPoints(timeUp.max)}.` : '';
   }
 
-  return { elements: [score, final, checks], draw, closeHints: () => openCheckHints.clear() };
+  return { elements: [score, final, domains, checks], draw, closeHints: () => openCheckHints.clear() };
 }
