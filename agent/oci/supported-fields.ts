@@ -39,7 +39,7 @@
  *  process.selinuxLabel                   refused   no SELinux here
  *  hostname                               applied   sethostname(2) in its own UTS namespace (else refused)
  *  domainname                             applied   kernel.domainname in its own UTS namespace (else refused)
- *  hooks.*                                refused   this runtime runs no host programs at lifecycle points
+ *  hooks.*                                applied   the six phases, state on stdin, timeouts (runtime/hooks.ts)
  *  annotations                            applied   kept in the record; lab.containers.* are read
  *  linux.namespaces[]                     applied   clone(2) flags; network/ipc/uts may be joined by path
  *  linux.namespaces[] type "time"         refused   with linux.timeOffsets
@@ -107,7 +107,7 @@ const FIELDS: Record<string, Rule> = {
   },
   hostname: APPLIED,
   domainname: APPLIED,
-  hooks: refused('is not supported by this runtime: it runs no host programs at lifecycle points'),
+  hooks: APPLIED,
   annotations: APPLIED,
   linux: {
     object: {

@@ -16,7 +16,7 @@ import { prepareContainer, type PreparedContainer } from '../runtime/lifecycle/c
 import { deleteContainer } from '../runtime/lifecycle/delete';
 import { AT_EXEC_FIFO } from '../runtime/process/launch';
 import { closeFd } from '../kernel/files';
-import { SIGKILL } from '../kernel/constants';
+import { O_CLOEXEC, SIGKILL } from '../kernel/constants';
 import { signalProcess } from '../kernel/processes';
 import { RuncError } from './errors';
 import { withRuncDefaultDevices } from './default-devices';
@@ -40,6 +40,8 @@ export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
   noPivot: boolean;
+  /** --preserve-fds N (0: none). */
+  preserveFds?: number;
   /** Whether the caller stays to start it (run): then a terminal with no console socket is the caller's to keep. */
   detach: boolean;
 }
@@ -52,15 +54,37 @@ export async function create(invocation: Invocation): Promise<number> {
 }
 
 export function optionsFrom(parsed: ReturnType<typeof parseFlags>, detach: boolean): CreateOptions {
-  const preserve = flag.string(parsed, 'preserve-fds');
-  if (preserve !== undefined && preserve !== '0') throw new RuncError('--preserve-fds: passing descriptors beyond stdio is not supported by this runtime');
+  const preserveFds = preservedCount(flag.string(parsed, 'preserve-fds'));
   return {
     bundle: resolve(flag.string(parsed, 'bundle') ?? process.cwd()),
     ...(flag.string(parsed, 'pid-file') !== undefined ? { pidFile: resolve(flag.string(parsed, 'pid-file')!) } : {}),
     ...(flag.string(parsed, 'console-socket') !== undefined ? { consoleSocket: resolve(flag.string(parsed, 'console-socket')!) } : {}),
     noPivot: flag.bool(parsed, 'no-pivot'),
+    ...(preserveFds ? { preserveFds } : {}),
     detach,
   };
+}
+
+/**
+ * --preserve-fds N: the caller's descriptors 3 … 3+N-1 go to the container's program at the same
+ * numbers. Each must be one the caller passed: open and not close-on-exec (everything this
+ * process opened itself, Node's epoll and the like, is close-on-exec), or the container would get
+ * one of the runtime's own descriptors.
+ */
+function preservedCount(value: string | undefined): number {
+  if (value === undefined) return 0;
+  if (!/^\d+$/.test(value)) throw new RuncError(`invalid value "${value}" for flag --preserve-fds: not a number`);
+  const count = Number(value);
+  for (let fd = 3; fd < 3 + count; fd += 1) {
+    let flags: number;
+    try {
+      flags = parseInt(/^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '0', 8);
+    } catch {
+      throw new RuncError(`--preserve-fds ${count}: descriptor ${fd} is not open`);
+    }
+    if (flags & O_CLOEXEC) throw new RuncError(`--preserve-fds ${count}: descriptor ${fd} is not one the caller passed (it is close-on-exec)`);
+  }
+  return count;
 }
 
 /** The bundle's config.json, checked against the runtime-spec's schema. */
@@ -101,6 +125,9 @@ export function createFromBundle(root: RuncRoot, id: string, options: CreateOpti
       id, name: id, spec, imageLayer: '', bundleRootfs: rootfs,
       stdio: { stdin: 0, stdout: 1, stderr: 2 },
       execFifo: fifo,
+      bundle: options.bundle,
+      noPivot: options.noPivot,
+      ...(options.preserveFds ? { preserveFds: options.preserveFds } : {}),
       ...(options.consoleSocket ? { consoleSocket: options.consoleSocket } : {}),
     }, 'from-spec');
     renameSync(staging, root.fifoPath(id));
@@ -120,7 +147,7 @@ export function createFromBundle(root: RuncRoot, id: string, options: CreateOpti
     if (prepared) {
       if (prepared.state.pid !== null) signalProcess(prepared.state.pid, SIGKILL);
       try {
-        deleteContainer(root.context, prepared.state, prepared.cgroup);
+        deleteContainer(root.context, prepared.state, prepared.cgroup, options.bundle);
       } catch {
         // the first error is the one to report
       }

@@ -51,6 +51,16 @@ export interface LaunchPlan {
    * to the user switch and execve.
    */
   execFifo?: number;
+  /**
+   * chroot(".") first: the process stands in the directory that was moved over "/" (runc's
+   * --no-pivot, ../rootfs.ts moveRootInto) and makes it its root.
+   */
+  chrootToWorkingDirectory?: boolean;
+  /**
+   * runc's --preserve-fds N: descriptors 3 … 3+N-1, as the caller passed them (never close-on-exec,
+   * at the same numbers, as systemd's LISTEN_FDS sockets are), stay open across execve.
+   */
+  preserveFds?: number;
 }
 
 /** The report of a process that now waits on its exec FIFO (and survives its creator). */
@@ -78,7 +88,7 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
   if (plan.stdin !== 0) program.syscall('dup3', plan.stdin, 0, 0);
   if (plan.stdout !== 1) program.syscall('dup3', plan.stdout, 1, 0);
   if (plan.stderr !== 2) program.syscall('dup3', plan.stderr, 2, 0);
-  program.syscall('close_range', 3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
+  program.syscall('close_range', 3 + (plan.preserveFds ?? 0), 0xffffffff, CLOSE_RANGE_CLOEXEC);
   if (plan.execFifo !== undefined) {
     program.syscall('prctl', PR_SET_PDEATHSIG, 0, 0, 0, 0);
     checkpoints.report(program, AT_EXEC_FIFO);
@@ -87,6 +97,7 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
   const exec = plan.exec instanceof ExecSlots
     ? plan.exec
     : { path: program.arena.cString(plan.exec.path), cwd: program.arena.cString(plan.exec.cwd), argv: program.arena.cStringArray(plan.exec.args), envp: program.arena.cStringArray(plan.exec.env) };
+  if (plan.chrootToWorkingDirectory) program.syscall('chroot', program.arena.cString('.'));
   program.syscall('chdir', exec.cwd);
   const security = plan.security ?? null;
   // Where the filter goes in: every system call of the program after it must get past it.
