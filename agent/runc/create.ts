@@ -7,8 +7,11 @@
  * first process outlives it and is re-parented to the caller's subreaper (containerd's shim, which
  * set PR_SET_CHILD_SUBREAPER), who will reap it and see its exit status. Its stdio are the
  * caller's own descriptors 0-2, or a terminal whose other end goes to --console-socket.
+ * --no-pivot moves the root over "/" and chroots instead of pivot_root (../runtime/rootfs.ts
+ * moveRootInto says why that is weaker); --preserve-fds N also hands over descriptors 3 … 3+N-1.
+ * config.json's prestart, createRuntime and createContainer hooks run on the way (../runtime/hooks.ts).
  */
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { validateConfig } from '../oci/validate';
 import type { OciSpec } from '../protocol';
@@ -16,7 +19,7 @@ import { prepareContainer, type PreparedContainer } from '../runtime/lifecycle/c
 import { deleteContainer } from '../runtime/lifecycle/delete';
 import { AT_EXEC_FIFO } from '../runtime/process/launch';
 import { closeFd } from '../kernel/files';
-import { O_CLOEXEC, SIGKILL } from '../kernel/constants';
+import { SIGKILL } from '../kernel/constants';
 import { signalProcess } from '../kernel/processes';
 import { RuncError } from './errors';
 import { withRuncDefaultDevices } from './default-devices';
@@ -67,22 +70,24 @@ export function optionsFrom(parsed: ReturnType<typeof parseFlags>, detach: boole
 
 /**
  * --preserve-fds N: the caller's descriptors 3 … 3+N-1 go to the container's program at the same
- * numbers. Each must be one the caller passed: open and not close-on-exec (everything this
- * process opened itself, Node's epoll and the like, is close-on-exec), or the container would get
- * one of the runtime's own descriptors.
+ * numbers. Each must be one the caller passed, or the container would get one of this runtime's
+ * own: Node opens its own descriptors at the lowest free numbers before any of this runs, the
+ * first of them its event loop's epoll instance — so the caller's are those below that one.
  */
 function preservedCount(value: string | undefined): number {
   if (value === undefined) return 0;
   if (!/^\d+$/.test(value)) throw new RuncError(`invalid value "${value}" for flag --preserve-fds: not a number`);
   const count = Number(value);
+  let runtimesOwn = false;
   for (let fd = 3; fd < 3 + count; fd += 1) {
-    let flags: number;
+    let link: string;
     try {
-      flags = parseInt(/^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1] ?? '0', 8);
+      link = readlinkSync(`/proc/self/fd/${fd}`);
     } catch {
       throw new RuncError(`--preserve-fds ${count}: descriptor ${fd} is not open`);
     }
-    if (flags & O_CLOEXEC) throw new RuncError(`--preserve-fds ${count}: descriptor ${fd} is not one the caller passed (it is close-on-exec)`);
+    runtimesOwn ||= link === 'anon_inode:[eventpoll]';
+    if (runtimesOwn) throw new RuncError(`--preserve-fds ${count}: descriptor ${fd} is not one the caller passed (it is the runtime's own)`);
   }
   return count;
 }

@@ -107,10 +107,12 @@ export function pivotInto(merged: string): void {
  * moved over "/" (MS_MOVE) and the process chroots into it — this thread here, the container's
  * first process itself (it chdir'd into the root before the move: ../lifecycle/create.ts).
  *
- * Weaker than pivot_root: the host's root stays mounted beneath the container's in its mount
- * namespace, and chroot(2) only changes where "/" resolves for one process. A process that keeps
- * CAP_SYS_CHROOT can chroot into a subdirectory and climb ".." from its old working directory
- * out of the container's root onto the host's; after pivot_root there is nothing above to reach.
+ * Weaker than pivot_root: the host's root filesystem stays mounted beneath the container's in its
+ * mount namespace (chroot(2) only changes where "/" resolves for one process; the mount table
+ * keeps both). A program with CAP_SYS_ADMIN that unmounts "/" uncovers it, and every process that
+ * enters the namespace afterwards — setns(2) lands on the namespace root's topmost mount, as
+ * `exec` does — finds itself in the host's "/". After pivot_root the old root is gone from the
+ * namespace: there is nothing beneath to uncover (test/runc-root-fds.test.ts shows both).
  */
 export function moveRootInto(root: string, pid: number): void {
   const outside = readMountinfoEntries(pid)

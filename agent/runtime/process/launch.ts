@@ -14,7 +14,7 @@
  * needs CAP_SETPCAP), the other capability sets are set after it.
  */
 import type { ChildProgram } from '../../kernel/child-program';
-import { CLOSE_RANGE_CLOEXEC, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, SIGKILL, TIOCSCTTY } from '../../kernel/constants';
+import { CLOSE_RANGE_CLOEXEC, F_SETFD, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, SIGKILL, TIOCSCTTY } from '../../kernel/constants';
 import { appendBoundingDrops, appendCapabilitySets } from '../capabilities';
 import { badInput } from '../../errors';
 import { appendSeccompInstall, letsThrough, seccompVerdict, syscallName, type BpfInstruction } from '../seccomp';
@@ -77,6 +77,8 @@ export function appendPrologue(program: ChildProgram): void {
 }
 
 export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, plan: LaunchPlan): void {
+  // First: whatever runs later in this process (an exec FIFO wait, a startContainer hook reading /proc/<pid>/root) sees its root.
+  if (plan.chrootToWorkingDirectory) program.syscall('chroot', program.arena.cString('.'));
   // Not the agent's (host root's) keyring; first, as the seccomp filter below may refuse keyctl.
   if (plan.sessionKeyring !== undefined) appendSessionKeyring(program, plan.sessionKeyring);
   if (plan.terminal !== null) {
@@ -89,6 +91,8 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
   if (plan.stdout !== 1) program.syscall('dup3', plan.stdout, 1, 0);
   if (plan.stderr !== 2) program.syscall('dup3', plan.stderr, 2, 0);
   program.syscall('close_range', 3 + (plan.preserveFds ?? 0), 0xffffffff, CLOSE_RANGE_CLOEXEC);
+  // Node marks every descriptor it inherits close-on-exec: the preserved ones are cleared of it (F_SETFD 0).
+  for (let fd = 3; fd < 3 + (plan.preserveFds ?? 0); fd += 1) program.syscall('fcntl', fd, F_SETFD, 0);
   if (plan.execFifo !== undefined) {
     program.syscall('prctl', PR_SET_PDEATHSIG, 0, 0, 0, 0);
     checkpoints.report(program, AT_EXEC_FIFO);
@@ -97,7 +101,6 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
   const exec = plan.exec instanceof ExecSlots
     ? plan.exec
     : { path: program.arena.cString(plan.exec.path), cwd: program.arena.cString(plan.exec.cwd), argv: program.arena.cStringArray(plan.exec.args), envp: program.arena.cStringArray(plan.exec.env) };
-  if (plan.chrootToWorkingDirectory) program.syscall('chroot', program.arena.cString('.'));
   program.syscall('chdir', exec.cwd);
   const security = plan.security ?? null;
   // Where the filter goes in: every system call of the program after it must get past it.
