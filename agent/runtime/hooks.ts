@@ -39,6 +39,7 @@ import { ChildProgram } from '../kernel/child-program';
 import { CLOSE_RANGE_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, O_WRONLY, SIGKILL } from '../kernel/constants';
 import { closeFd, openFile, pipe, writeFd } from '../kernel/files';
 import { reap, signalProcess } from '../kernel/processes';
+import { LabError } from '../errors';
 import { sleepMs } from './cgroups/cgroupfs';
 import type { Cgroup } from './cgroups';
 import { CLONE_FLAG, insideNamespaces, namespaceInodes, namespacePath } from './namespaces';
@@ -79,7 +80,12 @@ const OUTPUT_TAIL = 2000;
 /** The state is written into the hook's stdin pipe before it runs: it must fit the pipe. */
 const PIPE_CAPACITY = 65536;
 
-export class HookError extends Error {}
+/** The caller's document named a hook that failed: one line, as every error the user can act on. */
+export class HookError extends LabError {
+  constructor(message: string) {
+    super('bad-input', message);
+  }
+}
 
 /**
  * Runs the phase's hooks in order. An aborting phase throws HookError at the first failure; the
@@ -209,7 +215,8 @@ function verifyInside(place: ContainerPlace, pid: number, types: readonly Namesp
 function tail(output: number): string {
   const buffer = Buffer.alloc(64 * 1024);
   const length = readSync(output, buffer, 0, buffer.length, 0);
-  const text = buffer.subarray(0, length).toString('utf8').trim();
+  // one line: the output's lines joined
+  const text = buffer.subarray(0, length).toString('utf8').trim().split(/\s*\n\s*/).join(' | ');
   return text ? `: ${text.slice(-OUTPUT_TAIL)}` : '';
 }
 
