@@ -127,6 +127,37 @@ describe('OCI hooks', () => {
     leavesNothing(id);
   });
 
+  it('in a user namespace, createContainer and startContainer join it too (the kernel\'s /proc/self/ns/user)', () => {
+    const id = newId('userns');
+    const dir = join(work, 'userns');
+    const bundle = makeBundle(dir, join(work, 'images'), (spec) => {
+      spec.process!.args = ['sleep', '1000'];
+      spec.root!.readonly = false;
+      spec.linux!.namespaces!.push({ type: 'user' });
+      spec.linux!.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+      spec.linux!.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+      const host = join(dir, 'rootfs', 'tmp');
+      const probe = (phase: string, at: string): OciHook => ({ path: '/bin/sh', args: ['sh', '-c', `readlink /proc/self/ns/user > ${at}/${phase}.user; readlink /proc/self/ns/mnt > ${at}/${phase}.mnt`] });
+      spec.hooks = { createContainer: [probe('createContainer', host)], startContainer: [probe('startContainer', '/tmp')] };
+    });
+    const tmp = join(bundle, 'rootfs', 'tmp');
+    const pidFile = join(work, 'userns.pid');
+    const created = runc(root, ['create', '--bundle', bundle, '--pid-file', pidFile, id]);
+    expect(created.status, created.stderr).toBe(0);
+    const pid = Number(read(pidFile));
+    expect(nsLink(pid, 'user')).not.toBe(nsLink('self', 'user'));
+    expect(read(join(tmp, 'createContainer.user'))).toBe(nsLink(pid, 'user'));
+    expect(read(join(tmp, 'createContainer.mnt'))).toBe(nsLink(pid, 'mnt'));
+    const started = runc(root, ['start', id]);
+    expect(started.status, started.stderr).toBe(0);
+    expect(read(join(tmp, 'startContainer.user'))).toBe(nsLink(pid, 'user'));
+    expect(read(join(tmp, 'startContainer.mnt'))).toBe(nsLink(pid, 'mnt'));
+    expect(runc(root, ['kill', id, 'KILL']).status).toBe(0);
+    reap(pid, true);
+    expect(runc(root, ['delete', id]).status).toBe(0);
+    leavesNothing(id);
+  });
+
   it.each(['prestart', 'createRuntime', 'createContainer'] as const)('a failing %s hook aborts create and leaves nothing (no process, cgroup, mount, state)', (phase) => {
     const id = newId(`fail-${phase.toLowerCase()}`);
     const bundle = bundleWith(`fail-${phase}`, (rootfs) => ({
