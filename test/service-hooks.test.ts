@@ -18,6 +18,8 @@ let stateRoot: string;
 let out: string;
 let runtime: ContainerRuntime;
 const made: { id: string; pid: number | null }[] = [];
+/** What the runtime logged (a failing poststart/poststop hook is a warning there). */
+const logged: string[] = [];
 
 const read = (file: string): string => readFileSync(file, 'utf8').trim();
 
@@ -36,7 +38,7 @@ beforeAll(() => {
   stateRoot = mkdtempSync('/tmp/cl-service-hooks-');
   out = mkdtempSync('/tmp/cl-service-hooks-out-');
   mkdirSync(path.join(stateRoot, 'containers'), { recursive: true });
-  runtime = openRuntime({ stateRoot });
+  runtime = openRuntime({ stateRoot, log: (line) => logged.push(line) });
 });
 
 afterAll(async () => {
@@ -88,5 +90,21 @@ describe('OCI hooks in the agent\'s runtime', () => {
     made.push({ id, pid });
     expect(runtime.list().length).toBe(before);
     expect(leftovers(stateRoot, [{ id, pid }])).toEqual(NONE_LEFT);
+  });
+
+  test('a failing startContainer hook stops the container before its program runs; poststart failures are warnings', async () => {
+    await expect(runtime.run({ name: 'nostart', config: doc({ startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'exit 4'] }] }) }))
+      .rejects.toThrow('container "nostart" was stopped: startContainer hook #0 (/bin/sh): exit status 4');
+    const stopped = runtime.list().find((entry) => entry.name === 'nostart')!;
+    made.push({ id: stopped.id, pid: null });
+    for (let i = 0; i < 100 && runtime.inspect(stopped.id).status !== 'stopped'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(runtime.inspect(stopped.id).status).toBe('stopped');
+    await runtime.remove(stopped.id, true);
+
+    const warned = await runtime.run({ name: 'warned', config: doc({ poststart: [{ path: '/bin/false' }] }) });
+    made.push({ id: warned.id, pid: warned.pid });
+    expect(runtime.inspect(warned.id).status).toBe('running');
+    expect(logged).toContain('warning: poststart hook #0 (/bin/false): exit status 1');
+    await runtime.remove(warned.id, true);
   });
 });
