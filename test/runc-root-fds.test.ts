@@ -160,6 +160,22 @@ describe('create/run --preserve-fds', () => {
     }
   });
 
+  it('exec --preserve-fds: a further process in a running container gets the caller\'s descriptor 3 too', () => {
+    const { id, pid } = createAndLoad('exec-preserve', []);
+    expect(runc(root, ['start', id]).status).toBe(0);
+    const [readEnd, writeEnd] = pipe();
+    try {
+      writeSync(writeEnd, 'to the exec\'d process\n');
+      closeFd(writeEnd);
+      const result = runWith(['exec', '--preserve-fds', '1', id, 'sh', '-c', 'cat <&3'], [readEnd]);
+      expect(result, result.stderr).toMatchObject({ status: 0, stdout: 'to the exec\'d process\n' });
+      expect(runWith(['exec', id, 'sh', '-c', 'cat <&3'], [readEnd]).status).not.toBe(0);
+    } finally {
+      closeFd(readEnd);
+    }
+    removeAll(id, pid);
+  });
+
   it('refuses a count naming descriptors the caller did not pass, or no number, in one line, leaving nothing', () => {
     const [readEnd, writeEnd] = pipe();
     try {

@@ -11,7 +11,7 @@
  * moveRootInto says why that is weaker); --preserve-fds N also hands over descriptors 3 … 3+N-1.
  * config.json's prestart, createRuntime and createContainer hooks run on the way (../runtime/hooks.ts).
  */
-import { existsSync, readFileSync, readlinkSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { validateConfig } from '../oci/validate';
 import type { OciSpec } from '../protocol';
@@ -26,6 +26,7 @@ import { withRuncDefaultDevices } from './default-devices';
 import { makeExecFifo } from './fifo';
 import { flag, parseFlags, requireId, type FlagSpec } from './flags';
 import { writePidFile } from './pid-file';
+import { preservedCount } from './preserve-fds';
 import type { RuncRoot } from './root';
 import type { Invocation } from './verb';
 
@@ -68,29 +69,6 @@ export function optionsFrom(parsed: ReturnType<typeof parseFlags>, detach: boole
   };
 }
 
-/**
- * --preserve-fds N: the caller's descriptors 3 … 3+N-1 go to the container's program at the same
- * numbers. Each must be one the caller passed, or the container would get one of this runtime's
- * own: Node opens its own descriptors at the lowest free numbers before any of this runs, the
- * first of them its event loop's epoll instance — so the caller's are those below that one.
- */
-function preservedCount(value: string | undefined): number {
-  if (value === undefined) return 0;
-  if (!/^\d+$/.test(value)) throw new RuncError(`invalid value "${value}" for flag --preserve-fds: not a number`);
-  const count = Number(value);
-  let runtimesOwn = false;
-  for (let fd = 3; fd < 3 + count; fd += 1) {
-    let link: string;
-    try {
-      link = readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      throw new RuncError(`--preserve-fds ${count}: descriptor ${fd} is not open`);
-    }
-    runtimesOwn ||= link === 'anon_inode:[eventpoll]';
-    if (runtimesOwn) throw new RuncError(`--preserve-fds ${count}: descriptor ${fd} is not one the caller passed (it is the runtime's own)`);
-  }
-  return count;
-}
 
 /** The bundle's config.json, checked against the runtime-spec's schema. */
 export function readBundle(bundle: string): OciSpec {
