@@ -176,7 +176,7 @@ describe('OCI hooks', () => {
     leavesNothing(id);
   });
 
-  it('a hook past its timeout is killed and create fails; an executable that is not there fails create too', () => {
+  it('a hook past its timeout is killed and create fails; a relative path or an executable that is not there fails create too', () => {
     const id = newId('timeout');
     const bundle = bundleWith('timeout', () => ({ createRuntime: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] }));
     const began = Date.now();
@@ -184,6 +184,12 @@ describe('OCI hooks', () => {
     expect(result).toMatchObject({ status: 1, stderr: 'createRuntime hook #0 (/bin/sleep): timed out after 1s\n' });
     expect(Date.now() - began).toBeLessThan(20_000);
     leavesNothing(id);
+
+    const relative = newId('relative');
+    expect(runc(root, ['create', '--bundle', bundleWith('relative', () => ({ poststop: [{ path: 'bin/true' }] })), relative])).toMatchObject({
+      status: 1, stderr: 'config.json: /hooks/poststop/0/path "bin/true" must be an absolute path\n',
+    });
+    leavesNothing(relative);
 
     const missing = newId('missing');
     const missingBundle = bundleWith('missing', () => ({ createContainer: [{ path: '/no/such/hook' }] }));

@@ -29,6 +29,9 @@
  * container's phases, is cloned inside the container's PID namespace, joins its user, mnt, net,
  * uts, ipc and cgroup namespaces and its cgroup, and chroots into the container's root as
  * /proc/<pid>/root shows it — checked against the kernel's /proc/<pid>/ns/* before it may exec.
+ * The runtime waits for each hook synchronously, as create does for every other step: in
+ * containers-lab-runc that is all the process does; in the agent's service a slow hook holds the
+ * service for as long (bounded by its timeout) — the price of hooks running inside create.
  */
 import { openSync, readSync, closeSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
