@@ -61,6 +61,8 @@ function leavesNothing(id: string): void {
 }
 
 beforeAll(() => {
+  // seen by a hook that names no env (the runtime passes its own on)
+  process.env.RUNC_HOOKS_TEST = 'from the caller';
   ensureRuncBuilt();
   becomeSubreaper();
   work = mkdtempSync(join(tmpdir(), 'runc-hooks-'));
@@ -82,7 +84,8 @@ describe('OCI hooks', () => {
       createContainer: [recorder('createContainer', rootfs)],
       startContainer: [recorder('startContainer', '')],
       poststart: [recorder('poststart', rootfs)],
-      poststop: [recorder('poststop', rootfs)],
+      // no env: the runtime's own environment, as runc does it
+      poststop: [recorder('poststop', rootfs), { path: '/bin/sh', args: ['sh', '-c', `echo "$RUNC_HOOKS_TEST" > ${rootfs}/inherited`] }],
     }), ['sh', '-c', 'cat /startContainer.json > /program-saw; exec sleep 1000']);
     const rootfs = join(bundle, 'rootfs');
     const pidFile = join(work, 'all.pid');
@@ -124,6 +127,7 @@ describe('OCI hooks', () => {
     expect(poststop).toMatchObject({ id, status: 'stopped', bundle });
     expect(poststop.pid).toBeUndefined();
     expect(read(join(rootfs, 'poststop.mnt'))).toBe(nsLink('self', 'mnt'));
+    expect(read(join(rootfs, 'inherited'))).toBe('from the caller');
     leavesNothing(id);
   });
 

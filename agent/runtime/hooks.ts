@@ -178,7 +178,9 @@ function spawnHook(hook: OciHook, input: Buffer, place: ContainerPlace | null): 
     checkpoints.awaitGo(program);
     program.unblockSignals();
     const args = hook.args && hook.args.length > 0 ? hook.args : [hook.path];
-    program.syscall('execve', hook.path, program.arena.cStringArray(args), program.arena.cStringArray(hook.env ?? []));
+    // No env at all: the runtime's own environment, as runc's hooks get (Go's exec with a nil Env).
+    const env = hook.env ?? Object.entries(process.env).map(([name, value]) => `${name}=${value ?? ''}`);
+    program.syscall('execve', hook.path, program.arena.cStringArray(args), program.arena.cStringArray(env));
     checkpoints.report(program, EXEC_FAILED);
     program.syscall('exit_group', 127);
     pid = place?.namespaces.includes('pid')
