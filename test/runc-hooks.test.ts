@@ -7,7 +7,7 @@
  * in the runtime's. A failing or timed-out hook of the first four phases leaves nothing; a failing
  * poststart or poststop hook is a warning.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -182,12 +182,29 @@ describe('OCI hooks', () => {
 
   it('a hook past its timeout is killed and create fails; a relative path or an executable that is not there fails create too', () => {
     const id = newId('timeout');
-    const bundle = bundleWith('timeout', () => ({ createRuntime: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] }));
+    const hookPid = join(work, 'timeout-hook.pid');
+    // The hook's shell starts a sleep of its own: both go at the timeout.
+    const bundle = bundleWith('timeout', () => ({ createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `echo $$ > ${hookPid}; sleep 30; true`], timeout: 1 }] }));
     const began = Date.now();
     const result = runc(root, ['create', '--bundle', bundle, id]);
-    expect(result).toMatchObject({ status: 1, stderr: 'createRuntime hook #0 (/bin/sleep): timed out after 1s\n' });
+    expect(result).toMatchObject({ status: 1, stderr: 'createRuntime hook #0 (/bin/sh): timed out after 1s\n' });
     expect(Date.now() - began).toBeLessThan(20_000);
     leavesNothing(id);
+    const group = Number(read(hookPid));
+    const inGroup = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const [state, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return { pid: Number(entry), state, ppid: Number(ppid), pgrp: Number(pgrp) };
+      } catch {
+        return null;
+      }
+    }).filter((entry) => entry?.pgrp === group);
+    // The hook's sleep was killed too; orphaned, it came to this subreaper (the shim's part) to be reaped.
+    for (const entry of inGroup) {
+      expect(entry).toMatchObject({ state: 'Z', ppid: process.pid });
+      expect(reap(entry!.pid, true)?.signal).toBe(9);
+    }
 
     const relative = newId('relative');
     expect(runc(root, ['create', '--bundle', bundleWith('relative', () => ({ poststop: [{ path: 'bin/true' }] })), relative])).toMatchObject({

@@ -118,7 +118,7 @@ function runOne(hook: OciHook, input: Buffer, place: ContainerPlace | null): voi
     let status = reap(pid, false);
     while (!status) {
       if (Date.now() > deadline) {
-        signalProcess(pid, SIGKILL);
+        signalProcess(-pid, SIGKILL);
         reap(pid, true);
         throw new Error(`timed out after ${hook.timeout}s${tail(output)}`);
       }
@@ -174,6 +174,8 @@ function spawnHook(hook: OciHook, input: Buffer, place: ContainerPlace | null): 
     program.syscall('dup3', output, 2, 0);
     // Nothing else of the runtime's reaches the hook; the checkpoint pipe still closes at execve.
     program.syscall('close_range', 3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
+    // A session (and process group) of its own: at its timeout the hook is killed with whatever it started.
+    program.syscall('setsid');
     checkpoints.report(program, JOINED);
     checkpoints.awaitGo(program);
     program.unblockSignals();
