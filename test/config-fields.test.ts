@@ -397,7 +397,6 @@ describe('process and user', () => {
 describe('fields this runtime does not realise: one line naming each, nothing left', () => {
   test.each<[string, (spec: OciSpec) => void, string | RegExp]>([
     ['linux.intelRdt', (spec) => { Object.assign(spec.linux!, { intelRdt: { closID: 'x' } }); }, 'config.json: /linux/intelRdt is not supported by this runtime'],
-    ['hooks', (spec) => { Object.assign(spec, { hooks: { prestart: [{ path: '/bin/true' }] } }); }, /^config\.json: \/hooks is not supported by this runtime/],
     ['process.apparmorProfile', (spec) => { Object.assign(spec.process!, { apparmorProfile: 'docker-default' }); }, 'config.json: /process/apparmorProfile is not supported by this runtime: this host has no AppArmor'],
     ['process.selinuxLabel', (spec) => { Object.assign(spec.process!, { selinuxLabel: 'system_u:system_r:container_t:s0' }); }, /^config\.json: \/process\/selinuxLabel is not supported/],
     ['linux.mountLabel', (spec) => { Object.assign(spec.linux!, { mountLabel: 'system_u:object_r:container_file_t:s0' }); }, /^config\.json: \/linux\/mountLabel is not supported/],

@@ -55,6 +55,7 @@ export const O_PATH = 0o10000000;
 
 /** fcntl(2): duplicate a descriptor at or above a number, close-on-exec. */
 export const F_DUPFD_CLOEXEC = 1030;
+export const F_SETFD = 2;
 
 /** renameat2(2): the directory descriptor meaning "the current directory", and the swap flag. */
 export const AT_FDCWD = -100;
@@ -107,7 +108,7 @@ const SYSCALLS = {
     setsid: 112, setgroups: 116, setresuid: 117, setresgid: 119, prctl: 157, mount: 165,
     execve: 59, exit_group: 231, unshare: 272, dup3: 292, setns: 308,
     pivot_root: 155, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424,
-    capset: 126, seccomp: 317, keyctl: 250, openat: 257,
+    capset: 126, seccomp: 317, keyctl: 250, openat: 257, chroot: 161, fchdir: 81, fcntl: 72,
   },
   // aarch64 uses the generic system-call table (asm-generic/unistd.h): no dup2, open, fork…
   arm64: {
@@ -115,7 +116,7 @@ const SYSCALLS = {
     setsid: 157, setgroups: 159, setresuid: 147, setresgid: 149, prctl: 167, mount: 40,
     execve: 221, exit_group: 94, unshare: 97, dup3: 24, setns: 268,
     pivot_root: 41, close_range: 436, pidfd_open: 434, pidfd_send_signal: 424,
-    capset: 91, seccomp: 277, keyctl: 219, openat: 56,
+    capset: 91, seccomp: 277, keyctl: 219, openat: 56, chroot: 51, fchdir: 50, fcntl: 25,
   },
 } as const;
 

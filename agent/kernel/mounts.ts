@@ -22,6 +22,13 @@ export function umount(target: string, flags = 0): void {
   check('umount2', target, umount2_(target, flags) as number);
 }
 
+const chroot_ = declare('int chroot(const char *path)');
+
+/** chroot(2): where "/" resolves for this thread's filesystem context (the mount table stays as it is). */
+export function chroot(path: string): void {
+  check('chroot', path, chroot_(path) as number);
+}
+
 export function pivotRoot(newRoot: string, putOld: string): void {
   check('pivot_root', `${newRoot}, ${putOld}`, syscall2(SYS.pivot_root, 'const char *', newRoot, 'const char *', putOld) as number);
 }

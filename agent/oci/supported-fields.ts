@@ -39,7 +39,7 @@
  *  process.selinuxLabel                   refused   no SELinux here
  *  hostname                               applied   sethostname(2) in its own UTS namespace (else refused)
  *  domainname                             applied   kernel.domainname in its own UTS namespace (else refused)
- *  hooks.*                                refused   this runtime runs no host programs at lifecycle points
+ *  hooks.*                                applied   the six phases, state on stdin, timeouts (runtime/hooks.ts)
  *  annotations                            applied   kept in the record; lab.containers.* are read
  *  linux.namespaces[]                     applied   clone(2) flags; network/ipc/uts may be joined by path
  *  linux.namespaces[] type "time"         refused   with linux.timeOffsets
@@ -75,7 +75,7 @@
  * rest: the process settings, the sysctl writes, the cgroup's place and its extra files.
  */
 import { statSync } from 'node:fs';
-import type { NamespaceType, OciSpec } from '../protocol';
+import type { NamespaceType, OciHook, OciSpec } from '../protocol';
 import { cgroupsPathProblem, placementFrom, type CgroupHost } from '../runtime/cgroups';
 import { resourcePlanFor, type ResourceWrite } from '../runtime/cgroups/resource-files';
 import { hostProcessFacts, processSettingsFor, type ProcessFacts, type ProcessSettings } from '../runtime/process/process-settings';
@@ -107,7 +107,7 @@ const FIELDS: Record<string, Rule> = {
   },
   hostname: APPLIED,
   domainname: APPLIED,
-  hooks: refused('is not supported by this runtime: it runs no host programs at lifecycle points'),
+  hooks: APPLIED,
   annotations: APPLIED,
   linux: {
     object: {
@@ -196,6 +196,12 @@ export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPla
     throw configFieldError(['process', 'terminal'], 'needs a devpts mount at /dev/pts: the terminal is made in the container\'s own /dev/pts');
   }
   checkUser(spec, types.includes('user'));
+  // A hook's path is execve(2)'s: relative, it would resolve against whatever the working directory is then.
+  for (const [phase, hooks] of Object.entries(spec.hooks ?? {}) as [string, OciHook[] | undefined][]) {
+    (hooks ?? []).forEach((hook, index) => {
+      if (!hook.path.startsWith('/')) throw configFieldError(['hooks', phase, index, 'path'], `${JSON.stringify(hook.path.slice(0, 40))} must be an absolute path`);
+    });
+  }
 
   if (spec.hostname !== undefined && spec.hostname !== '' && !own('uts')) throw configFieldError(['hostname'], 'needs a UTS namespace of the container\'s own');
   spec.linux?.namespaces?.forEach((entry, index) => {

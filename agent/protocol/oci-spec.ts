@@ -11,7 +11,27 @@ export interface OciSpec {
   domainname?: string;
   mounts?: OciMount[];
   annotations?: Record<string, string>;
+  /** Programs the runtime runs at points of the lifecycle (agent/runtime/hooks.ts). */
+  hooks?: OciHooks;
   linux?: OciLinux;
+}
+
+/** One hook: like execv(3)'s path and argv, an environment, and seconds before it is killed. */
+export interface OciHook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
+}
+
+export interface OciHooks {
+  /** Deprecated in favour of the next three, still run (after createRuntime's place, before it). */
+  prestart?: OciHook[];
+  createRuntime?: OciHook[];
+  createContainer?: OciHook[];
+  startContainer?: OciHook[];
+  poststart?: OciHook[];
+  poststop?: OciHook[];
 }
 
 export interface OciProcess {

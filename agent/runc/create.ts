@@ -7,6 +7,9 @@
  * first process outlives it and is re-parented to the caller's subreaper (containerd's shim, which
  * set PR_SET_CHILD_SUBREAPER), who will reap it and see its exit status. Its stdio are the
  * caller's own descriptors 0-2, or a terminal whose other end goes to --console-socket.
+ * --no-pivot moves the root over "/" and chroots instead of pivot_root (../runtime/rootfs.ts
+ * moveRootInto says why that is weaker); --preserve-fds N also hands over descriptors 3 … 3+N-1.
+ * config.json's prestart, createRuntime and createContainer hooks run on the way (../runtime/hooks.ts).
  */
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -23,6 +26,7 @@ import { withRuncDefaultDevices } from './default-devices';
 import { makeExecFifo } from './fifo';
 import { flag, parseFlags, requireId, type FlagSpec } from './flags';
 import { writePidFile } from './pid-file';
+import { preservedCount } from './preserve-fds';
 import type { RuncRoot } from './root';
 import type { Invocation } from './verb';
 
@@ -40,6 +44,8 @@ export interface CreateOptions {
   pidFile?: string;
   consoleSocket?: string;
   noPivot: boolean;
+  /** --preserve-fds N (0: none). */
+  preserveFds?: number;
   /** Whether the caller stays to start it (run): then a terminal with no console socket is the caller's to keep. */
   detach: boolean;
 }
@@ -52,16 +58,17 @@ export async function create(invocation: Invocation): Promise<number> {
 }
 
 export function optionsFrom(parsed: ReturnType<typeof parseFlags>, detach: boolean): CreateOptions {
-  const preserve = flag.string(parsed, 'preserve-fds');
-  if (preserve !== undefined && preserve !== '0') throw new RuncError('--preserve-fds: passing descriptors beyond stdio is not supported by this runtime');
+  const preserveFds = preservedCount(flag.string(parsed, 'preserve-fds'));
   return {
     bundle: resolve(flag.string(parsed, 'bundle') ?? process.cwd()),
     ...(flag.string(parsed, 'pid-file') !== undefined ? { pidFile: resolve(flag.string(parsed, 'pid-file')!) } : {}),
     ...(flag.string(parsed, 'console-socket') !== undefined ? { consoleSocket: resolve(flag.string(parsed, 'console-socket')!) } : {}),
     noPivot: flag.bool(parsed, 'no-pivot'),
+    ...(preserveFds ? { preserveFds } : {}),
     detach,
   };
 }
+
 
 /** The bundle's config.json, checked against the runtime-spec's schema. */
 export function readBundle(bundle: string): OciSpec {
@@ -101,6 +108,9 @@ export function createFromBundle(root: RuncRoot, id: string, options: CreateOpti
       id, name: id, spec, imageLayer: '', bundleRootfs: rootfs,
       stdio: { stdin: 0, stdout: 1, stderr: 2 },
       execFifo: fifo,
+      bundle: options.bundle,
+      noPivot: options.noPivot,
+      ...(options.preserveFds ? { preserveFds: options.preserveFds } : {}),
       ...(options.consoleSocket ? { consoleSocket: options.consoleSocket } : {}),
     }, 'from-spec');
     renameSync(staging, root.fifoPath(id));
@@ -120,7 +130,7 @@ export function createFromBundle(root: RuncRoot, id: string, options: CreateOpti
     if (prepared) {
       if (prepared.state.pid !== null) signalProcess(prepared.state.pid, SIGKILL);
       try {
-        deleteContainer(root.context, prepared.state, prepared.cgroup);
+        deleteContainer(root.context, prepared.state, prepared.cgroup, options.bundle);
       } catch {
         // the first error is the one to report
       }

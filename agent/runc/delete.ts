@@ -46,6 +46,6 @@ export async function removeContainer(root: RuncRoot, container: RuncContainer):
     signalProcess(container.state.pid, SIGKILL);
   }
   rmSync(root.fifoPath(container.id), { force: true });
-  deleteContainer(root.context, container.state, cgroup);
+  deleteContainer(root.context, container.state, cgroup, container.meta.bundle);
   await root.context.store.deletionsSettled();
 }

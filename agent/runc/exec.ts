@@ -1,6 +1,6 @@
 /*
  * exec [--process FILE | ARGS…] [--detach] [--pid-file F] [--tty] [--cwd D] [--env K=V]
- *      [--user UID[:GID]] [--cap CAP] ID
+ *      [--user UID[:GID]] [--cap CAP] [--preserve-fds N] ID
  *
  * A further process in a running container, through the runtime's exec (../runtime/lifecycle/exec.ts):
  * it joins every namespace and the cgroup of the container's first process and gets the
@@ -16,6 +16,7 @@ import { RuncError } from './errors';
 import { flag, parseFlags, requireId } from './flags';
 import { writePidFile } from './pid-file';
 import { forwardSignals, waitForChild } from './signals';
+import { preservedCount } from './preserve-fds';
 import type { Invocation } from './verb';
 
 type ProcessDocument = NonNullable<OciSpec['process']>;
@@ -41,11 +42,13 @@ export async function exec(invocation: Invocation): Promise<number> {
   if (container.status === 'paused') throw new RuncError('cannot exec in a paused container');
   if (container.status !== 'running') throw new RuncError('cannot exec in a stopped container');
   if (flag.string(parsed, 'console-socket') !== undefined) throw new RuncError('exec --console-socket: not supported by this runtime yet; run without --tty');
+  const preserveFds = preservedCount(flag.string(parsed, 'preserve-fds'));
   const processDoc = processFrom(parsed, container.spec.process!);
   if (processDoc.args.length === 0) throw new RuncError('exec: no process args given: pass ARGS or --process');
   const pid = execWithCallerStdio(root.context, container.state, { id, args: processDoc.args, env: processDoc.env ?? [], cwd: processDoc.cwd }, {
     stdio: { stdin: 0, stdout: 1, stderr: 2 },
     process: processDoc,
+    ...(preserveFds ? { preserveFds } : {}),
   });
   const pidFile = flag.string(parsed, 'pid-file');
   if (pidFile) writePidFile(pidFile, pid);

@@ -14,7 +14,7 @@ export async function features(invocation: Invocation): Promise<number> {
   const document = {
     ociVersionMin: '1.0.0',
     ociVersionMax: '1.1.0',
-    hooks: [] as string[],
+    hooks: ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'],
     mountOptions: knownMountOptions(),
     linux: {
       namespaces: ['cgroup', 'ipc', 'mount', 'network', 'pid', 'user', 'uts'],

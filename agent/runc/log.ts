@@ -15,11 +15,16 @@ export class RuncLog {
     this.write('error', message);
   }
 
+  warn(message: string): void {
+    this.write('warning', message);
+  }
+
   debug(message: string): void {
     if (this.debugOn) this.write('debug', message);
   }
 
-  private write(level: 'error' | 'debug', msg: string): void {
+  private write(level: 'error' | 'warning' | 'debug', msg: string): void {
+    if (level === 'warning') process.stderr.write(`warning: ${msg}\n`);
     if (!this.file) {
       if (level === 'debug') process.stderr.write(`${level}: ${msg}\n`);
       return;

@@ -94,7 +94,11 @@ export async function main(argv: string[]): Promise<number> {
       args, log, systemdCgroup,
       get root(): RuncRoot {
         if (process.getuid?.() !== 0) throw new RuncError('containers-lab-runc must run as root');
-        root ??= new RuncRoot(rootPath);
+        if (!root) {
+          root = new RuncRoot(rootPath);
+          // A failing poststart/poststop hook: a warning in the log (and on stderr), as runc's.
+          root.context.warn = (message) => log.warn(message);
+        }
         return root;
       },
     };

@@ -1,7 +1,14 @@
 /*
  * start ID: release a created container's first process into execve (./fifo.ts). Only a
- * "created" container can start; the other states are runc's errors.
+ * "created" container can start; the other states are runc's errors. Before the byte, the
+ * startContainer hooks run inside the container (one that fails: the container is stopped and
+ * deleted, and start fails); after it, the poststart hooks (a failure is a warning).
  */
+import { rmSync } from 'node:fs';
+import { SIGKILL } from '../kernel/constants';
+import { signalProcess } from '../kernel/processes';
+import { hookState, runHooks, warnOnStderr } from '../runtime/hooks';
+import { deleteContainer } from '../runtime/lifecycle/delete';
 import { RuncError } from './errors';
 import { releaseExecFifo } from './fifo';
 import { parseFlags, requireId } from './flags';
@@ -28,9 +35,21 @@ export function startContainer(root: RuncRoot, id: string): void {
     default:
       throw new RuncError(`cannot start a container in the ${container.status} state`);
   }
+  const { state, spec, meta } = container;
+  const warn = root.context.warn ?? warnOnStderr;
+  if (state.pid !== null) {
+    try {
+      runHooks(spec.hooks, 'startContainer', hookState(spec, id, 'created', state.pid, meta.bundle), { pid: state.pid, namespaces: state.namespaces, cgroup: root.cgroupOf(state) }, warn);
+    } catch (error) {
+      signalProcess(state.pid, SIGKILL);
+      rmSync(root.fifoPath(id), { force: true });
+      deleteContainer(root.context, state, root.cgroupOf(state), meta.bundle);
+      throw error;
+    }
+  }
   releaseExecFifo(root.fifoPath(id));
-  const { state } = container;
   state.status = 'running';
   state.startedAt = new Date().toISOString();
   root.context.store.save(state);
+  runHooks(spec.hooks, 'poststart', hookState(spec, id, 'running', state.pid, meta.bundle), null, warn);
 }

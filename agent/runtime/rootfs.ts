@@ -10,6 +10,7 @@
  *   4. pivot_root(2) into merged: the old root is stacked beneath the new one and detached with
  *      umount2(MNT_DETACH). Unlike chroot(2), which only changes where "/" resolves for one
  *      process, the host's tree is then unreachable from the mount namespace altogether;
+ *      (runc's --no-pivot, for a root on a ramdisk where pivot_root refuses: moveRootInto below);
  *   5. hides what must not be seen (maskedPaths: /proc/kcore, …) and makes read-only what must
  *      not be written (readonlyPaths: /proc/sys, …).
  */
@@ -17,10 +18,11 @@ import { chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import type { CgroupRecord, OciMount, OciSpec, RootfsRecord } from '../protocol';
 import { mountCgroupTree } from './cgroup-mount';
-import { MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT } from '../kernel/constants';
+import { MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT } from '../kernel/constants';
 import { chdir } from '../kernel/files';
 import { hasErrno } from '../kernel/errors';
-import { mount, pivotRoot, umount } from '../kernel/mounts';
+import { chroot, mount, pivotRoot, umount } from '../kernel/mounts';
+import { readMountinfoEntries } from '../inspect/mountinfo';
 import { configFieldError } from '../oci/validate';
 import { populateDev } from './devices';
 import { parseMountOptions } from './mount-options';
@@ -96,6 +98,38 @@ export function pivotInto(merged: string): void {
   // needed inside the container, and unmounting "." then removes the old root.
   pivotRoot('.', '.');
   umount('.', MNT_DETACH);
+  chdir('/');
+}
+
+/**
+ * Step 4 without pivot_root (runc's --no-pivot, for roots pivot_root refuses: an initramfs's
+ * rootfs cannot be pivoted away from). The host's other mounts are detached, the root's mount is
+ * moved over "/" (MS_MOVE) and the process chroots into it — this thread here, the container's
+ * first process itself (it chdir'd into the root before the move: ../lifecycle/create.ts).
+ *
+ * Weaker than pivot_root: the host's root filesystem stays mounted beneath the container's in its
+ * mount namespace (chroot(2) only changes where "/" resolves for one process; the mount table
+ * keeps both). A program with CAP_SYS_ADMIN that unmounts "/" uncovers it, and every process that
+ * enters the namespace afterwards — setns(2) lands on the namespace root's topmost mount, as
+ * `exec` does — finds itself in the host's "/". After pivot_root the old root is gone from the
+ * namespace: there is nothing beneath to uncover (test/runc-root-fds.test.ts shows both).
+ */
+export function moveRootInto(root: string, pid: number): void {
+  const outside = readMountinfoEntries(pid)
+    .map((entry) => entry.target)
+    .filter((target) => target !== '/' && target !== root && !target.startsWith(`${root}/`) && !root.startsWith(`${target}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const target of outside) {
+    try {
+      umount(target, MNT_DETACH);
+    } catch (error) {
+      // gone with a parent detached before it, or stacked under another
+      if (!hasErrno(error, 'EINVAL') && !hasErrno(error, 'ENOENT')) throw error;
+    }
+  }
+  chdir(root);
+  mount(root, '/', null, MS_MOVE);
+  chroot('.');
   chdir('/');
 }
 

@@ -92,11 +92,14 @@ export class Runtime implements ContainerRuntime {
     const stateRoot = options.stateRoot ?? stateRootFromEnv();
     // Checked before anything is touched: a bad setting leaves the state root as it was.
     const defaultBridge = options.defaultBridge ? checkDefaultBridge(options.defaultBridge) : defaultBridgeFromEnv();
+    const log = options.log ?? ((line: string) => process.stderr.write(`containers-lab: ${line}\n`));
     this.context = {
       stateRoot, store: new StateStore(stateRoot), cgroups: openCgroupHost(), defaultBridge, waiting: new Map(),
       mountNamespaces: new MountNamespaceHolds(),
+      // a failing poststart/poststop hook (./hooks.ts)
+      warn: (message) => log(`warning: ${message}`),
     };
-    this.reconcile(options.log ?? ((line) => process.stderr.write(`containers-lab: ${line}\n`)));
+    this.reconcile(log);
     this.images = new RuntimeImages(stateRoot, () => this.containerLayers(), (names, removed) => this.events.emit('image.changed', { names, removed }));
     this.nodes = new RuntimeNodes(() => ({ stateRoot, bridge: defaultBridge, containers: () => this.containersOn(defaultBridge.name) }), (view) => this.events.emit('node.changed', view));
     if (options.applyNodes) {

@@ -30,4 +30,6 @@ export interface RuntimeContext {
   readonly waiting: Map<string, ParkedProcess>;
   /** The agent's holds on its containers' mount namespaces, so exits are quick (see there). */
   readonly mountNamespaces: MountNamespaceHolds;
+  /** Where a failed poststart/poststop hook is reported (../hooks.ts); stderr when absent. */
+  warn?: (message: string) => void;
 }

@@ -6,7 +6,8 @@
  *   3. clone the first process into its new namespaces (and into the ones it joins: a pod's
  *      containers share the sandbox's net, ipc and uts); it waits at a checkpoint
  *   4. from outside: uid/gid maps, cgroup membership, network, mounts in its mount namespace
- *   5. let it mount its /proc; then pivot_root, masked paths, hostname
+ *   5. let it mount its /proc; run the prestart, createRuntime and createContainer hooks
+ *      (../hooks.ts); then pivot_root (or, with noPivot, MS_MOVE and chroot), masked paths, hostname
  *   6. record "created" — the process now waits for `start` to execve the program
  *
  * If anything fails, the steps done so far are undone in reverse and the record removed, so a
@@ -38,8 +39,9 @@ import { appendProcessSettings, needsOwnMemory, settleProcessSettings } from '..
 import { securityPlanFor } from '../process/security-plan';
 import { sessionKeyringName } from '../process/session-keyring';
 import { existsInLayers, resolveProgram } from '../process/resolve-program';
-import { assembleRootfs, isChildMount, makeWorkingDirectory, pivotInto, PROC_MOUNT_FLAGS, restrictPaths } from '../rootfs';
+import { assembleRootfs, isChildMount, makeWorkingDirectory, moveRootInto, pivotInto, PROC_MOUNT_FLAGS, restrictPaths } from '../rootfs';
 import { applySysctls } from '../sysctl';
+import { hookState, runHooks, warnOnStderr } from '../hooks';
 import { hostIdFor, writeIdMaps } from '../user-namespace';
 import type { ContainerState } from '../state/store';
 import { deviceRulesFromConfig, type Cgroup } from '../cgroups';
@@ -83,6 +85,15 @@ export interface CreateRequest {
   execFifo?: number;
   /** With process.terminal: the unix socket the terminal's multiplexer is sent to (runc's --console-socket) instead of a keeper. */
   consoleSocket?: string;
+  /**
+   * runc's --no-pivot: the root's mount is moved over "/" and chrooted into instead of
+   * pivot_root (../rootfs.ts moveRootInto says why that is weaker). Only with bundleRootfs.
+   */
+  noPivot?: boolean;
+  /** Descriptors 3 … 3+N-1 of the caller that the program gets at the same numbers (runc's --preserve-fds). */
+  preserveFds?: number;
+  /** The OCI bundle's directory, as hooks are told it (default: the container's state directory). */
+  bundle?: string;
 }
 
 /** A container made up to its last checkpoint: the parts whoever finishes it needs. */
@@ -218,6 +229,9 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     // rlimits, umask, scheduler…: checked by the agent at the next checkpoint, while the child waits.
     appendProcessSettings(child, plan.process);
     terminal?.appendOpen(child);
+    // --no-pivot: the first process stands in its root when the agent moves it over "/", and chroots to "." later.
+    const noPivot = request.noPivot === true && bundle !== null;
+    if (noPivot) child.syscall('chdir', bundle);
     checkpoints.report(child, PROC_MOUNTED);
     checkpoints.awaitGo(child);
     appendLaunch(child, checkpoints, {
@@ -227,6 +241,8 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       additionalGids: processSpec.user.additionalGids ?? [],
       ...(terminal ? TERMINAL_STDIO : stdio),
       ...(request.execFifo !== undefined ? { execFifo: request.execFifo } : {}),
+      ...(noPivot ? { chrootToWorkingDirectory: true } : {}),
+      ...(request.preserveFds ? { preserveFds: request.preserveFds } : {}),
       security: securityPlanFor(spec),
       // runc's --no-new-keyring (annotation session-keyring: host): no step, the agent's keyring stays.
       ...(sessionKeyringFromConfig(spec) === 'own' ? { sessionKeyring: sessionKeyringName(id) } : {}),
@@ -286,8 +302,15 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     settleProcessSettings(pid, plan.process);
     verifyCgroupMember(cgroup, pid);
     if (root && procMount) verifyProcMounted(pid, `${root}${procMount.destination}`);
+    // The environment exists, the root is not switched yet: a failing hook throws, and the undo below deletes it all.
+    const hooksState = hookState(spec, id, 'creating', pid, request.bundle ?? directory);
+    const warn = context.warn ?? warnOnStderr;
+    runHooks(spec.hooks, 'prestart', hooksState, null, warn);
+    runHooks(spec.hooks, 'createRuntime', hooksState, null, warn);
+    runHooks(spec.hooks, 'createContainer', hooksState, { pid, namespaces, cgroup }, warn);
     if (root) insideNamespaces(pid, ['mnt'], () => {
-      pivotInto(root);
+      if (noPivot) moveRootInto(root, pid);
+      else pivotInto(root);
       makeWorkingDirectory(recordedSpec);
       restrictPaths(recordedSpec);
     });

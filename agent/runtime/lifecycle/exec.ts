@@ -43,6 +43,8 @@ const JOIN_ORDER: NamespaceType[] = ['user', 'mnt', 'net', 'uts', 'ipc', 'cgroup
 export interface ExecExtras {
   stdio?: { stdin: number; stdout: number; stderr: number };
   process?: OciSpec['process'];
+  /** Descriptors 3 … 3+N-1 of the caller that the program gets at the same numbers (runc's exec --preserve-fds). */
+  preserveFds?: number;
 }
 
 /** `beforeStart`: also into a created container, whose first process waits for start (the init step). */
@@ -130,6 +132,7 @@ function launchExec(context: RuntimeContext, state: ContainerState, options: Exe
       gid: options.privileged ? 0 : spec.process?.user.gid ?? 0,
       additionalGids: options.privileged ? [] : spec.process?.user.additionalGids ?? [],
       ...childStdio,
+      ...(extras.preserveFds ? { preserveFds: extras.preserveFds } : {}),
       security: options.privileged ? null : securityPlanFor(spec),
       // A new one of its own, never the agent's (../process/session-keyring.ts) — unless the container
       // was made to stay in the caller's (--no-new-keyring), as runc's exec does then.

@@ -4,6 +4,8 @@
  * The process has sat at its last checkpoint since create. One byte on the go pipe releases it;
  * the report pipe then closes at a successful execve (close-on-exec), or carries "E" first when
  * execve failed — the program is missing or not executable inside the container.
+ * Around it run config.json's startContainer hooks (inside the container, before the byte; one
+ * that fails stops the container) and poststart hooks (after; a failure is a warning): ../hooks.ts.
  */
 import { badInput, conflict } from '../../errors';
 import type { OciSpec } from '../../protocol';
@@ -14,6 +16,7 @@ import { securityMismatch, securityPlanFor } from '../process/security-plan';
 import type { ContainerState } from '../state/store';
 import { assertTransition } from '../state/state-machine';
 import type { RuntimeContext } from './context';
+import { hookState, runHooks, warnOnStderr } from '../hooks';
 
 export function startContainer(context: RuntimeContext, state: ContainerState, spec: OciSpec): void {
   const program = spec.process?.args[0] ?? '';
@@ -22,7 +25,18 @@ export function startContainer(context: RuntimeContext, state: ContainerState, s
   if (!parked) throw badInput(`container "${state.name}" was created by an agent that has since exited; remove it and run it again`);
   context.waiting.delete(state.id);
   const { checkpoints } = parked;
+  const bundle = context.store.directory(state.id);
+  const warn = context.warn ?? warnOnStderr;
   try {
+    if (state.pid !== null) {
+      const cgroup = state.cgroup ? context.cgroups.open(state.cgroup) : null;
+      try {
+        runHooks(spec.hooks, 'startContainer', hookState(spec, state.id, 'created', state.pid, bundle), { pid: state.pid, namespaces: state.namespaces, cgroup }, warn);
+      } catch (error) {
+        signalProcess(state.pid, SIGKILL);
+        throw badInput(`container "${state.name}" was stopped: ${(error as Error).message}`);
+      }
+    }
     checkpoints.go();
     const report = checkpoints.nextReport();
     if (report === EXEC_FAILED) throw badInput(`cannot execute "${program}" in container "${state.name}"`);
@@ -39,4 +53,5 @@ export function startContainer(context: RuntimeContext, state: ContainerState, s
   state.status = 'running';
   state.startedAt = new Date().toISOString();
   context.store.save(state);
+  runHooks(spec.hooks, 'poststart', hookState(spec, state.id, 'running', state.pid, bundle), null, warn);
 }

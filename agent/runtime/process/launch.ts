@@ -14,7 +14,7 @@
  * needs CAP_SETPCAP), the other capability sets are set after it.
  */
 import type { ChildProgram } from '../../kernel/child-program';
-import { CLOSE_RANGE_CLOEXEC, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, SIGKILL, TIOCSCTTY } from '../../kernel/constants';
+import { CLOSE_RANGE_CLOEXEC, F_SETFD, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, SIGKILL, TIOCSCTTY } from '../../kernel/constants';
 import { appendBoundingDrops, appendCapabilitySets } from '../capabilities';
 import { badInput } from '../../errors';
 import { appendSeccompInstall, letsThrough, seccompVerdict, syscallName, type BpfInstruction } from '../seccomp';
@@ -51,6 +51,16 @@ export interface LaunchPlan {
    * to the user switch and execve.
    */
   execFifo?: number;
+  /**
+   * chroot(".") first: the process stands in the directory that was moved over "/" (runc's
+   * --no-pivot, ../rootfs.ts moveRootInto) and makes it its root.
+   */
+  chrootToWorkingDirectory?: boolean;
+  /**
+   * runc's --preserve-fds N: descriptors 3 … 3+N-1, as the caller passed them (never close-on-exec,
+   * at the same numbers, as systemd's LISTEN_FDS sockets are), stay open across execve.
+   */
+  preserveFds?: number;
 }
 
 /** The report of a process that now waits on its exec FIFO (and survives its creator). */
@@ -67,6 +77,8 @@ export function appendPrologue(program: ChildProgram): void {
 }
 
 export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, plan: LaunchPlan): void {
+  // First: whatever runs later in this process (an exec FIFO wait, a startContainer hook reading /proc/<pid>/root) sees its root.
+  if (plan.chrootToWorkingDirectory) program.syscall('chroot', program.arena.cString('.'));
   // Not the agent's (host root's) keyring; first, as the seccomp filter below may refuse keyctl.
   if (plan.sessionKeyring !== undefined) appendSessionKeyring(program, plan.sessionKeyring);
   if (plan.terminal !== null) {
@@ -78,7 +90,9 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
   if (plan.stdin !== 0) program.syscall('dup3', plan.stdin, 0, 0);
   if (plan.stdout !== 1) program.syscall('dup3', plan.stdout, 1, 0);
   if (plan.stderr !== 2) program.syscall('dup3', plan.stderr, 2, 0);
-  program.syscall('close_range', 3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
+  program.syscall('close_range', 3 + (plan.preserveFds ?? 0), 0xffffffff, CLOSE_RANGE_CLOEXEC);
+  // Node marks every descriptor it inherits close-on-exec: the preserved ones are cleared of it (F_SETFD 0).
+  for (let fd = 3; fd < 3 + (plan.preserveFds ?? 0); fd += 1) program.syscall('fcntl', fd, F_SETFD, 0);
   if (plan.execFifo !== undefined) {
     program.syscall('prctl', PR_SET_PDEATHSIG, 0, 0, 0, 0);
     checkpoints.report(program, AT_EXEC_FIFO);
