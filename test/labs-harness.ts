@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { openRuntime } from '../agent/runtime/runtime';
 import type { ContainerRuntime } from '../agent/runtime/api';
 import { LabEngine } from '../agent/labs/engine';
+import { PodEngine } from '../agent/pods/engine/pod-engine';
 import { loadLabs } from '../agent/labs/loader';
 import { probeFeatures } from '../agent/labs/features';
 import { RESERVATIONS_DIRECTORY } from '../agent/labs/networks';
@@ -69,6 +70,7 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
   let stateRoot: string;
   let runtime: ContainerRuntime;
   let engine: LabEngine;
+  let pods: PodEngine;
   let features: Set<LabFeature>;
   let removeSuiteBridge: () => void;
   /** Every container the suite made — the feature probe's and the labs' — for the final leftover check. */
@@ -82,12 +84,16 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
     // the feature probe's included, goes there and not on cl0, which other suites use at the same time.
     runtime = openRuntime({ stateRoot, defaultBridge: { name: bridge, subnet } });
     runtime.events.on('container.changed', ({ id, summary }) => made.set(id, summary.pid ?? made.get(id) ?? null));
-    engine = new LabEngine(runtime, { stateRoot, labsDirectory: LABS_DIRECTORY });
+    // A supervising pod engine, as the service has: restarts, back-off and probes run during the labs.
+    pods = new PodEngine(runtime, { supervise: true });
+    engine = new LabEngine(runtime, { stateRoot, labsDirectory: LABS_DIRECTORY, pods: () => pods });
     features = await probeFeatures(runtime);
   });
 
   afterAll(async () => {
+    for (const pod of pods.list()) await pods.delete({ name: pod.name, gracePeriodSeconds: 0 });
     for (const summary of runtime.list()) await runtime.remove(summary.id, true);
+    pods.close();
     engine.close();
     runtime.close();
     removeSuiteBridge();
@@ -159,6 +165,7 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
         expect(byHand.netns.filter((name) => existsSync(`/run/netns/${name}`))).toEqual([]);
         expect(byHand.links.filter((name) => hostLinkNames().includes(name))).toEqual([]);
         expect(runtime.list().map((summary) => summary.name)).toEqual([]);
+        expect(pods.list().map((pod) => pod.name)).toEqual([]);
         expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
         expect(bridgesLeftBy(stateRoot, bridges)).toEqual([]);
         expect(existsSync(engine.workdir(lab.id))).toBe(false);

@@ -1,6 +1,6 @@
 /*
  * The command lines of the verbs a lab's solution steps use besides `run` (./run-options.ts):
- * `exec`, `stop` and `rm`, as the CLI reads them — declared once, for the CLI that executes them
+ * `exec`, `stop`, `rm`, and the pod verbs `apply` and `delete`, as the CLI reads them — declared once, for the CLI that executes them
  * and the lab engine that replays a learner's lines.
  */
 import type { VerbSpec } from './args';
@@ -34,5 +34,27 @@ export const RM_SPEC: VerbSpec = {
   usage: 'rm [-f] NAME…',
   options: [{ long: 'force', short: 'f', help: 'stop a running container first (SIGKILL)' }],
   positionals: { name: 'NAME', min: 1, max: Infinity },
+  command: 'none',
+};
+
+export const APPLY_SPEC: VerbSpec = {
+  name: 'apply',
+  summary: 'Run the Pod a Pod YAML file describes (kubectl apply -f, on this node).',
+  usage: 'apply -f FILE',
+  options: [{ long: 'filename', short: 'f', value: 'FILE', help: 'the Pod YAML (- reads stdin)' }],
+  positionals: { name: 'nothing', min: 0, max: 0 },
+  command: 'none',
+  details: ['Example:', '  containers-lab apply -f pod.yaml', '  containers-lab get pods'],
+};
+
+export const DELETE_SPEC: VerbSpec = {
+  name: 'delete',
+  summary: 'Delete a pod: by name (delete pod NAME) or by its YAML (delete -f FILE).',
+  usage: 'delete (pod NAME | -f FILE) [--grace-period SECONDS]',
+  options: [
+    { long: 'filename', short: 'f', value: 'FILE', help: 'the Pod YAML it was applied from' },
+    { long: 'grace-period', value: 'SECONDS', help: "time between SIGTERM and SIGKILL (default: the pod's terminationGracePeriodSeconds, 30)" },
+  ],
+  positionals: { name: 'pod NAME', min: 0, max: 2 },
   command: 'none',
 };

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { notFound, badInput } from '../errors';
 import type { ContainerRuntime } from '../runtime/api';
+import { PodEngine } from '../pods/engine/pod-engine';
 import type { LabCheckInfo, LabCheckReport, LabDetail, LabEnding, LabNotifications, LabSolutionText, LabStarted, LabSummary } from '../protocol/labs';
 import { identityOf, nodeHostname, type LabAttempt } from './attempt';
 import type { LabContext } from './context';
@@ -20,10 +21,11 @@ import type { LabDefinition, SolutionStep } from './format';
 import { defaultLabsDirectory, loadLabs } from './loader';
 import { allocateNetworks, releaseNetworks, RESERVATIONS_DIRECTORY } from './networks';
 import { scoreLab } from './scoring';
+import { runStaticPods } from './static-pods';
 import { performSetup } from './setup';
 import { runSteps, stepText } from './solution';
 import { LabStateStore, type LabRecord } from './state';
-import { labResources, teardownLab } from './teardown';
+import { labResources, teardownLab, usesPods } from './teardown';
 import { instantiate, type TemplateValues } from './template';
 
 export interface LabEngineOptions {
@@ -35,6 +37,8 @@ export interface LabEngineOptions {
   minuteMs?: number;
   /** Where attempts reserve their networks, host-wide (tests may use their own). */
   networkReservations?: string;
+  /** The node's pod engine (the service's own); without one, a one-shot engine is made when a lab needs pods. */
+  pods?: () => PodEngine;
 }
 
 type LabEvents = { [K in keyof LabNotifications]: [LabNotifications[K]] };
@@ -47,6 +51,7 @@ export class LabEngine {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly deadlines = new Map<string, NodeJS.Timeout>();
   private closed = false;
+  private ownPods: PodEngine | null = null;
 
   constructor(
     private readonly runtime: ContainerRuntime,
@@ -111,7 +116,7 @@ export class LabEngine {
     return this.serially(async () => {
       const lab = this.definition(id);
       const context = await this.startedContext(lab);
-      const report = await scoreLab(context.lab, context);
+      const report = await scoreNode(context);
       return this.keep(lab, report, context.attempt.byReference);
     });
   }
@@ -140,6 +145,7 @@ export class LabEngine {
   /** Stops the deadline timers (attempts keep running; a later engine continues them). */
   close(): void {
     this.closed = true;
+    this.ownPods?.close();
     for (const timer of this.deadlines.values()) clearTimeout(timer);
     this.deadlines.clear();
   }
@@ -154,10 +160,10 @@ export class LabEngine {
     // A step's command may still be forking when the step returns (`sh -c "sleep 1 & sleep 1 &
     // wait"`, or a shell about to exec its last command): score again for a moment until the
     // answer reaches the score it is known for, then record once.
-    let report = await scoreLab(context.lab, context);
+    let report = await scoreNode(context);
     for (const deadline = Date.now() + SOLUTION_SETTLE_MS; report.score !== target && Date.now() < deadline; ) {
       await new Promise((resolve) => setTimeout(resolve, SOLUTION_SETTLE_STEP_MS));
-      report = await scoreLab(context.lab, context);
+      report = await scoreNode(context);
     }
     return this.keep(lab, report, true);
   }
@@ -183,6 +189,7 @@ export class LabEngine {
     const context = this.context(this.instance(lab, attempt), attempt);
     try {
       await performSetup(context.lab.setup ?? [], context);
+      await runStaticPods(context);
       for (const action of context.lab.setup ?? []) if ('run' in action) attempt.made[action.run.name] = identityOf(this.runtime.inspect(action.run.name));
     } catch (error) {
       await this.endNow(lab, null, null).catch(() => {});
@@ -233,7 +240,7 @@ export class LabEngine {
     const { attempt } = this.record(lab);
     if (!attempt || !this.overdue(attempt)) return;
     const context = this.context(this.instance(lab, attempt), attempt);
-    const report = await scoreLab(context.lab, context).catch(() => null);
+    const report = await scoreNode(context).catch(() => null);
     await this.endNow(lab, 'time-up', report?.score ?? attempt.lastInTimeScore);
   }
 
@@ -335,7 +342,13 @@ export class LabEngine {
   }
 
   private context(lab: LabDefinition, attempt: LabAttempt): LabContext {
-    return { runtime: this.runtime, lab, stateRoot: this.options.stateRoot, workdir: this.workdir(lab.id), attempt };
+    return { runtime: this.runtime, lab, stateRoot: this.options.stateRoot, workdir: this.workdir(lab.id), attempt, pods: () => this.pods() };
+  }
+
+  private pods(): PodEngine {
+    if (this.options.pods) return this.options.pods();
+    this.ownPods ??= new PodEngine(this.runtime, { supervise: false });
+    return this.ownPods;
   }
 
   private summary(lab: LabDefinition): LabSummary {
@@ -362,6 +375,15 @@ export class LabEngine {
 /** How long solve() waits for a solution's processes to settle, and how often it looks. */
 const SOLUTION_SETTLE_MS = 3_000;
 const SOLUTION_SETTLE_STEP_MS = 100;
+
+/** Scores the scenario as the node shows it now: its static pod directory read, its pods' passes settled. */
+async function scoreNode(context: LabContext): Promise<LabCheckReport> {
+  if (usesPods(context.lab)) {
+    await runStaticPods(context);
+    await context.pods().settled();
+  }
+  return scoreLab(context.lab, context);
+}
 
 function maxOf(lab: LabDefinition): number {
   return lab.checks.reduce((sum, check) => sum + check.weight, 0);

@@ -17,6 +17,7 @@
 import type { NamespaceType, RunOptions } from '../protocol';
 import type { BuildRequest } from '../image/build';
 import type { LabDifficulty, LabDomain, LabFeature, LabKind } from '../protocol/labs';
+import type { PodPhase, QosClass } from '../protocol/pods';
 
 export interface LabDefinition {
   id: string;
@@ -41,7 +42,12 @@ export interface LabDefinition {
    * What teardown removes that setup and solution do not name as containers: containers, named
    * network namespaces (/run/netns/NAME) and host links the task has the learner make by hand.
    */
-  cleanup?: { containers?: string[]; netns?: string[]; links?: string[] };
+  cleanup?: { containers?: string[]; netns?: string[]; links?: string[]; pods?: string[] };
+  /**
+   * The node's static pod directory for this lab (under {{workdir}}): its Pod YAML files run as
+   * static pods, read after the setup and before every check, as a kubelet rereads its staticPodPath.
+   */
+  staticPodPath?: string;
 }
 
 // --- setup --------------------------------------------------------------------------------------
@@ -58,7 +64,9 @@ export type SetupAction =
   /** Commands on the lab host (`ip netns add …`) for scenarios the runtime does not make; cleanup must name what they leave. */
   | { host: string }
   /** Freezes a container's cgroup (the freezer), as a fault to find. */
-  | { freeze: { container: string } };
+  | { freeze: { container: string } }
+  /** A pod from Pod YAML, as `containers-lab apply -f` makes it; `path` (under {{workdir}}) keeps the YAML for the learner to read and edit. */
+  | { pod: { yaml: string; path?: string } };
 
 export type NetworkFault =
   | { kind: 'link-down'; container: string; side: 'host' | 'container' }
@@ -89,6 +97,20 @@ export type Fact =
   | { fact: 'sharedWithHostByRoot'; root: string };
 
 export interface CheckParamsByKind {
+  /**
+   * A pod as the agent reports it (`get pods`, `describe pod`): absent, its phase, where it came
+   * from (a static pod file or the API), one container's state, reason, exit code, readiness and
+   * restarts, and the order its init containers ran in (each finished with exit code 0, in turn).
+   */
+  pod: {
+    pod: string; absent?: boolean; phase?: PodPhase; source?: 'static' | 'api';
+    container?: string; state?: 'running' | 'waiting' | 'terminated'; reason?: string; exitCode?: number; ready?: boolean; restartsAtMost?: number;
+    initOrder?: string[];
+  };
+  /** The pod's QoS class, from the agent and from the kernel: each app container's cgroup under kubepods[/burstable|/besteffort]/pod<uid>, its oom_score_adj. */
+  qos: { pod: string; qosClass: QosClass };
+  /** Behaviour: the pod container's probe, run now exactly as the kubelet runs it (exec, httpGet, tcpSocket), succeeds or fails. */
+  probe: { pod: string; container: string; probe: 'readiness' | 'liveness' | 'startup'; succeeds: boolean };
   /** `command` matches the container's main command line (argv[0] by its base name). */
   container: { container: string; state: 'running' | 'stopped' | 'exists' | 'absent'; exitCode?: number; oomKilled?: boolean; command?: string };
   namespaces: { container: string; other?: string; shared?: NamespaceType[]; separate?: NamespaceType[] };
@@ -146,7 +168,7 @@ export const CHECK_KINDS: readonly CheckKind[] = [
   'container', 'namespaces', 'hostname', 'uid-map', 'user', 'cgroup-limit', 'cgroup-events', 'mount', 'file-layer', 'file',
   'interface', 'route', 'reachable', 'process-tree', 'capabilities', 'unchanged', 'command', 'http', 'listening', 'init-step', 'written-by',
   'overlay-lowers', 'opaque-dir',
-  'cpu-share', 'freezer', 'netns', 'host-process', 'trace', 'host-http',
+  'cpu-share', 'freezer', 'netns', 'host-process', 'trace', 'host-http', 'pod', 'qos', 'probe',
 ];
 
 export type CheckSpec = {
@@ -172,7 +194,7 @@ export type CheckSpec = {
 
 // --- solutions ----------------------------------------------------------------------------------
 
-/** `containers-lab …` command line, a shell command inside a container, or one on the lab host. */
+/** `containers-lab …` command line (run, exec, stop, rm, apply, delete), a shell command inside a container, or one on the lab host. */
 export type SolutionStep = { cli: string } | { exec: { container: string; command: string } } | { host: string };
 
 export interface SolutionSpec {

@@ -11,14 +11,16 @@
  * learner, a fact of a container that does not run reads as what it stands for ("‹the PID of web›").
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { badInput } from '../errors';
 import { parseVerbArgs, switchOption } from '../command-line/args';
 import { RUN_SPEC, runOptionsFrom } from '../command-line/run-options';
-import { EXEC_SPEC, RM_SPEC, STOP_SPEC } from '../command-line/verbs';
+import { APPLY_SPEC, DELETE_SPEC, EXEC_SPEC, RM_SPEC, STOP_SPEC } from '../command-line/verbs';
+import { integerOption, stringOption } from '../command-line/args';
 import { splitWords } from '../command-line/words';
 import type { ContainerRecord } from '../protocol';
 import type { ContainerRuntime } from '../runtime/api';
-import { execCapture, findContainer, type LabContext } from './context';
+import { execCapture, execTarget, findContainer, type LabContext } from './context';
 import type { SolutionStep } from './format';
 import { waitUntilStopped } from './setup/wait';
 
@@ -83,8 +85,31 @@ async function runCli(line: string, context: LabContext): Promise<void> {
       for (const name of args.positionals) await runtime.remove(name, switchOption(args, 'force'));
       return;
     }
+    case 'apply': {
+      const file = stringOption(parseVerbArgs(APPLY_SPEC, rest), 'filename');
+      if (file === undefined) throw badInput(`"${line}": give the Pod YAML with -f FILE`);
+      await context.pods().apply(readManifest(file), file);
+      await context.pods().settled();
+      return;
+    }
+    case 'delete': {
+      const args = parseVerbArgs(DELETE_SPEC, rest);
+      const file = stringOption(args, 'filename');
+      const grace = integerOption(args, 'grace-period', 'seconds');
+      const target = file !== undefined ? { yaml: readManifest(file), file } : { name: args.positionals[1] };
+      await context.pods().delete({ ...target, ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}) });
+      return;
+    }
     default:
-      throw badInput(`solution steps use run, exec, stop and rm, not "${verb ?? ''}"`);
+      throw badInput(`solution steps use run, exec, stop, rm, apply and delete, not "${verb ?? ''}"`);
+  }
+}
+
+function readManifest(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw badInput(`the path "${file}" cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
 }
 
@@ -92,7 +117,7 @@ export async function runStep(step: SolutionStep, context: LabContext): Promise<
   if ('cli' in step) return runCli(fillFacts(step.cli, context), context);
   if ('exec' in step) {
     const command = fillFacts(step.exec.command, context);
-    const result = await execCapture(context.runtime, step.exec.container, ['sh', '-c', command], 20_000);
+    const result = await execCapture(context.runtime, execTarget(context, step.exec.container), ['sh', '-c', command], 20_000);
     if (result.code !== 0) throw badInput(`"${command}" in ${step.exec.container} exited ${result.code}: ${result.stderr.trim().split('\n').pop() ?? ''}`);
     return;
   }

@@ -11,6 +11,7 @@ import { removeBridge } from '../runtime/network';
 import type { LabContext } from './context';
 import type { LabDefinition, SolutionStep } from './format';
 import type { LabNetwork } from './template';
+import { readPodManifest } from '../pods/manifest/read';
 import { killProcessesRootedIn, removeHostLinks, removeNamedNetns, unmountBeneath } from './host-leftovers';
 
 const NAME_OPTION = /--name[= ](\S+)/;
@@ -40,13 +41,51 @@ export function labResources(lab: LabDefinition): { containers: Set<string>; pod
     const pod = POD_OPTION.exec(line)?.[1];
     if (pod) pods.add(pod);
   }
+  for (const name of podsOfLab(lab)) pods.add(name);
   return { containers, pods };
+}
+
+/** Pods by name: those the setup applies and those the cleanup lists (the learner's, from YAML). */
+function podsOfLab(lab: LabDefinition): string[] {
+  const names = [...(lab.cleanup?.pods ?? [])];
+  for (const action of lab.setup ?? []) {
+    if (!('pod' in action)) continue;
+    try {
+      names.push(readPodManifest(action.pod.yaml).name);
+    } catch {
+      // a setup that cannot apply its pod made none
+    }
+  }
+  return names;
+}
+
+/** Whether the lab works with pods from Pod YAML (its teardown and checks then use the pod engine). */
+export function usesPods(lab: LabDefinition): boolean {
+  const steps = [...lab.solution.steps, ...(lab.partial?.steps ?? []), ...(lab.answers ?? []).flatMap((answer) => answer.steps)];
+  return lab.staticPodPath !== undefined || podsOfLab(lab).length > 0
+    || cliLines(steps).some((line) => /^containers-lab\s+(apply|delete)\b/.test(line));
+}
+
+/** Deletes the lab's pods (named, or made from files under its work directory) with no grace: their containers, sandboxes, cgroups go. */
+async function removeLabPods(context: LabContext, names: ReadonlySet<string>): Promise<void> {
+  if (!usesPods(context.lab)) return;
+  const engine = context.pods();
+  await engine.settled();
+  for (const pod of engine.sources()) {
+    if (!names.has(pod.name) && !pod.source.startsWith(`${context.workdir}/`)) continue;
+    try {
+      await engine.delete({ name: pod.name, gracePeriodSeconds: 0 });
+    } catch (error) {
+      if (!(error instanceof LabError && error.kind === 'not-found')) throw error;
+    }
+  }
 }
 
 /** Removes the lab's containers, then `networks`' bridges where nothing else uses them, then its work directory. */
 export async function teardownLab(context: LabContext, networks: readonly LabNetwork[]): Promise<void> {
   const { runtime, lab } = context;
   const { containers, pods } = labResources(lab);
+  await removeLabPods(context, pods);
   // Pod members first, then whatever holds a pod's shared namespaces (named after the pod).
   const podMember = (name: string): boolean => [...pods].some((pod) => name === pod || name.startsWith(`${pod}-`) || name.startsWith(`${pod}.`));
   const scratch = (name: string): boolean => context.attempt.token !== '' && name.startsWith(`${CHECK_SCRATCH_PREFIX}${context.attempt.token}`);

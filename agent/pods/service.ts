@@ -37,6 +37,11 @@ export class PodService {
     if (staticPodPath !== undefined) this.staticPods = new StaticPods(engine, staticPodPath, log);
   }
 
+  /** The node's pod engine, made on first use (labs share it). */
+  podEngine(): PodEngine {
+    return this.pods();
+  }
+
   private pods(): PodEngine {
     if (this.engine) return this.engine;
     this.engine = new PodEngine(this.runtime(), { supervise: this.supervise });

@@ -193,7 +193,7 @@ export class AgentService {
   }
 
   /** The labs, whose clock ends attempts on time while the service runs. */
-  private readonly labs = new LabService(() => this.runtime, { watchDeadlines: true });
+  private readonly labs = new LabService(() => this.runtime, { watchDeadlines: true, pods: () => this.pods.podEngine() });
 
   private readonly handlers: { [M in AgentMethod]: Handler<M> } = {
     ...this.labs.handlers,

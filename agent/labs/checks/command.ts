@@ -7,14 +7,14 @@
  * filter, not the agent's powers — and looks at how it ended.
  */
 import type { CheckParamsByKind } from '../format';
-import { execCapture, type LabContext } from '../context';
+import { execCapture, execTarget, type LabContext } from '../context';
 import { failIf, running } from './outcome';
 
 const lastLine = (text: string): string => text.trim().split('\n').pop()?.slice(0, 120) ?? '';
 
 export async function checkCommand(params: CheckParamsByKind['command'], context: LabContext): Promise<void> {
   running(context, params.container);
-  const result = await execCapture(context.runtime, params.container, ['sh', '-c', params.run]);
+  const result = await execCapture(context.runtime, execTarget(context, params.container), ['sh', '-c', params.run]);
   const output = `${result.stdout}${result.stderr}`;
   const said = lastLine(output) ? ` ("${lastLine(output)}")` : '';
   if (params.fails !== undefined) failIf((result.code !== 0) !== params.fails, `\`${params.run}\` in "${params.container}" ${result.code === 0 ? 'succeeded' : `failed with exit code ${result.code}`}${said}`);

@@ -35,6 +35,9 @@ import { checkNetns } from './netns';
 import { checkHostProcess } from './host-process';
 import { checkTrace } from './trace';
 import { checkHostHttp } from './host-http';
+import { checkPod } from './pod';
+import { checkQos } from './qos';
+import { checkProbe } from './probe';
 
 type CheckRunner<K extends CheckKind> = (params: CheckParamsByKind[K], context: LabContext) => void | Promise<void>;
 
@@ -68,6 +71,9 @@ export const CHECKS: { [K in CheckKind]: CheckRunner<K> } = {
   'host-process': checkHostProcess,
   trace: checkTrace,
   'host-http': checkHostHttp,
+  pod: checkPod,
+  qos: checkQos,
+  probe: checkProbe,
 };
 
 export { CheckFailed } from './outcome';

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { badInput } from '../../errors';
-import { execCapture, type LabContext } from '../context';
+import { execCapture, execTarget, type LabContext } from '../context';
 import type { SetupAction } from '../format';
 import { injectFault } from './network-faults';
 import { waitUntilStopped } from './wait';
@@ -27,7 +27,7 @@ async function perform(action: SetupAction, context: LabContext): Promise<void> 
     // `privileged` keeps root's full power (no capability drop, no seccomp) for setup steps that
     // do what the container itself may not — mounting a /proc for a chroot jail, say.
     const command = ['sh', '-c', action.exec.command];
-    const result = await execCapture(context.runtime, action.exec.container, command, 20_000, action.exec.privileged === true);
+    const result = await execCapture(context.runtime, execTarget(context, action.exec.container), command, 20_000, action.exec.privileged === true);
     if (result.code !== 0) {
       throw badInput(`setup: "${action.exec.command}" in ${action.exec.container} exited ${result.code}: ${result.stderr.trim().split('\n').pop() ?? ''}`);
     }
@@ -72,6 +72,18 @@ async function perform(action: SetupAction, context: LabContext): Promise<void> 
     const file = cgroup?.files.freezer ?? cgroup?.files.freeze;
     if (!file) throw badInput(`setup: "${action.freeze.container}" has no freezer`);
     writeFileSync(file, cgroup!.files.freezer ? 'FROZEN' : '1');
+    return;
+  }
+  if ('pod' in action) {
+    // As `containers-lab apply -f` makes it; the YAML stays in {{workdir}} for the learner to read.
+    const { yaml, path } = action.pod;
+    if (path !== undefined) {
+      if (!path.startsWith(`${context.workdir}/`)) throw badInput(`setup: Pod YAML is kept only under {{workdir}}, not ${path}`);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, yaml);
+    }
+    await context.pods().apply(yaml, path ?? 'pod.yaml');
+    await context.pods().settled();
     return;
   }
   injectFault(action.fault, context);

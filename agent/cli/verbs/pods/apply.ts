@@ -3,20 +3,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { stringOption } from '../../../command-line/args';
-import type { ParsedArgs, VerbSpec } from '../../../command-line/args';
+import type { ParsedArgs } from '../../../command-line/args';
+import { APPLY_SPEC } from '../../../command-line/verbs';
 import { badInput } from '../../../errors';
 import type { CliContext, Verb } from '../../context';
 import { writeAll } from '../../context';
 
-const spec: VerbSpec = {
-  name: 'apply',
-  summary: 'Run the Pod a Pod YAML file describes (kubectl apply -f, on this node).',
-  usage: 'apply -f FILE',
-  options: [{ long: 'filename', short: 'f', value: 'FILE', help: 'the Pod YAML (- reads stdin)' }],
-  positionals: { name: 'nothing', min: 0, max: 0 },
-  command: 'none',
-  details: ['Example:', '  containers-lab apply -f pod.yaml', '  containers-lab get pods'],
-};
+const spec = APPLY_SPEC;
 
 export async function readManifestFile(args: ParsedArgs, context: CliContext): Promise<{ yaml: string; file: string }> {
   const file = stringOption(args, 'filename');

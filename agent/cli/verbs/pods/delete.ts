@@ -3,23 +3,14 @@
  * period, SIGKILL; then the pod's containers, sandbox, cgroups and volumes go.
  */
 import { integerOption, stringOption } from '../../../command-line/args';
-import type { ParsedArgs, VerbSpec } from '../../../command-line/args';
+import type { ParsedArgs } from '../../../command-line/args';
+import { DELETE_SPEC } from '../../../command-line/verbs';
 import { badInput } from '../../../errors';
 import type { CliContext, Verb } from '../../context';
 import { writeAll } from '../../context';
 import { readManifestFile } from './apply';
 
-const spec: VerbSpec = {
-  name: 'delete',
-  summary: 'Delete a pod: by name (delete pod NAME) or by its YAML (delete -f FILE).',
-  usage: 'delete (pod NAME | -f FILE) [--grace-period SECONDS]',
-  options: [
-    { long: 'filename', short: 'f', value: 'FILE', help: 'the Pod YAML it was applied from' },
-    { long: 'grace-period', value: 'SECONDS', help: "time between SIGTERM and SIGKILL (default: the pod's terminationGracePeriodSeconds, 30)" },
-  ],
-  positionals: { name: 'pod NAME', min: 0, max: 2 },
-  command: 'none',
-};
+const spec = DELETE_SPEC;
 
 async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
   const grace = integerOption(args, 'grace-period', 'seconds');
