@@ -34,7 +34,7 @@ export function toDiagnostics(document: vscode.TextDocument, message: string, fi
   const diagnostics = problems.map((problem) => {
     const line = Math.min(problem.line, document.lineCount) - 1;
     const { start, end } = problemColumns(document.lineAt(line).text, problem.path);
-    const diagnostic = new vscode.Diagnostic(new vscode.Range(line, start, line, end), problem.path ? `${problem.path}: ${problem.message}` : problem.message, vscode.DiagnosticSeverity.Error);
+    const diagnostic = new vscode.Diagnostic(new vscode.Range(line, start, line, end), problem.path && !problem.message.includes(problem.path) ? `${problem.path}: ${problem.message}` : problem.message, vscode.DiagnosticSeverity.Error);
     diagnostic.source = 'containers-lab apply';
     return diagnostic;
   });
