@@ -114,6 +114,8 @@ describe('Pods view and Apply Pod YAML in a real VS Code', () => {
     const { page } = session;
     await openFile(page, 'talk.yaml');
     await runCommand(page, 'Containers Lab: Apply Pod YAML');
+    // The apply reveals the pod in its view: fold the others only after that, or a click could fold it again.
+    await waitForNotification(page, /pod\/talk created: Running/, 60_000);
     await focusPane(page, 'Pods');
     const pane = viewPane(page, 'Pods');
     const node = await waitForTreeItem(pane, /^talk$/, 60_000).catch(async (error: unknown) => {
@@ -193,7 +195,7 @@ describe('Pods view and Apply Pod YAML in a real VS Code', () => {
     await runCommand(page, 'Containers Lab: Apply Pod YAML');
     await waitForNotification(page, /The Pod "fixme" is invalid: fixme\.yaml:9: spec\.containers\[0\]\.imagePullPolicyy/);
     await page.keyboard.press('Control+Shift+M');
-    await expect.poll(() => problemRows(page), { timeout: 20_000 }).toContainEqual(expect.stringMatching(/spec\.containers\[0\]\.imagePullPolicyy: .*\[Ln 9, Col 5\]/));
+    await expect.poll(() => problemRows(page), { timeout: 20_000 }).toContainEqual(expect.stringMatching(/unknown field "spec\.containers\[0\]\.imagePullPolicyy".*\[Ln 9, Col 5\]/));
     expect((await problemRows(page)).filter((row) => /\[Ln \d+, Col \d+\]/.test(row))).toHaveLength(1);
     expect((await session.agent.client.call('pod.list', {})).map((pod) => pod.name)).toEqual(['talk']);
     // the squiggle is on that key in the editor
@@ -208,6 +210,7 @@ describe('Pods view and Apply Pod YAML in a real VS Code', () => {
     await expect.poll(async () => (await session.agent.client.call('pod.list', {})).map((pod) => pod.name).sort(), { timeout: 30_000 }).toEqual(['fixme', 'talk']);
     await expect.poll(async () => (await problemRows(page)).filter((row) => /\[Ln \d+, Col \d+\]/.test(row)), { timeout: 20_000 }).toEqual([]);
     await expect.poll(() => page.locator('.editor-group-container .monaco-editor .squiggly-error').count(), { timeout: 10_000 }).toBe(0);
+    await waitForNotification(page, /pod\/fixme created/, 60_000);
     await focusPane(page, 'Pods');
     await waitForTreeItem(viewPane(page, 'Pods'), /^fixme$/, 30_000);
   });
