@@ -5,6 +5,7 @@
  *        │ state, notifications, log lines
  *        ├─► status bar + Lab view                   which host, connected or not, what it runs
  *        ├─► container store → Containers view       list once, then container.changed/removed
+ *        ├─► pod store → Pods view                   list once, then pod.changed/removed
  *        ├─► Networks view                           one snapshot, then link.changed
  *        └─► output channel
  *   commands (palette, view menus, inline actions)   extension/commands/
@@ -23,6 +24,8 @@ import { registerContainerInfoCommands } from './commands/container-info';
 import { registerContainerFileCommands } from './commands/container-files';
 import { registerImageCommands } from './commands/images';
 import { registerLifecycleCommands } from './commands/lifecycle';
+import { registerApplyPodCommand } from './commands/apply-pod';
+import { registerPodCommands } from './commands/pods';
 import { registerOpenShellCommand } from './commands/open-shell';
 import { registerOpenPortCommand } from './commands/open-port';
 import { registerRefreshAndOutputCommands } from './commands/refresh-and-output';
@@ -38,6 +41,8 @@ import { ContainerStore } from './views/containers/container-store';
 import { ContainersProvider } from './views/containers/containers-provider';
 import { ImageStore } from './views/images/image-store';
 import { ImagesProvider } from './views/images/images-provider';
+import { PodStore } from './views/pods/pod-store';
+import { PodsProvider } from './views/pods/pods-provider';
 import { registerExercises } from './views/exercises/exercises-view';
 import { registerHostView } from './views/host/host-view';
 import { LabProvider } from './views/lab/lab-provider';
@@ -65,6 +70,8 @@ export function activate(context: vscode.ExtensionContext): Lab {
   const containers = new ContainersProvider(store);
   const imageStore = new ImageStore(clientOrNull);
   const images = new ImagesProvider(imageStore);
+  const podStore = new PodStore(clientOrNull);
+  const pods = new PodsProvider(podStore);
   const networks = new NetworksProvider(clientOrNull, (message, error) => output.error(message, error));
   const labView = new LabProvider(connection);
   const statusBar = new LabStatusBar();
@@ -98,7 +105,9 @@ export function activate(context: vscode.ExtensionContext): Lab {
   const labTreeView = vscode.window.createTreeView('containersLab.lab', { treeDataProvider: labView });
   const imagesView = vscode.window.createTreeView('containersLab.images', { treeDataProvider: images, showCollapseAll: true });
   images.attach(imagesView);
-  context.subscriptions.push(output, statusBar, containers, networks, labView, containersView, networksView, labTreeView, images, imagesView);
+  const podsView = vscode.window.createTreeView('containersLab.pods', { treeDataProvider: pods, showCollapseAll: true });
+  pods.attach(podsView);
+  context.subscriptions.push(output, statusBar, containers, networks, labView, containersView, networksView, labTreeView, images, imagesView, pods, podsView);
 
   const onState = (state: ConnectionState, detail: string | undefined): void => {
     void vscode.commands.executeCommand('setContext', 'containersLab.connected', state === 'connected');
@@ -109,10 +118,12 @@ export function activate(context: vscode.ExtensionContext): Lab {
     const reconnecting = state === 'reconnecting' ? `Reconnecting to ${connection.target?.label ?? 'the lab host'}… (containers keep running there)` : undefined;
     containersView.message = reconnecting;
     networksView.message = reconnecting;
+    podsView.message = reconnecting;
     if (state === 'connected') {
       // A new link (first connect or reconnect): read the world once; notifications do the rest.
       store.load().catch((error: unknown) => output.error('container.list failed', error));
       imageStore.load().catch((error: unknown) => output.error('image.list failed', error));
+      podStore.load().catch((error: unknown) => output.error('pod.list failed', error));
       networks.reload();
       // This node's peers (an agent older than `node` has none to show).
       lab.client().call('node.list', {}).then((nodes) => {
@@ -122,6 +133,7 @@ export function activate(context: vscode.ExtensionContext): Lab {
     } else if (state === 'disconnected' || state === 'failed') {
       store.clear();
       imageStore.clear();
+      podStore.clear();
       networks.clear();
       labView.setNodes(null);
     }
@@ -155,6 +167,12 @@ export function activate(context: vscode.ExtensionContext): Lab {
         case 'image.changed':
           imageStore.load().catch((error: unknown) => output.error('image.list failed', error));
           break;
+        case 'pod.changed':
+          podStore.handleChanged(params as AgentNotifications['pod.changed']);
+          break;
+        case 'pod.removed':
+          podStore.handleRemoved(params as AgentNotifications['pod.removed']);
+          break;
         case 'link.changed':
           networks.handleLinkChanged(params as AgentNotifications['link.changed']);
           break;
@@ -175,6 +193,8 @@ export function activate(context: vscode.ExtensionContext): Lab {
   registerShowLogsCommand(lab);
   registerContainerInfoCommands(lab);
   registerImageCommands(lab, imageStore, images);
+  registerApplyPodCommand(lab, pods);
+  registerPodCommands(lab, podStore, pods);
   registerContainerFileCommands(lab);
   registerVmCommands(lab);
   registerAnatomyWebview(lab);
@@ -185,6 +205,7 @@ export function activate(context: vscode.ExtensionContext): Lab {
   registerRefreshAndOutputCommands(lab, async () => {
     labView.setInfo(await lab.client().call('agent.info', {}));
     await imageStore.load();
+    await podStore.load();
     await exercises.load(); // progress may have moved from the CLI (`containers-lab lab check`)
   });
 

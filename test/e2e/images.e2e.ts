@@ -18,7 +18,7 @@ import type { TestRegistry } from '../helpers/registry';
 import { buildRunnableImages, pushImage } from '../helpers/runnable-images';
 import type { RunnableImages } from '../helpers/runnable-images';
 import { onPath } from '../helpers/tools';
-import { expandTreeItem, notificationMessages, runCommand, screenshot, treeItems, treeRowTexts, viewPane, waitForTreeItem } from './helpers/browser';
+import { expandTreeItem, focusPane, notificationMessages, runCommand, screenshot, treeItems, treeRowTexts, viewPane, waitForNotification, waitForTreeItem } from './helpers/browser';
 import { pickIfAsked } from './helpers/dialogs';
 import { startLabSession, type LabSession } from './helpers/lab-session';
 
@@ -40,29 +40,6 @@ async function answer(page: Page, title: RegExp, value: string): Promise<void> {
   await widget.waitFor({ state: 'visible', timeout: 30_000 });
   await widget.locator('input[type="text"], .quick-input-filter input').first().fill(value);
   await page.keyboard.press('Enter');
-}
-
-async function waitForNotification(page: Page, pattern: RegExp, timeout = 30_000): Promise<string> {
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    const found = (await notificationMessages(page)).find((message) => pattern.test(message));
-    if (found) return found;
-    await page.waitForTimeout(200);
-  }
-  throw new Error(`no notification matching ${pattern}; shown: ${(await notificationMessages(page)).join(' | ')}`);
-}
-
-/** Folds every other view of the sidebar so the tree of `title` has room. */
-async function focusPane(page: Page, title: string): Promise<void> {
-  const headers = page.locator('.part.sidebar .pane-header');
-  const count = await headers.count();
-  for (let index = 0; index < count; index++) {
-    const header = headers.nth(index);
-    const text = (await header.innerText()).trim();
-    const expanded = (await header.getAttribute('aria-expanded')) === 'true';
-    const wanted = new RegExp(`^${title}`, 'i').test(text);
-    if (expanded !== wanted) await header.click();
-  }
 }
 
 beforeAll(async () => {

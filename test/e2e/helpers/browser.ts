@@ -145,6 +145,19 @@ export function viewPane(page: Page, title: string): Locator {
   return page.locator('.part.sidebar .pane').filter({ has: page.locator('.pane-header', { hasText: new RegExp(`^\\s*${escapeRegExp(title)}`, 'i') }) });
 }
 
+/** Folds every other view of the sidebar so the tree of `title` has room (a tree renders only the rows that fit). */
+export async function focusPane(page: Page, title: string): Promise<void> {
+  const headers = page.locator('.part.sidebar .pane-header');
+  const count = await headers.count();
+  for (let index = 0; index < count; index++) {
+    const header = headers.nth(index);
+    const text = (await header.innerText()).trim();
+    const expanded = (await header.getAttribute('aria-expanded')) === 'true';
+    const wanted = new RegExp(`^${title}`, 'i').test(text);
+    if (expanded !== wanted) await header.click();
+  }
+}
+
 /** Tree rows whose label matches; scoped to a view when given. */
 export function treeItems(scope: Page | Locator, label: string | RegExp): Locator {
   const page = 'page' in scope && typeof scope.page === 'function' ? (scope as Locator).page() : (scope as Page);
@@ -210,6 +223,17 @@ export async function typeInTerminal(page: Page, line: string): Promise<void> {
 /** Visible notification toasts' messages (errors from the extension surface here). */
 export async function notificationMessages(page: Page): Promise<string[]> {
   return page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts();
+}
+
+/** Waits for a notification toast whose message matches; returns its text. */
+export async function waitForNotification(page: Page, pattern: RegExp, timeout = 30_000): Promise<string> {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    const found = (await notificationMessages(page)).find((message) => pattern.test(message));
+    if (found) return found;
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`no notification matching ${pattern}; shown: ${(await notificationMessages(page)).join(' | ')}`);
 }
 
 /** Saves a full-window screenshot to test/artifacts/e2e/<name>.png and returns its path. */
