@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/helpers/event-loop-guard.ts'],
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,

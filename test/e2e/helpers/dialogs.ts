@@ -18,9 +18,17 @@ export async function waitForDialog(page: Page, timeout = 30_000): Promise<Modal
   return { message, detail };
 }
 
-/** Clicks a modal dialog's button by its label. */
+/**
+ * Presses a modal dialog's button by its label, as a keyboard user does (focus, Enter): a hover
+ * left by the mouse (a quick pick row, an editor tab) can sit over the dialog, which opens at the
+ * top centre of the window, and swallow a click.
+ */
 export async function clickDialogButton(page: Page, label: string): Promise<void> {
-  await page.locator('.monaco-dialog-box .dialog-buttons a.monaco-button, .monaco-dialog-box .dialog-buttons .monaco-button', { hasText: label }).first().click();
+  const button = page.locator('.monaco-dialog-box .dialog-buttons a.monaco-button, .monaco-dialog-box .dialog-buttons .monaco-button', { hasText: label }).first();
+  await button.waitFor({ state: 'visible', timeout: 30_000 });
+  await page.mouse.move(1, 1);
+  await button.focus();
+  await page.keyboard.press('Enter');
   await page.locator('.monaco-dialog-box').waitFor({ state: 'hidden', timeout: 15_000 });
 }
 
@@ -33,5 +41,6 @@ export async function pickIfAsked(page: Page, label: string, timeout = 3_000): P
     return false;
   }
   await row.click();
+  await page.mouse.move(1, 1); // no hover of the row outlives the pick
   return true;
 }
