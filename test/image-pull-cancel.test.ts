@@ -134,6 +134,34 @@ describe.skipIf(!tools)('image.pull, cancelled through the protocol', () => {
     expect(service.unexpectedExit()).toBeNull();
   }, 60_000);
 
+  test('two pulls share one transfer of a layer; cancelling the pull that started it does not fail the other', async () => {
+    const name = `${registry.host}/lab/big:1`;
+    await service.client.call('image.remove', { reference: name });
+    await service.client.call('image.prune', {});
+    expect(await service.client.call('image.list', {})).toEqual([]);
+    const reference = `127.0.0.1:${slow.port}/lab/big:1`;
+    const first = new AbortController();
+    let downloading = 0;
+    const off = service.client.on('image.progress', ({ event }) => {
+      if (event.type === 'layer' && event.state === 'downloading' && event.bytes > 0) downloading += 1;
+    });
+    const cancelled = service.client.call('image.pull', { reference }, { signal: first.signal, timeoutMs: 60_000 });
+    await waitFor(() => downloading, (count) => count > 0);
+    // the second pull joins the first one's transfer of the same layer (one fetch, not two)
+    const joined = service.client.call('image.pull', { reference }, { timeoutMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    first.abort();
+    await expect(cancelled).rejects.toMatchObject({ code: REQUEST_CANCELLED });
+    const result = await joined;
+    off();
+    expect(result.layers).toHaveLength(1);
+    expect((await service.client.call('image.list', {})).map((image) => image.name)).toEqual([reference]);
+    expect(halfStored()).toEqual([]);
+    expect(service.unexpectedExit()).toBeNull();
+    await service.client.call('image.remove', { reference });
+    await service.client.call('image.prune', {});
+  }, 60_000);
+
   test('the files methods refuse what is out of bounds in one line, and the agent carries on', async () => {
     const read = (params: Record<string, unknown>) => service.client.call('container.files.read', params as never);
     await expect(read({ id: 'nope', path: '/etc/passwd', length: FILES_READ_LIMIT + 1 })).rejects.toMatchObject({

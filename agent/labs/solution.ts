@@ -10,7 +10,6 @@
  * attempt's own values ({{workdir}}, {{network:…}}) are filled before (../template.ts). Shown to a
  * learner, a fact of a container that does not run reads as what it stands for ("‹the PID of web›").
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { badInput } from '../errors';
 import { parseVerbArgs, switchOption } from '../command-line/args';
@@ -22,6 +21,7 @@ import type { ContainerRecord } from '../protocol';
 import type { ContainerRuntime } from '../runtime/api';
 import { execCapture, execTarget, findContainer, type LabContext } from './context';
 import type { SolutionStep } from './format';
+import { runOnHost } from './host-command';
 import { waitUntilStopped } from './setup/wait';
 
 const FACT = /\{\{\s*(pid|ip|gateway|veth|bridge|rootfs|cgroup|freezer):([A-Za-z0-9_.-]+)\s*\}\}/g;
@@ -121,13 +121,7 @@ export async function runStep(step: SolutionStep, context: LabContext): Promise<
     if (result.code !== 0) throw badInput(`"${command}" in ${step.exec.container} exited ${result.code}: ${result.stderr.trim().split('\n').pop() ?? ''}`);
     return;
   }
-  const command = fillFacts(step.host, context);
-  try {
-    execFileSync('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
-  } catch (error) {
-    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim().split('\n').pop() ?? '';
-    throw badInput(`"${command}" on the lab host failed: ${stderr || (error as Error).message}`);
-  }
+  await runOnHost(fillFacts(step.host, context));
 }
 
 export async function runSteps(steps: readonly SolutionStep[], context: LabContext): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { OnePassAtATime } from './engine/one-pass-at-a-time';
 import type { PodEngine } from './engine/pod-engine';
 
 /** The kubelet rereads its staticPodPath every 20 s besides watching it; here 5 s is enough. */
@@ -18,8 +19,7 @@ export class StaticPods {
   private watcher: FSWatcher | null = null;
   private readonly timer: NodeJS.Timeout;
   private debounce: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly passes = new OnePassAtATime(() => this.reconcile().catch((error: Error) => this.log(`static pods: ${error.message}`)));
   private readonly reported = new Set<string>();
 
   constructor(private readonly engine: PodEngine, directory: string, private readonly log: (line: string) => void) {
@@ -41,18 +41,7 @@ export class StaticPods {
 
   /** One pass over the directory; passes never overlap. Resolves when the pods match the files. */
   scan(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.reconcile().catch((error: Error) => this.log(`static pods: ${error.message}`));
-      } while (this.again);
-      this.running = null;
-    })();
-    return this.running;
+    return this.passes.request();
   }
 
   private files(): Map<string, string> {

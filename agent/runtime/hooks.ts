@@ -43,6 +43,7 @@ import { CLOSE_RANGE_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, O_WRONLY, SIGKILL }
 import { closeFd, openFile, pipe, writeFd } from '../kernel/files';
 import { reap, signalProcess } from '../kernel/processes';
 import { LabError } from '../errors';
+import type { OciState } from '../oci/validate';
 import { sleepMs } from './cgroups/cgroupfs';
 import type { Cgroup } from './cgroups';
 import { CLONE_FLAG, insideNamespaces, namespaceInodes, namespacePath } from './namespaces';
@@ -51,15 +52,8 @@ import { appendPrologue } from './process/launch';
 
 export type HookPhase = keyof OciHooks;
 
-/** The runtime-spec's state document, as a hook reads it on stdin. */
-export interface HookState {
-  ociVersion: string;
-  id: string;
-  status: 'creating' | 'created' | 'running' | 'stopped';
-  pid?: number;
-  bundle: string;
-  annotations?: Record<string, string>;
-}
+/** The runtime-spec's state document, as a hook reads it on stdin (the same `runc state` prints). */
+export type HookState = OciState;
 
 /** Inside a container: its first process (whose namespaces and root are joined) and cgroup. */
 export interface ContainerPlace {

@@ -69,7 +69,10 @@ describe.skipIf(!tools)('Images view and Files in a real VS Code', () => {
     const pane = viewPane(page, 'Images');
     const node = await waitForTreeItem(pane, `${registry.host}/lab/app:1`, 90_000).catch(async (error: unknown) => {
       await screenshot(page, 'images-01-failed');
-      throw new Error(`${String(error)}\n${session.diagnostics()}`);
+      // the first line is what CI's summary keeps: say there what the learner would have seen
+      const notifications = (await notificationMessages(page)).join(' | ') || 'none';
+      const listed = await session.agent.client.call('image.list', {}).then((list) => list.map((image) => image.name).join(', ') || 'no image', (failure: unknown) => String(failure));
+      throw new Error(`no ${APP} row in the Images view; notifications: ${notifications}; the agent lists: ${listed}\n${String(error)}\n${session.diagnostics()}`);
     });
     const listed = (await session.agent.client.call('image.list', {})).find((image) => image.name === APP)!;
     expect(listed.digest).toBe(images.app.manifest.digest);

@@ -9,7 +9,8 @@
  *
  * Fetching once: a pull asks `ingest(digest, open)`. If the blob is present, `open` is never
  * called. If this process is already fetching it, the caller joins that transfer (and hears its
- * progress). If another process is, the caller waits on that digest's lock file
+ * progress; if that transfer fails — the pull that started it was cancelled, say — the joiners
+ * fetch it afresh). If another process is, the caller waits on that digest's lock file
  * (./lock.ts) and then finds the blob present. Only the lock holder opens the source.
  */
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
@@ -122,9 +123,13 @@ export class ContentStore {
       if (onProgress) running.listeners.add(onProgress);
       try {
         return { ...(await running.done), fetched: false };
+      } catch {
+        // The transfer was another pull's, and that pull may have been cancelled: its end is not
+        // ours. Fetch the blob afresh (or join whoever is fetching it now).
       } finally {
         if (onProgress) running.listeners.delete(onProgress);
       }
+      return this.ingest(expected, open, what, onProgress);
     }
     const listeners = new Set<ProgressListener>(onProgress ? [onProgress] : []);
     const tell: ProgressListener = (bytes, total) => listeners.forEach((listener) => listener(bytes, total));

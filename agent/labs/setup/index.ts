@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { badInput } from '../../errors';
 import { execCapture, execTarget, type LabContext } from '../context';
 import type { SetupAction } from '../format';
+import { runOnHost } from '../host-command';
 import { injectFault } from './network-faults';
 import { waitUntilStopped } from './wait';
 import { ensureBusyboxImage } from '../../runtime/image/busybox';
@@ -57,12 +58,7 @@ async function perform(action: SetupAction, context: LabContext): Promise<void> 
     return;
   }
   if ('host' in action) {
-    try {
-      execFileSync('sh', ['-c', action.host], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
-    } catch (error) {
-      const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim().split('\n').pop() ?? '';
-      throw badInput(`setup: "${action.host}" on the lab host failed: ${stderr || (error as Error).message}`);
-    }
+    await runOnHost(action.host, 'setup: ');
     return;
   }
   if ('freeze' in action) {

@@ -15,6 +15,7 @@ import { containerPlan, sandboxAmendment } from '../plan/container-plan';
 import { writeNetworkFiles, podHostname } from '../plan/network-files';
 import { podCgroupParent, podLevelResources, qosClass } from '../plan/qos';
 import { nextBackoff } from './backoff';
+import { OnePassAtATime } from './one-pass-at-a-time';
 import { containerRef, recordEvent } from './events';
 import { runHandler, type Handler } from './handlers';
 import { writePodCgroup } from './pod-cgroup';
@@ -36,8 +37,7 @@ export interface WorkerHost {
 }
 
 export class PodWorker {
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly passes = new OnePassAtATime(() => this.passOnce(), () => !this.stopped);
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly probers = new Map<string, Prober>();
   private stopped = false;
@@ -60,30 +60,24 @@ export class PodWorker {
   /** Asks for a pass; resolves when one that started after this call has ended. */
   sync(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        try {
-          await this.pass();
-        } catch (error) {
-          recordEvent(this.track.events, 'Warning', 'FailedSync', '', `error syncing pod: ${(error as Error).message}`);
-          // As the kubelet does: try again later.
-          if (!this.track.terminating) this.later(new Date(Date.now() + 10_000).toISOString());
-        }
-        this.host.save(this.track);
-      } while (this.again && !this.stopped);
-      this.running = null;
-    })();
-    return this.running;
+    return this.passes.request();
   }
 
   /** Whether the last pass has settled (no pass running). */
   idle(): Promise<void> {
-    return this.running ?? Promise.resolve();
+    return this.passes.idle();
+  }
+
+  /** One pass; a failure is an event and a retry later, as the kubelet's. */
+  private async passOnce(): Promise<void> {
+    try {
+      await this.pass();
+    } catch (error) {
+      recordEvent(this.track.events, 'Warning', 'FailedSync', '', `error syncing pod: ${(error as Error).message}`);
+      // As the kubelet does: try again later.
+      if (!this.track.terminating) this.later(new Date(Date.now() + 10_000).toISOString());
+    }
+    this.host.save(this.track);
   }
 
   private later(at: string): void {
