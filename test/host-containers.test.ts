@@ -8,7 +8,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { HostContainer, HostContainers } from '../agent/protocol';
@@ -40,6 +40,22 @@ function runc(args: string[]): string {
   const result = spawnSync('runc', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
   if (result.status !== 0) throw new Error(`runc ${args.join(' ')}: ${result.stderr}`);
   return result.stdout;
+}
+
+/**
+ * `runc run -d` and `runc create`: the container's process inherits runc's stdio and keeps them
+ * open, so a pipe would never close (spawnSync would wait out its timeout). Its output goes to a
+ * file instead, read back when runc fails.
+ */
+function runcStartingContainer(args: string[]): void {
+  const log = join(scratch, `runc-${args.at(-1)}.log`);
+  const fd = openSync(log, 'w');
+  try {
+    const result = spawnSync('runc', args, { stdio: ['ignore', fd, fd], timeout: 30_000 });
+    if (result.status !== 0) throw new Error(`runc ${args.join(' ')}: ${readFileSync(log, 'utf8').trim() || result.error?.message}`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function bundle(name: string, rootfs: string): string {
@@ -100,9 +116,9 @@ beforeAll(async () => {
   const rootfs = ensureBusyboxImage(scratch).path;
   busyboxRootfs = rootfs;
   // runc with its default root (/run/runc), running; and with a root of the test's own, created only
-  runc(['run', '-d', '--bundle', bundle(ids.runc, rootfs), ids.runc]);
+  runcStartingContainer(['run', '-d', '--bundle', bundle(ids.runc, rootfs), ids.runc]);
   pids.runc = (JSON.parse(runc(['state', ids.runc])) as { pid: number }).pid;
-  runc(['--root', ownRoot, 'create', '--bundle', bundle(ids.created, rootfs), ids.created]);
+  runcStartingContainer(['--root', ownRoot, 'create', '--bundle', bundle(ids.created, rootfs), ids.created]);
   pids.created = (JSON.parse(runc(['--root', ownRoot, 'state', ids.created])) as { pid: number }).pid;
 
   unshare = spawn('unshare', ['--fork', '--pid', '--mount-proc', 'sleep', '300'], { stdio: 'ignore' });
@@ -113,7 +129,7 @@ beforeAll(async () => {
 
   if (hasContainerd) {
     containerd = await startPrivateContainerd(join(scratch, 'containerd'), tag);
-    containerd.ctr(['run', '-d', '--runc-binary', '/usr/sbin/runc', '--runc-root', join(scratch, 'ctr-runc'), containerd.image, ids.ctr, 'sleep', '300']);
+    await containerd.ctrAsync(['run', '-d', '--runc-binary', '/usr/sbin/runc', '--runc-root', join(scratch, 'ctr-runc'), containerd.image, ids.ctr, 'sleep', '300']);
     pids.ctr = Number(/^\S+\s+(\d+)\s+RUNNING/m.exec(containerd.ctr(['tasks', 'ls']))![1]);
   }
   found = fixture.runtime().hostContainers([ownRoot]);

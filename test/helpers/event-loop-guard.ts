@@ -4,13 +4,14 @@
  * (a long synchronous call: spawnSync, execFileSync, Atomics.wait) reads the runner's answer too
  * late. Every test then passes, yet the run ends "Timeout calling onTaskUpdate" and exits 1, with
  * no test named. This guard names it: a block over 10 s is reported with the test it happened in,
- * and a test during which the loop stalled for more than 30 s fails.
+ * and a test during which the loop stalled for more than 45 s fails.
  */
+import { relative } from 'node:path';
 import { afterEach, beforeEach, expect } from 'vitest';
 
 const TICK_MS = 500;
 const REPORT_MS = 10_000;
-const FAIL_MS = 30_000;
+const FAIL_MS = 45_000;
 
 let lastTick = Date.now();
 let worstInTest = 0;
@@ -22,7 +23,8 @@ function sample(): void {
   lastTick = now;
   if (stalled > worstInTest) worstInTest = stalled;
   if (stalled > REPORT_MS) {
-    const where = expect.getState().currentTestName ?? 'outside any test (collection or a hook)';
+    const { currentTestName, testPath } = expect.getState();
+    const where = `${currentTestName ?? 'outside any test (collection or a hook)'} (${relative(process.cwd(), testPath ?? '?')})`;
     console.warn(`event loop of this test worker blocked for ${(stalled / 1000).toFixed(1)} s in: ${where}`);
   }
 }

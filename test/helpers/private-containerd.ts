@@ -5,7 +5,7 @@
  * container and image it made, stops the daemon and removes what `ctr run` leaves behind (the
  * empty /<namespace> cgroup directories, the namespace's runtime state directory).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findStaticBusybox } from '../../agent/runtime/image/busybox';
@@ -21,6 +21,8 @@ export interface PrivateContainerd {
   /** The image the archive imported: busybox with sh and sleep. */
   image: string;
   ctr(args: string[]): string;
+  /** The same, without blocking: for what may take seconds (an import, `ctr run`). */
+  ctrAsync(args: string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -44,6 +46,12 @@ export async function startPrivateContainerd(scratch: string, namespace: string)
   ].join('\n'));
   const daemon: ChildProcess = spawn('containerd', ['--config', join(scratch, 'config.toml')], { stdio: 'ignore' });
   const ctr = (args: string[]): string => execFileSync('ctr', ['-a', socket, '-n', namespace, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+  const ctrAsync = (args: string[]): Promise<string> => new Promise((resolve, reject) => {
+    execFile('ctr', ['-a', socket, '-n', namespace, ...args], { encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`ctr ${args.join(' ')}: ${stderr.trim() || error.message}`));
+      else resolve(stdout);
+    });
+  });
   await waitFor(() => existsSync(socket), Boolean, 20_000);
   await waitFor(() => { try { ctr(['version']); return true; } catch { return false; } }, Boolean, 20_000);
 
@@ -54,7 +62,7 @@ export async function startPrivateContainerd(scratch: string, namespace: string)
   const built = layout.addImage({ layers: [layout.addLayer(join(scratch, 'tree'))], runConfig: { Cmd: ['sleep', '300'] }, architecture: goArch() });
   layout.tag(built.manifest, '1');
   execFileSync('tar', ['-C', layout.dir, '-cf', join(scratch, 'image.tar'), '.']);
-  ctr(['images', 'import', '--base-name', image.slice(0, image.lastIndexOf(':')), join(scratch, 'image.tar')]);
+  await ctrAsync(['images', 'import', '--base-name', image.slice(0, image.lastIndexOf(':')), join(scratch, 'image.tar')]);
 
   const stop = async (): Promise<void> => {
     for (const line of safe(() => ctr(['tasks', 'ls', '-q'])).split('\n').filter(Boolean)) {
@@ -70,7 +78,7 @@ export async function startPrivateContainerd(scratch: string, namespace: string)
     removeEmptyTree(join('/run/containerd/runc', namespace));
     rmSync(scratch, { recursive: true, force: true });
   };
-  return { socket, namespace, image, ctr, stop };
+  return { socket, namespace, image, ctr, ctrAsync, stop };
 }
 
 function safe(run: () => string): string {
