@@ -2,8 +2,7 @@
  * One container of a pod as the runtime's run options plus the few config.json fields only the
  * kubelet sets — the same drafting path as `containers-lab run` (agent/oci/from-run-options.ts,
  * from-image.ts), then an amendment: the kubelet's cgroup, CPU shares, oom_score_adj, working
- * directory, supplementary groups, sysctls, hostPID, the kubelet-managed /etc files and
- * memory-backed emptyDirs.
+ * directory, supplementary groups, sysctls, hostPID and the kubelet-managed /etc files.
  */
 import type { OciMount, OciSpec, QosClass, RunOptions } from '../../protocol';
 import type { SpecAmendment } from '../../runtime/api';
@@ -74,7 +73,7 @@ export function containerPlan(input: ContainerPlanInput): ContainerPlan {
     if (security.additionalGids.length) spec.process!.user.additionalGids = security.additionalGids;
     if (Object.keys(security.sysctls).length) linux.sysctl = { ...security.sysctls };
     if (pod.spec?.hostPID) linux.namespaces = (linux.namespaces ?? []).filter((namespace) => namespace.type !== 'pid');
-    spec.mounts = [...(spec.mounts ?? []), ...volumes.tmpfs, ...input.networkMounts];
+    spec.mounts = [...(spec.mounts ?? []), ...input.networkMounts];
     spec.annotations = {
       ...spec.annotations,
       [POD_ANNOTATIONS.container]: container.name,
