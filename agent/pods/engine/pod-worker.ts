@@ -199,6 +199,7 @@ export class PodWorker {
       const plan = containerPlan({
         pod: track.pod, qos: qosClass(track.pod), cgroupParent: this.cgroupParent, container, where, builtIn,
         runtimeName: `${track.name}.${c.name}.${restartCount}`, restartCount, oomFloor: this.host.oomFloor,
+        sandboxPid: this.host.record(track.sandboxId)?.pid ?? 0,
         networkMounts: writeNetworkFiles(podDirectory(this.host.stateRoot, track.name), track.pod, track.podIP).mounts,
         facts: {
           name: track.name, namespace: track.namespace, uid: track.uid, nodeName: this.host.node, podIP: track.podIP ?? '',
