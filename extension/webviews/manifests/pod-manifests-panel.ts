@@ -39,15 +39,31 @@ function attachPodManifests(lab: Lab, panel: vscode.WebviewPanel, state: PodMani
   const failed = (error: unknown): void => {
     void post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
   };
+  // A pod changes in bursts (one pod.changed per kubelet pass): one read at a time, one more after it if asked.
+  let reading: Promise<void> | null = null;
+  let again = false;
+  const refresh = (): void => {
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = send().catch(failed).finally(() => {
+      reading = null;
+      if (again) {
+        again = false;
+        refresh();
+      }
+    });
+  };
 
   const disposables = [
     panel.webview.onDidReceiveMessage((message: FromPage) => {
       if (message.type !== 'ready') return;
       ready = true;
-      void send().catch(failed);
+      refresh();
     }),
     lab.onNotification('pod.changed', (change) => {
-      if (ready && change.name === state.pod) void send().catch(failed);
+      if (ready && change.name === state.pod) refresh();
     }),
     lab.onNotification('pod.removed', (removal) => {
       if (removal.name === state.pod) void post({ type: 'pod-removed' });
