@@ -9,6 +9,8 @@
  *                                                              target < 2 s         (./extension.ts)
  *   images     pull + unpack vs skopeo + umoci; RSS while pulling a 200 MB layer; run of a
  *              4-layer image vs busybox   targets ≤ 1×, < 50 MiB, ≤ 1.2×   (./images.ts, --only images)
+ *   pods       Pod YAML (init + 2 app containers) from apply to all Running, median of 20
+ *                                                              target < 300 ms      (./pods.ts, --only pods)
  *
  * Absolute times depend on the machine; ratios against tools measured in the same run do much
  * less, which is why every target is a ratio or a bound that holds anywhere. The benchmark reports
@@ -22,20 +24,21 @@
  * the warm service, runc and crun, its summary line and the cleanup check.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
 import { join } from 'node:path';
 import { configFromRunOptions } from '../agent/oci/from-run-options';
 import { ensureBusyboxImage } from '../agent/runtime/image/busybox';
 import { benchExtension, EXTENSION_RUNS, EXTENSION_TARGET_MS, EXTENSION_WARMUP, extensionBenchUnavailable, type ExtensionBenchResult } from './extension';
 import { runImagesBench } from './images';
-import { findLeftovers } from './leftovers';
+import { findLeftovers, removeWorkDirectory } from './leftovers';
 import {
   benchOciRuntime, benchServiceLifecycle, hybridV2Controllers, ITERATIONS, LIFECYCLE_OPTIONS, OCI_HARNESS_FLAG, ROUNDS,
   RUNS_PER_ROUND, runOciHarness, waitForV2Controllers, WARMUP_PER_ROUND,
 } from './lifecycle';
 import { CONTAINER_COUNT, idleResidentMiB, residentWithContainers, type MemoryAtScale } from './memory';
 import { createOciBundle, type OciBundle } from './oci-bundle';
+import { runPodsBench } from './pods';
 import { benchSnapshot, type SnapshotBenchResult } from './snapshot';
 import { BENCH_WARM_POOL, startService, untilWarmPoolFull, type BenchService } from './service';
 import { summarize, type Summary } from './stats';
@@ -82,13 +85,14 @@ const notRun = (why: string): Measured<never> => ({ ok: false, why });
 
 /** `--only lifecycle`: the one part that can run alone (the others share its service and set-up). */
 const ONLY_FLAG = '--only';
-type Only = 'all' | 'lifecycle' | 'images';
+type Only = 'all' | 'lifecycle' | 'images' | 'pods';
 
 function onlyFrom(argv: string[]): Only | { error: string } {
   if (argv.length === 0) return 'all';
   if (argv.length === 2 && argv[0] === ONLY_FLAG && argv[1] === 'lifecycle') return 'lifecycle';
   if (argv.length === 2 && argv[0] === ONLY_FLAG && argv[1] === 'images') return 'images';
-  return { error: `unknown arguments "${argv.join(' ')}": the benchmark takes none, ${ONLY_FLAG} lifecycle or ${ONLY_FLAG} images` };
+  if (argv.length === 2 && argv[0] === ONLY_FLAG && argv[1] === 'pods') return 'pods';
+  return { error: `unknown arguments "${argv.join(' ')}": the benchmark takes none, ${ONLY_FLAG} lifecycle, ${ONLY_FLAG} images or ${ONLY_FLAG} pods` };
 }
 
 async function runBenchmarks(only: Only): Promise<Results> {
@@ -270,19 +274,6 @@ async function stopService(service: BenchService, created: Set<string>, warnings
   await service.stop();
 }
 
-/** Removes the temporary directory, but never through a mount point (that would delete its contents). */
-function removeWorkDirectory(work: string, warnings: string[]): void {
-  const mounted = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' ')[4] ?? '')
-    .filter((mountPoint) => mountPoint === work || mountPoint.startsWith(`${work}/`));
-  if (mounted.length > 0) {
-    warnings.push(`not removing ${work}: still mounted there: ${mounted.join(', ')}`);
-    return;
-  }
-  rmSync(work, { recursive: true, force: true });
-}
-
 // --- the report -----------------------------------------------------------------------------------
 
 const ms = (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
@@ -430,9 +421,11 @@ async function main(): Promise<void> {
     return;
   }
   if (only === 'images') return runImagesBench(say);
+  if (only === 'pods') return runPodsBench(say);
   printReport(await runBenchmarks(only), only);
   if (only === 'all') await runTopologyBench(say);
   if (only === 'all') await runImagesBench(say);
+  if (only === 'all') await runPodsBench(say);
 }
 
 main().catch((error) => {

@@ -10,7 +10,7 @@
  *   - mounts: any mount point under our temporary directory;
  *   - runc/crun state directories and the temporary directory itself.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface LeftoverQuery {
@@ -91,4 +91,17 @@ function readOrEmpty(path: string): string {
   } catch {
     return '';
   }
+}
+
+/** Removes the temporary directory, but never through a mount point (that would delete its contents). */
+export function removeWorkDirectory(work: string, warnings: string[]): void {
+  const mounted = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((mountPoint) => mountPoint === work || mountPoint.startsWith(`${work}/`));
+  if (mounted.length > 0) {
+    warnings.push(`not removing ${work}: still mounted there: ${mounted.join(', ')}`);
+    return;
+  }
+  rmSync(work, { recursive: true, force: true });
 }

@@ -38,11 +38,13 @@ export function agentEntryPoint(): string {
   return entry;
 }
 
-export async function startService(directory: string, warmPool = BENCH_WARM_POOL): Promise<BenchService> {
+/** `env`: variables added to the service's environment (a default bridge of a benchmark's own). */
+export async function startService(directory: string, warmPool = BENCH_WARM_POOL, env: Record<string, string> = {}): Promise<BenchService> {
   const root = join(directory, 'root');
   const socket = join(directory, 'agent.sock');
   const child = spawn(process.execPath, [agentEntryPoint(), '--root', root, '--socket', socket, 'serve', '--warm-pool', String(warmPool)], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));

@@ -80,16 +80,27 @@ export function cloneFlagsFor(types: readonly NamespaceType[]): number {
  * over every namespace its containers own.
  */
 export function insideNamespaces<T>(pid: number, types: readonly NamespaceType[], action: () => T): T {
+  return insideNamespacesAt(types.map((type) => ({ type, path: namespacePath(pid, type) })), action);
+}
+
+/**
+ * insideNamespaces by path (/proc/<pid>/ns/<type>, or a bind-mounted namespace file). For a PID
+ * namespace, setns changes only which namespace this thread's next children are born in (its own
+ * PID never changes): so a clone inside `action` makes a process that is in that namespace from
+ * birth — how a container joins a pod's shared PID namespace.
+ */
+export function insideNamespacesAt<T>(targets: readonly { type: NamespaceType; path: string }[], action: () => T): T {
+  const types = targets.map((target) => target.type);
   if (types.includes('user')) throw new Error('a multi-threaded process cannot enter a user namespace');
   if (types.includes('mnt')) unshare(CLONE_FS);
   const entered: { type: NamespaceType; home: number }[] = [];
   const workingDirectory = types.includes('mnt') ? openFile('.', O_RDONLY | O_DIRECTORY) : -1;
   try {
-    for (const type of types) {
+    for (const { type, path } of targets) {
       const home = openFile(namespacePath('thread-self', type), O_RDONLY);
-      const target = openFile(namespacePath(pid, type), O_RDONLY);
+      const target = openFile(path, O_RDONLY);
       try {
-        setns(target, CLONE_FLAG[type], `${type} namespace of pid ${pid}`);
+        setns(target, CLONE_FLAG[type], `${type} namespace ${path}`);
         entered.push({ type, home });
       } catch (error) {
         closeFd(home);

@@ -2,7 +2,8 @@
  * Commands on the Pods view: Delete Pod (the kubelet's way: preStop hooks, TERM, the pod's grace
  * period, KILL — the view follows pod.removed), Describe Pod (`describe pod` as a read-only
  * document that follows the pod's changes) and Show Logs of one of a pod's containers (the
- * runtime container standing for it now, as `containers-lab logs POD -c C` reads it).
+ * runtime container standing for it now, as `containers-lab logs POD -c C` reads it); Show
+ * Manifests opens the pod's Pod YAML beside its containers' config.json and cgroup paths.
  */
 import * as vscode from 'vscode';
 import { describePod } from '../../agent/cli/verbs/pods/pod-format';
@@ -13,6 +14,7 @@ import { PodContainerNode } from '../views/pods/pod-container-node';
 import { PodNode } from '../views/pods/pod-node';
 import type { PodStore } from '../views/pods/pod-store';
 import type { PodsProvider } from '../views/pods/pods-provider';
+import { showPodManifests } from '../webviews/manifests/pod-manifests-panel';
 import { Cancelled } from './cancelled';
 import { registerLabCommand } from './register';
 import { logsTerminalName } from './show-logs';
@@ -84,6 +86,13 @@ export function registerPodCommands(lab: Lab, store: PodStore, view: PodsProvide
     const name = await pickPod(store, view, argument, 'Describe which pod?');
     const document = await vscode.workspace.openTextDocument(describeUri(name));
     await vscode.window.showTextDocument(document, { preview: true });
+    return name;
+  });
+
+  registerLabCommand(lab, 'containersLab.showPodManifests', async (argument?: unknown) => {
+    await lab.ensureConnected();
+    const name = await pickPod(store, view, argument, 'Show the manifests of which pod?');
+    showPodManifests(lab, name);
     return name;
   });
 

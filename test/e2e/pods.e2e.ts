@@ -5,21 +5,25 @@
  *     unfolded, its init and app containers and the sandbox's namespaces — and the kernel agrees:
  *     /proc/PID/ns/net of both containers is the sandbox's;
  *   Describe Pod opens `describe pod` read-only; Show Pod Logs reads a container's output;
+ *   Show Pod Manifests: the Pod YAML beside each container's config.json (the agent's) and cgroup
+ *     paths (the kernel's: /proc/PID/cgroup, cgroup.procs), tabs reachable by keyboard;
  *   a broken Pod YAML → a diagnostic on the offending line (Problems panel), nothing created; fixed
  *     and applied from the editor title → the diagnostic is gone;
  *   Delete Pod → the rows go, the agent has no pod or container left, the processes are gone.
  * The session's close checks the kernel for anything left of the containers the agent reported.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import type { PodRecord } from '../../agent/protocol';
 import { nsInode, processExists } from '../helpers/kernel-witness';
 import {
   expandTreeItem, focusPane, runCommand, screenshot, terminalText, treeItems, treeRowTexts, viewPane, waitForNotification, waitForTreeItem,
 } from './helpers/browser';
 import { startLabSession, type LabSession } from './helpers/lab-session';
+import { waitForWebview } from './helpers/webview';
 
 const BRIDGE = 'clpvsc0';
 const SUBNET_PREFIX = '10.219.47.';
@@ -187,6 +191,48 @@ describe('Pods view and Apply Pod YAML in a real VS Code', () => {
     await one.locator('.action-label[aria-label="Show Pod Logs"]').click();
     await page.locator('.terminal-tab, .single-terminal-tab, .tabs-list .monaco-list-row', { hasText: 'Logs: talk/one' }).first().waitFor({ state: 'visible', timeout: 20_000 }).catch(() => undefined);
     await expect.poll(() => terminalText(page).catch(() => ''), { timeout: 20_000 }).toContain('one says hi');
+  });
+
+  it('Show Pod Manifests: the Pod YAML beside each container\'s config.json and cgroup paths — the agent\'s documents, the kernel\'s cgroups', async () => {
+    const { page } = session;
+    const pane = viewPane(page, 'Pods');
+    const node = await waitForTreeItem(pane, /^talk$/);
+    await node.hover();
+    await node.locator('.action-label[aria-label^="Show Pod Manifests"]').click();
+    const { frame, locator } = await waitForWebview(page, { name: 'manifests', title: 'Manifests: pod/talk' }, 30_000);
+    await frame.locator('body[data-ready="true"]').waitFor({ timeout: 30_000 });
+    // the page's CSP: only our nonce'd script runs
+    expect(await frame.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content')).toMatch(/script-src 'nonce-[^']+'(;|$)/);
+    const pod = await podNow('talk');
+    const shown = parse(await frame.locator('#pod-yaml').innerText()) as { kind: string; metadata: { name: string; uid: string }; spec: { initContainers: { name: string }[]; containers: { name: string }[] } };
+    expect(shown).toMatchObject({ kind: 'Pod', metadata: { name: 'talk', uid: pod.uid } });
+    expect(shown.spec.containers.map((c) => c.name)).toEqual(['one', 'two']);
+    expect(await frame.locator('#container-tabs [role="tab"]').allInnerTexts()).toEqual(['init: setup', 'one', 'two']);
+
+    // A container's tab: its config.json as the agent holds it, and the cgroup the kernel has its process in.
+    const configOf = async (name: string) => {
+      const id = pod.status.containerStatuses.find((status) => status.name === name)!.containerID!;
+      return session.agent.client.call('container.inspect', { id });
+    };
+    await locator.locator('#container-tabs [data-container="one"]').click();
+    await frame.locator('#container-panel[data-container="one"]').waitFor({ timeout: 10_000 });
+    const one = await configOf('one');
+    expect(JSON.parse(await frame.locator('#config-json').innerText())).toEqual(one.config);
+    const cgroupPath = (await frame.locator('#cgroup-paths td[data-field="path"]').innerText()).trim();
+    expect(cgroupPath).toContain(`kubepods/burstable/pod${pod.uid}/talk.one.0`);
+    expect(readFileSync(`/proc/${one.pid}/cgroup`, 'utf8')).toContain(cgroupPath);
+    const directories = await frame.locator('#cgroup-paths td[data-controller]').allInnerTexts();
+    expect(directories.length).toBeGreaterThan(0);
+    for (const directory of directories) expect(readFileSync(`${directory.trim()}/cgroup.procs`, 'utf8').split('\n')).toContain(String(one.pid));
+    await screenshot(page, 'pods-03b-manifests');
+
+    // Keyboard: → moves to the next container's tab, and the panel follows.
+    await locator.locator('#container-tabs [data-container="one"]').focus();
+    await page.keyboard.press('ArrowRight');
+    await frame.locator('#container-panel[data-container="two"]').waitFor({ timeout: 10_000 });
+    expect(await frame.locator('#container-tabs [aria-selected="true"]').innerText()).toBe('two');
+    expect(JSON.parse(await frame.locator('#config-json').innerText())).toEqual((await configOf('two')).config);
+    await runCommand(page, 'View: Close Editor');
   });
 
   it('a broken Pod YAML gives a diagnostic on the offending line and creates nothing; fixed and applied from the editor title, it is cleared', async () => {

@@ -6,10 +6,10 @@
  * restart makes a new runtime container (<pod>.<container>.<restartCount>) and keeps the one
  * before for `logs --previous`. Passes never overlap; an exit, a timer or a probe asks for one.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import type { ContainerRecord } from '../../protocol';
 import type { ContainerRuntime } from '../../runtime/api';
-import { podDirectory } from '../../runtime/lifecycle/pod';
+import { detachMountsUnder, podDirectory } from '../../runtime/lifecycle/pod';
 import type { Container } from '../manifest/types';
 import { containerPlan, sandboxAmendment } from '../plan/container-plan';
 import { writeNetworkFiles, podHostname } from '../plan/network-files';
@@ -19,6 +19,7 @@ import { OnePassAtATime } from './one-pass-at-a-time';
 import { containerRef, recordEvent } from './events';
 import { runHandler, type Handler } from './handlers';
 import { writePodCgroup } from './pod-cgroup';
+import { preparePodVolumes } from './pod-volumes';
 import { Prober } from './probes';
 import type { ContainerTrack, PodTrack } from './record';
 import { terminatedState } from './status';
@@ -169,6 +170,7 @@ export class PodWorker {
     track.sandboxId = record.id;
     track.podIP = pod.spec?.hostNetwork ? this.host.hostIP : record.network.ip;
     if (record.cgroup) writePodCgroup(record.cgroup, podLevelResources(pod));
+    preparePodVolumes(pod, podDirectory(this.host.stateRoot, track.name));
     const files = writeNetworkFiles(podDirectory(this.host.stateRoot, track.name), pod, track.podIP);
     if (files.warning) recordEvent(track.events, 'Warning', 'MissingClusterDNS', '', files.warning);
     return true;
@@ -191,6 +193,7 @@ export class PodWorker {
       const plan = containerPlan({
         pod: track.pod, qos: qosClass(track.pod), cgroupParent: this.cgroupParent, container, where, builtIn,
         runtimeName: `${track.name}.${c.name}.${restartCount}`, restartCount, oomFloor: this.host.oomFloor,
+        sandboxPid: this.host.record(track.sandboxId)?.pid ?? 0,
         networkMounts: writeNetworkFiles(podDirectory(this.host.stateRoot, track.name), track.pod, track.podIP).mounts,
         facts: {
           name: track.name, namespace: track.namespace, uid: track.uid, nodeName: this.host.node, podIP: track.podIP ?? '',
@@ -275,8 +278,10 @@ export class PodWorker {
     }
     // A pod whose containers were never made still has its sandbox.
     if (this.track.sandboxId && this.host.record(this.track.sandboxId)) await this.host.runtime.remove(this.track.sandboxId, true);
-    // The record and /etc files of a pod whose sandbox was never made.
-    rmSync(podDirectory(this.host.stateRoot, this.track.name), { recursive: true, force: true });
+    // The record, /etc files and volumes of a pod whose sandbox was never made (or is gone already).
+    const directory = podDirectory(this.host.stateRoot, this.track.name);
+    if (existsSync(directory)) detachMountsUnder(directory);
+    rmSync(directory, { recursive: true, force: true });
   }
 
   /** Stops timers and probes (the agent closes; containers keep running). */

@@ -2,8 +2,8 @@
  * One container of a pod as the runtime's run options plus the few config.json fields only the
  * kubelet sets — the same drafting path as `containers-lab run` (agent/oci/from-run-options.ts,
  * from-image.ts), then an amendment: the kubelet's cgroup, CPU shares, oom_score_adj, working
- * directory, supplementary groups, sysctls, hostPID, the kubelet-managed /etc files and
- * memory-backed emptyDirs.
+ * directory, supplementary groups, sysctls, hostPID or the pod's shared PID namespace, and the
+ * kubelet-managed /etc files.
  */
 import type { OciMount, OciSpec, QosClass, RunOptions } from '../../protocol';
 import type { SpecAmendment } from '../../runtime/api';
@@ -36,6 +36,8 @@ export interface ContainerPlanInput {
   networkMounts: OciMount[];
   /** The oom_score_adj this node can give (the kubelet's value, raised to what the agent may set). */
   oomFloor: number;
+  /** The sandbox's first process: with shareProcessNamespace, the container joins its PID namespace. */
+  sandboxPid: number;
 }
 
 export interface ContainerPlan {
@@ -74,7 +76,11 @@ export function containerPlan(input: ContainerPlanInput): ContainerPlan {
     if (security.additionalGids.length) spec.process!.user.additionalGids = security.additionalGids;
     if (Object.keys(security.sysctls).length) linux.sysctl = { ...security.sysctls };
     if (pod.spec?.hostPID) linux.namespaces = (linux.namespaces ?? []).filter((namespace) => namespace.type !== 'pid');
-    spec.mounts = [...(spec.mounts ?? []), ...volumes.tmpfs, ...input.networkMounts];
+    // shareProcessNamespace: the sandbox's PID namespace, whose PID 1 is the pause process (as the kubelet's CRI asks).
+    else if (pod.spec?.shareProcessNamespace) {
+      linux.namespaces = (linux.namespaces ?? []).map((namespace) => namespace.type === 'pid' ? { type: 'pid', path: `/proc/${input.sandboxPid}/ns/pid` } : namespace);
+    }
+    spec.mounts = [...(spec.mounts ?? []), ...input.networkMounts];
     spec.annotations = {
       ...spec.annotations,
       [POD_ANNOTATIONS.container]: container.name,

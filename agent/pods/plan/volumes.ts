@@ -4,8 +4,8 @@
  *   emptyDir                  a directory of the pod's own (under the agent's state root), made
  *                             empty with the pod and removed with it; every container mounting
  *                             the name sees the same files.
- *   emptyDir medium: Memory   a tmpfs instead — RAM, counted against the container's memory —
- *                             of at most sizeLimit.
+ *   emptyDir medium: Memory   the same directory with one tmpfs of the pod's mounted on it
+ *                             (../engine/pod-volumes.ts), so every container shares that one tmpfs.
  *   hostPath                  a path of the host, after the check its `type` asks for:
  *                             Directory, File, Socket, CharDevice, BlockDevice must exist as that;
  *                             DirectoryOrCreate / FileOrCreate make it (0755 / 0644) if missing.
@@ -16,15 +16,12 @@
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, statSync, chmodSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { badInput } from '../../errors';
-import type { OciMount, VolumeMount } from '../../protocol';
-import { parseMemoryQuantity } from '../../protocol/quantity';
+import type { VolumeMount } from '../../protocol';
 import type { Container, Pod, Volume } from '../manifest/types';
 
 export interface VolumePlan {
-  /** Bind mounts the runtime makes (hostPath, disk emptyDir). */
+  /** Bind mounts the runtime makes (hostPath, emptyDir of either medium). */
   volumes: VolumeMount[];
-  /** tmpfs mounts for emptyDir medium Memory, added to the drafted config.json. */
-  tmpfs: OciMount[];
 }
 
 /** Checks (and for *OrCreate types makes) a hostPath; returns what it is. */
@@ -70,15 +67,9 @@ export function prepareHostPath(volume: Volume, where: string): 'directory' | 'f
 /** The container's mounts of the pod's volumes. */
 export function volumePlan(pod: Pod, container: Container, where: string): VolumePlan {
   const byName = new Map((pod.spec?.volumes ?? []).map((volume) => [volume.name, volume]));
-  const plan: VolumePlan = { volumes: [], tmpfs: [] };
+  const plan: VolumePlan = { volumes: [] };
   (container.volumeMounts ?? []).forEach((mount, index) => {
     const volume = byName.get(mount.name)!;
-    if (volume.emptyDir?.medium === 'Memory') {
-      const size = volume.emptyDir.sizeLimit !== undefined ? parseMemoryQuantity(volume.emptyDir.sizeLimit) : null;
-      const options = ['nosuid', 'nodev', 'mode=1777', ...(size !== null ? [`size=${size}`] : []), ...(mount.readOnly ? ['ro'] : [])];
-      plan.tmpfs.push({ destination: mount.mountPath, type: 'tmpfs', source: 'tmpfs', options });
-      return;
-    }
     if (volume.hostPath) {
       const kind = prepareHostPath(volume, `spec.volumes[${[...byName.keys()].indexOf(mount.name)}]`);
       if (kind === 'file') throw badInput(`${where}.volumeMounts[${index}]: hostPath ${volume.hostPath.path} is a file: this node mounts hostPath directories only`);
@@ -90,7 +81,7 @@ export function volumePlan(pod: Pod, container: Container, where: string): Volum
   return plan;
 }
 
-/** fsGroup on the pod's disk emptyDir directories: group-owned and setgid, as the kubelet leaves them. */
+/** fsGroup on the pod's emptyDir directories: group-owned and setgid, as the kubelet leaves them. */
 export function applyFsGroup(directory: string, fsGroup: number | undefined): void {
   if (fsGroup === undefined || !existsSync(directory)) return;
   chownSync(directory, 0, fsGroup);

@@ -4,7 +4,8 @@
  *   1. write the record ("creating") and the config.json it realises
  *   2. prepare the overlay's directories and the cgroup with its limits and device rules
  *   3. clone the first process into its new namespaces (and into the ones it joins: a pod's
- *      containers share the sandbox's net, ipc and uts); it waits at a checkpoint
+ *      containers share the sandbox's net, ipc and uts, and its pid with shareProcessNamespace);
+ *      it waits at a checkpoint
  *   4. from outside: uid/gid maps, cgroup membership, network, mounts in its mount namespace
  *   5. let it mount its /proc; run the prestart, createRuntime and createContainer hooks
  *      (../hooks.ts); then pivot_root (or, with noPivot, MS_MOVE and chroot), masked paths, hostname
@@ -29,7 +30,7 @@ import { attachBridgeNetwork, detachNetwork, setupLoopback } from '../network';
 import { checkPortsFree, portsFromConfig } from '../network/ports';
 import { badInput } from '../../errors';
 import { existsInStack } from '../../image/layer-files';
-import { CLONE_FLAG, cloneFlagsFor, insideNamespaces, namespaceInodes } from '../namespaces';
+import { CLONE_FLAG, cloneFlagsFor, insideNamespaces, insideNamespacesAt, namespaceInodes } from '../namespaces';
 import { createLayerDirectories, layersFor } from '../overlay';
 import { idmapLowers, releaseUsernsLayers, usernsLayers, type UsernsLayers } from '../userns-layers';
 import { Checkpoints } from '../process/checkpoints';
@@ -211,7 +212,8 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
 
     appendPrologue(child);
     // Joining comes first: everything after (sysfs, mqueue, hostname) must see the joined namespaces.
-    for (const { type, path } of joined) {
+    // A joined PID namespace is entered differently: the child is cloned into it (below).
+    for (const { type, path } of joined.filter((entry) => entry.type !== 'pid')) {
       child.syscall('setns', handOver(openFile(path, O_RDONLY)), CLONE_FLAG[type]);
     }
     if (joined.length) checkpoints.report(child, NAMESPACES_JOINED);
@@ -248,7 +250,10 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       ...(sessionKeyringFromConfig(spec) === 'own' ? { sessionKeyring: sessionKeyringName(id) } : {}),
     });
 
-    const pid = child.start(cloneFlagsFor(namespaces.filter((type) => type !== 'cgroup' && !joins(type))), { shareMemory: !needsOwnMemory(plan.process) });
+    const clone = (): number => child.start(cloneFlagsFor(namespaces.filter((type) => type !== 'cgroup' && !joins(type))), { shareMemory: !needsOwnMemory(plan.process) });
+    // A shared PID namespace (a pod's, shareProcessNamespace): born in it, not PID 1 of it.
+    const sharedPid = joined.find((entry) => entry.type === 'pid');
+    const pid = sharedPid ? insideNamespacesAt([sharedPid], clone) : clone();
     forChild.splice(0).forEach(closeFd);
     checkpoints.closeChildEnds();
     undo.push(() => {

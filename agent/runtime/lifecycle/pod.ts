@@ -9,11 +9,15 @@
  * setns(2). The lab does the same: the first `run --pod web` makes `web-pause`, and each member's
  * config.json names the sandbox's namespaces by path (/proc/<pid>/ns/net) instead of creating new
  * ones. The pod also owns its emptyDir volumes: directories under the pod's state directory,
- * bind-mounted into each member that mounts them. When the last member is removed, so are the
- * sandbox and the volumes.
+ * bind-mounted into each member that mounts them (a memory-backed one has a tmpfs mounted on its
+ * directory, agent/pods/engine/pod-volumes.ts). When the last member is removed, so are the
+ * sandbox and the volumes: mounts beneath the pod's directory are detached before it is deleted.
  */
-import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { MNT_DETACH } from '../../kernel/constants';
+import { umount } from '../../kernel/mounts';
+import { parseMountinfo } from '../cgroups/discovery';
 import type { OciSpec } from '../../protocol';
 import { ANNOTATIONS } from '../../oci/from-run-options';
 import type { EmptyDirLocator } from '../../oci/volume-options';
@@ -44,8 +48,20 @@ export function makeEmptyDirs(spec: OciSpec, stateRoot: string): void {
   }
 }
 
+/** Detaches every mount at or beneath `directory` in the agent's mount namespace, deepest first. */
+export function detachMountsUnder(directory: string): void {
+  const mounts = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'))
+    .map((line) => line.mountPoint)
+    .filter((point) => point === directory || point.startsWith(`${directory}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const point of new Set(mounts)) umount(point, MNT_DETACH);
+}
+
 export function removePodDirectory(stateRoot: string, pod: string): void {
-  rmSync(podDirectory(stateRoot, pod), { recursive: true, force: true });
+  const directory = podDirectory(stateRoot, pod);
+  if (!existsSync(directory)) return;
+  detachMountsUnder(directory);
+  rmSync(directory, { recursive: true, force: true });
 }
 
 /** Which pod a container's document puts it in, and whether it is the pod's sandbox. */

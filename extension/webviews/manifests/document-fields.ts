@@ -7,7 +7,13 @@
  * its key is on through the last line of its value.
  */
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import type { ContainerRecord } from '../../../agent/protocol';
 import { childPath, itemPath } from './field-paths';
+
+/** config.json exactly as the read-only editor shows it (container-info.ts serves the same text). */
+export function configJsonText(record: ContainerRecord): string {
+  return `${JSON.stringify(record.config, null, 2)}\n`;
+}
 
 export interface FieldSpan {
   path: string;

@@ -14,9 +14,12 @@ import { registerLabCommand } from '../../commands/register';
 import { resolveContainer } from '../../commands/resolve-container';
 import type { Lab } from '../../lab';
 import { registerPanelKind, showPanel, type PanelKind } from '../shared/panel';
-import { documentFields } from './document-fields';
+import { configJsonText, documentFields } from './document-fields';
+
+export { configJsonText };
 import type { FromPage, ImageConfigDocument, ManifestsState, PageLink, ToPage } from './messages';
 import { configToPod } from './pod-yaml';
+import { registerPodManifestsPanel } from './pod-manifests-panel';
 import { podYamlUri } from './pod-yaml-uri';
 
 export const MANIFESTS_VIEW_TYPE = 'containersLab.manifests';
@@ -28,11 +31,6 @@ export const manifestsPanel: PanelKind<ManifestsState> = {
   title: (state) => `Manifests: ${state.name}`,
   attach: (lab, panel, state) => attachManifests(lab, panel, state),
 };
-
-/** config.json exactly as the read-only editor shows it (container-info.ts serves the same text). */
-export function configJsonText(record: ContainerRecord): string {
-  return `${JSON.stringify(record.config, null, 2)}\n`;
-}
 
 function attachManifests(lab: Lab, panel: vscode.WebviewPanel, state: ManifestsState): vscode.Disposable {
   const post = (message: ToPage): Thenable<boolean> => panel.webview.postMessage(message);
@@ -95,9 +93,10 @@ function attachManifests(lab: Lab, panel: vscode.WebviewPanel, state: ManifestsS
   return { dispose: () => disposables.forEach((disposable) => disposable.dispose()) };
 }
 
-/** "Show Manifests (config.json ↔ Pod YAML)" and "Open Pod YAML", and the panel serializer. */
+/** "Show Manifests (config.json ↔ Pod YAML)" and "Open Pod YAML", and the panel serializers (a container's, a pod's). */
 export function registerManifestsWebview(lab: Lab): void {
   registerPanelKind(lab, manifestsPanel);
+  registerPodManifestsPanel(lab);
   registerLabCommand(lab, 'containersLab.showManifests', async (argument?: unknown) => {
     await lab.ensureConnected();
     const summary = await resolveContainer(lab, argument, { placeHolder: 'Show the manifests of which container?', none: 'There are no containers.', takeSingle: true });

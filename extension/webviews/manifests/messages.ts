@@ -5,11 +5,17 @@
 import type { ContainerStatus } from '../../../agent/protocol';
 import type { FieldSpan } from './document-fields';
 import type { KernelObject } from './kernel-objects';
+import type { PodManifests } from './pod-manifests';
 import type { FieldLink } from './pod-yaml';
 
 export interface ManifestsState {
   id: string;
   name: string;
+}
+
+/** The panel for a pod (./pod-manifests-panel.ts): its Pod YAML beside each container's config.json. */
+export interface PodManifestsState {
+  pod: string;
 }
 
 export interface ManifestDocument {
@@ -32,7 +38,10 @@ export type ToPage =
   /** The kernel object behind a link, read from a fresh container.inspect at `readAt`. */
   | { type: 'kernel'; linkId: string; kernel: KernelObject | null; readAt: string }
   | { type: 'status'; status: ContainerStatus | 'removed' }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** For a pod's panel: everything at once, again after each of the pod's changes (a restart makes a new container). */
+  | { type: 'pod-documents'; manifests: PodManifests }
+  | { type: 'pod-removed' };
 
 export type FromPage =
   | { type: 'ready' }

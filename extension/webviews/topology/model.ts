@@ -28,6 +28,7 @@
  */
 import type { ContainerRecord, ContainerStatus, HostSnapshot, LinkRecord, NetworkRecord, NodesView, ProcessRecord, PublishedPort } from '../../../agent/protocol';
 import { addPortsAndPeers } from './model-nodes';
+import { podMemberLabel, podSharingText, POD_CONTAINER_ANNOTATION } from './model-pods';
 
 /** 'port': a published port (host side); 'peer': another node and its container subnet (./model-nodes.ts). */
 export type TopologyNodeKind = 'host' | 'netns' | 'container' | 'process' | 'bridge' | 'veth' | 'loopback' | 'device' | 'port' | 'peer';
@@ -96,6 +97,10 @@ export interface ContainerView {
   pod: ContainerRecord['pod'];
   /** Its published ports (run -p); absent: none. */
   ports?: PublishedPort[];
+  /** Its namespaces' inodes (what a pod's members share with the sandbox, ./model-pods.ts); absent: not known. */
+  namespaces?: ContainerRecord['namespaces'];
+  /** The Pod YAML container it stands for (a pod made from Pod YAML); absent or null: none. */
+  podContainer?: string | null;
 }
 
 export interface TopologyDiff {
@@ -127,6 +132,8 @@ export function containerView(record: ContainerRecord): ContainerView {
     processes: record.processes,
     pod: record.pod ?? null,
     ports: record.ports ?? [],
+    namespaces: record.namespaces,
+    podContainer: record.config.annotations?.[POD_CONTAINER_ANNOTATION] ?? null,
   };
 }
 
@@ -244,7 +251,7 @@ export function buildGraph(inputs: TopologyInputs): TopologyGraph {
       id: netnsNodeId(inode),
       kind: 'netns',
       label: namespaceLabel(holders),
-      detail: `net:[${inode}]`,
+      detail: [`net:[${inode}]`, podSharingText(holders)].filter(Boolean).join(' · '),
       reveal: { view: 'containers', containerId: (holders.find((holder) => holder.pod?.sandbox) ?? holders[0]!).id },
       state: 'none',
       netns: inode,
@@ -300,8 +307,8 @@ export function buildGraph(inputs: TopologyInputs): TopologyGraph {
       id,
       kind: 'container',
       parent: netnsNodeId(container.netns!),
-      label: container.name,
-      detail: [container.pod?.sandbox ? 'pod sandbox' : '', container.status, network.mode === 'host' ? 'host network' : network.mode === 'none' ? 'no network' : network.ip ?? ''].filter(Boolean).join(' · '),
+      label: podMemberLabel(container),
+      detail: [container.pod?.sandbox ? 'pod sandbox' : '', container.podContainer ? container.name : '', container.status, network.mode === 'host' ? 'host network' : network.mode === 'none' ? 'no network' : network.ip ?? ''].filter(Boolean).join(' · '),
       reveal: { view: 'containers', containerId: container.id },
       state: container.status,
       netns: container.netns,
