@@ -38,8 +38,11 @@ export async function scoreLab(lab: LabDefinition, context: LabContext): Promise
   return { id: lab.id, passed: score === max, score, max, checks, ...(byDomain.length > 0 ? { byDomain } : {}) };
 }
 
-/** A mixed-domain exam's points per CKA domain (checks of weight 0 — failchecks — count nowhere). */
-export function scoreByDomain(checks: readonly LabCheckResult[]): LabDomainScore[] {
+/**
+ * A mixed-domain exam's points per CKA domain (checks of weight 0 — failchecks — count nowhere):
+ * of checks run, what each domain scored; of checks not run yet (no `passed`), what it is worth.
+ */
+export function scoreByDomain(checks: readonly (Pick<LabCheckResult, 'weight' | 'domain'> & { passed?: boolean })[]): LabDomainScore[] {
   const domains = new Map<LabDomain, LabDomainScore>();
   for (const check of checks) {
     if (!check.domain || check.weight === 0) continue;
