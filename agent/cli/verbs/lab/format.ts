@@ -3,7 +3,7 @@
  */
 import type { LabCheckReport, LabDetail, LabSummary } from '../../../protocol/labs';
 import { table } from '../../format';
-import { scoreByDomain } from '../../../labs/scoring';
+import { scoreByDomain } from '../../../labs/domain-points';
 
 function progressText(lab: LabSummary): string {
   const { progress } = lab;
