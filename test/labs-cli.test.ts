@@ -61,6 +61,25 @@ describe('lab list and show', () => {
     expect(JSON.stringify(detail)).not.toMatch(/"(solution|params|steps)"/);
     for (const check of detail.checks as Record<string, unknown>[]) expect(Object.keys(check).sort()).toEqual(['hint', 'id', 'needs', 'title', 'weight']);
   });
+
+  test('show of a mock exam prints what each CKA domain is worth, weighted like the exam', async () => {
+    for (const id of ['mock-exam', 'mock-exam-b']) {
+      const shown = await lab('show', id);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout.split('\n').slice(-7).join('\n')).toBe([
+        'Points by domain:',
+        '  Troubleshooting: 30 (30%)',
+        '  Cluster Architecture, Installation & Configuration: 25 (25%)',
+        '  Services & Networking: 20 (20%)',
+        '  Workloads & Scheduling: 15 (15%)',
+        '  Storage: 10 (10%)',
+        '',
+      ].join('\n'));
+      const detail = JSON.parse((await lab('show', id, '--json')).stdout) as { checks: { weight: number; domain?: string }[] };
+      expect(detail.checks.filter((check) => check.weight > 0).every((check) => check.domain !== undefined)).toBe(true);
+    }
+    expect((await lab('show', 'pid-namespace')).stdout).not.toContain('Points by domain');
+  });
 });
 
 describe('a learner solves uts-namespace from the terminal', () => {

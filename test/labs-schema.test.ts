@@ -33,6 +33,47 @@ describe('lab files', () => {
   });
 });
 
+describe('the mock exams', () => {
+  // The CKA's curriculum weights, by points.
+  const CKA = {
+    Troubleshooting: 30,
+    'Cluster Architecture, Installation & Configuration': 25,
+    'Services & Networking': 20,
+    'Workloads & Scheduling': 15,
+    Storage: 10,
+  };
+  const exams = loadLabs(LABS_DIRECTORY).filter((lab) => lab.id.startsWith('mock-exam'));
+
+  test.each(exams.map((lab) => [lab.id, lab]))('%s: 15–20 numbered tasks in 2 hours, every point in a domain, weighted like the CKA', (_, lab) => {
+    expect(lab.timeLimitMinutes).toBe(120);
+    const scored = lab.checks.filter((check) => check.weight > 0);
+    const tasks = new Set(scored.map((check) => /^(\d+): /.exec(check.title)?.[1]));
+    expect(tasks.has(undefined), 'every scored check is titled "N: …" after its task').toBe(false);
+    expect(tasks.size).toBeGreaterThanOrEqual(15);
+    expect(tasks.size).toBeLessThanOrEqual(20);
+    expect([...tasks].map(Number).sort((a, b) => a - b)).toEqual([...tasks].map((_, index) => index + 1));
+    const total = scored.reduce((sum, check) => sum + check.weight, 0);
+    const points: Record<string, number> = {};
+    for (const check of scored) points[check.domain!] = (points[check.domain!] ?? 0) + (100 * check.weight) / total;
+    expect(points).toEqual(CKA);
+    // each task in one domain, and the task text says how many points it is worth
+    for (const task of tasks) {
+      const checks = scored.filter((check) => check.title.startsWith(`${task}: `));
+      expect(new Set(checks.map((check) => check.domain)).size).toBe(1);
+      const worth = checks.reduce((sum, check) => sum + check.weight, 0);
+      expect(lab.task).toMatch(new RegExp(`\\n\\s*${task}\\. \\*\\*[^*]+ \\(${worth}\\)\\*\\*`));
+    }
+  });
+
+  test('two exams, no container or pod of one in the other', () => {
+    expect(exams.map((lab) => lab.id)).toEqual(['mock-exam', 'mock-exam-b']);
+    const names = exams.map((lab) => new Set(lab.checks.flatMap((check) => Object.entries(check.params)
+      .filter(([key]) => ['container', 'pod', 'from', 'to'].includes(key))
+      .map(([, value]) => String(value).split('/')[0]))));
+    expect([...names[0]!].filter((name) => names[1]!.has(name))).toEqual([]);
+  });
+});
+
 describe('the schema and the loader refuse broken labs', () => {
   const good = (): Record<string, unknown> => JSON.parse(JSON.stringify(parseLabFile(files[0]!))) as Record<string, unknown>;
 

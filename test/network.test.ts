@@ -151,6 +151,27 @@ describe('bridge network', () => {
     expect(ledger().allocations[idFor('c')]).toBeUndefined();
   });
 
+  it("an address given again: the host forgets the former holder's MAC and reaches the new one at once", async () => {
+    const pidG = await newNetns();
+    const recordG = attachBridgeNetwork({ containerId: idFor('g'), pid: pidG, stateDir, bridge: BRIDGE, subnet: SUBNET });
+    // A bridge takes the smallest MAC of its ports, and a new MAC of its own flushes its
+    // neighbours: G's port gets a large one, so that its leaving changes nothing else (as on a
+    // bridge with many ports).
+    execFileSync('ip', ['link', 'set', 'dev', recordG.vethHost!, 'address', 'fe:ff:ff:77:91:01']);
+    execFileSync('ping', ['-c1', '-W2', recordG.ip!], { stdio: 'ignore' }); // the host learns G's MAC
+    const entry = (): { dst: string; lladdr?: string }[] => ipJson<{ dst: string; lladdr?: string }[]>(['neigh', 'show', 'dev', BRIDGE]).filter((neigh) => neigh.dst === recordG.ip);
+    expect(entry().map((neigh) => neigh.lladdr)).toEqual([recordG.mac]);
+    detachNetwork({ containerId: idFor('g'), stateDir, bridge: BRIDGE });
+    const pidH = await newNetns();
+    const recordH = attachBridgeNetwork({ containerId: idFor('h'), pid: pidH, stateDir, bridge: BRIDGE, subnet: SUBNET });
+    expect(recordH.ip).toBe(recordG.ip);
+    expect(entry().filter((neigh) => neigh.lladdr === recordG.mac)).toEqual([]);
+    // One packet, one second: with G's MAC still in the cache the host would send it to a gone port.
+    execFileSync('ping', ['-c1', '-W1', recordH.ip!], { stdio: 'ignore' });
+    expect(entry().map((neigh) => neigh.lladdr)).toEqual([recordH.mac]);
+    detachNetwork({ containerId: idFor('h'), stateDir, bridge: BRIDGE });
+  });
+
   it('refuses a second attach of the same container and a different subnet for the bridge', () => {
     expectLabError(() => attachBridgeNetwork({ containerId: idFor('a'), pid: pidA, stateDir, bridge: BRIDGE, subnet: SUBNET }), 'conflict', /already attached/);
     expectLabError(() => attachBridgeNetwork({ containerId: idFor('x'), pid: pidA, stateDir, bridge: BRIDGE, subnet: '10.77.95.0/24' }), 'conflict', /serves subnet 10\.77\.91\.0\/24/);

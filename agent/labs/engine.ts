@@ -84,7 +84,7 @@ export class LabEngine {
 
   show(id: string): LabDetail {
     const lab = this.seen(this.definition(id));
-    const checks: LabCheckInfo[] = lab.checks.map((check) => ({ id: check.id, title: check.title, weight: check.weight, needs: check.needs ?? [], hint: check.hint ?? null }));
+    const checks: LabCheckInfo[] = lab.checks.map((check) => ({ id: check.id, title: check.title, weight: check.weight, needs: check.needs ?? [], hint: check.hint ?? null, ...(check.domain ? { domain: check.domain } : {}) }));
     return { ...this.summary(lab), task: lab.task.trim(), workdir: this.workdir(id), checks, hints: lab.hints ?? [] };
   }
 

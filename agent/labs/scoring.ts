@@ -5,7 +5,8 @@
  * "not checked: needs “<title of X>” to pass first" — in the learner's words, not the check's id.
  * The report lists the checks in the lab file's order.
  */
-import type { LabCheckReport, LabCheckResult, LabDomain, LabDomainScore } from '../protocol/labs';
+import type { LabCheckReport, LabCheckResult } from '../protocol/labs';
+import { scoreByDomain } from './domain-points';
 import type { LabContext } from './context';
 import type { CheckSpec, LabDefinition } from './format';
 import { CHECKS, CheckFailed } from './checks';
@@ -36,19 +37,6 @@ export async function scoreLab(lab: LabDefinition, context: LabContext): Promise
   const max = checks.reduce((sum, result) => sum + result.weight, 0);
   const byDomain = scoreByDomain(checks);
   return { id: lab.id, passed: score === max, score, max, checks, ...(byDomain.length > 0 ? { byDomain } : {}) };
-}
-
-/** A mixed-domain exam's points per CKA domain (checks of weight 0 — failchecks — count nowhere). */
-export function scoreByDomain(checks: readonly LabCheckResult[]): LabDomainScore[] {
-  const domains = new Map<LabDomain, LabDomainScore>();
-  for (const check of checks) {
-    if (!check.domain || check.weight === 0) continue;
-    const entry = domains.get(check.domain) ?? { domain: check.domain, score: 0, max: 0 };
-    entry.max += check.weight;
-    if (check.passed) entry.score += check.weight;
-    domains.set(check.domain, entry);
-  }
-  return [...domains.values()];
 }
 
 /** The message of a check whose premise failed. */

@@ -78,6 +78,8 @@ export interface LabCheckInfo {
   weight: number;
   needs: string[];
   hint: string | null;
+  /** The CKA domain of the task this check grades, in a mock exam that mixes domains. */
+  domain?: LabDomain;
 }
 
 export interface LabDetail extends LabSummary {

@@ -124,6 +124,10 @@ describe('an attempt whose time runs out, and a lab solved by the reference solu
     await frame.locator('#meta', { hasText: 'time limit 1 min' }).waitFor({ timeout: 20_000 });
     expect(await text(frame, '#timer')).toBe('1:00 limit');
     expect(await frame.locator('#time-up').isHidden()).toBe(true);
+    // Before any check, what each domain is worth (progress 0 in each).
+    expect(await text(frame, '#by-domain caption')).toBe('Points by domain');
+    const rows = await frame.locator('#by-domain tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((cell) => cell.textContent)));
+    expect(rows).toEqual([['Storage', '0/2', '0%'], ['Troubleshooting', '0/1', '0%']]);
   });
 
   it('Start from the panel: the countdown runs to the agent\'s deadline; a Check scores 0/3; then the work is done inside, without a Check', async () => {
@@ -153,6 +157,7 @@ describe('an attempt whose time runs out, and a lab solved by the reference solu
     // Points by domain, from the checks' domains (the agent's byDomain), in the order the lab names them.
     const rows = await frame.locator('#by-domain tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((cell) => cell.textContent)));
     expect(rows).toEqual([['Storage', '0/2', '0%'], ['Troubleshooting', '0/1', '0%']]);
+    expect(await text(frame, '#by-domain caption')).toBe('Result by domain');
     // The answer, given after that Check: only the agent's scoring at the deadline can see it.
     const mounted = await execThroughAgent(session.agent.client, container!.id, ['sh', '-c', 'mkdir -p /scratch && mount -t tmpfs tmpfs /scratch']);
     expect(mounted.code).toBe(0);

@@ -35,6 +35,7 @@ import type { RouteSocket } from '../../kernel/rtnetlink';
 import { UndoStack } from '../undo';
 import { closeWayOut, enableHairpin, openWayOut, publishPorts, unpublishPorts } from './ports';
 import { overlayMtuOf } from './nodes/state';
+import { deleteNeighbour } from './neighbours';
 
 export { checkDefaultBridge, defaultBridgeFromEnv, type DefaultBridge } from './default-bridge';
 
@@ -143,6 +144,11 @@ export function attachBridgeNetwork(options: BridgeNetworkOptions): NetworkRecor
       const hostEnd = findLink(host, vethHost);
       if (!hostEnd) throw conflict(`veth ${vethHost} vanished right after it was created`);
       setMasterAndUp(host, hostEnd.index, vethHost, bridge.index, bridgeName);
+      // The address may have had a holder a moment ago: the host's ARP entry for it still names
+      // that container's MAC (REACHABLE for up to ~45 s), and the host's packets to the new
+      // holder would go to a port that is gone — a pod made again would fail its probes.
+      // `ip neigh del IP dev BRIDGE`: the host asks again (Docker's IPAM avoids reuse instead).
+      deleteNeighbour(host, bridge.index, ip);
 
       const mac = withNetnsOf(options.pid, (inside) => {
         loopbackUp(inside);

@@ -3,6 +3,7 @@
  */
 import type { LabCheckReport, LabDetail, LabSummary } from '../../../protocol/labs';
 import { table } from '../../format';
+import { scoreByDomain } from '../../../labs/domain-points';
 
 function progressText(lab: LabSummary): string {
   const { progress } = lab;
@@ -23,6 +24,10 @@ export function labDetailText(lab: LabDetail): string {
   if (lab.requires.length > 0) lines.push(`Needs runtime features: ${lab.requires.join(', ')}`);
   lines.push('', lab.task, '', 'Checks:');
   for (const check of lab.checks) lines.push(`  [${check.weight}] ${check.title}${check.needs.length ? ` (after: ${check.needs.join(', ')})` : ''}`);
+  // A mock exam: what each CKA domain is worth, as the exam weights them.
+  const domains = scoreByDomain(lab.checks);
+  const total = domains.reduce((sum, entry) => sum + entry.max, 0);
+  if (domains.length > 0) lines.push('', 'Points by domain:', ...domains.map((entry) => `  ${entry.domain}: ${entry.max} (${Math.round((100 * entry.max) / total)}%)`));
   if (lab.hints.length > 0) lines.push('', `Hints: containers-lab lab check ${lab.id} shows one per failed check; more with --json.`);
   return `${lines.join('\n')}\n`;
 }

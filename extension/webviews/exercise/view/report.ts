@@ -7,6 +7,7 @@
  * exam's result page gives them.
  */
 import type { LabCheckReport, LabCheckResult, LabDetail, LabDomainScore } from '../../../../agent/protocol';
+import { scoreByDomain } from '../../../../agent/labs/domain-points';
 import { formatPoints } from '../../../views/exercises/model';
 import { h } from '../../shared/view/vscode-api';
 import type { TimeUp } from '../ending';
@@ -57,12 +58,12 @@ export function reportView(): ReportView {
     return row;
   }
 
-  /** Domain, points and share, one row each, in the order the exam's tasks first name them. */
-  function drawDomains(byDomain: readonly LabDomainScore[] | undefined): void {
+  /** Domain, points and share, one row each, in the order the exam's tasks first name them (before a check: what each is worth). */
+  function drawDomains(byDomain: readonly LabDomainScore[] | undefined, caption = 'Result by domain'): void {
     domains.hidden = !byDomain || byDomain.length === 0;
     const percent = (entry: LabDomainScore): string => (entry.max === 0 ? '–' : `${Math.round((entry.score / entry.max) * 100)}%`);
     domains.replaceChildren(
-      h('caption', {}, 'Result by domain'),
+      h('caption', {}, caption),
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Domain'), h('th', { scope: 'col' }, 'Points'), h('th', { scope: 'col' }, 'Share'))),
       h('tbody', {}, ...(byDomain ?? []).map((entry) =>
         h('tr', { 'data-domain': entry.domain, 'data-full': String(entry.score === entry.max) },
@@ -79,7 +80,7 @@ export function reportView(): ReportView {
       checks.replaceChildren(...report.checks.map((result) => resultRow(result, detail)));
       drawDomains(report.byDomain);
     } else {
-      drawDomains(undefined);
+      drawDomains(detail ? scoreByDomain(detail.checks) : undefined, 'Points by domain');
       const max = detail?.checks.reduce((sum, check) => sum + check.weight, 0) ?? 0;
       score.textContent = detail ? `Not checked yet (${formatPoints(max)} points)` : '';
       delete score.dataset.passed;
