@@ -11,6 +11,8 @@
  *              4-layer image vs busybox   targets ≤ 1×, < 50 MiB, ≤ 1.2×   (./images.ts, --only images)
  *   pods       Pod YAML (init + 2 app containers) from apply to all Running, median of 20
  *                                                              target < 300 ms      (./pods.ts, --only pods)
+ *   runc CLI   containers-lab-runc create + start + delete as cold processes vs runc and crun,
+ *              same bundle                targets ≤ 1× runc, ≤ 2× crun   (./runc-cli.ts, --only runc-cli)
  *
  * Absolute times depend on the machine; ratios against tools measured in the same run do much
  * less, which is why every target is a ratio or a bound that holds anywhere. The benchmark reports
@@ -31,6 +33,7 @@ import { configFromRunOptions } from '../agent/oci/from-run-options';
 import { ensureBusyboxImage } from '../agent/runtime/image/busybox';
 import { benchExtension, EXTENSION_RUNS, EXTENSION_TARGET_MS, EXTENSION_WARMUP, extensionBenchUnavailable, type ExtensionBenchResult } from './extension';
 import { runImagesBench } from './images';
+import { runRuncCliBench } from './runc-cli';
 import { findLeftovers, removeWorkDirectory } from './leftovers';
 import {
   benchOciRuntime, benchServiceLifecycle, hybridV2Controllers, ITERATIONS, LIFECYCLE_OPTIONS, OCI_HARNESS_FLAG, ROUNDS,
@@ -85,14 +88,15 @@ const notRun = (why: string): Measured<never> => ({ ok: false, why });
 
 /** `--only lifecycle`: the one part that can run alone (the others share its service and set-up). */
 const ONLY_FLAG = '--only';
-type Only = 'all' | 'lifecycle' | 'images' | 'pods';
+type Only = 'all' | 'lifecycle' | 'images' | 'pods' | 'runc-cli';
 
 function onlyFrom(argv: string[]): Only | { error: string } {
   if (argv.length === 0) return 'all';
   if (argv.length === 2 && argv[0] === ONLY_FLAG && argv[1] === 'lifecycle') return 'lifecycle';
   if (argv.length === 2 && argv[0] === ONLY_FLAG && argv[1] === 'images') return 'images';
   if (argv.length === 2 && argv[0] === ONLY_FLAG && argv[1] === 'pods') return 'pods';
-  return { error: `unknown arguments "${argv.join(' ')}": the benchmark takes none, ${ONLY_FLAG} lifecycle, ${ONLY_FLAG} images or ${ONLY_FLAG} pods` };
+  if (argv.length === 2 && argv[0] === ONLY_FLAG && argv[1] === 'runc-cli') return 'runc-cli';
+  return { error: `unknown arguments "${argv.join(' ')}": the benchmark takes none, ${ONLY_FLAG} lifecycle, ${ONLY_FLAG} images, ${ONLY_FLAG} pods or ${ONLY_FLAG} runc-cli` };
 }
 
 async function runBenchmarks(only: Only): Promise<Results> {
@@ -422,10 +426,12 @@ async function main(): Promise<void> {
   }
   if (only === 'images') return runImagesBench(say);
   if (only === 'pods') return runPodsBench(say);
+  if (only === 'runc-cli') return runRuncCliBench(say);
   printReport(await runBenchmarks(only), only);
   if (only === 'all') await runTopologyBench(say);
   if (only === 'all') await runImagesBench(say);
   if (only === 'all') await runPodsBench(say);
+  if (only === 'all') await runRuncCliBench(say);
 }
 
 main().catch((error) => {

@@ -34,9 +34,11 @@
  *   The benchmark waits for unified/cgroup.controllers to read as before and warns if it does not.
  *   On a pure v2 host (the Debian lab VM) nothing of this is needed and nothing is mounted.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { PR_SET_CHILD_SUBREAPER } from '../agent/kernel/constants';
+import { prctl, reap } from '../agent/kernel/processes';
 import type { AgentClient } from '../agent/service/client';
 import type { RunOptions } from '../agent/protocol';
 import { millisecondsSince } from './stats';
@@ -104,8 +106,16 @@ export async function benchServiceLifecycle(
 // --- runc and crun as one-shot CLIs -------------------------------------------------------------
 
 export interface OciRunRequest {
-  /** Path of the runtime binary (runc or crun). */
+  /** Path of the runtime binary (runc or crun; node for containers-lab-runc). */
   binary: string;
+  /** Arguments before the runtime's own (containers-lab-runc's script, run by node). */
+  prefixArgs?: string[];
+  /**
+   * 'run' (default): one `run` command. 'create-start-delete': the three commands containerd's
+   * shim runs, each a cold process, and between start and delete the wait for the program's exit
+   * (the harness is the subreaper that reaps it, as the shim is); see ./runc-cli.ts.
+   */
+  mode?: 'run' | 'create-start-delete';
   bundle: string;
   /** A private state directory (`--root`), removed with the benchmark's temporary directory. */
   stateRoot: string;
@@ -187,7 +197,8 @@ export function runOciHarness(argv: string[]): void {
 function timeRuns(request: OciRunRequest): OciRunResult {
   const { binary, bundle, stateRoot, idPrefix } = request;
   const runtime = (args: string[]) =>
-    spawnSync(binary, ['--root', stateRoot, ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    spawnSync(binary, [...(request.prefixArgs ?? []), '--root', stateRoot, ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  if (request.mode === 'create-start-delete') return timeCreateStartDelete(request, runtime);
   const samples: number[] = [];
   let timedDelete = false;
   for (let index = 0; index < request.warmup + request.iterations; index++) {
@@ -209,6 +220,51 @@ function timeRuns(request: OciRunRequest): OciRunResult {
     if (index >= request.warmup) samples.push(elapsed);
   }
   return { samples, timedDelete };
+}
+
+type RuntimeCall = (args: string[]) => SpawnSyncReturns<string>;
+
+/** create, start, (the program's exit, reaped here), delete: each a cold process, timed together. */
+function timeCreateStartDelete(request: OciRunRequest, runtime: RuntimeCall): OciRunResult {
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  mkdirSync(request.stateRoot, { recursive: true });
+  const runtimeWithOutputIn = (file: string, args: string[]): SpawnSyncReturns<string> => {
+    const fd = openSync(file, 'w');
+    try {
+      const result = spawnSync(request.binary, [...(request.prefixArgs ?? []), '--root', request.stateRoot, ...args], { stdio: ['ignore', fd, fd], encoding: 'utf8' });
+      return { ...result, stderr: readFileSync(file, 'utf8') };
+    } finally {
+      closeSync(fd);
+    }
+  };
+  const samples: number[] = [];
+  const failed = (verb: string, result: ReturnType<RuntimeCall>): OciRunResult =>
+    ({ error: `${request.binary} ${verb} exited with ${result.status ?? result.signal}: ${oneLine(result.stderr || result.stdout) || '(no message)'}` });
+  for (let index = 0; index < request.warmup + request.iterations; index++) {
+    const id = `${request.idPrefix}-${index}`;
+    const pidFile = join(request.stateRoot, `${id}.pid`);
+    const start = process.hrtime.bigint();
+    // Not pipes: the container's first process gets create's stdout and stderr (as runc's does
+    // with no terminal) and holds them until it exits, and spawnSync reads a pipe to its end.
+    const createdOutput = join(request.stateRoot, `${id}.out`);
+    const created = runtimeWithOutputIn(createdOutput, ['create', '--bundle', request.bundle, '--pid-file', pidFile, id]);
+    if (created.error) return { error: `${request.binary} cannot be started: ${created.error.message}` };
+    if (created.status !== 0) return failed('create', created);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const started = runtime(['start', id]);
+    if (started.status !== 0) {
+      runtime(['delete', '--force', id]);
+      return failed('start', started);
+    }
+    reap(pid, true);
+    const deleted = runtime(['delete', id]);
+    const elapsed = millisecondsSince(start);
+    rmSync(pidFile, { force: true });
+    rmSync(createdOutput, { force: true });
+    if (deleted.status !== 0) return failed('delete', deleted);
+    if (index >= request.warmup) samples.push(elapsed);
+  }
+  return { samples, timedDelete: true };
 }
 
 function oneLine(text: string): string {

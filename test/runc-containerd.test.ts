@@ -44,6 +44,18 @@ function ctrRun(id: string, command: readonly string[], extra: readonly string[]
   return ctr(['run', '--rm', '--runc-binary', runtimeBin, '--runc-root', runcRoot, ...extra, IMAGE, id, ...command]);
 }
 
+/**
+ * `ctr run --tty` as a user types it at a terminal: under script(1), which gives ctr a pty of its
+ * own and copies `input` to it as keystrokes. The shim passes `create --console-socket`, receives
+ * the container terminal's multiplexer over it and copies between the two.
+ */
+function ctrRunTty(id: string, runtime: string, input: string): { status: number | null; output: string } {
+  ids.push(id);
+  const command = ['ctr', '-a', socket, 'run', '--rm', '--tty', '--runc-binary', runtime, '--runc-root', runcRoot, IMAGE, id, 'sh'].join(' ');
+  const result = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', input, timeout: 60_000 });
+  return { status: result.status, output: result.stdout };
+}
+
 /** The OCI archive containerd imports: busybox as one layer, named by io.containerd.image.name. */
 function buildArchive(dir: string): string {
   const layout = new OciLayout(join(dir, 'layout'));
@@ -128,6 +140,21 @@ describe('containerd drives containers-lab-runc', () => {
     expect(ctr(['containers', 'ls', '-q']).stdout).not.toContain(PREFIX);
     expect(cgroupDirsNamed(id)).toEqual([]);
     expect(existsSync(join(runcRoot, 'default', 'containers', id))).toBe(false);
+  });
+
+  it('ctr run --tty: the shell\'s stdio are its own terminal, typed input reaches it, its exit code is ctr\'s — as with runc', (context) => {
+    if (!tools) return context.skip(FIX);
+    // The terminal's device: major 136 (0x88), Unix98 pty secondaries; /dev/pts/0 of the container's own devpts.
+    const typed = 'tty; stat -L -c %t /proc/self/fd/0; readlink /proc/self/fd/1; echo typed-$((6*7)); exit 3\n';
+    const ours = ctrRunTty(`${PREFIX}-tty`, runtimeBin, typed);
+    expect(ours.status).toBe(3);
+    expect(ours.output).toContain('\r\n/dev/pts/0\r\r\n88\r\r\n/dev/pts/0\r\r\ntyped-42\r\r\n');
+    const theirs = ctrRunTty(`${PREFIX}-tty-runc`, '/usr/sbin/runc', typed);
+    expect(theirs).toEqual(ours);
+    expect(ctr(['containers', 'ls', '-q']).stdout).not.toContain(`${PREFIX}-tty`);
+    expect(cgroupDirsNamed(`${PREFIX}-tty`)).toEqual([]);
+    expect(existsSync(join(runcRoot, 'default', 'containers', `${PREFIX}-tty`))).toBe(false);
+    expect(existsSync(join(runcRoot, 'default', `${PREFIX}-tty-runc`))).toBe(false);
   });
 
   it('ctr run -d, task ls/ps/exec/pause/resume/kill: the shim → container chain, the freezer, the exit status', async (context) => {

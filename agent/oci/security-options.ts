@@ -25,6 +25,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { badInput, quote } from '../errors';
+import { debugLog } from '../debug-log';
 import type { OciDeviceCgroup, OciProcess, OciSeccomp, RunOptions, SeccompProfileName } from '../protocol';
 import { capabilitiesFromStatus, capabilityName, capabilitySet, CAPABILITY_NAMES, ociCapabilities, type CapabilityName } from '../runtime/capabilities';
 import { compiledSeccomp } from '../runtime/seccomp';
@@ -132,6 +133,8 @@ function seccompFromRunOptions(option: RunOptions['seccomp'], bounding: readonly
   if (typeof option !== 'object' || option === null || Array.isArray(option)) {
     throw badInput('invalid seccomp: give an OCI seccomp profile (an object with defaultAction and syscalls) or "unconfined"');
   }
-  compiledSeccomp(option); // refuses a profile the kernel would not take, before anything is made (and keeps the filter)
+  // Refuses a profile the kernel would not take, before anything is made (and keeps the filter); a
+  // name no architecture has is refused, another architecture's is left out with a debug line.
+  compiledSeccomp(option, { skipped: debugLog });
   return { seccomp: option, seccompProfile: 'custom' };
 }

@@ -10,6 +10,7 @@
  * --no-pivot moves the root over "/" and chroots instead of pivot_root (../runtime/rootfs.ts
  * moveRootInto says why that is weaker); --preserve-fds N also hands over descriptors 3 … 3+N-1.
  * config.json's prestart, createRuntime and createContainer hooks run on the way (../runtime/hooks.ts).
+ * Seccomp names this architecture lacks are left out, as runc's libseccomp does (withSeccompForThisArch).
  */
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -18,6 +19,7 @@ import type { OciSpec } from '../protocol';
 import { prepareContainer, type PreparedContainer } from '../runtime/lifecycle/create';
 import { deleteContainer } from '../runtime/lifecycle/delete';
 import { AT_EXEC_FIFO } from '../runtime/process/launch';
+import { seccompForArch } from '../runtime/seccomp';
 import { closeFd } from '../kernel/files';
 import { SIGKILL } from '../kernel/constants';
 import { signalProcess } from '../kernel/processes';
@@ -26,6 +28,7 @@ import { withRuncDefaultDevices } from './default-devices';
 import { makeExecFifo } from './fifo';
 import { flag, parseFlags, requireId, type FlagSpec } from './flags';
 import { writePidFile } from './pid-file';
+import type { RuncLog } from './log';
 import { preservedCount } from './preserve-fds';
 import type { RuncRoot } from './root';
 import type { Invocation } from './verb';
@@ -53,7 +56,7 @@ export interface CreateOptions {
 export async function create(invocation: Invocation): Promise<number> {
   const parsed = parseFlags(invocation.args, CREATE_FLAGS);
   const id = requireId('create', parsed.positionals);
-  createFromBundle(invocation.root, id, optionsFrom(parsed, true));
+  createFromBundle(invocation.root, id, optionsFrom(parsed, true), invocation.log);
   return 0;
 }
 
@@ -83,10 +86,21 @@ export function readBundle(bundle: string): OciSpec {
   return validateConfig(doc);
 }
 
+/**
+ * The bundle's seccomp profile with only the names this machine has, as libseccomp leaves the
+ * others out for runc: the default profiles of Docker and containerd name i386's chown32 and
+ * ARM's cacheflush beside x86-64's calls. Each name left out is a debug line in --log.
+ */
+function withSeccompForThisArch(spec: OciSpec, log: RuncLog): OciSpec {
+  const seccomp = spec.linux?.seccomp;
+  if (!seccomp) return spec;
+  return { ...spec, linux: { ...spec.linux, seccomp: seccompForArch(seccomp, (message) => log.debug(message)) } };
+}
+
 /** Steps of create shared with run; on return the first process waits on the exec FIFO. */
-export function createFromBundle(root: RuncRoot, id: string, options: CreateOptions): PreparedContainer {
+export function createFromBundle(root: RuncRoot, id: string, options: CreateOptions, log: RuncLog): PreparedContainer {
   checkNewId(root, id);
-  const bundleSpec = withRuncDefaultDevices(readBundle(options.bundle));
+  const bundleSpec = withRuncDefaultDevices(withSeccompForThisArch(readBundle(options.bundle), log));
   // run in the foreground with no console socket: the caller's own stdio (a terminal, if it has one) serve.
   const callersTerminal = bundleSpec.process?.terminal === true && !options.detach && !options.consoleSocket;
   const spec = callersTerminal ? { ...bundleSpec, process: { ...bundleSpec.process!, terminal: false } } : bundleSpec;

@@ -16,7 +16,7 @@ export async function run(invocation: Invocation): Promise<number> {
   const id = requireId('run', parsed.positionals);
   const detach = flag.bool(parsed, 'detach');
   const { root } = invocation;
-  const prepared = createFromBundle(root, id, optionsFrom(parsed, detach));
+  const prepared = createFromBundle(root, id, optionsFrom(parsed, detach), invocation.log);
   const pid = prepared.state.pid!;
   const stopForwarding = detach ? () => {} : forwardSignals(pid);
   startContainer(root, id);

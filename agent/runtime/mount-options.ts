@@ -5,15 +5,23 @@
  */
 import {
   MS_BIND,
+  MS_DIRSYNC,
+  MS_LAZYTIME,
+  MS_MANDLOCK,
   MS_NOATIME,
   MS_NODEV,
+  MS_NODIRATIME,
   MS_NOEXEC,
   MS_NOSUID,
+  MS_NOSYMFOLLOW,
   MS_PRIVATE,
   MS_RDONLY,
   MS_REC,
+  MS_SHARED,
   MS_SLAVE,
   MS_STRICTATIME,
+  MS_SYNCHRONOUS,
+  MS_UNBINDABLE,
 } from '../kernel/constants';
 
 const FLAGS: Record<string, { set?: number; clear?: number }> = {
@@ -26,8 +34,22 @@ const FLAGS: Record<string, { set?: number; clear?: number }> = {
   noexec: { set: MS_NOEXEC },
   exec: { clear: MS_NOEXEC },
   noatime: { set: MS_NOATIME },
+  atime: { clear: MS_NOATIME },
+  nodiratime: { set: MS_NODIRATIME },
+  diratime: { clear: MS_NODIRATIME },
   strictatime: { set: MS_STRICTATIME },
-  relatime: {},
+  nostrictatime: { clear: MS_STRICTATIME },
+  relatime: {}, // the kernel's default
+  sync: { set: MS_SYNCHRONOUS },
+  async: { clear: MS_SYNCHRONOUS },
+  dirsync: { set: MS_DIRSYNC },
+  mand: { set: MS_MANDLOCK },
+  nomand: { clear: MS_MANDLOCK },
+  nosymfollow: { set: MS_NOSYMFOLLOW },
+  symfollow: { clear: MS_NOSYMFOLLOW },
+  lazytime: { set: MS_LAZYTIME },
+  nolazytime: { clear: MS_LAZYTIME },
+  defaults: {},
   bind: { set: MS_BIND },
   rbind: { set: MS_BIND | MS_REC },
 };
@@ -37,6 +59,10 @@ const PROPAGATION: Record<string, number> = {
   rprivate: MS_PRIVATE | MS_REC,
   slave: MS_SLAVE,
   rslave: MS_SLAVE | MS_REC,
+  shared: MS_SHARED,
+  rshared: MS_SHARED | MS_REC,
+  unbindable: MS_UNBINDABLE,
+  runbindable: MS_UNBINDABLE | MS_REC,
 };
 
 /** Every option word parseMountOptions turns into a flag or a propagation (the features document lists them). */

@@ -33,7 +33,7 @@ import { remakeCreated } from './lifecycle/remake';
 import { followLog, readLog } from './lifecycle/logs';
 import { execInContainer } from './lifecycle/exec';
 import { pauseContainer, resumeContainer } from './lifecycle/pause';
-import { startContainer } from './lifecycle/start';
+import { startContainer, StartHookFailure } from './lifecycle/start';
 import { WarmPool } from './lifecycle/warm-pool';
 import { killEverything, stopContainer } from './lifecycle/stop';
 import { checkDefaultBridge, defaultBridgeFromEnv, detachNetwork, type DefaultBridge } from './network';
@@ -203,7 +203,7 @@ export class Runtime implements ContainerRuntime {
     this.changed(state);
     if (!options.createOnly) {
       const init = options.init !== undefined ? await this.runInitStep(state, options.init) : 0;
-      if (init === 0) this.startState(state);
+      if (init === 0) await this.startState(state);
     }
     return this.inspect(state.id);
   }
@@ -249,7 +249,7 @@ export class Runtime implements ContainerRuntime {
   async start(id: string): Promise<ContainerRecord> {
     let state = this.lookup(id);
     if (state.status === 'created' && !this.context.waiting.has(state.id)) state = this.remake(state);
-    this.startState(state);
+    await this.startState(state);
     return this.inspect(state.id);
   }
 
@@ -264,8 +264,14 @@ export class Runtime implements ContainerRuntime {
     return state;
   }
 
-  private startState(state: ContainerState): void {
-    startContainer(this.context, state, this.config(state));
+  private async startState(state: ContainerState): Promise<void> {
+    try {
+      startContainer(this.context, state, this.config(state));
+    } catch (error) {
+      // A failing startContainer hook: stopped by startContainer, destroyed here (the runtime-spec's step 12).
+      if (error instanceof StartHookFailure) await this.remove(state.id, true);
+      throw error;
+    }
     this.changed(state);
     this.watcher.poll();
   }

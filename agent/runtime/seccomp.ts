@@ -16,6 +16,11 @@
  *     for each rule:  ld nr;  jeq <number> ? [argument tests] ret <action> : next rule
  *     ret <default action>
  *
+ * Profiles name the calls of many machines at once (Docker's lists i386's chown32 and ARM's
+ * cacheflush beside x86-64's): a name this machine lacks has no number, and its rule is left out.
+ * A name no machine has is refused in the agent's own --seccomp (a typo should not silently weaken a
+ * filter); runc's command line leaves it out too, as libseccomp does for runc (seccompForArch).
+ *
  * Installing needs either CAP_SYS_ADMIN or no_new_privs (so an unprivileged program cannot use a
  * filter to confuse a setuid one); process/launch.ts orders the steps as runc does.
  *
@@ -28,7 +33,7 @@
 import type { OciSeccomp, OciSeccompAction, OciSeccompArg } from '../protocol';
 import type { ChildProgram } from '../kernel/child-program';
 import { SECCOMP_SET_MODE_FILTER, supportedArch, type SupportedArch } from '../kernel/constants';
-import { SYSCALL_TABLE } from '../kernel/syscall-table.generated';
+import { OTHER_ARCH_SYSCALL_NAMES, SYSCALL_TABLE } from '../kernel/syscall-table.generated';
 import { badInput } from '../errors';
 
 // Classic BPF opcodes (linux/bpf_common.h, filter.h).
@@ -116,17 +121,66 @@ function argumentTest(arg: OciSeccompArg, failJump: number): BpfInstruction[] {
   }
 }
 
+/**
+ * Where a profile's name is a system call: on this architecture, only on another one (Docker's
+ * profile names i386's chown32 and ARM's cacheflush), or nowhere — a typo, or a call newer than
+ * this project's table (../kernel/generate-syscall-table.ts). Looked up as own keys only.
+ */
+export function syscallNameKind(name: unknown, arch: SupportedArch = supportedArch()): 'here' | 'elsewhere' | 'unknown' {
+  if (typeof name !== 'string') return 'unknown';
+  if (Object.hasOwn(SYSCALL_TABLE[arch], name)) return 'here';
+  if (Object.values(SYSCALL_TABLE).some((table) => Object.hasOwn(table, name)) || OTHER_ARCH_NAMES.has(name)) return 'elsewhere';
+  return 'unknown';
+}
+const OTHER_ARCH_NAMES: ReadonlySet<string> = new Set(OTHER_ARCH_SYSCALL_NAMES);
+
+/** A name for a message: quoted, cut at 40 characters; the type of anything not a string. */
+const shownName = (name: unknown): string => (typeof name === 'string' ? JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name) : typeof name);
+
 /** The number of a system call on `arch`; undefined for a real name another architecture has; a name no architecture has is refused. */
-function syscallNumber(name: unknown, arch: SupportedArch): number | undefined {
-  const known = (table: Readonly<Record<string, number>>): boolean => typeof name === 'string' && Object.hasOwn(table, name);
-  if (known(SYSCALL_TABLE[arch])) return SYSCALL_TABLE[arch][name as string];
-  if (Object.values(SYSCALL_TABLE).some(known)) return undefined;
-  const shown = typeof name === 'string' ? JSON.stringify(name.length > 40 ? `${name.slice(0, 40)}…` : name) : typeof name;
-  throw badInput(`seccomp: unknown system call name ${shown} (no architecture has it)`);
+function syscallNumber(name: unknown, arch: SupportedArch, skipped: ((message: string) => void) | undefined): number | undefined {
+  const kind = syscallNameKind(name, arch);
+  if (kind === 'here') return SYSCALL_TABLE[arch][name as string];
+  if (kind === 'elsewhere') {
+    skipped?.(`seccomp: ${shownName(name)} is not a system call on ${arch}; its rule is left out for it`);
+    return undefined;
+  }
+  throw badInput(`seccomp: unknown system call name ${shownName(name)} (no architecture has it)`);
+}
+
+/**
+ * The profile as runc hands it to libseccomp, which resolves each name for the filter's
+ * architecture and leaves out, with a debug line, every name it cannot resolve — another
+ * architecture's or one it never heard of. The OCI runtime path (../../runc) takes profiles so;
+ * the agent's own --seccomp refuses a name no architecture has (compileSeccomp). A rule left
+ * with no name goes. `skipped` hears one line per name left out.
+ */
+export function seccompForArch(profile: OciSeccomp, skipped: (message: string) => void, arch: SupportedArch = supportedArch()): OciSeccomp {
+  if (!profile || typeof profile !== 'object' || !Array.isArray(profile.syscalls)) return profile;
+  const syscalls: NonNullable<OciSeccomp['syscalls']> = [];
+  for (const rule of profile.syscalls) {
+    if (typeof rule !== 'object' || rule === null || !Array.isArray(rule.names)) {
+      syscalls.push(rule); // compileSeccomp says what is wrong with it
+      continue;
+    }
+    const names = rule.names.filter((name) => {
+      const kind = syscallNameKind(name, arch);
+      if (kind !== 'here') skipped(`seccomp: ${shownName(name)} is ${kind === 'elsewhere' ? `not a system call on ${arch}` : 'no system call this runtime knows'}; ignored, as libseccomp does`);
+      return kind === 'here';
+    });
+    if (names.length > 0) syscalls.push({ ...rule, names });
+  }
+  return { ...profile, syscalls };
+}
+
+/** What compileSeccomp may be told besides the profile. */
+export interface SeccompCompileOptions {
+  /** Hears one line per name left out because it is another architecture's. */
+  skipped?: (message: string) => void;
 }
 
 /** Compiles a profile to BPF for `arch`. Names this architecture lacks are skipped (profiles list several ABIs' names). */
-export function compileSeccomp(profile: OciSeccomp, arch: SupportedArch = supportedArch()): BpfInstruction[] {
+export function compileSeccomp(profile: OciSeccomp, arch: SupportedArch = supportedArch(), options: SeccompCompileOptions = {}): BpfInstruction[] {
   if (!profile || typeof profile !== 'object' || typeof profile.defaultAction !== 'string') throw badInput('seccomp profile needs a "defaultAction"');
   if (profile.syscalls !== undefined && !Array.isArray(profile.syscalls)) throw badInput('seccomp "syscalls" must be a list of rules');
   const program: BpfInstruction[] = [
@@ -144,7 +198,7 @@ export function compileSeccomp(profile: OciSeccomp, arch: SupportedArch = suppor
     if (rule.args !== undefined && !Array.isArray(rule.args)) throw badInput('seccomp rule "args" must be a list');
     const value = actionValue(rule.action, rule.errnoRet);
     for (const name of rule.names) {
-      const nr = syscallNumber(name, arch);
+      const nr = syscallNumber(name, arch, options.skipped);
       if (nr === undefined) continue;
       known += 1;
       // Tests of every argument condition, each jumping to the rule's end (the reload of nr) on failure.
@@ -176,14 +230,14 @@ const COMPILED_KEPT = 32;
 const compiledByObject = new WeakMap<OciSeccomp, BpfInstruction[]>();
 const compiledByText = new Map<string, BpfInstruction[]>();
 
-/** compileSeccomp for this machine, once per profile. */
-export function compiledSeccomp(profile: OciSeccomp): BpfInstruction[] {
+/** compileSeccomp for this machine, once per profile (so `options.skipped` hears a profile's names once). */
+export function compiledSeccomp(profile: OciSeccomp, options: SeccompCompileOptions = {}): BpfInstruction[] {
   const known = compiledByObject.get(profile);
   if (known) return known;
   const text = JSON.stringify(profile);
   let filter = compiledByText.get(text);
   if (!filter) {
-    filter = compileSeccomp(profile);
+    filter = compileSeccomp(profile, supportedArch(), options);
     // Oldest out first: a Map iterates in insertion order.
     if (compiledByText.size >= COMPILED_KEPT) compiledByText.delete(compiledByText.keys().next().value!);
     compiledByText.set(text, filter);

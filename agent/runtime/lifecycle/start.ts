@@ -7,7 +7,7 @@
  * Around it run config.json's startContainer hooks (inside the container, before the byte; one
  * that fails stops the container) and poststart hooks (after; a failure is a warning): ../hooks.ts.
  */
-import { badInput, conflict } from '../../errors';
+import { badInput, conflict, LabError } from '../../errors';
 import type { OciSpec } from '../../protocol';
 import { SIGKILL } from '../../kernel/constants';
 import { signalProcess } from '../../kernel/processes';
@@ -17,6 +17,17 @@ import type { ContainerState } from '../state/store';
 import { assertTransition } from '../state/state-machine';
 import type { RuntimeContext } from './context';
 import { hookState, runHooks, warnOnStderr } from '../hooks';
+
+/**
+ * A startContainer hook failed: the runtime-spec (runtime.md, lifecycle step 9) says the runtime
+ * MUST then stop the container and go on at step 12, destroying it. The first process is killed
+ * here; whoever holds the container's record (../runtime.ts) deletes it.
+ */
+export class StartHookFailure extends LabError {
+  constructor(message: string) {
+    super('bad-input', message);
+  }
+}
 
 export function startContainer(context: RuntimeContext, state: ContainerState, spec: OciSpec): void {
   const program = spec.process?.args[0] ?? '';
@@ -34,7 +45,7 @@ export function startContainer(context: RuntimeContext, state: ContainerState, s
         runHooks(spec.hooks, 'startContainer', hookState(spec, state.id, 'created', state.pid, bundle), { pid: state.pid, namespaces: state.namespaces, cgroup }, warn);
       } catch (error) {
         signalProcess(state.pid, SIGKILL);
-        throw badInput(`container "${state.name}" was stopped: ${(error as Error).message}`);
+        throw new StartHookFailure(`container "${state.name}" was stopped and deleted: ${(error as Error).message}`);
       }
     }
     checkpoints.go();

@@ -31,6 +31,11 @@ export class Checkpoints {
     program.syscall('read', this.goRead, program.arena.zeroed(16), 1);
   }
 
+  /** The child's end of the report pipe: what it must keep open until execve (or its last report). */
+  get childReportEnd(): number {
+    return this.reportWrite;
+  }
+
   /** Adds "tell the agent we reached `mark`" to the child's program. */
   report(program: ChildProgram, mark: string): void {
     program.syscall('write', this.reportWrite, program.arena.cString(mark), 1);

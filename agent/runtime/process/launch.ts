@@ -94,6 +94,11 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
   // Node marks every descriptor it inherits close-on-exec: the preserved ones are cleared of it (F_SETFD 0).
   for (let fd = 3; fd < 3 + (plan.preserveFds ?? 0); fd += 1) program.syscall('fcntl', fd, F_SETFD, 0);
   if (plan.execFifo !== undefined) {
+    // It may wait long, and its creator's caller waits for the creator's output to end (containerd's
+    // shim reads `create`'s stdout and stderr to their end; with a console socket those are a pipe):
+    // the creator's descriptors it still holds would keep that pipe open until `start` — `ctr run
+    // --tty` hung so. runc's init holds only its stdio, the FIFO and its pipe to runc; so this one.
+    appendCloseAllBut(program, 3 + (plan.preserveFds ?? 0), [plan.execFifo, checkpoints.childReportEnd]);
     program.syscall('prctl', PR_SET_PDEATHSIG, 0, 0, 0, 0);
     checkpoints.report(program, AT_EXEC_FIFO);
     program.syscall('read', plan.execFifo, program.arena.zeroed(16), 1);
@@ -123,6 +128,16 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
   if (security?.seccomp) refuseUnstartable(program, security.seccomp, filterAt === -1 ? lateFilterAt + 1 : filterAt! + 1, security.noNewPrivileges);
   checkpoints.report(program, EXEC_FAILED);
   program.syscall('exit_group', 127);
+}
+
+/** close_range over every descriptor from `from` on, except those in `keep`. */
+function appendCloseAllBut(program: ChildProgram, from: number, keep: readonly number[]): void {
+  let start = from;
+  for (const fd of [...new Set(keep)].filter((kept) => kept >= from).sort((a, b) => a - b)) {
+    if (fd > start) program.syscall('close_range', start, fd - 1, 0);
+    start = fd + 1;
+  }
+  program.syscall('close_range', start, 0xffffffff, 0);
 }
 
 /**

@@ -1,0 +1,128 @@
+/*
+ * Benchmark: containers-lab-runc as containerd's shim runs it — `create`, `start`, `delete`, each
+ * a cold process — against runc and crun with the same bundle, in the same run.
+ *
+ * One sample is one container's life through the three commands: `create --bundle B --pid-file F
+ * ID` (the first process left waiting on its exec FIFO), `start ID` (it runs busybox /bin/true),
+ * the wait for that process's exit (the harness is its subreaper and reaps it, as the shim is),
+ * then `delete ID`. The bundle is ./oci-bundle.ts's (the agent's own config.json for the
+ * lifecycle's options), its root a plain copy of the busybox layer; each runtime keeps its state
+ * in a private --root. The same harness as ./lifecycle.ts times all three, interleaved in rounds,
+ * inside a private mount namespace (crun on a hybrid host needs it).
+ *
+ * Where the time of containers-lab-runc goes is mostly Node: three processes each start V8 and
+ * load the runtime's bundle; runc (Go) and crun (C) start in a few milliseconds.
+ * Targets from issue 16: ≤ 1× runc and ≤ 2× crun, median against median.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureBusyboxImage } from '../agent/runtime/image/busybox';
+import { findLeftovers } from './leftovers';
+import { benchOciRuntime, hybridV2Controllers, LIFECYCLE_OPTIONS, waitForV2Controllers, WARMUP_PER_ROUND } from './lifecycle';
+import { createOciBundle, type OciBundle } from './oci-bundle';
+import { summarize, type Summary } from './stats';
+
+export const RUNC_CLI_ROUNDS = 5;
+export const RUNC_CLI_RUNS_PER_ROUND = 6;
+export const RUNC_CLI_TARGETS = { vsRunc: 1, vsCrun: 2 } as const;
+
+/** The runtime bundled beside this benchmark (dist/bench.js → dist/agent/containers-lab-runc.js). */
+const OUR_RUNTIME = join(__dirname, 'agent', 'containers-lab-runc.js');
+
+interface Contender {
+  name: 'containers-lab-runc' | 'runc' | 'crun';
+  binary: string | undefined;
+  prefixArgs: string[];
+}
+
+export type RuncCliResult = Record<Contender['name'], Summary | { why: string }>;
+
+/** Times the three runtimes; `claimV1` as ./lifecycle.ts needs it for crun on a hybrid host. */
+export async function benchRuncCli(
+  bundle: OciBundle,
+  work: string,
+  runId: string,
+  claimV1ForCrun: { controller: string; target: string }[],
+  afterCrun: () => Promise<void>,
+): Promise<RuncCliResult> {
+  const contenders: Contender[] = [
+    { name: 'containers-lab-runc', binary: existsSync(OUR_RUNTIME) ? process.execPath : undefined, prefixArgs: [OUR_RUNTIME] },
+    { name: 'runc', binary: ['/usr/sbin/runc', '/usr/bin/runc'].find((path) => existsSync(path)), prefixArgs: [] },
+    { name: 'crun', binary: ['/usr/bin/crun', '/usr/sbin/crun'].find((path) => existsSync(path)), prefixArgs: [] },
+  ];
+  const samples = new Map<Contender['name'], number[]>();
+  const failed = new Map<Contender['name'], string>();
+  for (const { name, binary } of contenders) if (!binary) failed.set(name, `${name} is not installed`);
+  for (let round = 0; round < RUNC_CLI_ROUNDS; round++) {
+    for (const contender of contenders) {
+      if (failed.has(contender.name)) continue;
+      const result = benchOciRuntime({
+        binary: contender.binary!,
+        prefixArgs: contender.prefixArgs,
+        mode: 'create-start-delete',
+        bundle: bundle.path,
+        stateRoot: join(work, `cli-${contender.name}-state`),
+        idPrefix: `${runId}-cli-${contender.name}${round}`,
+        warmup: WARMUP_PER_ROUND,
+        iterations: RUNC_CLI_RUNS_PER_ROUND,
+        claimV1: contender.name === 'crun' ? claimV1ForCrun : [],
+      });
+      if (contender.name === 'crun') await afterCrun();
+      if ('error' in result) failed.set(contender.name, result.error);
+      else samples.set(contender.name, [...(samples.get(contender.name) ?? []), ...result.samples]);
+    }
+  }
+  const one = (name: Contender['name']): Summary | { why: string } =>
+    failed.has(name) ? { why: failed.get(name)! } : summarize(samples.get(name) ?? []);
+  return { 'containers-lab-runc': one('containers-lab-runc'), runc: one('runc'), crun: one('crun') };
+}
+
+const ms = (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+
+/** The table and the summary line, with the ratios of this run's medians. */
+export function runcCliReport(result: RuncCliResult): { table: string[]; summary: string } {
+  const table = [
+    `runc command line: create + start + delete of busybox /bin/true as cold processes, same bundle; ${RUNC_CLI_ROUNDS * RUNC_CLI_RUNS_PER_ROUND} timed per runtime in ${RUNC_CLI_ROUNDS} interleaved rounds (${WARMUP_PER_ROUND} warm-up each)`,
+    `  ${'runtime'.padEnd(22)}${'median'.padStart(11)}${'p95'.padStart(11)}${'min'.padStart(11)}${'max'.padStart(11)}`,
+  ];
+  for (const [name, s] of Object.entries(result)) {
+    table.push('why' in s ? `  ${name.padEnd(22)}  could not run: ${s.why}` : `  ${name.padEnd(22)}${ms(s.median).padStart(11)}${ms(s.p95).padStart(11)}${ms(s.min).padStart(11)}${ms(s.max).padStart(11)}`);
+  }
+  const ours = result['containers-lab-runc'];
+  const median = (s: Summary | { why: string }): string => ('why' in s ? 'n/a' : ms(s.median));
+  const head = `runc CLI: containers-lab-runc ${median(ours)}, runc ${median(result.runc)}, crun ${median(result.crun)}`;
+  const versus = (other: Summary | { why: string }, name: string, target: number): string => {
+    if ('why' in ours || 'why' in other) return `no ratio to ${name} (target ≤ ${target}× ${name}) MISS`;
+    const ratio = ours.median / other.median;
+    return `${ratio.toFixed(2)}× ${name} (target ≤ ${target}×) ${ratio <= target ? 'PASS' : 'MISS'}`;
+  };
+  return { table, summary: `${head} → ${versus(result.runc, 'runc', RUNC_CLI_TARGETS.vsRunc)}, ${versus(result.crun, 'crun', RUNC_CLI_TARGETS.vsCrun)}` };
+}
+
+/** The whole part: its own bundle and state in a temporary directory, the report, the cleanup check. */
+export async function runRuncCliBench(say: (line?: string) => void): Promise<void> {
+  const runId = `clr${randomBytes(4).toString('hex')}`;
+  const work = mkdtempSync('/tmp/containers-lab-bench-runc-');
+  const warnings: string[] = [];
+  const v2Before = hybridV2Controllers();
+  say();
+  say('… runc command line: containers-lab-runc, runc and crun, create + start + delete');
+  try {
+    const bundle = createOciBundle(join(work, 'bundle'), ensureBusyboxImage(join(work, 'root')).path, LIFECYCLE_OPTIONS);
+    const claimV1 = v2Before.map((controller) => ({ controller, target: join(work, `v1-${controller}`) }));
+    const result = await benchRuncCli(bundle, work, runId, claimV1, async () => {
+      if (!(await waitForV2Controllers(v2Before))) warnings.push(`after crun, cgroup2 controllers did not return to [${v2Before.join(' ')}]`);
+    });
+    const { table, summary } = runcCliReport(result);
+    say();
+    for (const line of table) say(line);
+    say(summary);
+  } catch (error) {
+    say(`runc CLI: could not run: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  warnings.push(...findLeftovers({ markers: [runId], servicePid: null, workDirectory: work }));
+  say(warnings.length === 0 ? 'cleanup: nothing left behind (no processes, cgroups, mounts, runtime state or temp files)' : warnings.map((warning) => `WARNING: left behind or not restored: ${warning}`).join('\n'));
+}
