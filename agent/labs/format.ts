@@ -176,7 +176,7 @@ export interface CheckParamsByKind {
    * shows it made by containers-lab-runc: its process is a child of that task's containerd-shim, and
    * containers-lab-runc's state for it (containers/ID/state.json under the shim's runtime root) names that very process.
    */
-  'containerd-task': { namespace: string; command?: string };
+  'containerd-task': { namespace: string; command?: string; shim?: string };
 }
 
 export type CheckKind = keyof CheckParamsByKind;

@@ -7,7 +7,9 @@
  * subreaper that reaps it), and the shim's command line names this containerd's socket (and, for
  * the v1 runtime, the runtime's --root). The runtime is whichever binary wrote state for the task
  * under that root: containers-lab-runc keeps `ROOT/NAMESPACE/containers/ID/state.json` (runc keeps
- * `ROOT/NAMESPACE/ID/state.json`), and that state must name this very process.
+ * `ROOT/NAMESPACE/ID/state.json`), and that state must name this very process. `shim` names the
+ * shim program the task must run under: `containerd-shim` is the v1 runtime's, which takes its OCI
+ * runtime from config.toml alone (ctr's --runc-binary goes to the runc v2 shim).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -32,10 +34,12 @@ function runtimeRoots(shimArgv: string[], namespace: string): string[] {
 }
 
 /** Why `task` is not a containers-lab-runc container of this containerd, or null when it is. */
-function madeByOurRuntime(task: Task, socket: string, namespace: string): string | null {
+function madeByOurRuntime(task: Task, socket: string, namespace: string, wantedShim: string | undefined): string | null {
   const shim = parentOf(task.pid);
   const shimArgv = shim === null ? [] : commandLine(shim);
-  if (!basename(shimArgv[0] ?? '').startsWith('containerd-shim')) return `task ${task.id}'s process ${task.pid} is not a child of a containerd-shim`;
+  const shimName = basename(shimArgv[0] ?? '');
+  if (!shimName.startsWith('containerd-shim')) return `task ${task.id}'s process ${task.pid} is not a child of a containerd-shim`;
+  if (wantedShim !== undefined && shimName !== wantedShim) return `task ${task.id} runs under ${shimName}, not ${wantedShim}`;
   const address = shimArgv[shimArgv.indexOf('-address') + 1] ?? '';
   if (address !== socket && address !== `unix://${socket}`) return `task ${task.id}'s shim serves ${address || 'another containerd'}`;
   for (const root of runtimeRoots(shimArgv, namespace)) {
@@ -68,7 +72,7 @@ export function checkContainerdTask(params: CheckParamsByKind['containerd-task']
       reasons.push(`task ${task.id} runs ${commandLine(task.pid)[0] ?? 'nothing'}, not ${params.command}`);
       continue;
     }
-    const why = madeByOurRuntime(task, socket, params.namespace);
+    const why = madeByOurRuntime(task, socket, params.namespace, params.shim);
     if (why === null) return;
     reasons.push(why);
   }

@@ -12,9 +12,10 @@
  * socket path on its command line, with the processes it holds.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { badInput } from '../../errors';
+import { readMountinfoEntries } from '../../inspect/mountinfo';
 import { alive, commandLine, daemonPid, startDaemon, stopDaemon, stopProcess, type DaemonFiles } from './daemon';
 
 export interface LabContainerdSpec {
@@ -60,11 +61,37 @@ function answers(socket: string): boolean {
   }
 }
 
+/**
+ * The node's service manager for this containerd, as a script beside its config: `restart` stops
+ * the running one (by the PID file, if that process is still this containerd) and starts it again
+ * from config.toml — what `systemctl restart containerd` does on a node.
+ */
+const RESTART_SCRIPT = `#!/bin/sh
+# Restarts this lab's containerd, as \`systemctl restart containerd\` would on a node:
+# stops the one running (its PID in containerd.pid), starts it again from config.toml.
+dir=$(cd "$(dirname "$0")" && pwd)
+pid=$(cat "$dir/containerd.pid" 2>/dev/null)
+if [ -n "$pid" ] && grep -aqF -- "$dir/config.toml" "/proc/$pid/cmdline" 2>/dev/null; then
+  kill "$pid"
+  i=0
+  while [ -d "/proc/$pid" ] && ! grep -q ') Z' "/proc/$pid/stat" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+fi
+setsid containerd --config "$dir/config.toml" >> "$dir/containerd.log" 2>&1 < /dev/null &
+echo $! > "$dir/containerd.pid"
+i=0
+until ctr -a "$dir/containerd.sock" version > /dev/null 2>&1; do
+  if [ $i -ge 200 ] || ! [ -d "/proc/$!" ]; then echo "containerd did not start: $(tail -n 1 "$dir/containerd.log")" >&2; exit 1; fi
+  sleep 0.1; i=$((i + 1))
+done
+echo "containerd restarted (PID $(cat "$dir/containerd.pid"))"
+`;
+
 export async function startLabContainerd(spec: LabContainerdSpec, directory: string): Promise<void> {
   const files = containerdFiles(directory);
   checkConfinement(spec.config, directory);
   mkdirSync(directory, { recursive: true });
   writeFileSync(files.config, spec.config);
+  writeFileSync(join(directory, 'restart'), RESTART_SCRIPT, { mode: 0o755 });
   await startDaemon(CONTAINERD_PROGRAM, ['--config', files.config], files, async () => answers(files.socket));
 }
 
@@ -108,6 +135,10 @@ async function removeEverything(socket: string): Promise<void> {
     }
     for (const id of inNamespace(['containers', 'ls', '-q']).split('\n').filter(Boolean)) inNamespace(['containers', 'delete', id]);
     quietly(['namespaces', 'remove', namespace]);
+    // The runc v2 shim's default runtime root for the namespace (ctr run --runc-binary without --runc-root).
+    removeEmptyTree(join('/run/containerd/runc', namespace));
+    // ctr names each container's cgroup /NAMESPACE/ID; a runtime removes the container's, not the namespace's.
+    for (const hierarchy of cgroupHierarchies()) removeEmptyTree(join(hierarchy, namespace));
   }
 }
 
@@ -135,4 +166,20 @@ export function parentOf(pid: number): number | null {
 
 function childrenOf(pid: number): number[] {
   return processes().filter((candidate) => alive(candidate) && parentOf(candidate) === pid);
+}
+
+/** Where each cgroup hierarchy (v1 controllers, v2) is mounted in the agent's mount namespace. */
+function cgroupHierarchies(): string[] {
+  return readMountinfoEntries('self').filter((entry) => entry.fstype === 'cgroup' || entry.fstype === 'cgroup2').map((entry) => entry.target);
+}
+
+/** rmdir bottom-up: only empty directories go (a runtime root that still holds state stays). */
+function removeEmptyTree(directory: string): void {
+  if (!existsSync(directory)) return;
+  for (const entry of readdirSync(directory, { withFileTypes: true })) if (entry.isDirectory()) removeEmptyTree(join(directory, entry.name));
+  try {
+    rmdirSync(directory);
+  } catch {
+    // not empty
+  }
 }
