@@ -77,6 +77,8 @@ export type SetupAction =
 export type NetworkFault =
   | { kind: 'link-down'; container: string; side: 'host' | 'container' }
   | { kind: 'delete-default-route'; container: string }
+  /** `ip link set … mtu N` on one end of the container's veth pair. */
+  | { kind: 'mtu'; container: string; side: 'host' | 'container'; mtu: number }
   | { kind: 'move-to-bridge'; container: string; bridge: string; subnet: string };
 
 // --- checks -------------------------------------------------------------------------------------
@@ -129,7 +131,7 @@ export interface CheckParamsByKind {
   mount: { container: string; target: string; present?: boolean; fstype?: string; source?: string; readOnly?: boolean; notOnHost?: boolean; sameAs?: string; emptyDir?: boolean };
   'file-layer': { container: string; path: string; layer: 'upper' | 'lower' | 'deleted' | 'absent'; copiedUp?: boolean };
   file: { path: string; container?: string; exists?: boolean; equals?: string; contains?: string; matches?: string; equalsFact?: Fact; ignoreCase?: boolean };
-  interface: { container: string; ifname?: string; present?: boolean; up?: boolean; hostSideUp?: boolean; bridge?: string; inSubnet?: string; mtu?: number };
+  interface: { container: string; ifname?: string; present?: boolean; up?: boolean; hostSideUp?: boolean; hostSideMtu?: number; bridge?: string; inSubnet?: string; mtu?: number };
   route: { container: string; defaultViaGateway?: boolean };
   reachable: { from: string; to: string; expect?: boolean };
   'process-tree': { container: string; pid1?: string; children?: { command: string; atLeast: number } };
