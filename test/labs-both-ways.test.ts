@@ -17,7 +17,7 @@ import type { CliResult } from './helpers/cli';
 import { useOwnDefaultNetwork } from './helpers/default-network';
 import { leftovers, NONE_LEFT } from './helpers/kernel-witness';
 import { AGENT_BUNDLE, ensureBuilt, startService, stopService, type RunningService } from './helpers/service';
-import { attemptNetworks, bridgesLeftBy, handMadeNames, LABS_DIRECTORY, useThisCheckoutsCli } from './labs-harness';
+import { attemptNetworks, bridgesLeftBy, handMadeNames, LABS_DIRECTORY, processesNaming, useThisCheckoutsCli } from './labs-harness';
 
 const labs = loadLabs(LABS_DIRECTORY);
 let work: string;
@@ -96,8 +96,10 @@ function eachLab(way: 'standalone' | 'service'): void {
         made.push(...listed);
         const bridges = Object.values(attemptNetworks(stateRoot(), lab.id)).map((network) => network.bridge);
         const byHand = handMadeNames(stateRoot(), lab.id, lab.cleanup);
+        const workdir = join(stateRoot(), 'labs', 'work', lab.id);
         const stopped = await run('lab', 'stop', lab.id);
         expect(stopped.code, stopped.stderr).toBe(0);
+        expect(processesNaming(workdir)).toEqual([]);
         expect(JSON.parse((await run('ps', '-a', '--json')).stdout)).toEqual([]);
         expect(leftovers(stateRoot(), listed)).toEqual(NONE_LEFT);
         expect(bridgesLeftBy(stateRoot(), bridges)).toEqual([]);

@@ -11,7 +11,7 @@
  * and says which feature.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRuntime } from '../agent/runtime/runtime';
 import type { ContainerRuntime } from '../agent/runtime/api';
@@ -51,12 +51,14 @@ export function attemptNetworks(stateRoot: string, id: string): Record<string, L
 }
 
 /**
- * Labs whose steps run the CLI on the lab host ({{cli}}, e.g. under strace) run this checkout's
- * build, not whatever containers-lab is on PATH.
+ * Labs whose steps run the CLI on the lab host ({{cli}}, e.g. under strace) or name the OCI
+ * runtime ({{runc}}, for containerd) run this checkout's build, not whatever is on PATH.
  */
 export function useThisCheckoutsCli(): void {
   ensureBuilt();
   process.env.CONTAINERS_LAB_CLI = `${process.execPath} ${AGENT_BUNDLE}`;
+  // …and containers-lab-runc as one executable file, as containerd's shims exec it ({{runc}}).
+  process.env.CONTAINERS_LAB_RUNC = join(__dirname, '..', 'bin', 'containers-lab-runc.js');
 }
 
 /** The named network namespaces and host links a lab's attempt has the learner make by hand (its cleanup, filled). */
@@ -64,6 +66,18 @@ export function handMadeNames(stateRoot: string, id: string, cleanup: { netns?: 
   const token = new LabStateStore(join(stateRoot, 'labs')).get(id, 0).attempt?.token ?? '';
   const fill = (names: string[] | undefined): string[] => (names ?? []).map((name) => name.replaceAll('{{token}}', token));
   return { netns: fill(cleanup?.netns), links: fill(cleanup?.links) };
+}
+
+/** Processes whose command line names `directory` or a path beneath it: "PID argv…". */
+export function processesNaming(directory: string): string[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).flatMap((pid) => {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      return argv.some((word) => word === directory || word.startsWith(`${directory}/`)) ? [`${pid} ${argv.join(' ')}`] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (id: string) => boolean): void {
@@ -161,6 +175,8 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
         const made = runtime.list().map((summary) => ({ id: summary.id, pid: summary.pid }));
         const byHand = handMadeNames(stateRoot, lab.id, lab.cleanup);
         await engine.stop(lab.id);
+        // The lab's daemons (a registry, a containerd and its shims) are gone: nothing runs from its directory.
+        expect(processesNaming(engine.workdir(lab.id))).toEqual([]);
         // What the learner made by hand, outside the agent, is gone too: named namespaces, links.
         expect(byHand.netns.filter((name) => existsSync(`/run/netns/${name}`))).toEqual([]);
         expect(byHand.links.filter((name) => hostLinkNames().includes(name))).toEqual([]);

@@ -26,7 +26,8 @@ WRAPPER=/usr/local/bin/containers-lab
 # containerd (ctr, its runc shim): containers-lab-runc is an OCI runtime containerd drives
 # strace: the syscall-layer lab (level 24) traces a run with it
 # iputils-ping: `ping -M do` (don't fragment) proves the overlay's MTU; busybox's ping cannot set DF
-PACKAGES=(nodejs busybox-static iproute2 iputils-ping nftables strace ca-certificates containerd)
+# docker-registry + apache2-utils (htpasswd): exercise 43 starts a private registry with Basic auth on 127.0.0.1
+PACKAGES=(nodejs busybox-static iproute2 iputils-ping nftables strace ca-certificates containerd docker-registry apache2-utils)
 IN_IMAGE=${LAB_IN_IMAGE:-0}
 
 log() { printf '==> provision: %s\n' "$*"; }
@@ -67,6 +68,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's docker-registry package starts one on :5000, all interfaces: the labs start their own on 127.0.0.1.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
 fi
 # `node --version` answers before the JavaScript engine starts: cheap even in an emulated VM
 node_major=$(node --version 2>/dev/null | sed -n 's/^v\([0-9][0-9]*\)\..*/\1/p')

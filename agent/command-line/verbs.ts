@@ -1,6 +1,6 @@
 /*
  * The command lines of the verbs a lab's solution steps use besides `run` (./run-options.ts):
- * `exec`, `stop`, `rm`, and the pod verbs `apply` and `delete`, as the CLI reads them — declared once, for the CLI that executes them
+ * `exec`, `stop`, `rm`, `import`, and the pod verbs `apply` and `delete`, as the CLI reads them — declared once, for the CLI that executes them
  * and the lab engine that replays a learner's lines.
  */
 import type { VerbSpec } from './args';
@@ -57,4 +57,18 @@ export const DELETE_SPEC: VerbSpec = {
   ],
   positionals: { name: 'pod NAME', min: 0, max: 2 },
   command: 'none',
+};
+
+export const IMPORT_SPEC: VerbSpec = {
+  name: 'import',
+  summary: 'Import images from a docker save archive or an OCI image layout (directory or tar).',
+  usage: 'import [--json] FILE [NAME]',
+  options: [{ long: 'json', help: 'print the imported ImageListEntry objects as JSON' }],
+  positionals: { name: 'FILE', min: 1, max: 2 },
+  command: 'none',
+  details: [
+    'Examples:',
+    '  containers-lab import app.tar',
+    '  containers-lab import ./oci-layout lab/app:1',
+  ],
 };

@@ -8,6 +8,7 @@
  * learner may start again. A service watches the clock (`watchDeadlines`); a CLI on its own ends an
  * overdue attempt at its next lab command, counting the last check made in time.
  */
+import { kubeletDirectory } from '../pods/engine/image-pull';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -328,7 +329,7 @@ export class LabEngine {
   }
 
   private values(lab: LabDefinition, attempt: LabAttempt | null): TemplateValues {
-    return { workdir: this.workdir(lab.id), token: attempt?.token ?? null, networks: attempt?.networks ?? {} };
+    return { workdir: this.workdir(lab.id), token: attempt?.token ?? null, networks: attempt?.networks ?? {}, kubelet: kubeletDirectory(this.options.stateRoot) };
   }
 
   /** The lab as the running attempt sees it. */

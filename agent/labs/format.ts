@@ -18,6 +18,8 @@ import type { NamespaceType, RunOptions } from '../protocol';
 import type { BuildRequest } from '../image/build';
 import type { LabDifficulty, LabDomain, LabFeature, LabKind } from '../protocol/labs';
 import type { PodPhase, QosClass } from '../protocol/pods';
+import type { LabRegistrySpec } from './daemons/registry';
+import type { LabContainerdSpec } from './daemons/containerd';
 
 export interface LabDefinition {
   id: string;
@@ -66,11 +68,17 @@ export type SetupAction =
   /** Freezes a container's cgroup (the freezer), as a fault to find. */
   | { freeze: { container: string } }
   /** A pod from Pod YAML, as `containers-lab apply -f` makes it; `path` (under {{workdir}}) keeps the YAML for the learner to read and edit. */
-  | { pod: { yaml: string; path?: string } };
+  | { pod: { yaml: string; path?: string } }
+  /** A private registry on 127.0.0.1 with htpasswd auth, holding images the setup built (./daemons/registry.ts); stopped with the lab. */
+  | { registry: LabRegistrySpec }
+  /** A containerd of the lab's own, from a config.toml the lab writes (./daemons/containerd.ts); stopped with the lab, with its tasks. */
+  | { containerd: LabContainerdSpec };
 
 export type NetworkFault =
   | { kind: 'link-down'; container: string; side: 'host' | 'container' }
   | { kind: 'delete-default-route'; container: string }
+  /** `ip link set … mtu N` on one end of the container's veth pair. */
+  | { kind: 'mtu'; container: string; side: 'host' | 'container'; mtu: number }
   | { kind: 'move-to-bridge'; container: string; bridge: string; subnet: string };
 
 // --- checks -------------------------------------------------------------------------------------
@@ -123,7 +131,7 @@ export interface CheckParamsByKind {
   mount: { container: string; target: string; present?: boolean; fstype?: string; source?: string; readOnly?: boolean; notOnHost?: boolean; sameAs?: string; emptyDir?: boolean };
   'file-layer': { container: string; path: string; layer: 'upper' | 'lower' | 'deleted' | 'absent'; copiedUp?: boolean };
   file: { path: string; container?: string; exists?: boolean; equals?: string; contains?: string; matches?: string; equalsFact?: Fact; ignoreCase?: boolean };
-  interface: { container: string; ifname?: string; present?: boolean; up?: boolean; hostSideUp?: boolean; bridge?: string; inSubnet?: string; mtu?: number };
+  interface: { container: string; ifname?: string; present?: boolean; up?: boolean; hostSideUp?: boolean; hostSideMtu?: number; bridge?: string; inSubnet?: string; mtu?: number };
   route: { container: string; defaultViaGateway?: boolean };
   reachable: { from: string; to: string; expect?: boolean };
   'process-tree': { container: string; pid1?: string; children?: { command: string; atLeast: number } };
@@ -160,6 +168,17 @@ export interface CheckParamsByKind {
   trace: { path: string; calls: { syscall: string; args?: string }[]; command?: string };
   /** Behaviour: an HTTP GET from the host itself (its network namespace) to address:port. */
   'host-http': { port: number | string; address?: string; path?: string; contains?: string; expect?: boolean };
+  /**
+   * The pod container runs `image` as the lab's registry serves it: the manifest digest its image
+   * resolved to is the one the registry answers for that reference now, and its root stands on that image's layers.
+   */
+  'registry-image': { container: string; image: string };
+  /**
+   * A task of the lab's containerd (asked through its socket, in `namespace`) runs, and the kernel
+   * shows it made by containers-lab-runc: its process is a child of that task's containerd-shim, and
+   * containers-lab-runc's state for it (containers/ID/state.json under the shim's runtime root) names that very process.
+   */
+  'containerd-task': { namespace: string; command?: string; shim?: string };
 }
 
 export type CheckKind = keyof CheckParamsByKind;
@@ -169,6 +188,7 @@ export const CHECK_KINDS: readonly CheckKind[] = [
   'interface', 'route', 'reachable', 'process-tree', 'capabilities', 'unchanged', 'command', 'http', 'listening', 'init-step', 'written-by',
   'overlay-lowers', 'opaque-dir',
   'cpu-share', 'freezer', 'netns', 'host-process', 'trace', 'host-http', 'pod', 'qos', 'probe',
+  'registry-image', 'containerd-task',
 ];
 
 export type CheckSpec = {

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { badInput } from '../errors';
 import { parseVerbArgs, switchOption } from '../command-line/args';
 import { RUN_SPEC, runOptionsFrom } from '../command-line/run-options';
-import { APPLY_SPEC, DELETE_SPEC, EXEC_SPEC, RM_SPEC, STOP_SPEC } from '../command-line/verbs';
+import { APPLY_SPEC, DELETE_SPEC, EXEC_SPEC, IMPORT_SPEC, RM_SPEC, STOP_SPEC } from '../command-line/verbs';
 import { integerOption, stringOption } from '../command-line/args';
 import { splitWords } from '../command-line/words';
 import type { ContainerRecord } from '../protocol';
@@ -85,6 +85,11 @@ async function runCli(line: string, context: LabContext): Promise<void> {
       for (const name of args.positionals) await runtime.remove(name, switchOption(args, 'force'));
       return;
     }
+    case 'import': {
+      const [file, name] = parseVerbArgs(IMPORT_SPEC, rest).positionals as [string, string | undefined];
+      await runtime.images.import(file, name);
+      return;
+    }
     case 'apply': {
       const file = stringOption(parseVerbArgs(APPLY_SPEC, rest), 'filename');
       if (file === undefined) throw badInput(`"${line}": give the Pod YAML with -f FILE`);
@@ -101,7 +106,7 @@ async function runCli(line: string, context: LabContext): Promise<void> {
       return;
     }
     default:
-      throw badInput(`solution steps use run, exec, stop, rm, apply and delete, not "${verb ?? ''}"`);
+      throw badInput(`solution steps use run, exec, stop, rm, import, apply and delete, not "${verb ?? ''}"`);
   }
 }
 

@@ -6,6 +6,11 @@
  * itself, so nothing the learner made outside the lab is touched.
  */
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { kubeletDirectory } from '../pods/engine/image-pull';
+import { stopLabContainerd } from './daemons/containerd';
+import { labDaemonDirectory } from './daemons/directory';
+import { stopLabRegistry } from './daemons/registry';
 import { LabError } from '../errors';
 import { removeBridge } from '../runtime/network';
 import type { LabContext } from './context';
@@ -111,10 +116,21 @@ export async function teardownLab(context: LabContext, networks: readonly LabNet
   const named = (names: string[] | undefined): string[] => (names ?? []).filter((name) => !name.includes('‹'));
   removeNamedNetns(named(lab.cleanup?.netns));
   removeHostLinks(named(lab.cleanup?.links));
+  await stopLabDaemons(context);
   await killProcessesRootedIn(context.workdir);
   unmountBeneath(context.workdir);
   await removeLabImages(context);
   rmSync(context.workdir, { recursive: true, force: true });
+}
+
+/** The lab's registry and containerd stop, with what they made (./daemons/). */
+async function stopLabDaemons(context: LabContext): Promise<void> {
+  for (const action of context.lab.setup ?? []) {
+    if ('registry' in action) {
+      await stopLabRegistry(action.registry, labDaemonDirectory(context, 'registry'), context.runtime, join(kubeletDirectory(context.stateRoot), 'config.json'));
+    }
+    if ('containerd' in action) await stopLabContainerd(labDaemonDirectory(context, 'containerd'));
+  }
 }
 
 /** The images the setup built go, and with them the blobs and layers nothing else uses (image prune). */

@@ -12,6 +12,8 @@
  *   {{address:NAME:N}}   host N of that subnet (10.78.5.0/24, 2 → 10.78.5.2), for links made by hand
  *   {{port}}             a host port for the attempt (20000–29999, from its token), for published ports
  *   {{cli}}              how this lab host runs the containers-lab CLI ($CONTAINERS_LAB_CLI, else containers-lab)
+ *   {{kubelet}}          the node's kubelet directory (its config.json holds registry credentials for pods)
+ *   {{runc}}             containers-lab-runc as an executable path ($CONTAINERS_LAB_RUNC, else the name, found on PATH)
  *
  * Facts of running containers ({{pid:C}}, {{veth:C}}, …) are read when a step runs (./solution.ts).
  */
@@ -27,9 +29,11 @@ export interface TemplateValues {
   /** null before a start. */
   token: string | null;
   networks: Record<string, LabNetwork>;
+  /** The node's kubelet directory (../pods/engine/image-pull.ts). */
+  kubelet?: string;
 }
 
-const PLACEHOLDER = /\{\{\s*(workdir|token|network|subnet|address|port|cli)(?::([a-z0-9-]+))?(?::(\d{1,3}))?\s*\}\}/g;
+const PLACEHOLDER = /\{\{\s*(workdir|token|network|subnet|address|port|cli|kubelet|runc)(?::([a-z0-9-]+))?(?::(\d{1,3}))?\s*\}\}/g;
 
 /** The attempt's host port: the same for every string of one attempt, different between attempts. */
 export function attemptPort(token: string): number {
@@ -44,6 +48,10 @@ export function fill(text: string, values: TemplateValues): string {
         return values.token ? String(attemptPort(values.token)) : '‹a port chosen at start›';
       case 'cli':
         return process.env.CONTAINERS_LAB_CLI ?? 'containers-lab';
+      case 'runc':
+        return process.env.CONTAINERS_LAB_RUNC ?? 'containers-lab-runc';
+      case 'kubelet':
+        return values.kubelet ?? '‹the kubelet directory›';
       case 'address': {
         const subnet = key === undefined ? undefined : values.networks[key]?.subnet;
         if (key === undefined || host === undefined) return whole;

@@ -61,9 +61,13 @@ export class RuntimeImages {
     removeAbandonedPartials(this.store.layersDirectory);
   }
 
-  /** `signal`: cancels the pull (the client cancelled the request); nothing half-stored stays. */
-  async pull(params: ImagePullParams, onEvent: (event: ImagePullEvent) => void = () => {}, signal?: AbortSignal): Promise<ImagePullResult> {
+  /**
+   * `signal`: cancels the pull (the client cancelled the request); nothing half-stored stays.
+   * `dockerConfig`: where credentials come from (default: $DOCKER_CONFIG or ~/.docker/config.json).
+   */
+  async pull(params: ImagePullParams, onEvent: (event: ImagePullEvent) => void = () => {}, signal?: AbortSignal, dockerConfig?: string): Promise<ImagePullResult> {
     const { record, layers } = await pullImage(this.store, params.reference, {
+      ...(dockerConfig !== undefined ? { dockerConfig } : {}),
       ...(params.insecureRegistries ? { insecureRegistries: params.insecureRegistries } : {}),
       ...(params.platform !== undefined ? { platform: parsePlatform(params.platform) } : {}),
       ...(signal ? { signal } : {}),

@@ -6,23 +6,12 @@
  */
 import { resolve } from 'node:path';
 import { switchOption } from '../../command-line/args';
-import type { ParsedArgs, VerbSpec } from '../../command-line/args';
+import type { ParsedArgs } from '../../command-line/args';
+import { IMPORT_SPEC } from '../../command-line/verbs';
 import type { CliContext, Verb } from '../context';
 import { writeAll } from '../context';
 
-const spec: VerbSpec = {
-  name: 'import',
-  summary: 'Import images from a docker save archive or an OCI image layout (directory or tar).',
-  usage: 'import [--json] FILE [NAME]',
-  options: [{ long: 'json', help: 'print the imported ImageListEntry objects as JSON' }],
-  positionals: { name: 'FILE', min: 1, max: 2 },
-  command: 'none',
-  details: [
-    'Examples:',
-    '  containers-lab import app.tar',
-    '  containers-lab import ./oci-layout lab/app:1',
-  ],
-};
+const spec = IMPORT_SPEC;
 
 async function execute(args: ParsedArgs, context: CliContext): Promise<number> {
   const [file, name] = args.positionals as [string, string | undefined];

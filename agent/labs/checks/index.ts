@@ -38,6 +38,8 @@ import { checkHostHttp } from './host-http';
 import { checkPod } from './pod';
 import { checkQos } from './qos';
 import { checkProbe } from './probe';
+import { checkRegistryImage } from './registry-image';
+import { checkContainerdTask } from './containerd-task';
 
 type CheckRunner<K extends CheckKind> = (params: CheckParamsByKind[K], context: LabContext) => void | Promise<void>;
 
@@ -74,6 +76,8 @@ export const CHECKS: { [K in CheckKind]: CheckRunner<K> } = {
   pod: checkPod,
   qos: checkQos,
   probe: checkProbe,
+  'registry-image': checkRegistryImage,
+  'containerd-task': checkContainerdTask,
 };
 
 export { CheckFailed } from './outcome';

@@ -17,6 +17,7 @@ import { CheckFailed, failIf, running } from './outcome';
 export interface HostEnd {
   name: string;
   up: boolean;
+  mtu: number;
   bridge: string | null;
 }
 
@@ -27,7 +28,7 @@ export function hostEnd(vethHost: string): HostEnd | null {
     const link = links.find((candidate) => candidate.name === vethHost);
     if (!link) return null;
     const master = link.master === null ? null : (links.find((candidate) => candidate.index === link.master)?.name ?? null);
-    return { name: link.name, up: (link.flags & IFF_UP) !== 0, bridge: master };
+    return { name: link.name, up: (link.flags & IFF_UP) !== 0, mtu: link.mtu, bridge: master };
   });
 }
 
@@ -56,12 +57,13 @@ export function checkInterface(params: CheckParamsByKind['interface'], context: 
   if (params.inSubnet !== undefined) {
     failIf(!inside!.addresses.some((cidr) => inSubnet(cidr, params.inSubnet!)), `${ifname} has ${inside!.addresses.join(', ') || 'no IPv4 address'}`);
   }
-  if (params.hostSideUp !== undefined || params.bridge !== undefined) {
+  if (params.hostSideUp !== undefined || params.hostSideMtu !== undefined || params.bridge !== undefined) {
     const vethHost = record.network.vethHost;
     if (!vethHost) throw new CheckFailed(`"${params.container}" has no veth pair`);
     const end = hostEnd(vethHost);
     if (!end) throw new CheckFailed(`the host end ${vethHost} of "${params.container}" is gone`);
     if (params.hostSideUp !== undefined) failIf(end.up !== params.hostSideUp, `host end ${vethHost} is ${end.up ? 'up' : 'down'}`);
+    if (params.hostSideMtu !== undefined) failIf(end.mtu !== params.hostSideMtu, `host end ${vethHost} has MTU ${end.mtu}`);
     if (params.bridge !== undefined) failIf(end.bridge !== params.bridge, `host end ${vethHost} is ${end.bridge ? `a port of ${end.bridge}` : 'on no bridge'}`);
   }
 }

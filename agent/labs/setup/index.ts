@@ -14,6 +14,9 @@ import { execCapture, execTarget, type LabContext } from '../context';
 import type { SetupAction } from '../format';
 import { runOnHost } from '../host-command';
 import { injectFault } from './network-faults';
+import { startLabRegistry } from '../daemons/registry';
+import { startLabContainerd } from '../daemons/containerd';
+import { labDaemonDirectory } from '../daemons/directory';
 import { waitUntilStopped } from './wait';
 import { ensureBusyboxImage } from '../../runtime/image/busybox';
 
@@ -47,6 +50,14 @@ async function perform(action: SetupAction, context: LabContext): Promise<void> 
   if ('image' in action) {
     // Built here, offline: the image's layers are tars the agent writes (../../image/build.ts).
     await context.runtime.images.build(action.image);
+    return;
+  }
+  if ('registry' in action) {
+    await startLabRegistry(action.registry, labDaemonDirectory(context, 'registry'), context.runtime);
+    return;
+  }
+  if ('containerd' in action) {
+    await startLabContainerd(action.containerd, labDaemonDirectory(context, 'containerd'));
     return;
   }
   if ('rootfs' in action) {

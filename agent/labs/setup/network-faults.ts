@@ -1,7 +1,7 @@
 /*
  * Deliberate network faults for troubleshooting exercises, made by the agent over rtnetlink —
- * the same messages `ip link set … down`, `ip route del default` and `ip link set … master`
- * send. The agent acts from outside the container (it opens a route socket inside the
+ * the same messages `ip link set … down`, `ip route del default`, `ip link set … master` and
+ * `ip link set … mtu` send. The agent acts from outside the container (it opens a route socket inside the
  * container's network namespace), so the fault needs no capability the container may lack.
  */
 import { AF_INET, IFF_UP, RTM_DELROUTE, RTM_NEWLINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from '../../kernel/constants';
@@ -9,7 +9,7 @@ import { encodeIfInfo, encodeRouteInfo } from '../../kernel/rtnetlink';
 import { badInput } from '../../errors';
 import { ensureBridge } from '../../runtime/network/bridge';
 import { gatewayOf, parseSubnet } from '../../runtime/network/addresses';
-import { findLink, setMasterAndUp } from '../../runtime/network/interfaces';
+import { findLink, setLinkMtu, setMasterAndUp } from '../../runtime/network/interfaces';
 import { withHostSocket, withNetnsOf } from '../../runtime/network/netns';
 import type { RouteSocket } from '../../kernel/rtnetlink';
 import type { NetworkFault } from '../format';
@@ -38,6 +38,17 @@ export function injectFault(fault: NetworkFault, context: LabContext): void {
       else if (vethHost) withHostSocket((socket) => setLinkDown(socket, vethHost));
       else throw badInput(`fault: "${fault.container}" has no veth pair`);
       return;
+    case 'mtu': {
+      const set = (socket: RouteSocket, name: string): void => {
+        const link = findLink(socket, name);
+        if (!link) throw badInput(`fault: no link ${name}`);
+        setLinkMtu(socket, link.index, name, fault.mtu);
+      };
+      if (fault.side === 'container') withNetnsOf(record.pid, (socket) => set(socket, record.network.ifname ?? 'eth0'));
+      else if (vethHost) withHostSocket((socket) => set(socket, vethHost));
+      else throw badInput(`fault: "${fault.container}" has no veth pair`);
+      return;
+    }
     case 'delete-default-route':
       withNetnsOf(record.pid, (socket) => deleteDefaultRoute(socket, fault.container));
       return;

@@ -4,6 +4,7 @@
  * kubectl shows them (./status.ts), and picks its pods up again from disk when the agent starts,
  * with their restart counts and back-off.
  */
+import { presentOnNode, pullForPod } from './image-pull';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -66,6 +67,8 @@ export class PodEngine {
       save: (saved) => this.save(saved),
       record: (id) => this.record(id),
       builtIn: (image) => this.builtIn(image),
+      present: (image) => presentOnNode(this.runtime, image),
+      pull: (image) => pullForPod(this.runtime, this.stateRoot, image),
     }, track);
     this.workers.set(track.name, worker);
     return worker;

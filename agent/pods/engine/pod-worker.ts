@@ -35,6 +35,10 @@ export interface WorkerHost {
   record(id: string | null): ContainerRecord | null;
   /** Whether `image` stands for the built-in busybox. */
   builtIn(image: string): boolean;
+  /** Whether the node has `image` (pulled, imported or built). */
+  present(image: string): boolean;
+  /** Pulls `image` with the node's registry credentials (./image-pull.ts). */
+  pull(image: string): Promise<void>;
 }
 
 export class PodWorker {
@@ -188,6 +192,8 @@ export class PodWorker {
       recordEvent(track.events, 'Warning', 'Failed', ref, `Error: ${c.waiting.message}`);
       return;
     }
+    const pulled = builtIn ? 'present' : await this.pullIfNeeded(c, container, ref);
+    if (pulled === 'failed') return;
     let record: ContainerRecord;
     try {
       const plan = containerPlan({
@@ -203,7 +209,7 @@ export class PodWorker {
       if (plan.oomScoreAdj.set !== plan.oomScoreAdj.wanted) {
         recordEvent(track.events, 'Warning', 'OOMScoreAdj', ref, `oom_score_adj ${plan.oomScoreAdj.wanted} wanted; the agent may not go below ${plan.oomScoreAdj.set} (no CAP_SYS_RESOURCE on this host): set ${plan.oomScoreAdj.set}`);
       }
-      recordEvent(track.events, 'Normal', 'Pulled', ref, builtIn ? `Container image "${container.image}" already present on machine (the built-in busybox)` : `Container image "${container.image}" already present on machine`);
+      if (pulled === 'present') recordEvent(track.events, 'Normal', 'Pulled', ref, builtIn ? `Container image "${container.image}" already present on machine (the built-in busybox)` : `Container image "${container.image}" already present on machine`);
       record = await this.host.runtime.run({ ...plan.options, createOnly: false }, plan.amend);
     } catch (error) {
       const message = (error as Error).message;
@@ -247,6 +253,37 @@ export class PodWorker {
           await this.host.runtime.stop(record.id, this.grace()).catch(() => undefined);
         },
       }));
+    }
+  }
+
+  /**
+   * The kubelet's image step, by the container's imagePullPolicy: Never uses what the node has;
+   * IfNotPresent (the default here, also for :latest — an offline node cannot pull every start)
+   * pulls only an image the node lacks; Always pulls each time. A failed pull leaves the container
+   * waiting in ErrImagePull, then ImagePullBackOff while the back-off runs; each retry pulls again.
+   */
+  private async pullIfNeeded(c: ContainerTrack, container: Container, ref: string): Promise<'present' | 'pulled' | 'failed'> {
+    const image = container.image!;
+    const policy = container.imagePullPolicy ?? 'IfNotPresent';
+    if (policy === 'Never' || (policy === 'IfNotPresent' && this.host.present(image))) return 'present';
+    const track = this.track;
+    recordEvent(track.events, 'Normal', 'Pulling', ref, `Pulling image "${image}"`);
+    try {
+      await this.host.pull(image);
+      recordEvent(track.events, 'Normal', 'Pulled', ref, `Successfully pulled image "${image}"`);
+      return 'pulled';
+    } catch (error) {
+      const message = (error as Error).message;
+      const again = c.waiting?.reason === 'ErrImagePull' || c.waiting?.reason === 'ImagePullBackOff';
+      c.waiting = again
+        ? { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}": ${message}` }
+        : { reason: 'ErrImagePull', message: `failed to pull image "${image}": ${message}` };
+      recordEvent(track.events, 'Warning', 'Failed', ref, `Failed to pull image "${image}": ${message}`);
+      const step = nextBackoff(c.backoff, 0);
+      c.backoff = step.next;
+      c.restartAt = new Date(Date.now() + Math.max(step.waitSeconds, 1) * 1000).toISOString();
+      this.later(c.restartAt);
+      return 'failed';
     }
   }
 
