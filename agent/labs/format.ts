@@ -133,8 +133,8 @@ export interface CheckParamsByKind {
   unchanged: { containers?: string[]; nodeHostname?: boolean };
   /** Behaviour: a shell command run in the container (with its own limits and filters) and how it must end. */
   command: { container: string; run: string; exitCode?: number; fails?: boolean; output?: string };
-  /** Behaviour: an HTTP GET from a container to localhost (its own network namespace) or to another container. */
-  http: { from: string; to: string; port: number; path?: string; contains?: string };
+  /** Behaviour: an HTTP GET from a container to localhost (its own network namespace), to another container, or to `gateway` (the node, through the container's bridge). */
+  http: { from: string; to: string; port: number | string; path?: string; contains?: string };
   /** Which container's process holds the socket listening on a TCP port (as `ss -ltnp` shows it). */
   listening: { container: string; port: number };
   /** Behaviour: the container's init step, replayed in a scratch container, leaves `path` holding `contains`. */
