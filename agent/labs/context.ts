@@ -4,6 +4,7 @@
  * filled, ./template.ts), its answer directory and the attempt itself, and small helpers to look
  * containers up and run commands inside them.
  */
+import { execFile } from 'node:child_process';
 import type { ContainerRecord } from '../protocol';
 import type { ContainerRuntime } from '../runtime/api';
 import type { PodEngine } from '../pods/engine/pod-engine';
@@ -80,6 +81,19 @@ export function execCapture(runtime: ContainerRuntime, container: string, args: 
     session.onExit((code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Runs a shell command on the lab host (a setup's `host` action, a solution's `host` step) without
+ * holding up the agent meanwhile; resolves with the last line it said on stderr when it failed.
+ */
+export function runOnHost(command: string, timeoutMs = 20_000): Promise<{ ok: true } | { ok: false; said: string }> {
+  return new Promise((resolve) => {
+    execFile('sh', ['-c', command], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 4 << 20 }, (error, _stdout, stderr) => {
+      if (!error) return resolve({ ok: true });
+      resolve({ ok: false, said: stderr.trim().split('\n').pop() || error.message });
     });
   });
 }

@@ -14,7 +14,7 @@
  * lists under `networks`). Solution steps may also name facts of running containers:
  * {{pid:C}}, {{ip:C}}, {{gateway:C}}, {{veth:C}}, {{bridge:C}} and {{rootfs:C}}.
  */
-import type { NamespaceType, RunOptions } from '../protocol';
+import type { NamespaceType, NodeMode, RunOptions } from '../protocol';
 import type { BuildRequest } from '../image/build';
 import type { LabDifficulty, LabDomain, LabFeature, LabKind } from '../protocol/labs';
 import type { PodPhase, QosClass } from '../protocol/pods';
@@ -66,7 +66,30 @@ export type SetupAction =
   /** Freezes a container's cgroup (the freezer), as a fault to find. */
   | { freeze: { container: string } }
   /** A pod from Pod YAML, as `containers-lab apply -f` makes it; `path` (under {{workdir}}) keeps the YAML for the learner to read and edit. */
-  | { pod: { yaml: string; path?: string } };
+  | { pod: { yaml: string; path?: string } }
+  /** Two nodes on the lab host: each a network namespace with its own agent, joined by a link (./nodes.ts); cleanup.netns must name them. */
+  | { nodes: LabNodesSpec };
+
+/** A machine of a lab (./nodes.ts). */
+export interface LabNodeSpec {
+  /** The node's name in the lab ("a"): its directory is {{workdir}}/node-NAME. */
+  name: string;
+  /** Its network namespace (/run/netns/NETNS); the lab's cleanup.netns must name it too. */
+  netns: string;
+  /** Its agent's default bridge and container subnet (its pod CIDR). */
+  bridge: string;
+  subnet: string;
+}
+
+export interface LabNodesSpec {
+  /** The network between the two nodes, a /24: the first node gets host 1 on it, the second host 2. */
+  link: string;
+  /** How the nodes' container subnets are joined (each agent is told the other node and this mode before it starts). */
+  mode: NodeMode;
+  /** The overlay's VXLAN network identifier (device clvxVNI); the agent's default without it. */
+  vni?: number;
+  nodes: LabNodeSpec[];
+}
 
 export type NetworkFault =
   | { kind: 'link-down'; container: string; side: 'host' | 'container' }
@@ -160,6 +183,12 @@ export interface CheckParamsByKind {
   trace: { path: string; calls: { syscall: string; args?: string }[]; command?: string };
   /** Behaviour: an HTTP GET from the host itself (its network namespace) to address:port. */
   'host-http': { port: number | string; address?: string; path?: string; contains?: string; expect?: boolean };
+  /**
+   * Behaviour across lab nodes: `from` on `node` pings `to` on `toNode` (with `size`: that many
+   * bytes, "don't fragment"; with `tunnel`: through that VXLAN device of `node`), or with `port`
+   * fetches its page over HTTP.
+   */
+  'cross-node': { node: string; from: string; toNode: string; to: string; port?: number; contains?: string; size?: number; tunnel?: string };
 }
 
 export type CheckKind = keyof CheckParamsByKind;
@@ -168,7 +197,7 @@ export const CHECK_KINDS: readonly CheckKind[] = [
   'container', 'namespaces', 'hostname', 'uid-map', 'user', 'cgroup-limit', 'cgroup-events', 'mount', 'file-layer', 'file',
   'interface', 'route', 'reachable', 'process-tree', 'capabilities', 'unchanged', 'command', 'http', 'listening', 'init-step', 'written-by',
   'overlay-lowers', 'opaque-dir',
-  'cpu-share', 'freezer', 'netns', 'host-process', 'trace', 'host-http', 'pod', 'qos', 'probe',
+  'cpu-share', 'freezer', 'netns', 'host-process', 'trace', 'host-http', 'pod', 'qos', 'probe', 'cross-node',
 ];
 
 export type CheckSpec = {

@@ -10,7 +10,6 @@
  * attempt's own values ({{workdir}}, {{network:…}}) are filled before (../template.ts). Shown to a
  * learner, a fact of a container that does not run reads as what it stands for ("‹the PID of web›").
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { badInput } from '../errors';
 import { parseVerbArgs, switchOption } from '../command-line/args';
@@ -20,7 +19,7 @@ import { integerOption, stringOption } from '../command-line/args';
 import { splitWords } from '../command-line/words';
 import type { ContainerRecord } from '../protocol';
 import type { ContainerRuntime } from '../runtime/api';
-import { execCapture, execTarget, findContainer, type LabContext } from './context';
+import { execCapture, execTarget, findContainer, runOnHost, type LabContext } from './context';
 import type { SolutionStep } from './format';
 import { waitUntilStopped } from './setup/wait';
 
@@ -122,12 +121,8 @@ export async function runStep(step: SolutionStep, context: LabContext): Promise<
     return;
   }
   const command = fillFacts(step.host, context);
-  try {
-    execFileSync('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
-  } catch (error) {
-    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim().split('\n').pop() ?? '';
-    throw badInput(`"${command}" on the lab host failed: ${stderr || (error as Error).message}`);
-  }
+  const done = await runOnHost(command);
+  if (!done.ok) throw badInput(`"${command}" on the lab host failed: ${done.said}`);
 }
 
 export async function runSteps(steps: readonly SolutionStep[], context: LabContext): Promise<void> {

@@ -10,9 +10,10 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { badInput } from '../../errors';
-import { execCapture, execTarget, type LabContext } from '../context';
+import { execCapture, execTarget, runOnHost, type LabContext } from '../context';
 import type { SetupAction } from '../format';
 import { injectFault } from './network-faults';
+import { makeLabNodes } from '../nodes';
 import { waitUntilStopped } from './wait';
 import { ensureBusyboxImage } from '../../runtime/image/busybox';
 
@@ -57,12 +58,8 @@ async function perform(action: SetupAction, context: LabContext): Promise<void> 
     return;
   }
   if ('host' in action) {
-    try {
-      execFileSync('sh', ['-c', action.host], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
-    } catch (error) {
-      const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim().split('\n').pop() ?? '';
-      throw badInput(`setup: "${action.host}" on the lab host failed: ${stderr || (error as Error).message}`);
-    }
+    const done = await runOnHost(action.host);
+    if (!done.ok) throw badInput(`setup: "${action.host}" on the lab host failed: ${done.said}`);
     return;
   }
   if ('freeze' in action) {
@@ -84,6 +81,11 @@ async function perform(action: SetupAction, context: LabContext): Promise<void> 
     }
     await context.pods().apply(yaml, path ?? 'pod.yaml');
     await context.pods().settled();
+    return;
+  }
+  if ('nodes' in action) {
+    // Machines of their own on the lab host, each a network namespace with its own agent.
+    await makeLabNodes(action.nodes, context);
     return;
   }
   injectFault(action.fault, context);
