@@ -87,13 +87,15 @@ export function execCapture(runtime: ContainerRuntime, container: string, args: 
 
 /**
  * Runs a shell command on the lab host (a setup's `host` action, a solution's `host` step) without
- * holding up the agent meanwhile; resolves with the last line it said on stderr when it failed.
+ * holding up the agent meanwhile; resolves with what it said on stderr when it failed (one line).
  */
 export function runOnHost(command: string, timeoutMs = 20_000): Promise<{ ok: true } | { ok: false; said: string }> {
   return new Promise((resolve) => {
     execFile('sh', ['-c', command], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 4 << 20 }, (error, _stdout, stderr) => {
       if (!error) return resolve({ ok: true });
-      resolve({ ok: false, said: stderr.trim().split('\n').pop() || error.message });
+      // A program that crashed ends its stderr with a stack and its runtime's version: say the error line.
+      const lines = stderr.trim().split('\n');
+      resolve({ ok: false, said: lines.find((line) => /^\w*Error\b/.test(line)) ?? (lines.pop() || error.message) });
     });
   });
 }

@@ -84,7 +84,7 @@ export interface LabNodeSpec {
 export interface LabNodesSpec {
   /** The network between the two nodes, a /24: the first node gets host 1 on it, the second host 2. */
   link: string;
-  /** How the nodes' container subnets are joined (each agent is told the other node and this mode before it starts). */
+  /** How the nodes' container subnets are joined (each agent is told the other node and this mode before it starts; none: nothing, not even the other node). */
   mode: NodeMode;
   /** The overlay's VXLAN network identifier (device clvxVNI); the agent's default without it. */
   vni?: number;

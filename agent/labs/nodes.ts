@@ -5,9 +5,11 @@
  * A node is what a machine is to its containers: a network namespace of its own (its links,
  * routes, bridge, VXLAN device, nftables table, ip_forward) with its own agent — `containers-lab
  * serve` with a state root, socket, default bridge and container subnet of its own — running
- * inside it. The two nodes are joined by a veth (eth1 in each), the network between the machines:
- * the first gets host 1 of the link's /24, the second host 2. The learner works on a node through its agent's socket
- * (`containers-lab --socket {{workdir}}/node-a/agent.sock node ls`) and looks at its kernel with
+ * inside it, and a command of its own, {{workdir}}/node-NAME/containers-lab (the CLI on that
+ * agent's state root and socket: what `ssh node-a containers-lab` would be). The two nodes are
+ * joined by a veth (eth1 in each), the network between the machines: the first gets host 1 of the
+ * link's /24, the second host 2. The learner works on a node through its command
+ * ({{workdir}}/node-a/containers-lab node ls) and looks at its kernel with
  * `ip -n NETNS …` and `bridge -n NETNS …` — the lab host sees every node, as a cluster admin with
  * ssh to each machine would.
  *
@@ -22,7 +24,7 @@
  * and with it every link, route, neighbour and FDB entry and nftables table inside.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { badInput } from '../errors';
@@ -45,8 +47,7 @@ const STOP_TIMEOUT_MS = 10_000;
 
 const nodeDirectory = (workdir: string, name: string): string => join(workdir, `node-${name}`);
 
-/** The socket of the lab node's agent. */
-export function nodeSocket(workdir: string, name: string): string {
+function nodeSocket(workdir: string, name: string): string {
   return join(nodeDirectory(workdir, name), 'agent.sock');
 }
 
@@ -76,11 +77,21 @@ function ip(args: string[]): void {
   }
 }
 
-/** The CLI against a node's agent, `containers-lab --socket SOCKET ARGS…`: how it ended and what it said. */
+/** The node's own CLI: a script running `containers-lab` against that node's agent (its state root and socket). */
+export function nodeCommand(workdir: string, name: string): string {
+  return join(nodeDirectory(workdir, name), 'containers-lab');
+}
+
+function writeNodeCommand(directory: string): void {
+  const script = join(directory, 'containers-lab');
+  writeFileSync(script, `#!/bin/sh\n# containers-lab on this lab node: its agent's state root and socket.\nexec ${labCli()} --root ${join(directory, 'root')} --socket ${join(directory, 'agent.sock')} "$@"\n`);
+  chmodSync(script, 0o755);
+}
+
+/** Runs the node's CLI with these arguments: how it ended and what it said. */
 export function nodeCli(workdir: string, node: string, args: string[], timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  const [program, ...first] = labCli().split(/\s+/);
   return new Promise((resolve) => {
-    execFile(program!, [...first, '--socket', nodeSocket(workdir, node), ...args], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 4 << 20 }, (error, stdout, stderr) => {
+    execFile(nodeCommand(workdir, node), args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 4 << 20 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr: error && !stderr ? error.message : stderr });
     });
@@ -102,6 +113,7 @@ function answers(socket: string): Promise<boolean> {
 async function startAgent(node: LabNodeSpec, directory: string): Promise<number> {
   const cgroups = join(directory, 'cgroups');
   mkdirSync(cgroups, { recursive: true });
+  writeNodeCommand(directory);
   const socket = join(directory, 'agent.sock');
   const log = openSync(join(directory, 'agent.log'), 'a');
   const serve = `${labCli()} serve --root ${join(directory, 'root')} --socket ${socket}`;
@@ -142,8 +154,9 @@ export async function makeLabNodes(spec: LabNodesSpec, context: LabContext): Pro
     ip(['-n', node.netns, 'link', 'set', 'eth1', 'up']);
   }
   // Each agent is told the other node (its name, address and subnet) and the mode, as `node add`
-  // and `node mode` would write it: the agent makes the routes or the tunnel when it starts.
-  for (const [index, node] of spec.nodes.entries()) {
+  // and `node mode` would write it: the agent makes the routes or the tunnel when it starts. With
+  // mode none the agents know nothing of each other: joining them is the learner's part.
+  for (const [index, node] of spec.mode === 'none' ? [] : spec.nodes.entries()) {
     const peer = spec.nodes[1 - index]!;
     writeNodesState(join(nodeDirectory(context.workdir, node.name), 'root'), {
       mode: spec.mode, vni: spec.vni ?? DEFAULT_VNI, overlay: null,
@@ -165,27 +178,31 @@ function isAgent(pid: number, socket: string): boolean {
   }
 }
 
-/** Removes every node the lab made (as {{workdir}}/nodes.json records them): containers, agent, namespace. */
-export async function removeLabNodes(workdir: string): Promise<void> {
-  const made = readMade(workdir);
-  for (const node of made) {
-    if (node.pid !== null && isAgent(node.pid, node.socket)) {
-      const listed = await nodeCli(workdir, node.name, ['ps', '-a', '--json']);
-      const ids = listed.code === 0 ? (JSON.parse(listed.stdout) as { id: string }[]).map((container) => container.id) : [];
-      if (ids.length > 0) await nodeCli(workdir, node.name, ['rm', '-f', ...ids]);
-      process.kill(node.pid, 'SIGTERM');
-      for (const deadline = Date.now() + STOP_TIMEOUT_MS; isAgent(node.pid, node.socket); ) {
-        if (Date.now() > deadline) process.kill(node.pid, 'SIGKILL');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
-    if (existsSync(`/run/netns/${node.netns}`)) {
-      try {
-        execFileSync('ip', ['netns', 'delete', node.netns], { stdio: 'ignore' });
-      } catch {
-        // gone meanwhile
-      }
+/** Removes one node: its containers through its agent, the agent (if that PID is still it), its namespace. */
+async function removeNode(workdir: string, node: MadeNode): Promise<void> {
+  if (node.pid !== null && isAgent(node.pid, node.socket)) {
+    const listed = await nodeCli(workdir, node.name, ['ps', '-a', '--json']);
+    const ids = listed.code === 0 ? (JSON.parse(listed.stdout) as { id: string }[]).map((container) => container.id) : [];
+    if (ids.length > 0) await nodeCli(workdir, node.name, ['rm', '-f', ...ids]);
+    process.kill(node.pid, 'SIGTERM');
+    for (const deadline = Date.now() + STOP_TIMEOUT_MS; isAgent(node.pid, node.socket); ) {
+      if (Date.now() > deadline) process.kill(node.pid, 'SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  if (made.length > 0) writeMade(workdir, []);
+  if (existsSync(`/run/netns/${node.netns}`)) {
+    try {
+      execFileSync('ip', ['netns', 'delete', node.netns], { stdio: 'ignore' });
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+/** Removes every node the lab made (as {{workdir}}/nodes.json records them), the nodes side by side. */
+export async function removeLabNodes(workdir: string): Promise<void> {
+  const made = readMade(workdir);
+  if (made.length === 0) return;
+  await Promise.all(made.map((node) => removeNode(workdir, node)));
+  writeMade(workdir, []);
 }

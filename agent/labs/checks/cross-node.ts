@@ -69,8 +69,7 @@ async function ping(pid: number, address: string, size: number | undefined): Pro
 }
 
 export async function checkCrossNode(params: CheckParamsByKind['cross-node'], context: LabContext): Promise<void> {
-  const from = await runningOn(context, params.node, params.from);
-  const to = await runningOn(context, params.toNode, params.to);
+  const [from, to] = await Promise.all([runningOn(context, params.node, params.from), runningOn(context, params.toNode, params.to)]);
   const address = to.ip;
   if (!address) throw new CheckFailed(`"${params.to}" on node ${params.toNode} has no IP address`);
   const where = `"${params.from}" on node ${params.node} → "${params.to}" on node ${params.toNode} (${address})`;
