@@ -82,9 +82,13 @@ export function nodeCommand(workdir: string, name: string): string {
   return join(nodeDirectory(workdir, name), 'containers-lab');
 }
 
+/** A word for sh, in single quotes. */
+const shellWord = (word: string): string => `'${word.replaceAll("'", "'\\''")}'`;
+
 function writeNodeCommand(directory: string): void {
   const script = join(directory, 'containers-lab');
-  writeFileSync(script, `#!/bin/sh\n# containers-lab on this lab node: its agent's state root and socket.\nexec ${labCli()} --root ${join(directory, 'root')} --socket ${join(directory, 'agent.sock')} "$@"\n`);
+  const argv = [...labCli().split(/\s+/), '--root', join(directory, 'root'), '--socket', join(directory, 'agent.sock')];
+  writeFileSync(script, `#!/bin/sh\n# containers-lab on this lab node: its agent's state root and socket.\nexec ${argv.map(shellWord).join(' ')} "$@"\n`);
   chmodSync(script, 0o755);
 }
 
@@ -109,21 +113,28 @@ function answers(socket: string): Promise<boolean> {
   });
 }
 
-/** Starts the node's agent inside its namespace (detached: it outlives a one-shot CLI) and waits until it answers. */
-async function startAgent(node: LabNodeSpec, directory: string): Promise<number> {
+/**
+ * Starts the node's agent inside its namespace (detached: it outlives a one-shot CLI), tells
+ * `spawned` its PID at once (so a failed start is still cleaned up), and waits until it answers.
+ */
+async function startAgent(node: LabNodeSpec, directory: string, spawned: (pid: number) => void): Promise<void> {
   const cgroups = join(directory, 'cgroups');
   mkdirSync(cgroups, { recursive: true });
   writeNodeCommand(directory);
   const socket = join(directory, 'agent.sock');
   const log = openSync(join(directory, 'agent.log'), 'a');
-  const serve = `${labCli()} serve --root ${join(directory, 'root')} --socket ${socket}`;
-  const child = spawn('unshare', ['--mount', '--propagation', 'slave', 'sh', '-c',
-    `mount --rbind /sys/fs/cgroup ${cgroups} && exec ip netns exec ${node.netns} sh -c 'mount --rbind ${cgroups} /sys/fs/cgroup && exec ${serve}'`,
-  ], { detached: true, stdio: ['ignore', log, log], env: { ...process.env, CONTAINERS_LAB_BRIDGE: node.bridge, CONTAINERS_LAB_SUBNET: node.subnet } });
+  const serve = [...labCli().split(/\s+/), 'serve', '--root', join(directory, 'root'), '--socket', socket];
+  // Paths and names reach the shells as variables and arguments, never spliced into the script.
+  const script = 'mount --rbind /sys/fs/cgroup "$LAB_NODE_CGROUPS" && exec ip netns exec "$LAB_NODE_NETNS" sh -c \'mount --rbind "$LAB_NODE_CGROUPS" /sys/fs/cgroup && exec "$@"\' agent "$@"';
+  const child = spawn('unshare', ['--mount', '--propagation', 'slave', 'sh', '-c', script, 'node', ...serve], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, LAB_NODE_CGROUPS: cgroups, LAB_NODE_NETNS: node.netns, CONTAINERS_LAB_BRIDGE: node.bridge, CONTAINERS_LAB_SUBNET: node.subnet },
+  });
   closeSync(log);
   child.unref();
-  const pid = child.pid;
-  if (pid === undefined) throw badInput(`nodes: the agent of node ${node.name} did not start`);
+  if (child.pid === undefined) throw badInput(`nodes: the agent of node ${node.name} did not start`);
+  spawned(child.pid);
   for (const deadline = Date.now() + START_TIMEOUT_MS; !(await answers(socket)); ) {
     if (child.exitCode !== null || Date.now() > deadline) {
       const said = readFileSync(join(directory, 'agent.log'), 'utf8').trim().split('\n').pop() ?? '';
@@ -131,7 +142,6 @@ async function startAgent(node: LabNodeSpec, directory: string): Promise<number>
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return pid;
 }
 
 /** Makes the nodes: their namespaces, the link between them, and an agent in each. */
@@ -163,11 +173,10 @@ export async function makeLabNodes(spec: LabNodesSpec, context: LabContext): Pro
       nodes: [{ name: peer.name, address: `${prefix}.${2 - index}`, subnet: peer.subnet }],
     });
   }
-  await Promise.all(spec.nodes.map(async (node) => {
-    const pid = await startAgent(node, nodeDirectory(context.workdir, node.name));
+  await Promise.all(spec.nodes.map((node) => startAgent(node, nodeDirectory(context.workdir, node.name), (pid) => {
     made.find((entry) => entry.name === node.name)!.pid = pid;
     writeMade(context.workdir, made);
-  }));
+  })));
 }
 
 function isAgent(pid: number, socket: string): boolean {
