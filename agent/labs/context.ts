@@ -83,3 +83,4 @@ export function execCapture(runtime: ContainerRuntime, container: string, args: 
     });
   });
 }
+

@@ -14,7 +14,7 @@
  * lists under `networks`). Solution steps may also name facts of running containers:
  * {{pid:C}}, {{ip:C}}, {{gateway:C}}, {{veth:C}}, {{bridge:C}} and {{rootfs:C}}.
  */
-import type { NamespaceType, RunOptions } from '../protocol';
+import type { NamespaceType, NodeMode, RunOptions } from '../protocol';
 import type { BuildRequest } from '../image/build';
 import type { LabDifficulty, LabDomain, LabFeature, LabKind } from '../protocol/labs';
 import type { PodPhase, QosClass } from '../protocol/pods';
@@ -72,7 +72,30 @@ export type SetupAction =
   /** A private registry on 127.0.0.1 with htpasswd auth, holding images the setup built (./daemons/registry.ts); stopped with the lab. */
   | { registry: LabRegistrySpec }
   /** A containerd of the lab's own, from a config.toml the lab writes (./daemons/containerd.ts); stopped with the lab, with its tasks. */
-  | { containerd: LabContainerdSpec };
+  | { containerd: LabContainerdSpec }
+  /** Two nodes on the lab host: each a network namespace with its own agent, joined by a link (./nodes.ts); cleanup.netns must name them. */
+  | { nodes: LabNodesSpec };
+
+/** A machine of a lab (./nodes.ts). */
+export interface LabNodeSpec {
+  /** The node's name in the lab ("a"): its directory is {{workdir}}/node-NAME. */
+  name: string;
+  /** Its network namespace (/run/netns/NETNS); the lab's cleanup.netns must name it too. */
+  netns: string;
+  /** Its agent's default bridge and container subnet (its pod CIDR). */
+  bridge: string;
+  subnet: string;
+}
+
+export interface LabNodesSpec {
+  /** The network between the two nodes, a /24: the first node gets host 1 on it, the second host 2. */
+  link: string;
+  /** How the nodes' container subnets are joined (each agent is told the other node and this mode before it starts; none: nothing, not even the other node). */
+  mode: NodeMode;
+  /** The overlay's VXLAN network identifier (device clvxVNI); the agent's default without it. */
+  vni?: number;
+  nodes: LabNodeSpec[];
+}
 
 export type NetworkFault =
   | { kind: 'link-down'; container: string; side: 'host' | 'container' }
@@ -141,8 +164,8 @@ export interface CheckParamsByKind {
   unchanged: { containers?: string[]; nodeHostname?: boolean };
   /** Behaviour: a shell command run in the container (with its own limits and filters) and how it must end. */
   command: { container: string; run: string; exitCode?: number; fails?: boolean; output?: string };
-  /** Behaviour: an HTTP GET from a container to localhost (its own network namespace) or to another container. */
-  http: { from: string; to: string; port: number; path?: string; contains?: string };
+  /** Behaviour: an HTTP GET from a container to localhost (its own network namespace), to another container, or to `gateway` (the node, through the container's bridge). */
+  http: { from: string; to: string; port: number | string; path?: string; contains?: string };
   /** Which container's process holds the socket listening on a TCP port (as `ss -ltnp` shows it). */
   listening: { container: string; port: number };
   /** Behaviour: the container's init step, replayed in a scratch container, leaves `path` holding `contains`. */
@@ -179,6 +202,12 @@ export interface CheckParamsByKind {
    * containers-lab-runc's state for it (containers/ID/state.json under the shim's runtime root) names that very process.
    */
   'containerd-task': { namespace: string; command?: string; shim?: string };
+  /**
+   * Behaviour across lab nodes: `from` on `node` pings `to` on `toNode` (with `size`: that many
+   * bytes, "don't fragment"; with `tunnel`: through that VXLAN device of `node`), or with `port`
+   * fetches its page over HTTP.
+   */
+  'cross-node': { node: string; from: string; toNode: string; to: string; port?: number; contains?: string; size?: number; tunnel?: string };
 }
 
 export type CheckKind = keyof CheckParamsByKind;
@@ -188,7 +217,7 @@ export const CHECK_KINDS: readonly CheckKind[] = [
   'interface', 'route', 'reachable', 'process-tree', 'capabilities', 'unchanged', 'command', 'http', 'listening', 'init-step', 'written-by',
   'overlay-lowers', 'opaque-dir',
   'cpu-share', 'freezer', 'netns', 'host-process', 'trace', 'host-http', 'pod', 'qos', 'probe',
-  'registry-image', 'containerd-task',
+  'registry-image', 'containerd-task', 'cross-node',
 ];
 
 export type CheckSpec = {

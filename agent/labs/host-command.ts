@@ -26,7 +26,9 @@ export function runOnHost(command: string, what = ''): Promise<void> {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) return resolve();
-      const last = stderr.trim().split('\n').pop() ?? '';
+      // A program that crashed ends its stderr with a stack and its runtime's version: say the error line.
+      const lines = stderr.trim().split('\n');
+      const last = lines.find((line) => /^\w*Error\b/.test(line)) ?? lines.pop() ?? '';
       if (signal === 'SIGKILL' && !last) return fail(`no end after ${HOST_LINE_TIMEOUT_MS / 1000} s`);
       fail(last || (signal ? `killed by ${signal}` : `exit status ${code}`));
     });

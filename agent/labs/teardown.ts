@@ -18,6 +18,7 @@ import type { LabDefinition, SolutionStep } from './format';
 import type { LabNetwork } from './template';
 import { readPodManifest } from '../pods/manifest/read';
 import { killProcessesRootedIn, removeHostLinks, removeNamedNetns, unmountBeneath } from './host-leftovers';
+import { removeLabNodes } from './nodes';
 
 const NAME_OPTION = /--name[= ](\S+)/;
 const POD_OPTION = /--pod[= ](\S+)/;
@@ -114,6 +115,8 @@ export async function teardownLab(context: LabContext, networks: readonly LabNet
   for (const { bridge } of networks) if (!stillUsed.has(bridge)) removeBridge(bridge, context.stateRoot);
   // What the learner made by hand (a name not filled yet — no attempt — names nothing).
   const named = (names: string[] | undefined): string[] => (names ?? []).filter((name) => !name.includes('‹'));
+  // The lab's nodes (their containers, agents and namespaces), as its work directory records them.
+  await removeLabNodes(context.workdir);
   removeNamedNetns(named(lab.cleanup?.netns));
   removeHostLinks(named(lab.cleanup?.links));
   await stopLabDaemons(context);

@@ -35,6 +35,11 @@ export interface TemplateValues {
 
 const PLACEHOLDER = /\{\{\s*(workdir|token|network|subnet|address|port|cli|kubelet|runc)(?::([a-z0-9-]+))?(?::(\d{1,3}))?\s*\}\}/g;
 
+/** How this lab host runs the containers-lab CLI: $CONTAINERS_LAB_CLI (a checkout's build), else the one on PATH. */
+export function labCli(): string {
+  return process.env.CONTAINERS_LAB_CLI ?? 'containers-lab';
+}
+
 /** The attempt's host port: the same for every string of one attempt, different between attempts. */
 export function attemptPort(token: string): number {
   return 20000 + (parseInt(token.slice(0, 6), 16) % 10000);
@@ -47,7 +52,7 @@ export function fill(text: string, values: TemplateValues): string {
       case 'port':
         return values.token ? String(attemptPort(values.token)) : '‹a port chosen at start›';
       case 'cli':
-        return process.env.CONTAINERS_LAB_CLI ?? 'containers-lab';
+        return labCli();
       case 'runc':
         return process.env.CONTAINERS_LAB_RUNC ?? 'containers-lab-runc';
       case 'kubelet':

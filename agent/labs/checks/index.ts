@@ -2,7 +2,7 @@
  * Every kind of check, by the name lab files use. Each runs in the agent against the kernel's own
  * state; see the file of each kind for what exactly it reads. Some read configuration the kernel
  * holds (a cgroup file, a capability set); the behaviour kinds (command, http, init-step,
- * written-by, reachable) make the kernel show what it does.
+ * written-by, reachable, cross-node) make the kernel show what it does.
  */
 import type { CheckKind, CheckParamsByKind } from '../format';
 import type { LabContext } from '../context';
@@ -40,6 +40,7 @@ import { checkQos } from './qos';
 import { checkProbe } from './probe';
 import { checkRegistryImage } from './registry-image';
 import { checkContainerdTask } from './containerd-task';
+import { checkCrossNode } from './cross-node';
 
 type CheckRunner<K extends CheckKind> = (params: CheckParamsByKind[K], context: LabContext) => void | Promise<void>;
 
@@ -78,6 +79,7 @@ export const CHECKS: { [K in CheckKind]: CheckRunner<K> } = {
   probe: checkProbe,
   'registry-image': checkRegistryImage,
   'containerd-task': checkContainerdTask,
+  'cross-node': checkCrossNode,
 };
 
 export { CheckFailed } from './outcome';

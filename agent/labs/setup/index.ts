@@ -17,6 +17,7 @@ import { injectFault } from './network-faults';
 import { startLabRegistry } from '../daemons/registry';
 import { startLabContainerd } from '../daemons/containerd';
 import { labDaemonDirectory } from '../daemons/directory';
+import { makeLabNodes } from '../nodes';
 import { waitUntilStopped } from './wait';
 import { ensureBusyboxImage } from '../../runtime/image/busybox';
 
@@ -91,6 +92,11 @@ async function perform(action: SetupAction, context: LabContext): Promise<void> 
     }
     await context.pods().apply(yaml, path ?? 'pod.yaml');
     await context.pods().settled();
+    return;
+  }
+  if ('nodes' in action) {
+    // Machines of their own on the lab host, each a network namespace with its own agent.
+    await makeLabNodes(action.nodes, context);
     return;
   }
   injectFault(action.fault, context);
