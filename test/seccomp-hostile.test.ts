@@ -17,8 +17,8 @@ import type { OciSeccomp } from '../agent/protocol';
 import { compileSeccomp, seccompVerdict, letsThrough, ALWAYS_ALLOWED } from '../agent/runtime/seccomp';
 import { SYSCALL_TABLE } from '../agent/kernel/syscall-table.generated';
 import { supportedArch } from '../agent/kernel/constants';
-import { leftovers, NONE_LEFT } from './helpers/kernel-witness';
-import { startService, stopService, type RunningService } from './helpers/service';
+import { NONE_LEFT } from './helpers/kernel-witness';
+import { removeAllAndStop, startService, type RunningService } from './helpers/service';
 
 const arch = supportedArch();
 const nr = (name: string): number => SYSCALL_TABLE[arch][name]!;
@@ -61,10 +61,7 @@ describe('hostile profiles against a running agent', () => {
   });
 
   afterAll(async () => {
-    const made = await service.client.call('container.list', {});
-    for (const summary of made) await service.client.call('container.remove', { id: summary.id, force: true });
-    await stopService(service);
-    expect(leftovers(join(work, 'state'), made.map(({ id, pid }) => ({ id, pid })))).toEqual(NONE_LEFT);
+    expect(await removeAllAndStop(service, join(work, 'state'))).toEqual(NONE_LEFT);
     rmSync(work, { recursive: true, force: true });
   });
 

@@ -19,9 +19,9 @@ import { supportedArch } from '../agent/kernel/constants';
 import { SYSCALL_TABLE } from '../agent/kernel/syscall-table.generated';
 import type { OciSeccomp } from '../agent/protocol';
 import { compileSeccomp, letsThrough, seccompForArch, seccompVerdict, syscallNameKind } from '../agent/runtime/seccomp';
-import { cgroupDirsNamed, leftovers, NONE_LEFT } from './helpers/kernel-witness';
+import { cgroupDirsNamed, NONE_LEFT } from './helpers/kernel-witness';
 import { becomeSubreaper, ensureRuncBuilt, makeBundle, runc } from './helpers/runc';
-import { startService, stopService, type RunningService } from './helpers/service';
+import { removeAllAndStop, startService, type RunningService } from './helpers/service';
 
 const arch = supportedArch();
 const nr = (name: string): number => SYSCALL_TABLE[arch][name]!;
@@ -114,10 +114,7 @@ describe('the agent\'s --seccomp', () => {
   });
 
   afterAll(async () => {
-    const made = await service.client.call('container.list', {});
-    for (const summary of made) await service.client.call('container.remove', { id: summary.id, force: true });
-    await stopService(service);
-    expect(leftovers(join(work, 'state'), made.map(({ id, pid }) => ({ id, pid })))).toEqual(NONE_LEFT);
+    expect(await removeAllAndStop(service, join(work, 'state'))).toEqual(NONE_LEFT);
     rmSync(work, { recursive: true, force: true });
   });
 

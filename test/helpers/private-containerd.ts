@@ -6,8 +6,9 @@
  * empty /<namespace> cgroup directories, the namespace's runtime state directory).
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeEmptyTree } from '../../agent/labs/daemons/containerd';
 import { findStaticBusybox } from '../../agent/runtime/image/busybox';
 import { cgroupDirsNamed } from './kernel-witness';
 import { OciLayout, makeTree } from './oci-layout';
@@ -86,16 +87,5 @@ function safe(run: () => string): string {
     return run();
   } catch {
     return '';
-  }
-}
-
-/** rmdir bottom-up: only empty directories go (cgroup directories cannot be rm -r'd). */
-function removeEmptyTree(directory: string): void {
-  if (!existsSync(directory)) return;
-  for (const entry of readdirSync(directory, { withFileTypes: true })) if (entry.isDirectory()) removeEmptyTree(join(directory, entry.name));
-  try {
-    rmdirSync(directory);
-  } catch {
-    // not empty: someone else's
   }
 }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { connectAgent, type AgentClient } from '../../agent/service/client';
+import { leftovers, type Leftovers } from './kernel-witness';
 
 const repo = join(__dirname, '..', '..');
 export const AGENT_BUNDLE = join(repo, 'dist', 'agent', 'containers-lab.js');
@@ -71,6 +72,17 @@ export async function startService(
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the agent service did not start: ${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * Removes every container the service holds, stops it, and returns what the kernel still holds of
+ * them (NONE_LEFT when nothing): the end of a test file that ran its own service.
+ */
+export async function removeAllAndStop(service: RunningService, stateRoot: string): Promise<Leftovers> {
+  const made = await service.client.call('container.list', {});
+  for (const summary of made) await service.client.call('container.remove', { id: summary.id, force: true });
+  await stopService(service);
+  return leftovers(stateRoot, made.map(({ id, pid }) => ({ id, pid })));
 }
 
 export async function stopService(service: RunningService, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

@@ -173,8 +173,8 @@ function cgroupHierarchies(): string[] {
   return readMountinfoEntries('self').filter((entry) => entry.fstype === 'cgroup' || entry.fstype === 'cgroup2').map((entry) => entry.target);
 }
 
-/** rmdir bottom-up: only empty directories go (a runtime root that still holds state stays). */
-function removeEmptyTree(directory: string): void {
+/** rmdir bottom-up: only empty directories go (a runtime root that still holds state stays; cgroup directories cannot be rm -r'd). */
+export function removeEmptyTree(directory: string): void {
   if (!existsSync(directory)) return;
   for (const entry of readdirSync(directory, { withFileTypes: true })) if (entry.isDirectory()) removeEmptyTree(join(directory, entry.name));
   try {
