@@ -148,14 +148,24 @@ export function viewPane(page: Page, title: string): Locator {
 /** Folds every other view of the sidebar so the tree of `title` has room (a tree renders only the rows that fit). */
 export async function focusPane(page: Page, title: string): Promise<void> {
   const headers = page.locator('.part.sidebar .pane-header');
-  const count = await headers.count();
-  for (let index = 0; index < count; index++) {
-    const header = headers.nth(index);
-    const text = (await header.innerText()).trim();
-    const expanded = (await header.getAttribute('aria-expanded')) === 'true';
-    const wanted = new RegExp(`^${title}`, 'i').test(text);
-    if (expanded !== wanted) await header.click();
+  const wanted = (text: string): boolean => new RegExp(`^${title}`, 'i').test(text.trim());
+  // A click can be lost (a closing quick input takes it, a layout still settling): toggle what is
+  // wrong, then look again, until every pane is as wanted.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let wrong = 0;
+    const count = await headers.count();
+    for (let index = 0; index < count; index++) {
+      const header = headers.nth(index);
+      const expanded = (await header.getAttribute('aria-expanded')) === 'true';
+      if (expanded !== wanted(await header.innerText())) {
+        wrong += 1;
+        await header.click();
+      }
+    }
+    if (wrong === 0) return;
+    await page.waitForTimeout(300);
   }
+  throw new Error(`the sidebar would not show only the ${title} view`);
 }
 
 /** Tree rows whose label matches; scoped to a view when given. */

@@ -50,8 +50,9 @@ export function nodeText(node: TopologyNodeData): NodeText {
     case 'host':
       return { lines: [`host network namespace · ${node.detail}`], bold: true };
     case 'netns':
-      // A pod's box is named after the pod; any other namespace by its inode (its containers are inside).
-      return { lines: [node.label.startsWith('pod ') ? `${node.label} · ${node.detail}` : node.detail], bold: true };
+      // A pod's box is named after the pod; any other namespace by its inode (its containers are
+      // inside). What a pod's members share with its sandbox stays in the detail (the selection bar).
+      return { lines: [node.label.startsWith('pod ') ? `${node.label} · ${node.detail.split(' · ')[0]}` : node.detail.split(' · ')[0]!], bold: true };
     case 'container':
       return { lines: [node.state === 'running' ? node.label : `${node.label} · ${node.state}`], bold: true };
     case 'process':
