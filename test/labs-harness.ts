@@ -23,7 +23,8 @@ import { RESERVATIONS_DIRECTORY } from '../agent/labs/networks';
 import { LabStateStore } from '../agent/labs/state';
 import type { LabNetwork } from '../agent/labs/template';
 import type { LabFeature, LabKind } from '../agent/protocol/labs';
-import { hostLinkNames, leftovers, NONE_LEFT, removeBridgeIfCreated } from './helpers/kernel-witness';
+import { containersOfRootsBeneath } from '../agent/labs/host-leftovers';
+import { cgroupDirsNamed, hostLinkNames, leftovers, NONE_LEFT, removeBridgeIfCreated } from './helpers/kernel-witness';
 import { AGENT_BUNDLE, ensureBuilt } from './helpers/service';
 
 export const LABS_DIRECTORY = join(__dirname, '..', 'labs');
@@ -125,6 +126,7 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
       const missing = (lab.requires ?? []).filter((feature) => !features.has(feature));
       if (missing.length > 0) context.skip(`needs runtime features not available yet: ${missing.join(', ')}`);
 
+      const learnerRun = new Set<string>();
       try {
         await engine.start(lab.id);
         const unsolved = await engine.check(lab.id);
@@ -150,6 +152,8 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
         for (const [index, answer] of answers.entries()) {
           await engine.reset(lab.id);
           const report = await engine.tryAnswer(lab.id, index);
+          // containers an answer ran under a state root of its own in the work directory (--root {{workdir}}/…)
+          for (const { ids } of containersOfRootsBeneath(engine.workdir(lab.id))) for (const id of ids) learnerRun.add(id);
           const failed = JSON.stringify(report.checks.filter((check) => !check.passed));
           if (answer.verdict === 'right') expect(report.score, `right answer "${answer.why}" — ${failed}`).toBe(report.max);
           else if (answer.score !== undefined) expect(report.score, `wrong answer "${answer.why}" — ${failed}`).toBe(answer.score);
@@ -185,6 +189,8 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
         expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
         expect(bridgesLeftBy(stateRoot, bridges)).toEqual([]);
         expect(existsSync(engine.workdir(lab.id))).toBe(false);
+        // ...and so is every cgroup of the containers an answer ran under a root of its own there
+        expect([...learnerRun].filter((id) => cgroupDirsNamed(id).length > 0)).toEqual([]);
       } catch (error) {
         // one lab's failure must not leave its containers to fail the labs after it
         await engine.stop(lab.id).catch(() => undefined);

@@ -4,10 +4,13 @@
  * removes it by what the lab file names (cleanup.netns, cleanup.links) and by where it lives:
  * processes whose root directory is inside the lab's work directory are killed, and whatever is
  * mounted beneath the work directory in the host's mount namespace (a wrong answer's `mount -t
- * proc` without `--mount`) is detached before the directory is deleted.
+ * proc` without `--mount`) is detached before the directory is deleted. Containers the learner ran
+ * with a state root of their own inside it (`containers-lab --root {{workdir}}/traced run …`) are
+ * removed by that root's CLI: their cgroups, mounts and links are on the host, not in the directory.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { readMountinfoEntries } from '../inspect/mountinfo';
 
 const quietly = (program: string, args: string[]): void => {
@@ -54,4 +57,32 @@ export function removeNamedNetns(names: readonly string[]): void {
 
 export function removeHostLinks(names: readonly string[]): void {
   for (const name of names) if (name && existsSync(`/sys/class/net/${name}`)) quietly('ip', ['link', 'delete', name]);
+}
+
+/** State roots inside `directory` (up to two levels down) that hold containers: each has containers/<id>/. */
+function stateRootsBeneath(directory: string, depth = 2): string[] {
+  if (depth === 0 || !existsSync(directory)) return [];
+  const roots: string[] = [];
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const path = join(directory, entry.name);
+    const containers = join(path, 'containers');
+    if (existsSync(containers) && readdirSync(containers).length > 0) roots.push(path);
+    else roots.push(...stateRootsBeneath(path, depth - 1));
+  }
+  return roots;
+}
+
+/** The containers of each state root inside `directory`: their ids, by root. */
+export function containersOfRootsBeneath(directory: string): { root: string; ids: string[] }[] {
+  return stateRootsBeneath(directory).map((root) => ({ root, ids: readdirSync(join(root, 'containers')) }));
+}
+
+/** Removes (forced) every container of every state root inside `directory`, with `cli` (the containers-lab command). */
+export async function removeContainersOfRootsBeneath(directory: string, cli: string): Promise<void> {
+  for (const { root, ids } of containersOfRootsBeneath(directory)) {
+    await new Promise<void>((resolve) => {
+      execFile('sh', ['-c', `${cli} --root "$0" rm -f "$@"`, root, ...ids], { timeout: 60_000 }, () => resolve());
+    });
+  }
 }

@@ -15,9 +15,9 @@ import { LabError } from '../errors';
 import { removeBridge } from '../runtime/network';
 import type { LabContext } from './context';
 import type { LabDefinition, SolutionStep } from './format';
-import type { LabNetwork } from './template';
+import { labCli, type LabNetwork } from './template';
 import { readPodManifest } from '../pods/manifest/read';
-import { killProcessesRootedIn, removeHostLinks, removeNamedNetns, unmountBeneath } from './host-leftovers';
+import { killProcessesRootedIn, removeContainersOfRootsBeneath, removeHostLinks, removeNamedNetns, unmountBeneath } from './host-leftovers';
 import { removeLabNodes } from './nodes';
 
 const NAME_OPTION = /--name[= ](\S+)/;
@@ -117,6 +117,7 @@ export async function teardownLab(context: LabContext, networks: readonly LabNet
   const named = (names: string[] | undefined): string[] => (names ?? []).filter((name) => !name.includes('‹'));
   // The lab's nodes (their containers, agents and namespaces), as its work directory records them.
   await removeLabNodes(context.workdir);
+  await removeContainersOfRootsBeneath(context.workdir, labCli());
   removeNamedNetns(named(lab.cleanup?.netns));
   removeHostLinks(named(lab.cleanup?.links));
   await stopLabDaemons(context);
