@@ -117,10 +117,10 @@ export async function teardownLab(context: LabContext, networks: readonly LabNet
   const named = (names: string[] | undefined): string[] => (names ?? []).filter((name) => !name.includes('‹'));
   // The lab's nodes (their containers, agents and namespaces), as its work directory records them.
   await removeLabNodes(context.workdir);
-  await removeContainersOfRootsBeneath(context.workdir, labCli());
   removeNamedNetns(named(lab.cleanup?.netns));
   removeHostLinks(named(lab.cleanup?.links));
   await stopLabDaemons(context);
+  await removeContainersOfRootsBeneath(context.workdir, labCli());
   await killProcessesRootedIn(context.workdir);
   unmountBeneath(context.workdir);
   await removeLabImages(context);
