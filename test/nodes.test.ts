@@ -240,9 +240,17 @@ describe('overlay mode', () => {
     expect(await ping(a, 'a1', ips.b1!)).toBe(0);
   }, 60_000);
 
-  test('mode none removes everything either mode made', async () => {
+  test('mode none removes everything either mode made, and nothing of another agent on the same host', async () => {
+    // A route with the agents' protocol number that another agent on node A made (a second state
+    // root beside the service, as the lab VM's tests run): not this agent's to remove.
+    const othersSubnet = '10.77.189.0/24';
+    a.host('ip', ['route', 'add', othersSubnet, 'via', B.address, 'proto', '77']);
     for (const node of [a, b]) {
       await ok(node, ['node', 'mode', 'none']);
+      if (node === a) {
+        expect(agentRoutes(a)).toEqual([expect.objectContaining({ dst: othersSubnet, gateway: B.address })]);
+        a.host('ip', ['route', 'del', othersSubnet]);
+      }
       expectNothingOfNodes(node);
     }
     expect(mtuInside(await pidOf(a, 'a1'))).toBe(1500);

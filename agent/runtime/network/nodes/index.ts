@@ -13,8 +13,10 @@
  *
  * In both modes the agent's nftables table lets the peers' subnets pass unmasqueraded (and, while
  * it has rules, keeps ip_forward on: ../ports/). Everything made is the agent's own and found again
- * exactly: routes by their protocol number (77), entries by the peers in the state file
- * (./state.ts), the device by its name. Switching modes first removes everything the old mode
+ * exactly: routes by their protocol number (77) and a peer's subnet, entries by the peers in the
+ * state file (./state.ts), the device by its name. The protocol number alone is not enough: a second
+ * agent on the same host (another state root, as the lab VM's tests run beside its service) marks
+ * its routes with it too, and they are not this agent's to remove. Switching modes first removes everything the old mode
  * made; removing a node removes its route and entries, and the device with the last peer. At
  * start the agent removes what it finds of its own and makes it again from the state file.
  * A change that fails half-way is undone before its one-line error; the state file changes last.
@@ -97,10 +99,11 @@ function build(host: RouteSocket, state: NodesState, context: NodeContext): void
   for (const peer of state.nodes) buildPeer(host, state, context, peer);
 }
 
-/** Removes everything of the agent's: each peer's entries, any route with its protocol, the device, the node rules. */
+/** Removes everything of the agent's: each peer's entries and route (of its protocol, to that peer's subnet), the device, the node rules. */
 function teardown(host: RouteSocket, state: NodesState, context: NodeContext): void {
   for (const peer of state.nodes) teardownPeer(host, state, peer);
-  for (const route of agentRoutes(host)) deleteRoute(host, route.dst);
+  const peerSubnets = new Set(state.nodes.map((peer) => peer.subnet));
+  for (const route of agentRoutes(host)) if (peerSubnets.has(route.dst)) deleteRoute(host, route.dst);
   if (state.overlay) removeOverlayDevice(host, state.overlay, context.containers());
   state.overlay = null;
   setPeerRules(context.bridge.subnet, []);
