@@ -141,6 +141,24 @@ if [ "$(cat "$UNIT" 2>/dev/null)" != "$unit_text" ]; then
   changed=1
   log "installed $UNIT"
 fi
+# Several nodes: each its own container subnet (Kubernetes' per-node pod CIDR), so that an address
+# names one container on one node — lab1 10.77.1.0/24, lab2 10.77.2.0/24, … A drop-in, not the unit:
+# the extension rewrites the unit when it installs an agent of its own, and the subnet must stay.
+DROP_IN=/etc/systemd/system/containers-lab.service.d/node-subnet.conf
+node_index=
+if [ "${LAB_NODES:-1}" -gt 1 ] && [[ "${LAB_NODE_NAME:-}" =~ ^lab([0-9]+)$ ]]; then
+  node_index=${BASH_REMATCH[1]}
+  drop_in_text=$(printf '%s\n' '# This node'"'"'s container subnet (vm/provision.sh): no two nodes of the lab share one.' \
+    '# Its routes to the peers go via the private network: started once that network is up.' \
+    '[Unit]' 'Wants=network-online.target' 'After=network-online.target' \
+    '[Service]' "Environment=CONTAINERS_LAB_SUBNET=10.77.$node_index.0/24")
+  if [ "$(cat "$DROP_IN" 2>/dev/null)" != "$drop_in_text" ]; then
+    mkdir -p "$(dirname "$DROP_IN")"
+    printf '%s\n' "$drop_in_text" >"$DROP_IN"
+    changed=1
+    log "container subnet of $LAB_NODE_NAME: 10.77.$node_index.0/24 ($DROP_IN)"
+  fi
+fi
 # `systemctl enable` only makes symlinks, so it works in an image too; starting needs a running systemd.
 systemctl enable containers-lab.service >/dev/null 2>&1
 if [ "$IN_IMAGE" != 1 ] && [ -d /run/systemd/system ]; then
@@ -150,5 +168,19 @@ if [ "$IN_IMAGE" != 1 ] && [ -d /run/systemd/system ]; then
   fi
   systemctl is-active --quiet containers-lab.service || fail "the agent service did not start: journalctl -u containers-lab"
   log "agent service running (pid $(systemctl show -p MainPID --value containers-lab.service), $AGENT_DIR)"
+fi
+# 7. Several nodes: every other node is a peer, joined in routed mode (a route to its subnet via its
+#    address on the private network), so a container on lab1 reaches one on lab2 by its own address.
+#    `containers-lab node mode overlay` switches to VXLAN; `containers-lab node ls` shows them.
+if [ -n "$node_index" ] && [ "$IN_IMAGE" != 1 ] && [ -d /run/systemd/system ]; then
+  prefix=${LAB_NETWORK_PREFIX:-192.168.56}
+  known=$(containers-lab node ls --json)
+  for ((peer = 1; peer <= LAB_NODES; peer++)); do
+    [ "$peer" = "$node_index" ] && continue
+    grep -q "\"name\": *\"lab$peer\"" <<<"$known" && continue
+    containers-lab node add "lab$peer" "$prefix.$((10 + peer))" "10.77.$peer.0/24" >/dev/null
+    log "peer lab$peer: $prefix.$((10 + peer)), containers 10.77.$peer.0/24"
+  done
+  grep -q '"mode": *"routed"' <<<"$known" || grep -q '"mode": *"overlay"' <<<"$known" || containers-lab node mode routed >/dev/null
 fi
 log "done: $(hostname) is a lab host${LAB_NODE_NAME:+ (node $LAB_NODE_NAME of ${LAB_NODES:-1})}"
