@@ -174,6 +174,8 @@ fi
 #    `containers-lab node mode overlay` switches to VXLAN; `containers-lab node ls` shows them.
 if [ -n "$node_index" ] && [ "$IN_IMAGE" != 1 ] && [ -d /run/systemd/system ]; then
   prefix=${LAB_NETWORK_PREFIX:-192.168.56}
+  # through the service (it announces the change to connected clients): wait for its socket
+  for _ in $(seq 1 30); do [ -S /run/containers-lab/agent.sock ] && break; sleep 1; done
   known=$(containers-lab node ls --json)
   for ((peer = 1; peer <= LAB_NODES; peer++)); do
     [ "$peer" = "$node_index" ] && continue
