@@ -81,9 +81,16 @@ describe('the Anatomy view\'s cgroup numbers', () => {
     }
     const sleepers = runtime.exec({ id: record.id, args: ['sh', '-c', 'sleep 30 & sleep 30 & sleep 30 & wait'] });
     try {
-      await waitFor(() => sample(history).pids, (pids) => pids >= before + 3, 5_000);
+      // three sleepers and their shell, forked one after another: wait until the count stops moving
+      let previous = -1;
+      let since = Date.now();
+      await waitFor(() => {
+        const pids = sample(history).pids;
+        if (pids !== previous) [previous, since] = [pids, Date.now()];
+        return Date.now() - since >= 250 ? pids : -1;
+      }, (pids) => pids >= before + 3, 5_000);
       const after = history.list().at(-1)!.pids;
-      expect(after).toBeGreaterThanOrEqual(before + 3); // three sleepers (and their shell)
+      expect(after).toBeGreaterThanOrEqual(before + 3);
       expect(Number(readFileSync(record.cgroup!.files.pidsCurrent!, 'utf8').trim())).toBe(after);
     } finally {
       sleepers.kill('SIGKILL');
