@@ -25,7 +25,7 @@ fi
 PACKAGES=(busybox-static iproute2 iputils-ping util-linux procps nftables strace runc crun openssh-server
   qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
   vagrant vagrant-libvirt shellcheck
-  docker-registry skopeo apache2-utils openssl attr umoci containerd)
+  docker-registry skopeo apache2-utils openssl attr umoci containerd conntrack)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
