@@ -208,6 +208,13 @@ export interface CheckParamsByKind {
    * fetches its page over HTTP.
    */
   'cross-node': { node: string; from: string; toNode: string; to: string; port?: number; contains?: string; size?: number; tunnel?: string };
+  /**
+   * A lab node's routing table, read in its namespace: a route to exactly `to` (a subnet) via the
+   * gateway `via`, whoever made it; with `noVxlan`, the node has no VXLAN device at all.
+   */
+  'node-route': { node: string; to: string; via: string; noVxlan?: boolean };
+  /** A lab node's sysctl (sysctl(8)'s dotted name), read from /proc/sys inside its network namespace. */
+  'node-sysctl': { node: string; key: string; value: string };
 }
 
 export type CheckKind = keyof CheckParamsByKind;
@@ -217,7 +224,7 @@ export const CHECK_KINDS: readonly CheckKind[] = [
   'interface', 'route', 'reachable', 'process-tree', 'capabilities', 'unchanged', 'command', 'http', 'listening', 'init-step', 'written-by',
   'overlay-lowers', 'opaque-dir',
   'cpu-share', 'freezer', 'netns', 'host-process', 'trace', 'host-http', 'pod', 'qos', 'probe',
-  'registry-image', 'containerd-task', 'cross-node',
+  'registry-image', 'containerd-task', 'cross-node', 'node-route', 'node-sysctl',
 ];
 
 export type CheckSpec = {

@@ -41,6 +41,8 @@ import { checkProbe } from './probe';
 import { checkRegistryImage } from './registry-image';
 import { checkContainerdTask } from './containerd-task';
 import { checkCrossNode } from './cross-node';
+import { checkNodeRoute } from './node-route';
+import { checkNodeSysctl } from './node-sysctl';
 
 type CheckRunner<K extends CheckKind> = (params: CheckParamsByKind[K], context: LabContext) => void | Promise<void>;
 
@@ -80,6 +82,8 @@ export const CHECKS: { [K in CheckKind]: CheckRunner<K> } = {
   'registry-image': checkRegistryImage,
   'containerd-task': checkContainerdTask,
   'cross-node': checkCrossNode,
+  'node-route': checkNodeRoute,
+  'node-sysctl': checkNodeSysctl,
 };
 
 export { CheckFailed } from './outcome';
