@@ -137,6 +137,8 @@ export interface CheckParamsByKind {
     pod: string; absent?: boolean; phase?: PodPhase; source?: 'static' | 'api';
     container?: string; state?: 'running' | 'waiting' | 'terminated'; reason?: string; exitCode?: number; ready?: boolean; restartsAtMost?: number;
     initOrder?: string[];
+    /** The spec the engine runs has a hostAliases entry for `ip` naming `hostname` (kubelet-written, not an edit inside the container). */
+    hostAlias?: { ip: string; hostname: string };
   };
   /** The pod's QoS class, from the agent and from the kernel: each app container's cgroup under kubepods[/burstable|/besteffort]/pod<uid>, its oom_score_adj. */
   qos: { pod: string; qosClass: QosClass };

@@ -54,6 +54,14 @@ export function checkPod(params: CheckParamsByKind['pod'], context: LabContext):
     if (params.ready !== undefined) failIf(status.ready !== params.ready, `${where} is ${status.ready ? '' : 'not '}ready (${stateWord(status.state)})`);
     if (params.restartsAtMost !== undefined) failIf(status.restartCount > params.restartsAtMost, `${where} restarted ${status.restartCount} times`);
   }
+  if (params.hostAlias !== undefined) {
+    // The kubelet writes /etc/hosts from the spec for every new pod; a line added from inside is
+    // lost when the pod is made again. So the alias must be in the spec the engine runs.
+    const spec = pod.manifest['spec'] as { hostAliases?: { ip?: string; hostnames?: string[] }[] } | undefined;
+    const { ip, hostname } = params.hostAlias;
+    const found = (spec?.hostAliases ?? []).some((alias) => alias.ip === ip && (alias.hostnames ?? []).includes(hostname));
+    failIf(!found, `pod "${params.pod}" has no hostAliases entry for ${ip} naming ${hostname} in its spec`);
+  }
   if (params.initOrder !== undefined) {
     const inits = pod.status.initContainerStatuses;
     const names = inits.map((entry) => entry.name);
