@@ -5,11 +5,11 @@
  * tool layer) is pushed to Debian's docker-registry on 127.0.0.1, then
  *   Pull Image… → the Images view shows repo:tag with the registry's digest, its layers base first;
  *   Run Image…  → a container of it; its Files node shows each entry's layer, the whiteout and the
- *                 opaque directory; a file opens read-only with the container's bytes; Download… is offered;
+ *                 opaque directory; a file opens read-only with the container's bytes; Download… saves it;
  *   Remove Image → refused in one line while the container stands on it, done once it is gone.
  * Every claim is checked against the agent's own answers and the layer directories on disk.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,7 +109,7 @@ describe.skipIf(!tools)('Images view and Files in a real VS Code', () => {
     await waitForTreeItem(pane, containerName);
   });
 
-  it('the Files node shows each entry\'s layer, the whiteout and the opaque directory; a file opens read-only; Download… is on its row', async () => {
+  it('the Files node shows each entry\'s layer, the whiteout and the opaque directory; a file opens read-only; Download… saves its bytes where the user says', async () => {
     const { page } = session;
     await focusPane(page, 'Containers');
     const pane = viewPane(page, 'Containers');
@@ -145,9 +145,29 @@ describe.skipIf(!tools)('Images view and Files in a real VS Code', () => {
     expect((await editor.innerText()).trim()).toBe('new');
     await screenshot(page, 'images-03-open-file');
 
-    // Download… is offered on the row (its inline action); the save dialog itself is VS Code's.
+    // Download… on the row (its inline action): VS Code's save dialog (in the browser, its own
+    // path box) takes where to, and the container's bytes land there.
     await file.hover();
-    await file.locator('.action-label[aria-label="Download…"]').waitFor({ state: 'visible', timeout: 10_000 });
+    const download = file.locator('.action-label[aria-label="Download…"]');
+    await download.waitFor({ state: 'visible', timeout: 10_000 });
+    await download.click();
+    const destination = join(scratch, 'downloaded-new.txt');
+    const dialog = page.locator('.quick-input-widget');
+    await dialog.waitFor({ state: 'visible', timeout: 30_000 });
+    const pathBox = dialog.locator('input[type="text"]').first();
+    await pathBox.focus();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type(destination);
+    // The dialog lists each directory as the path is typed and takes no Enter while it is busy.
+    for (let attempt = 0; attempt < 5 && (await dialog.isVisible()); attempt++) {
+      await expect.poll(() => pathBox.inputValue()).toBe(destination);
+      await page.keyboard.press('Enter');
+      await dialog.waitFor({ state: 'hidden', timeout: 2_000 }).catch(() => undefined);
+    }
+    await expect
+      .poll(() => (existsSync(destination) ? readFileSync(destination, 'utf8') : null), { timeout: 30_000, message: `the download never arrived:\n${session.diagnostics()}` })
+      .toBe('new\n');
+    await screenshot(page, 'images-03b-downloaded');
   });
 
   it('Remove Image is refused in one line while the container uses it, and removes it once the container is gone', async () => {
