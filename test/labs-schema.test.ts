@@ -65,6 +65,14 @@ describe('the mock exams', () => {
     }
   });
 
+  test('the exercises outside the exams are weighted like the CKA too: each domain within 3 points of its share', () => {
+    const exercises = loadLabs(LABS_DIRECTORY).filter((lab) => lab.kind === 'exercise' && !lab.id.startsWith('mock-exam'));
+    const share: Record<string, number> = {};
+    for (const lab of exercises) share[lab.domain] = (share[lab.domain] ?? 0) + 100 / exercises.length;
+    expect(Object.keys(share).sort()).toEqual(Object.keys(CKA).sort());
+    for (const [domain, weight] of Object.entries(CKA)) expect(Math.abs(share[domain]! - weight), `${domain}: ${share[domain]!.toFixed(1)}% of ${exercises.length} exercises`).toBeLessThanOrEqual(3);
+  });
+
   test('two exams, no container or pod of one in the other', () => {
     expect(exams.map((lab) => lab.id)).toEqual(['mock-exam', 'mock-exam-b']);
     const names = exams.map((lab) => new Set(lab.checks.flatMap((check) => Object.entries(check.params)
