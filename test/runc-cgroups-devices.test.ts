@@ -6,7 +6,8 @@
  *     container — Cpus_allowed_list of its first process and of an exec'd one;
  *   - memory.kernel: accepted and ignored, with one warning in runc's log;
  *   - linux.devices: the nodes' type, major:minor, mode and owner as `stat` inside the container
- *     sees them, the device cgroup letting the container open the listed node, and what is refused.
+ *     sees them (under a user namespace too), the device cgroup letting the container open the
+ *     listed node, and what is refused.
  * Nothing is left behind: the cgroups (of the nested cgroupsPath too), state directories.
  * (cgroup v2's cpuset is checked at plan level in config-fields.test.ts: this hybrid host's cgroup2
  * hierarchy offers no cpuset controller.)
@@ -130,6 +131,24 @@ test('linux.devices: nodes of each type with their numbers, mode and owner insid
   // let it through (runc's default rules start with "deny all": without the node's rule, EPERM).
   expect(result.stderr).toMatch(/cat: can't open '\/dev\/lab-char': No such device\n$/);
   expect(result.status).toBe(1);
+  expect(cgroupDirsNamed(id)).toEqual([]);
+});
+
+test('linux.devices under a user namespace: the agent makes the node from outside, its owner the document\'s ids as the container sees them', () => {
+  const id = newId('userns');
+  const bundle = makeBundle(join(work, 'userns'), join(work, 'images'), (spec) => {
+    spec.process!.args = ['sh', '-c', 'stat -c "%n %F %t:%T %a %u:%g" /dev/lab-null; echo hi > /dev/lab-null && echo wrote'];
+    spec.linux!.namespaces!.push({ type: 'user' });
+    spec.linux!.uidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    spec.linux!.gidMappings = [{ containerID: 0, hostID: 200000, size: 65536 }];
+    // sysfs and the cgroup tree belong to the host's user namespace: not part of this check.
+    spec.mounts = spec.mounts!.filter((mount) => mount.destination !== '/sys' && mount.destination !== '/sys/fs/cgroup');
+    spec.linux!.devices = [{ path: '/dev/lab-null', type: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 5, gid: 6 }];
+  });
+  const result = runc(root, ['run', '--bundle', bundle, id]);
+  expect(result.stderr).toBe('');
+  expect(result.stdout).toBe('/dev/lab-null character special file 1:3 666 5:6\nwrote\n');
+  expect(result.status).toBe(0);
   expect(cgroupDirsNamed(id)).toEqual([]);
 });
 
