@@ -323,8 +323,11 @@ export function createV1Cgroup(
       if (!makeCgroupDirectory(directory, floor)) throw conflict(`cgroup ${directory} already exists`);
       created.push(directory);
     }
-    // Before anything else: a cpuset without CPUs or memory nodes accepts no task.
-    if (directories.cpuset) fillCpusetFromParents(directories.cpuset, floors[directories.cpuset]!);
+    // Before anything else: a cpuset without CPUs or memory nodes accepts no task. (Where cpuset
+    // shares a hierarchy with a managed controller — "cpu,cpuset" — every container is in it.)
+    const cpusetHierarchy = hierarchyFor(layout, 'cpuset');
+    const cpusetDirectory = cpusetHierarchy && Object.entries(directories).find(([controller]) => cpusetHierarchy.controllers.includes(controller))?.[1];
+    if (cpusetDirectory) fillCpusetFromParents(cpusetDirectory, floors[cpusetDirectory]!);
     cgroup.setLimits(limits);
     if (devices) {
       // Both where both exist: the kernel checks the eBPF programs and the v1 list alike.
