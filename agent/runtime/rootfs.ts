@@ -4,7 +4,7 @@
  * Inside the container's fresh mount namespace (a copy of the host's mount table) the agent:
  *   1. makes every mount private, so nothing done here propagates back to the host;
  *   2. mounts the overlay at <container>/merged and the config's mounts below it — tmpfs /dev
- *      with its devices, devpts, /dev/shm, sysfs, /tmp, mqueue;
+ *      with its devices, devpts, /dev/shm, sysfs, /tmp, mqueue — and makes linux.devices' nodes;
  *   3. lets the container's first process mount /proc itself: a proc mount shows the PID
  *      namespace of the process that mounts it, and only that process is inside it;
  *   4. pivot_root(2) into merged: the old root is stacked beneath the new one and detached with
@@ -25,6 +25,7 @@ import { chroot, mount, pivotRoot, umount } from '../kernel/mounts';
 import { readMountinfoEntries } from '../inspect/mountinfo';
 import { configFieldError } from '../oci/validate';
 import { populateDev } from './devices';
+import { createDeviceNodes } from './device-nodes';
 import { parseMountOptions } from './mount-options';
 import { mountOverlay } from './overlay';
 import { hostIdFor } from './user-namespace';
@@ -64,6 +65,7 @@ export function assembleRootfs(spec: OciSpec, layers: RootfsRecord | { bundle: s
     if (m.destination === '/dev') devMounted = true;
   }
   if (devMounted) populateDev(join(root, 'dev'));
+  createDeviceNodes(spec, root);
 }
 
 function ensureDirectory(path: string): void {
