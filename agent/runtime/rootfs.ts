@@ -4,9 +4,10 @@
  * Inside the container's fresh mount namespace (a copy of the host's mount table) the agent:
  *   1. makes every mount private, so nothing done here propagates back to the host;
  *   2. mounts the overlay at <container>/merged and the config's mounts below it — tmpfs /dev
- *      with its devices, devpts, /dev/shm, sysfs, /tmp, mqueue;
- *   3. lets the container's first process mount /proc itself: a proc mount shows the PID
- *      namespace of the process that mounts it, and only that process is inside it;
+ *      with its devices, devpts, /dev/shm, sysfs, /tmp, mqueue — in config.json's order;
+ *   3. lets the container's first process mount /proc itself, at its place in that order (the
+ *      agent stops before it and goes on after): a proc mount shows the PID namespace of the
+ *      process that mounts it, and only that process is inside it;
  *   4. pivot_root(2) into merged: the old root is stacked beneath the new one and detached with
  *      umount2(MNT_DETACH). Unlike chroot(2), which only changes where "/" resolves for one
  *      process, the host's tree is then unreachable from the mount namespace altogether;
@@ -37,11 +38,31 @@ export function isChildMount(m: OciMount): boolean {
 }
 
 /**
- * Step 1-2: run inside the container's mount namespace (and its net/ipc namespaces, for sysfs/mqueue).
- * The root is an overlay over image layers, or an OCI bundle's own directory, which is bind
- * mounted onto itself: pivot_root needs the new root to be a mount point.
+ * config.json's mounts around the one the first process makes itself (/proc): the kernel lists
+ * mounts in the order they are made, and the runtime-spec wants them made in the config's order,
+ * so the agent mounts those before /proc, lets the child mount /proc, then mounts the rest.
+ * Without a proc mount everything is `beforeProc`.
  */
-export function assembleRootfs(spec: OciSpec, layers: RootfsRecord | { bundle: string }, cgroup: CgroupRecord | null = null, beforeOverlay: () => void = () => {}): void {
+export interface MountPhases {
+  beforeProc: OciMount[];
+  proc: OciMount | null;
+  afterProc: OciMount[];
+}
+
+export function mountPhases(spec: OciSpec): MountPhases {
+  const mounts = spec.mounts ?? [];
+  const at = mounts.findIndex(isChildMount);
+  if (at < 0) return { beforeProc: [...mounts], proc: null, afterProc: [] };
+  return { beforeProc: mounts.slice(0, at), proc: mounts[at]!, afterProc: mounts.slice(at + 1) };
+}
+
+/**
+ * Steps 1-2 up to /proc: run inside the container's mount namespace (and its net/ipc namespaces,
+ * for sysfs/mqueue). The root is an overlay over image layers, or an OCI bundle's own directory,
+ * which is bind mounted onto itself: pivot_root needs the new root to be a mount point. Returns
+ * the root as the agent sees it. The directory /proc goes on is made here, for the child.
+ */
+export function assembleRootfs(spec: OciSpec, layers: RootfsRecord | { bundle: string }, cgroup: CgroupRecord | null = null, beforeOverlay: () => void = () => {}): string {
   mount(null, '/', null, MS_REC | MS_PRIVATE);
   let root: string;
   if ('bundle' in layers) {
@@ -53,17 +74,26 @@ export function assembleRootfs(spec: OciSpec, layers: RootfsRecord | { bundle: s
     beforeOverlay();
     mountOverlay(layers);
   }
-  let devMounted = false;
-  for (const m of spec.mounts ?? []) {
-    if (isChildMount(m)) {
-      ensureDirectory(join(root, m.destination));
-      continue;
-    }
+  const { beforeProc, proc } = mountPhases(spec);
+  mountEach(root, beforeProc, cgroup);
+  if (proc) ensureDirectory(join(root, proc.destination));
+  return root;
+}
+
+/**
+ * Step 2 after /proc, once the child has mounted it: the config's remaining mounts, then the
+ * devices of a /dev the config mounts (files bind mounted onto a fresh tmpfs, whichever phase it was in).
+ */
+export function finishRootfs(spec: OciSpec, root: string, cgroup: CgroupRecord | null = null): void {
+  mountEach(root, mountPhases(spec).afterProc, cgroup);
+  if ((spec.mounts ?? []).some((m) => m.destination === '/dev' && !isChildMount(m))) populateDev(join(root, 'dev'));
+}
+
+function mountEach(root: string, mounts: readonly OciMount[], cgroup: CgroupRecord | null): void {
+  for (const m of mounts) {
     if (m.type === 'cgroup' || m.type === 'cgroup2') mountCgroupTree(join(root, m.destination), cgroup, parseMountOptions(m.options).flags);
     else mountInto(root, m);
-    if (m.destination === '/dev') devMounted = true;
   }
-  if (devMounted) populateDev(join(root, 'dev'));
 }
 
 function ensureDirectory(path: string): void {
