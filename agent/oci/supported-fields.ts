@@ -63,7 +63,8 @@
  *                                                   namespace (runtime/sysctl.ts); others refused
  *  linux.seccomp                          applied   runtime/seccomp.ts; flags other than TSYNC and a
  *                                                   listenerPath (SCMP_ACT_NOTIFY) refused
- *  linux.rootfsPropagation                applied   "rprivate" (what every container gets); others refused
+ *  linux.rootfsPropagation                applied   runtime/rootfs.ts rootPropagation: private (the default),
+ *                                                   slave, shared, unbindable and their r… forms
  *  linux.maskedPaths/readonlyPaths        applied   runtime/rootfs.ts restrictPaths
  *  linux.mountLabel                       refused   no SELinux here
  *  linux.personality                      applied   personality(2), domain LINUX/LINUX32; flags refused
@@ -80,6 +81,7 @@ import { cgroupsPathProblem, placementFrom, type CgroupHost } from '../runtime/c
 import { resourcePlanFor, type ResourceWrite } from '../runtime/cgroups/resource-files';
 import { hostProcessFacts, processSettingsFor, type ProcessFacts, type ProcessSettings } from '../runtime/process/process-settings';
 import { sysctlPlanFor, type SysctlWrite } from '../runtime/sysctl';
+import { ROOTFS_PROPAGATIONS } from '../runtime/rootfs';
 import { hostIdFor } from '../runtime/user-namespace';
 import { joinedNamespacesFromConfig, namespacesFromConfig } from './from-run-options';
 import { configFieldError } from './validate';
@@ -212,8 +214,8 @@ export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPla
   }
   spec.mounts?.forEach((mount, index) => walk(mount, MOUNT_FIELDS, ['mounts', String(index)]));
   const propagation = spec.linux?.rootfsPropagation;
-  if (propagation !== undefined && propagation !== '' && propagation !== 'rprivate') {
-    throw configFieldError(['linux', 'rootfsPropagation'], `${JSON.stringify(propagation)} is not supported by this runtime: every container's mounts are rprivate`);
+  if (propagation !== undefined && propagation !== '' && !Object.hasOwn(ROOTFS_PROPAGATIONS, propagation)) {
+    throw configFieldError(['linux', 'rootfsPropagation'], `${JSON.stringify(propagation)} is not a propagation (${Object.keys(ROOTFS_PROPAGATIONS).join(', ')})`);
   }
   const flags = (spec.linux?.seccomp as { flags?: string[] } | undefined)?.flags ?? [];
   const flag = flags.find((name) => name !== 'SECCOMP_FILTER_FLAG_TSYNC');

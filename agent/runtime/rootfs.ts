@@ -2,7 +2,8 @@
  * The root filesystem: from an overlay directory to the container's "/".
  *
  * Inside the container's fresh mount namespace (a copy of the host's mount table) the agent:
- *   1. makes every mount private, so nothing done here propagates back to the host;
+ *   1. makes every mount private, so nothing done here propagates back to the host (or, for
+ *      linux.rootfsPropagation "slave", a slave: the host's mounts still reach it, nothing flows back);
  *   2. mounts the overlay at <container>/merged and the config's mounts below it — tmpfs /dev
  *      with its devices, devpts, /dev/shm, sysfs, /tmp, mqueue — in config.json's order;
  *   3. lets the container's first process mount /proc itself, at its place in that order (the
@@ -13,13 +14,14 @@
  *      process, the host's tree is then unreachable from the mount namespace altogether;
  *      (runc's --no-pivot, for a root on a ramdisk where pivot_root refuses: moveRootInto below);
  *   5. hides what must not be seen (maskedPaths: /proc/kcore, …) and makes read-only what must
- *      not be written (readonlyPaths: /proc/sys, …).
+ *      not be written (readonlyPaths: /proc/sys, …); then gives the new root a "shared" or
+ *      "unbindable" linux.rootfsPropagation (a shared root's peer group is the container's own).
  */
 import { chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupRecord, OciMount, OciSpec, RootfsRecord } from '../protocol';
 import { mountCgroupTree } from './cgroup-mount';
-import { MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT } from '../kernel/constants';
+import { MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE, MS_UNBINDABLE } from '../kernel/constants';
 import { chdir } from '../kernel/files';
 import { hasErrno } from '../kernel/errors';
 import { chroot, mount, pivotRoot, umount } from '../kernel/mounts';
@@ -31,6 +33,33 @@ import { mountOverlay } from './overlay';
 import { hostIdFor } from './user-namespace';
 
 export const PROC_MOUNT_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+/** linux.rootfsPropagation's words, as runc reads them ("r…": the mounts beneath too). */
+export const ROOTFS_PROPAGATIONS: Readonly<Record<string, number>> = {
+  private: MS_PRIVATE,
+  rprivate: MS_PRIVATE | MS_REC,
+  slave: MS_SLAVE,
+  rslave: MS_SLAVE | MS_REC,
+  shared: MS_SHARED,
+  rshared: MS_SHARED | MS_REC,
+  unbindable: MS_UNBINDABLE,
+  runbindable: MS_UNBINDABLE | MS_REC,
+};
+
+/**
+ * Where linux.rootfsPropagation acts. Before anything is mounted, the whole namespace becomes
+ * private, or a slave of the host's mounts for "slave"/"rslave" (runc's default; this runtime's
+ * default stays private) — either way nothing made here reaches the host. "shared" and
+ * "unbindable" could not be given there without the root's mounts leaking to the host or
+ * pivot_root refusing a shared parent, so they go on the new "/" once it is the root, as runc does.
+ */
+export function rootPropagation(spec: OciSpec): { whole: number; newRoot: number | null } {
+  const word = spec.linux?.rootfsPropagation ?? '';
+  const flags = Object.hasOwn(ROOTFS_PROPAGATIONS, word) ? ROOTFS_PROPAGATIONS[word] : undefined;
+  if (flags === undefined || (flags & MS_PRIVATE) !== 0) return { whole: MS_REC | MS_PRIVATE, newRoot: null };
+  if ((flags & MS_SLAVE) !== 0) return { whole: MS_REC | MS_SLAVE, newRoot: null };
+  return { whole: MS_REC | MS_PRIVATE, newRoot: flags };
+}
 
 /** Mounts done by the child itself rather than the agent (see step 3). */
 export function isChildMount(m: OciMount): boolean {
@@ -63,7 +92,7 @@ export function mountPhases(spec: OciSpec): MountPhases {
  * the root as the agent sees it. The directory /proc goes on is made here, for the child.
  */
 export function assembleRootfs(spec: OciSpec, layers: RootfsRecord | { bundle: string }, cgroup: CgroupRecord | null = null, beforeOverlay: () => void = () => {}): string {
-  mount(null, '/', null, MS_REC | MS_PRIVATE);
+  mount(null, '/', null, rootPropagation(spec).whole);
   let root: string;
   if ('bundle' in layers) {
     root = layers.bundle;
@@ -194,7 +223,7 @@ export function makeWorkingDirectory(spec: OciSpec): void {
   }
 }
 
-/** Step 5, after pivot_root and once /proc exists. */
+/** Step 5, after pivot_root and once /proc exists; the calling thread's "/" is the container's. */
 export function restrictPaths(spec: OciSpec): void {
   for (const path of spec.linux?.maskedPaths ?? []) {
     if (!existsSync(path)) continue;
@@ -207,4 +236,7 @@ export function restrictPaths(spec: OciSpec): void {
     mount(null, path, null, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC);
   }
   if (spec.root?.readonly) mount(null, '/', null, MS_REMOUNT | MS_BIND | MS_RDONLY);
+  // Last: an unbindable root would refuse the bind mounts of the read-only paths above.
+  const { newRoot } = rootPropagation(spec);
+  if (newRoot !== null) mount(null, '/', null, newRoot);
 }
