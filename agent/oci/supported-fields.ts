@@ -37,11 +37,11 @@
  *  process.ioPriority                     applied   ioprio_set(2)                    ioprio_get(2)
  *  process.apparmorProfile                refused   no AppArmor here
  *  process.selinuxLabel                   refused   no SELinux here
- *  hostname                               applied   sethostname(2) in its own UTS namespace (else refused)
+ *  hostname                               applied   sethostname(2) in its UTS namespace, own or joined (none: refused)
  *  domainname                             applied   kernel.domainname in its own UTS namespace (else refused)
  *  hooks.*                                applied   the six phases, state on stdin, timeouts (runtime/hooks.ts)
  *  annotations                            applied   kept in the record; lab.containers.* are read
- *  linux.namespaces[]                     applied   clone(2) flags; network/ipc/uts may be joined by path
+ *  linux.namespaces[]                     applied   clone(2) flags; network/ipc/uts/pid/mount may be joined by path
  *  linux.namespaces[] type "time"         refused   with linux.timeOffsets
  *  linux.uidMappings/gidMappings          applied   /proc/<pid>/uid_map, gid_map (refused without a userns)
  *  linux.devices[]                        refused   device nodes: mknod in the container (the default rules
@@ -205,7 +205,8 @@ export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPla
     });
   }
 
-  if (spec.hostname !== undefined && spec.hostname !== '' && !own('uts')) throw configFieldError(['hostname'], 'needs a UTS namespace of the container\'s own');
+  // As runc: a UTS namespace joined by path gets the hostname too (whoever shares it sees the change).
+  if (spec.hostname !== undefined && spec.hostname !== '' && !types.includes('uts')) throw configFieldError(['hostname'], 'needs a UTS namespace in linux.namespaces (its own, or one joined by path)');
   spec.linux?.namespaces?.forEach((entry, index) => {
     if (entry.type === 'time') throw configFieldError(['linux', 'namespaces', index], 'is a time namespace: not supported by this runtime');
   });

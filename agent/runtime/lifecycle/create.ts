@@ -335,7 +335,8 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       makeWorkingDirectory(recordedSpec);
       restrictPaths(recordedSpec);
     });
-    if (has('uts') && !joins('uts') && spec.hostname) insideNamespaces(pid, ['uts'], () => sethostname(spec.hostname!));
+    // A joined UTS namespace is named too, as runc does (the container's first process sets it there).
+    if (has('uts') && spec.hostname) insideNamespaces(pid, ['uts'], () => sethostname(spec.hostname!));
     applySysctls(pid, plan.sysctls);
     if (has('mnt') && !joins('mnt')) context.mountNamespaces.hold(id, pid);
 
