@@ -12,7 +12,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * "Destroy Lab VM": it must run last. Vitest's own order (slowest or largest file first) is not a
  * promise, so the order is written here.
  */
-const ORDER = ['lab-vm.vm.ts', 'lab-command.vm.ts'];
+const ORDER = ['lab-vm.vm.ts', 'images-pods.vm.ts', 'lab-command.vm.ts'];
 
 class VmFileOrder extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {

@@ -22,10 +22,11 @@ fi
 # umoci: `npm run bench -- --only images` times skopeo copy + umoci unpack against the agent's pull
 # containerd (with ctr and its runc shim): the containers-lab-runc and host-containers tests start a private containerd
 # strace: the syscall-layer lab (level 24) traces a run with it
+# tcpdump: levels 26 and 27 follow a packet between two lab nodes with it
 PACKAGES=(busybox-static iproute2 iputils-ping util-linux procps nftables strace runc crun openssh-server
   qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
   vagrant vagrant-libvirt shellcheck
-  docker-registry skopeo apache2-utils openssl attr umoci containerd conntrack)
+  docker-registry skopeo apache2-utils openssl attr umoci containerd conntrack tcpdump)
 missing=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -5,7 +5,8 @@
 #      network namespace — its sockets under /run/libvirt are fixed paths — so one VM job at a time;
 #      a second one waits (bounded: LAB_VM_LOCK_WAIT seconds, default 1200), then fails saying so.
 #      A libvirtd or virtlogd already running (a user's lab VM, a leftover) is refused, not shared.
-#   1. install what is missing (scripts/vm-install.sh: Debian packages only) and code-server
+#   1. install what is missing (scripts/vm-install.sh: Debian packages only; scripts/setup-host.sh: the
+#      registry, skopeo and busybox-static the images test builds and serves to the VM) and code-server
 #   2. build the box from Debian packages (vm/build-box.sh; cached, a rerun reuses it)
 #   3. a network namespace of this run's own, where libvirtd and virtlogd are started by hand
 #      (PID 1 here is no systemd) and where everything that talks to the VM runs: vagrant, and the
@@ -97,8 +98,9 @@ lab_vm_lock "scripts/vm-e2e.sh" ||
   broken "another lab VM job held this machine's libvirt for over ${LAB_VM_LOCK_WAIT:-1200} s (lock $LAB_VM_LOCK: $(lab_vm_lock_holder))"
 
 # --- 1. tools ------------------------------------------------------------------------------------
-log "installing what is missing (scripts/vm-install.sh, code-server)"
+log "installing what is missing (scripts/vm-install.sh, scripts/setup-host.sh, code-server)"
 bash scripts/vm-install.sh || broken "installing the Debian packages failed (see above)"
+bash scripts/setup-host.sh >/dev/null || broken "installing the test tools failed (scripts/setup-host.sh, see above)"
 bash scripts/install-code-server.sh >/dev/null || broken "installing code-server failed (see above)"
 if [ ! -f dist/agent/containers-lab.js ]; then npm run --silent build || broken "npm run build failed"; fi
 

@@ -296,8 +296,9 @@ describe('linux.resources beyond the limits (this host: cgroup v1)', () => {
   test('what v1 or this runtime cannot do: one line each, nothing left', async () => {
     if (openCgroupHost().version !== 1) return;
     const with_ = (resources: object): OciSpec => doc((spec) => { Object.assign(spec.linux!.resources!, resources); });
-    expect(await refused(with_({ cpu: { cpus: '0' } }))).toBe('config.json: /linux/resources/cpu/cpus is not supported by this runtime: the cpuset controller is not made for containers');
-    expect(await refused(with_({ memory: { kernel: 64 * MiB } }))).toMatch(/^config\.json: \/linux\/resources\/memory\/kernel is not supported by this runtime: the kernel no longer limits kernel memory/);
+    expect(await refused(with_({ cpu: { cpus: 'all' } }))).toBe('config.json: /linux/resources/cpu/cpus "all" is not a list like "0-3" or "0,2"');
+    // A CPU number beyond the kernel's CPU mask: its ERANGE, once the cgroup exists; undone.
+    expect(await refused(with_({ cpu: { cpus: '4000' } }))).toBe('config.json: /linux/resources/cpu/cpus was refused by the kernel: cpuset.cpus ← "4000" gave ERANGE');
     expect(await refused(with_({ blockIO: { weight: 100 } }))).toMatch(/^config\.json: \/linux\/resources\/blockIO is not supported by this runtime/);
     expect(await refused(with_({ unified: { 'memory.high': '1000000' } }))).toBe('config.json: /linux/resources/unified needs cgroup v2: this host\'s containers use cgroup v1');
     expect(await refused(with_({ hugepageLimits: [{ pageSize: '2MB', limit: 0 }] }))).toMatch(/^config\.json: \/linux\/resources\/hugepageLimits is not supported by this runtime on cgroup v1/);
@@ -352,6 +353,18 @@ describe('cgroup v2: placement and hugepage limits (this host\'s cgroup2 hierarc
       .toThrow(/^config\.json: \/linux\/resources\/memory\/swappiness is not supported by this runtime on cgroup v2 \(v2 has no such file\)$/);
     expect(() => plan((spec) => { spec.linux!.resources!.unified = { 'cgroup.procs': '1' }; })).toThrow(/^config\.json: \/linux\/resources\/unified\/cgroup\.procs is a file the runtime itself drives$/);
     expect(() => plan((spec) => { spec.linux!.resources!.cpu = { shares: 1024 }; })).not.toThrow();
+    // cpuset on v2: the controller must be offered (it is then enabled down to the container, like hugetlb).
+    expect(() => plan((spec) => { spec.linux!.resources!.cpu = { cpus: '0' }; }))
+      .toThrow(/^config\.json: \/linux\/resources\/cpu\/cpus needs the cpuset controller, which this host's cgroup v2 does not offer \(hugetlb\)$/);
+    const { resourcePlanFor } = await resourceFiles();
+    const cpuset = resourcePlanFor({ cpu: { cpus: '0-1', mems: '0' }, memory: { kernel: 64 * MiB, kernelTCP: MiB } }, 2, ['cpuset', 'memory']);
+    expect(cpuset.required).toEqual(['cpuset']);
+    expect(cpuset.writes.map(({ controller, file, value }) => [controller, file, value])).toEqual([['unified', 'cpuset.cpus', '0-1'], ['unified', 'cpuset.mems', '0']]);
+    // Kernel memory: accepted, not written, one warning each (v2 has no kernel TCP limit of its own).
+    expect(cpuset.warnings).toEqual([
+      expect.stringMatching(/^linux\.resources\.memory\.kernel is ignored: this kernel no longer limits kernel memory/),
+      expect.stringMatching(/^linux\.resources\.memory\.kernelTCP is ignored on cgroup v2/),
+    ]);
     expect(sharesToWeight(1024)).toBe(39);
   });
 });
@@ -400,7 +413,10 @@ describe('fields this runtime does not realise: one line naming each, nothing le
     ['process.apparmorProfile', (spec) => { Object.assign(spec.process!, { apparmorProfile: 'docker-default' }); }, 'config.json: /process/apparmorProfile is not supported by this runtime: this host has no AppArmor'],
     ['process.selinuxLabel', (spec) => { Object.assign(spec.process!, { selinuxLabel: 'system_u:system_r:container_t:s0' }); }, /^config\.json: \/process\/selinuxLabel is not supported/],
     ['linux.mountLabel', (spec) => { Object.assign(spec.linux!, { mountLabel: 'system_u:object_r:container_file_t:s0' }); }, /^config\.json: \/linux\/mountLabel is not supported/],
-    ['linux.devices', (spec) => { Object.assign(spec.linux!, { devices: [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }] }); }, /^config\.json: \/linux\/devices is not supported/],
+    ['a linux.devices node outside /dev', (spec) => { Object.assign(spec.linux!, { devices: [{ path: '/etc/fuse', type: 'c', major: 10, minor: 229 }] }); }, 'config.json: /linux/devices/0/path "/etc/fuse" must be a file below /dev/ (no "." or "..")'],
+    ['a linux.devices node that climbs', (spec) => { Object.assign(spec.linux!, { devices: [{ path: '/dev/../etc/x', type: 'p' }] }); }, 'config.json: /linux/devices/0/path "/dev/../etc/x" must be a file below /dev/ (no "." or "..")'],
+    ['a sticky linux.devices node (the schema allows up to 0o1000)', (spec) => { Object.assign(spec.linux!, { devices: [{ path: '/dev/x', type: 'c', major: 1, minor: 3, fileMode: 0o1000 }] }); }, 'config.json: /linux/devices/0/fileMode 1000 (octal) has bits beyond the permissions rwxrwxrwx (0777)'],
+    ['a linux.devices char node without a minor', (spec) => { Object.assign(spec.linux!, { devices: [{ path: '/dev/x', type: 'c', major: 1 }] }); }, 'config.json: /linux/devices/0/minor is required for a character device'],
     ['linux.timeOffsets', (spec) => { Object.assign(spec.linux!, { timeOffsets: { monotonic: { secs: 10, nanosecs: 0 } } }); }, /^config\.json: \/linux\/timeOffsets is not supported/],
     ['a time namespace', (spec) => { spec.linux!.namespaces!.push({ type: 'time' }); }, /^config\.json: \/linux\/namespaces\/\d+ is a time namespace: not supported by this runtime$/],
     ['process.terminal without a devpts at /dev/pts', (spec) => { spec.process!.terminal = true; spec.mounts = spec.mounts!.filter((mount) => mount.destination !== '/dev/pts'); }, "config.json: /process/terminal needs a devpts mount at /dev/pts: the terminal is made in the container's own /dev/pts"],

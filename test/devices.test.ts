@@ -93,6 +93,17 @@ describe('device rules in config.json', () => {
     ]);
     expect(DEFAULTS.map(v1Line)).toContain('c 136:* rwm');
     expect(deviceRulesFromConfig(specWith(undefined))).toBeNull();
+    // run asks for no device node of its own: nothing is added to the rules above.
+    expect(spec.linux!.devices).toBeUndefined();
+  });
+
+  test('each linux.devices node (not a FIFO) is allowed rwm after the document\'s rules, as runc does', () => {
+    const spec = specWith([{ allow: false, access: 'rwm' }]);
+    spec.linux!.devices = [
+      { path: '/dev/fuse', type: 'c', major: 10, minor: 229 }, { path: '/dev/loop7', type: 'b', major: 7, minor: 7 },
+      { path: '/dev/u', type: 'u', major: 4, minor: 64 }, { path: '/dev/pipe', type: 'p' },
+    ];
+    expect(deviceRulesFromConfig(spec)!.map(describeDeviceRule)).toEqual(['deny a', 'allow c 10:229 rwm', 'allow b 7:7 rwm', 'allow c 4:64 rwm']);
   });
 
   test('bad rules are refused with one line naming the field', () => {

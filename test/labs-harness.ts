@@ -11,6 +11,7 @@
  * and says which feature.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openRuntime } from '../agent/runtime/runtime';
@@ -24,7 +25,7 @@ import { LabStateStore } from '../agent/labs/state';
 import type { LabNetwork } from '../agent/labs/template';
 import type { LabFeature, LabKind } from '../agent/protocol/labs';
 import { containersOfRootsBeneath } from '../agent/labs/host-leftovers';
-import { cgroupDirsNamed, hostLinkNames, leftovers, NONE_LEFT, removeBridgeIfCreated } from './helpers/kernel-witness';
+import { bridgePorts, cgroupDirsNamed, hostLinkNames, leftovers, NONE_LEFT, removeBridgeIfCreated } from './helpers/kernel-witness';
 import { AGENT_BUNDLE, ensureBuilt } from './helpers/service';
 
 export const LABS_DIRECTORY = join(__dirname, '..', 'labs');
@@ -94,6 +95,9 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
   beforeAll(async () => {
     useThisCheckoutsCli();
     stateRoot = mkdtempSync(`/tmp/cl-labs-${kind}-`);
+    // The bridge's name is this suite's alone: one already on the host with no port is the leftover
+    // of a run that was killed (a run that ends removes it), and is taken over.
+    if (hostLinkNames().includes(bridge) && bridgePorts(bridge).length === 0) execFileSync('ip', ['link', 'del', bridge]);
     removeSuiteBridge = removeBridgeIfCreated(bridge);
     // The suite's own default network: every bridged container of its labs, pods' sandboxes and
     // the feature probe's included, goes there and not on cl0, which other suites use at the same time.
@@ -114,7 +118,7 @@ export function labSuite(kind: LabKind, bridge: string, subnet: string, only?: (
     removeSuiteBridge();
     // The kernel's word that nothing any of them held is left: cgroups, mounts, processes, links.
     expect(leftovers(stateRoot, [...made].map(([id, pid]) => ({ id, pid })))).toEqual(NONE_LEFT);
-    expect(hostLinkNames()).not.toContain(bridge);
+    expect(hostLinkNames(), `${bridge} is still on the host, its ports: ${bridgePorts(bridge).join(', ') || 'none'}`).not.toContain(bridge);
     rmSync(stateRoot, { recursive: true, force: true });
   });
 

@@ -12,10 +12,12 @@
  * containers — all inside the two namespaces this file makes.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { NodesView } from '../agent/protocol';
-import { ipIn, joinNamespaces, restartNode, startNode, stopNode, type NodeSpec, type RunningNode } from './helpers/two-nodes';
+import { NOTES_ROOT } from '../agent/runtime/network/ports/nft';
+import { ipIn, joinNamespaces, removeNamespaces, restartNode, startNode, stopNode, type NodeSpec, type RunningNode } from './helpers/two-nodes';
 
 const A: NodeSpec = { netns: 'clnd-a', address: '10.77.183.1', bridge: 'clnd0', subnet: '10.77.181.0/24' };
 const B: NodeSpec = { netns: 'clnd-b', address: '10.77.183.2', bridge: 'clnd0', subnet: '10.77.182.0/24' };
@@ -114,9 +116,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const node of [a, b]) if (node) await stopNode(node).catch(() => undefined);
-  for (const spec of [A, B]) execFileSync('ip', ['netns', 'del', spec.netns]);
+  // the agents' notes about each node's netfilter (its ip_forward before NAT) go with the node
+  const notes = [A, B].map((spec) => join(NOTES_ROOT, `net-${statSync(`/run/netns/${spec.netns}`).ino}`));
+  removeNamespaces(A, B);
   const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   expect(left).not.toMatch(/clnd-/);
+  expect(notes.filter((directory) => existsSync(directory))).toEqual([]);
 }, 60_000);
 
 describe('nodes: bad input is one line, nothing changes', () => {

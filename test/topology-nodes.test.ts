@@ -20,7 +20,7 @@ import { layoutTopology } from '../extension/webviews/topology/view/layout';
 import { portRows } from '../extension/views/containers/ports-model';
 import { hasNodes, peerRows, thisNodeRow } from '../extension/views/networks/nodes-model';
 import { labRows } from '../extension/views/lab/model';
-import { joinNamespaces, startNode, stopNode, type NodeSpec, type RunningNode } from './helpers/two-nodes';
+import { joinNamespaces, removeNamespaces, startNode, stopNode, type NodeSpec, type RunningNode } from './helpers/two-nodes';
 
 const A: NodeSpec = { netns: 'cltn-a', address: '10.77.186.1', bridge: 'cltn0', subnet: '10.77.184.0/24' };
 const B: NodeSpec = { netns: 'cltn-b', address: '10.77.186.2', bridge: 'cltn0', subnet: '10.77.185.0/24' };
@@ -47,7 +47,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (a) await stopNode(a).catch(() => undefined);
-  for (const spec of [A, B]) execFileSync('ip', ['netns', 'del', spec.netns]);
+  removeNamespaces(A, B);
   expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toMatch(/cltn-/);
 }, 60_000);
 

@@ -29,7 +29,7 @@ DISK_GIB=${LAB_BOX_DISK_GIB:-8}
 BOX_NAME=containers-lab/debian12
 BOX_FILE=$CACHE/containers-lab-debian12-libvirt.box
 ROOTFS=$CACHE/rootfs
-PACKAGES=linux-image-amd64,systemd-sysv,openssh-server,sudo,nodejs,busybox-static,iproute2,iputils-ping,nftables,strace,containerd,docker-registry,apache2-utils,ca-certificates,rsync,ifupdown,isc-dhcp-client,dbus,procps,zstd
+PACKAGES=linux-image-amd64,systemd-sysv,openssh-server,sudo,nodejs,busybox-static,iproute2,iputils-ping,nftables,strace,containerd,docker-registry,apache2-utils,tcpdump,ca-certificates,rsync,ifupdown,isc-dhcp-client,dbus,procps,zstd
 ADD_BOX=1
 [ "${1:-}" = "--no-add" ] && ADD_BOX=0
 

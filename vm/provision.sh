@@ -27,7 +27,7 @@ WRAPPER=/usr/local/bin/containers-lab
 # strace: the syscall-layer lab (level 24) traces a run with it
 # iputils-ping: `ping -M do` (don't fragment) proves the overlay's MTU; busybox's ping cannot set DF
 # docker-registry + apache2-utils (htpasswd): exercise 43 starts a private registry with Basic auth on 127.0.0.1
-PACKAGES=(nodejs busybox-static iproute2 iputils-ping nftables strace ca-certificates containerd docker-registry apache2-utils)
+PACKAGES=(nodejs busybox-static iproute2 iputils-ping nftables strace ca-certificates containerd docker-registry apache2-utils tcpdump)
 IN_IMAGE=${LAB_IN_IMAGE:-0}
 
 log() { printf '==> provision: %s\n' "$*"; }

@@ -15,6 +15,7 @@ const write_ = declare('long write(int fd, const uint8_t *buf, size_t count)');
 const pipe2_ = declare('int pipe2(_Out_ int *fds, int flags)');
 const ioctlInt = declare('int ioctl(int fd, unsigned long request, ...)');
 const fchdir_ = declare('int fchdir(int fd)');
+const mknod_ = declare('int mknod(const char *path, uint32_t mode, uint64_t dev)');
 
 export function openFile(path: string, flags: number, mode = 0o644): number {
   return check('open', path, open_(path, flags | O_CLOEXEC, mode) as number);
@@ -92,4 +93,9 @@ const mkfifo_ = declare('int mkfifo(const char *path, uint32_t mode)');
 /** A named pipe (FIFO) at `path`: open(2) of one end blocks until the other end is opened, unless O_RDWR or O_NONBLOCK. */
 export function makeFifo(path: string, mode = 0o600): void {
   check('mkfifo', path, mkfifo_(path, mode) as number);
+}
+
+/** mknod(2): a device file (mode carries S_IFCHR/S_IFBLK/S_IFIFO and the permissions) for device number `dev`. */
+export function makeNode(path: string, mode: number, dev: number): void {
+  check('mknod', path, mknod_(path, mode, dev) as number);
 }

@@ -111,7 +111,8 @@ export type Fact =
   | { fact: 'sharedWithHost'; container: string }
   | { fact: 'cgroupFile'; container: string; controller: 'memory' | 'cpu' | 'pids' }
   | { fact: 'rootfsMerged'; container: string }
-  | { fact: 'ip'; container: string }
+  /** With `node`: a container on that lab node, as its agent lists it. */
+  | { fact: 'ip'; container: string; node?: string }
   | { fact: 'hostname'; container: string }
   | { fact: 'namespaceInode'; container: string; type: NamespaceType }
   | { fact: 'rootHostUid'; container: string }
@@ -217,6 +218,11 @@ export interface CheckParamsByKind {
   'node-route': { node: string; to: string; via: string; noVxlan?: boolean };
   /** A lab node's sysctl (sysctl(8)'s dotted name), read from /proc/sys inside its network namespace. */
   'node-sysctl': { node: string; key: string; value: string };
+  /**
+   * A lab node's VXLAN forwarding database: `device` on `node` sends the MAC address of `toNode`'s
+   * device of the same name to `dst` (that node's address on the link).
+   */
+  'node-fdb': { node: string; device: string; toNode: string; dst: string };
 }
 
 export type CheckKind = keyof CheckParamsByKind;
@@ -226,7 +232,7 @@ export const CHECK_KINDS: readonly CheckKind[] = [
   'interface', 'route', 'reachable', 'process-tree', 'capabilities', 'unchanged', 'command', 'http', 'listening', 'init-step', 'written-by',
   'overlay-lowers', 'opaque-dir',
   'cpu-share', 'freezer', 'netns', 'host-process', 'trace', 'host-http', 'pod', 'qos', 'probe',
-  'registry-image', 'containerd-task', 'cross-node', 'node-route', 'node-sysctl',
+  'registry-image', 'containerd-task', 'cross-node', 'node-route', 'node-sysctl', 'node-fdb',
 ];
 
 export type CheckSpec = {

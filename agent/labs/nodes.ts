@@ -21,7 +21,8 @@
  * What was made is written to {{workdir}}/nodes.json as it is made, so teardown (also after a
  * crash, before the next start) finds it: each node's containers are removed through its agent,
  * the agent is stopped (its PID, checked to still be that agent), and the namespace is deleted —
- * and with it every link, route, neighbour and FDB entry and nftables table inside.
+ * and with it every link, route, neighbour and FDB entry and nftables table inside (and the
+ * agent's notes about that netfilter in /run).
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { badInput } from '../errors';
 import { parseSubnet } from '../runtime/network/addresses';
+import { forgetNotesOf } from '../runtime/network/ports/nft';
 import { DEFAULT_VNI, writeNodesState } from '../runtime/network/nodes/state';
 import type { LabContext } from './context';
 import type { LabNodeSpec, LabNodesSpec } from './format';
@@ -200,6 +202,7 @@ async function removeNode(workdir: string, node: MadeNode): Promise<void> {
     }
   }
   if (existsSync(`/run/netns/${node.netns}`)) {
+    forgetNotesOf(`/run/netns/${node.netns}`);
     try {
       execFileSync('ip', ['netns', 'delete', node.netns], { stdio: 'ignore' });
     } catch {

@@ -44,8 +44,8 @@
  *  linux.namespaces[]                     applied   clone(2) flags; network/ipc/uts/pid/mount may be joined by path
  *  linux.namespaces[] type "time"         refused   with linux.timeOffsets
  *  linux.uidMappings/gidMappings          applied   /proc/<pid>/uid_map, gid_map (refused without a userns)
- *  linux.devices[]                        refused   device nodes: mknod in the container (the default rules
- *                                                   allow it) instead
+ *  linux.devices[]                        applied   mknod in the container's /dev, below /dev only, plus an
+ *                                                   "allow rwm" device rule each (runtime/device-nodes.ts)
  *  linux.cgroupsPath                      applied   <agent's own cgroup>/<path>, v1 and v2 (runtime/cgroups/
  *                                                   placement.ts); ".." refused             /proc/<pid>/cgroup
  *  linux.resources.devices                applied   runtime/cgroups/device-rules.ts
@@ -55,8 +55,8 @@
  *  linux.resources.memory.*, cpu.*,       see runtime/cgroups/resource-files.ts: applied where this host's
  *    hugepageLimits, unified                        cgroup version has the file (reservation, swap, shares,
  *                                                   burst, idle, …; v2: hugepage limits, unified), else refused
- *  linux.resources.memory.kernel          refused   deprecated: current kernels ignore the write
- *  linux.resources.cpu.cpus/mems          refused   no cpuset controller is made for containers
+ *  linux.resources.memory.kernel          ignored   with a warning, as runc 1.1: current kernels ignore the write
+ *  linux.resources.cpu.cpus/mems          applied   cpuset.cpus/cpuset.mems, v1 and v2 (runtime/cgroups/cpuset.ts)
  *  linux.resources.blockIO/network/rdma   refused   those controllers are not made for containers
  *  linux.intelRdt                         refused   no resctrl here
  *  linux.sysctl                           applied   namespaced ones only, written inside the container's
@@ -79,6 +79,7 @@ import { statSync } from 'node:fs';
 import type { NamespaceType, OciHook, OciSpec } from '../protocol';
 import { cgroupsPathProblem, placementFrom, type CgroupHost } from '../runtime/cgroups';
 import { resourcePlanFor, type ResourceWrite } from '../runtime/cgroups/resource-files';
+import { checkDeviceNodes } from '../runtime/device-nodes';
 import { hostProcessFacts, processSettingsFor, type ProcessFacts, type ProcessSettings } from '../runtime/process/process-settings';
 import { sysctlPlanFor, type SysctlWrite } from '../runtime/sysctl';
 import { ROOTFS_PROPAGATIONS } from '../runtime/rootfs';
@@ -122,7 +123,7 @@ const FIELDS: Record<string, Rule> = {
           listenerMetadata: refused('is not supported by this runtime: no seccomp agent receives SCMP_ACT_NOTIFY'),
         },
       },
-      devices: refused('is not supported by this runtime: create the node with mknod inside the container (the default device rules allow it)'),
+      devices: APPLIED,
       mountLabel: refused('is not supported by this runtime: this host has no SELinux'),
       intelRdt: refused('is not supported by this runtime'),
       timeOffsets: refused('is not supported by this runtime: it makes no time namespaces'),
@@ -169,7 +170,7 @@ export function hostFacts(cgroups: CgroupHost): HostFacts {
 export interface RealisationPlan {
   process: ProcessSettings | null;
   sysctls: SysctlWrite[];
-  cgroup: { at?: string; required: string[]; writes: ResourceWrite[] };
+  cgroup: { at?: string; required: string[]; writes: ResourceWrite[]; warnings: string[] };
 }
 
 const UNCHANGED_ID = 4294967295;
@@ -222,6 +223,8 @@ export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPla
   const flag = flags.find((name) => name !== 'SECCOMP_FILTER_FLAG_TSYNC');
   if (flag !== undefined) throw configFieldError(['linux', 'seccomp', 'flags'], `${flag} is not supported by this runtime`);
 
+  checkDeviceNodes(spec, own('mnt'));
+
   const cgroupsPath = spec.linux?.cgroupsPath;
   let at: string | undefined;
   if (cgroupsPath !== undefined && cgroupsPath !== '') {
@@ -233,7 +236,7 @@ export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPla
   return {
     process: processSettingsFor(spec, facts),
     sysctls: sysctlPlanFor(spec, own),
-    cgroup: { ...(at !== undefined ? { at } : {}), required: resources.required, writes: resources.writes },
+    cgroup: { ...(at !== undefined ? { at } : {}), required: resources.required, writes: resources.writes, warnings: resources.warnings },
   };
 }
 

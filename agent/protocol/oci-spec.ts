@@ -94,6 +94,20 @@ export interface OciDeviceCgroup {
   access?: string;
 }
 
+/**
+ * A device file the container gets in its /dev (linux.devices): type c/u (character), b (block)
+ * or p (FIFO), the device number major:minor, its permission bits and owner (ids inside).
+ */
+export interface OciLinuxDevice {
+  type: string;
+  path: string;
+  major?: number;
+  minor?: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
 export interface OciLinuxResources {
   memory?: {
     limit?: number; reservation?: number; swap?: number; kernel?: number; kernelTCP?: number; swappiness?: number;
@@ -115,6 +129,7 @@ export interface OciLinux {
   uidMappings?: OciIdMapping[];
   gidMappings?: OciIdMapping[];
   resources?: OciLinuxResources;
+  devices?: OciLinuxDevice[];
   cgroupsPath?: string;
   maskedPaths?: string[];
   readonlyPaths?: string[];

@@ -5,7 +5,8 @@
  *   1. makes every mount private, so nothing done here propagates back to the host (or, for
  *      linux.rootfsPropagation "slave", a slave: the host's mounts still reach it, nothing flows back);
  *   2. mounts the overlay at <container>/merged and the config's mounts below it — tmpfs /dev
- *      with its devices, devpts, /dev/shm, sysfs, /tmp, mqueue — in config.json's order;
+ *      with its devices, devpts, /dev/shm, sysfs, /tmp, mqueue — in config.json's order — and
+ *      makes linux.devices' nodes;
  *   3. lets the container's first process mount /proc itself, at its place in that order (the
  *      agent stops before it and goes on after): a proc mount shows the PID namespace of the
  *      process that mounts it, and only that process is inside it;
@@ -28,6 +29,7 @@ import { chroot, mount, pivotRoot, umount } from '../kernel/mounts';
 import { readMountinfoEntries } from '../inspect/mountinfo';
 import { configFieldError } from '../oci/validate';
 import { populateDev } from './devices';
+import { createDeviceNodes } from './device-nodes';
 import { parseMountOptions } from './mount-options';
 import { mountOverlay } from './overlay';
 import { hostIdFor } from './user-namespace';
@@ -111,11 +113,13 @@ export function assembleRootfs(spec: OciSpec, layers: RootfsRecord | { bundle: s
 
 /**
  * Step 2 after /proc, once the child has mounted it: the config's remaining mounts, then the
- * devices of a /dev the config mounts (files bind mounted onto a fresh tmpfs, whichever phase it was in).
+ * devices of a /dev the config mounts (files bind mounted onto a fresh tmpfs, whichever phase it
+ * was in) and linux.devices' nodes.
  */
 export function finishRootfs(spec: OciSpec, root: string, cgroup: CgroupRecord | null = null): void {
   mountEach(root, mountPhases(spec).afterProc, cgroup);
   if ((spec.mounts ?? []).some((m) => m.destination === '/dev' && !isChildMount(m))) populateDev(join(root, 'dev'));
+  createDeviceNodes(spec, root);
 }
 
 function mountEach(root: string, mounts: readonly OciMount[], cgroup: CgroupRecord | null): void {

@@ -87,6 +87,15 @@ export function leftovers(stateRoot: string, containers: { id: string; pid: numb
 
 export const NONE_LEFT: Leftovers = { cgroups: [], links: [], mounts: [], processes: [], stateDirs: [] };
 
+/** The links enslaved to bridge `name` (its ports); none when it has none or is gone. */
+export function bridgePorts(name: string): string[] {
+  try {
+    return ipJson<{ ifname: string }[]>(['link', 'show', 'master', name]).map((link) => link.ifname);
+  } catch {
+    return [];
+  }
+}
+
 /**
  * For tests that start containers on the agent's default bridge: call before, and call the
  * returned function after — it deletes the bridge only if the test is what created it.

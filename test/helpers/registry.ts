@@ -25,7 +25,7 @@ export type RegistryAuth =
   | { kind: 'token'; tokenServer: TokenServer };
 
 export interface TestRegistry {
-  /** `127.0.0.1:PORT`, as image references name it. */
+  /** `ADDRESS:PORT` (127.0.0.1:PORT unless told), as image references name it. */
   host: string;
   port: number;
   pid: number;
@@ -36,8 +36,11 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-/** Starts docker-registry serving `storage`, configured by a file in `dir`. */
-export async function startRegistry(dir: string, storage: string, auth: RegistryAuth = { kind: 'none' }): Promise<TestRegistry> {
+/**
+ * Starts docker-registry serving `storage`, configured by a file in `dir`, listening on `address`
+ * (loopback, unless a VM of the run's own must reach it: then the host's address on that VM's network).
+ */
+export async function startRegistry(dir: string, storage: string, auth: RegistryAuth = { kind: 'none' }, address = '127.0.0.1'): Promise<TestRegistry> {
   const port = await unusedPort();
   const config = [
     'version: 0.1',
@@ -49,7 +52,7 @@ export async function startRegistry(dir: string, storage: string, auth: Registry
     '  delete:',
     '    enabled: true',
     'http:',
-    `  addr: 127.0.0.1:${port}`,
+    `  addr: ${address}:${port}`,
     `  secret: ${randomBytes(16).toString('hex')}`,
   ];
   if (auth.kind === 'htpasswd') {
@@ -69,7 +72,7 @@ export async function startRegistry(dir: string, storage: string, auth: Registry
   child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   const deadline = Date.now() + 15_000;
-  while (!(await answersV2(port))) {
+  while (!(await answersV2(address, port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       if (child.exitCode === null) child.kill('SIGKILL');
       throw new Error(`docker-registry did not start: ${log}`);
@@ -77,7 +80,7 @@ export async function startRegistry(dir: string, storage: string, auth: Registry
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
-    host: `127.0.0.1:${port}`,
+    host: `${address}:${port}`,
     port,
     pid: child.pid!,
     output: () => log,
@@ -91,9 +94,9 @@ export async function startRegistry(dir: string, storage: string, auth: Registry
   };
 }
 
-function answersV2(port: number): Promise<boolean> {
+function answersV2(address: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const request = http.get({ host: '127.0.0.1', port, path: '/v2/', timeout: 1000 }, (response) => {
+    const request = http.get({ host: address, port, path: '/v2/', timeout: 1000 }, (response) => {
       response.resume();
       resolve(response.statusCode === 200 || response.statusCode === 401);
     });

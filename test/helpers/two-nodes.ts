@@ -11,6 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { forgetNotesOf } from '../../agent/runtime/network/ports/nft';
 import { AGENT_BUNDLE, startService, stopService, type RunningService } from './service';
 import { runCliProcess, type CliResult } from './cli';
 
@@ -47,6 +48,14 @@ export function joinNamespaces(a: NodeSpec, b: NodeSpec, link: string): void {
     execFileSync('ip', ['-n', node.netns, 'addr', 'add', `${node.address}/24`, 'dev', end]);
     execFileSync('ip', ['-n', node.netns, 'link', 'set', end, 'up']);
     execFileSync('ip', ['-n', node.netns, 'link', 'set', 'lo', 'up']);
+  }
+}
+
+/** Deletes the nodes' namespaces (and everything in them), and the agents' netfilter notes about them. */
+export function removeNamespaces(...nodes: NodeSpec[]): void {
+  for (const node of nodes) {
+    forgetNotesOf(`/run/netns/${node.netns}`);
+    execFileSync('ip', ['netns', 'del', node.netns]);
   }
 }
 

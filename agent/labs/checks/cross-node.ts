@@ -38,7 +38,8 @@ function listOn(context: LabContext, node: string): Promise<ContainerSummary[] |
   return listed;
 }
 
-async function runningOn(context: LabContext, node: string, name: string): Promise<ContainerSummary & { pid: number }> {
+/** A container running on a lab node, as that node's agent lists it (its PID and address). */
+export async function runningOn(context: LabContext, node: string, name: string): Promise<ContainerSummary & { pid: number }> {
   const listed = await listOn(context, node);
   if (typeof listed === 'string') throw new CheckFailed(`node ${node}'s agent does not answer (${listed})`);
   const container = listed.find((candidate) => candidate.name === name);

@@ -18,11 +18,23 @@ import { hostUidOf, readIdMap } from './uid-map';
 import { provenanceOf } from '../../image/unpack/provenance';
 import { cpuUsageNs, freezerFile, memoryUsage } from './cgroup-usage';
 import { handMadeProcess } from './host-process';
+import { runningOn } from './cross-node';
 
 export interface FactValue {
   value: string;
   /** How answers compare with it: as a word, a set of words, or a path of the host. */
   kind: 'word' | 'list' | 'path' | 'digest';
+}
+
+/**
+ * The fact, also of a container on another lab node (`ip` with `node`): that node's agent is asked,
+ * as the lab host would ask it over ssh — its containers are not this agent's.
+ */
+export async function answerFact(fact: Fact, context: LabContext): Promise<FactValue> {
+  if (fact.fact !== 'ip' || fact.node === undefined) return factValue(fact, context);
+  const { ip } = await runningOn(context, fact.node, fact.container);
+  if (!ip) throw new CheckFailed(`"${fact.container}" on node ${fact.node} has no IP address`);
+  return { value: ip, kind: 'word' };
 }
 
 export function factValue(fact: Fact, context: LabContext): FactValue {

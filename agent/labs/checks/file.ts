@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { CheckParamsByKind } from '../format';
 import type { LabContext } from '../context';
 import { CheckFailed, existing, failIf } from './outcome';
-import { factValue, sameAnswer } from './facts';
+import { answerFact, sameAnswer } from './facts';
 
 function hostPathOf(params: CheckParamsByKind['file'], context: LabContext): string {
   const path = params.path;
@@ -20,7 +20,7 @@ function hostPathOf(params: CheckParamsByKind['file'], context: LabContext): str
   throw new CheckFailed(`cannot reach the files of "${params.container}"`);
 }
 
-export function checkFile(params: CheckParamsByKind['file'], context: LabContext): void {
+export async function checkFile(params: CheckParamsByKind['file'], context: LabContext): Promise<void> {
   const where = params.container ? `${params.path} in "${params.container}"` : params.path;
   let text: string | null;
   try {
@@ -39,7 +39,7 @@ export function checkFile(params: CheckParamsByKind['file'], context: LabContext
   if (params.contains !== undefined) failIf(!fold(content).includes(fold(params.contains)), `${where} holds "${excerpt(content)}"`);
   if (params.matches !== undefined) failIf(!new RegExp(params.matches, params.ignoreCase ? 'i' : '').test(content), `${where} holds "${excerpt(content)}"`);
   if (params.equalsFact !== undefined) {
-    const expected = factValue(params.equalsFact, context);
+    const expected = await answerFact(params.equalsFact, context);
     failIf(!sameAnswer(content, expected), `${where} holds "${excerpt(content)}", which is not the right answer`);
   }
 }

@@ -43,6 +43,7 @@ import { checkContainerdTask } from './containerd-task';
 import { checkCrossNode } from './cross-node';
 import { checkNodeRoute } from './node-route';
 import { checkNodeSysctl } from './node-sysctl';
+import { checkNodeFdb } from './node-fdb';
 
 type CheckRunner<K extends CheckKind> = (params: CheckParamsByKind[K], context: LabContext) => void | Promise<void>;
 
@@ -84,6 +85,7 @@ export const CHECKS: { [K in CheckKind]: CheckRunner<K> } = {
   'cross-node': checkCrossNode,
   'node-route': checkNodeRoute,
   'node-sysctl': checkNodeSysctl,
+  'node-fdb': checkNodeFdb,
 };
 
 export { CheckFailed } from './outcome';

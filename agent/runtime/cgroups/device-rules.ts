@@ -115,12 +115,22 @@ function parseRule(entry: OciDeviceCgroup, where: string): DeviceRule {
   return { allow: entry.allow, type, major, minor, access: canonical };
 }
 
-/** The document's device rules, checked; null when it has none (then no device rule applies). */
+/**
+ * The document's device rules, checked, then one allow rule per node of linux.devices; null when
+ * it has no rules (then no device rule applies).
+ */
 export function deviceRulesFromConfig(spec: OciSpec): DeviceRule[] | null {
   const entries: unknown = spec.linux?.resources?.devices;
   if (entries === undefined) return null;
   if (!Array.isArray(entries)) throw badInput('linux.resources.devices: give a list of device rules');
-  return entries.map((entry: OciDeviceCgroup, index) => parseRule(entry, `linux.resources.devices[${index}]`));
+  const rules = entries.map((entry: OciDeviceCgroup, index) => parseRule(entry, `linux.resources.devices[${index}]`));
+  // As runc: a node the document lists in linux.devices (../device-nodes.ts) is meant to be used,
+  // so "allow <type> major:minor rwm" follows the document's own rules (a FIFO needs no rule).
+  for (const node of spec.linux?.devices ?? []) {
+    if (node.type === 'p') continue;
+    rules.push({ allow: true, type: node.type === 'b' ? 'b' : 'c', major: node.major ?? null, minor: node.minor ?? null, access: 'rwm' });
+  }
+  return rules;
 }
 
 /** The rule in the v1 files' syntax: "a", "c 1:3 rwm", "c 136:* rwm". */

@@ -17,6 +17,7 @@
  * Limit files: memory.limit_in_bytes | memory.max, cpu.cfs_quota_us + cpu.cfs_period_us |
  * cpu.max, pids.max | pids.max — see ./limits.ts for what each limit means. Device access:
  * devices.allow/deny | an eBPF program on the cgroup — see ./device-rules.ts and ./device-filter.ts.
+ * CPUs and memory nodes: cpuset.cpus/cpuset.mems, both versions — see ./cpuset.ts (v1's trap).
  */
 import * as fs from 'node:fs';
 import { badInput } from '../../errors';
@@ -27,6 +28,7 @@ import { validateLimits } from './limits';
 import { unsupportedController, validateCgroupName } from './placement';
 import { CgroupV1, createV1Cgroup, hierarchyFor, planV1Cgroup, UNIFIED, V1_MANAGED, v1CgroupOfProcess, v1Floors } from './v1';
 import type { DeviceRule } from './device-rules';
+import { V1_ON_DEMAND } from './cpuset';
 import { CgroupV2, createV2Cgroup, planV2Cgroup, V2_MANAGED, v2CgroupOfProcess, v2Floor } from './v2';
 
 export interface Cgroup {
@@ -78,7 +80,7 @@ export interface CgroupHost {
    * Where create(name) will put the cgroup, without touching the filesystem: recorded before the
    * directories exist, so an agent that dies half-way leaves a record the next one can clean up.
    */
-  plan(name: string, at?: string): CgroupRecord;
+  plan(name: string, at?: string, required?: readonly string[]): CgroupRecord;
   /** Re-opens a cgroup from a persisted record (after an agent restart). */
   open(record: CgroupRecord): Cgroup;
   /**
@@ -92,7 +94,10 @@ export interface CgroupHost {
 export interface CgroupPlacement {
   /** Path under the agent's own cgroup, e.g. "kubepods/pod1/c1"; default containers-lab/<name>. */
   at?: string;
-  /** Controllers beyond memory, cpu and pids that the document's resources need (v2). */
+  /**
+   * Controllers beyond memory, cpu and pids that the document's resources need: v2, enabled down to
+   * the container; v1, hierarchies made only on demand (cpuset, ./cpuset.ts).
+   */
   required?: readonly string[];
 }
 
@@ -152,18 +157,18 @@ class Host implements CgroupHost {
     validateLimits(limits);
     if (this.version === 1) {
       // v1's other controllers are not made for containers: a document needing one was refused earlier.
-      const missing = (placement.required ?? []).find((controller) => !hierarchyFor(this.layout, controller) || !V1_MANAGED.includes(controller));
+      const missing = (placement.required ?? []).find((controller) => !hierarchyFor(this.layout, controller) || ![...V1_MANAGED, ...V1_ON_DEMAND].includes(controller));
       if (missing) throw unsupportedController(missing, this.where);
-      return createV1Cgroup(this.layout, name, limits, devices, this.where, placement.at);
+      return createV1Cgroup(this.layout, name, limits, devices, this.where, placement.at, placement.required);
     }
     return createV2Cgroup(this.v2, name, limits, devices, this.v2Managed, this.where, placement);
   }
 
-  plan(name: string, at?: string): CgroupRecord {
+  plan(name: string, at?: string, required: readonly string[] = []): CgroupRecord {
     validateCgroupName(name);
     const unlimited: CgroupLimits = { memoryBytes: null, cpuQuotaUs: null, cpuPeriodUs: 100000, pids: null };
     if (this.version === 1) {
-      const { path, directories } = planV1Cgroup(this.layout, name, this.where, at);
+      const { path, directories } = planV1Cgroup(this.layout, name, this.where, at, required);
       return { version: 1, path, directories: { ...directories }, files: {}, limits: unlimited, usage: null };
     }
     const { path, directory } = planV2Cgroup(this.v2, name, at);

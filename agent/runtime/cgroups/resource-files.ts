@@ -9,7 +9,10 @@
  *   memory.reservation       memory/memory.soft_limit_in_bytes    memory.low
  *   memory.swap              memory/memory.memsw.limit_in_bytes   memory.swap.max (= swap − limit:
  *                            (memory + swap together)             v2 counts swap on its own)
- *   memory.kernelTCP         memory/memory.kmem.tcp.limit_in_bytes —
+ *   memory.kernel            ignored, with a warning (as runc 1.1): kernels dropped the kernel-memory
+ *                            limit (memory.kmem.limit_in_bytes accepts a write and ignores it)
+ *   memory.kernelTCP         memory/memory.kmem.tcp.limit_in_bytes ignored, with a warning (v2 counts
+ *                                                                 socket memory in memory.max)
  *   memory.swappiness        memory/memory.swappiness             —
  *   memory.disableOOMKiller  memory/memory.oom_control ← 1        —
  *   memory.useHierarchy      true: what the kernel does anyway — current kernels are always
@@ -19,6 +22,7 @@
  *   cpu.realtimePeriod       cpu/cpu.rt_period_us                 —
  *   cpu.realtimeRuntime      cpu/cpu.rt_runtime_us                —
  *   cpu.idle                 cpu/cpu.idle                         cpu.idle
+ *   cpu.cpus, cpu.mems       cpuset/cpuset.cpus, cpuset.mems      cpuset.cpus, cpuset.mems (./cpuset.ts)
  *   hugepageLimits[]         — (no hugetlb hierarchy is made)     hugetlb.<size>.max
  *   unified{file: value}     — (v2 only)                          <file>
  *
@@ -44,18 +48,32 @@ export interface ResourceWrite {
 
 export interface ResourcePlan {
   writes: ResourceWrite[];
-  /** v2 controllers the writes need enabled beyond memory, cpu and pids. */
+  /** Controllers the writes need beyond memory, cpu and pids (v2: enabled; v1: cpuset's hierarchy joined). */
   required: string[];
+  /** Fields accepted but not applied, each said once (runc's log has the same warning). */
+  warnings: string[];
 }
 
 type Resources = NonNullable<OciLinuxResources>;
 type Scalar = number | boolean;
-/** What one field becomes: [controller, file, value] to write, null for nothing to do, or a refusal phrase. */
-type Mapping = (value: Scalar, resources: Resources) => [string, string, string] | null | string;
+/**
+ * What one field becomes: [controller, file, value] to write, null for nothing to do, a refusal
+ * phrase, or a field that is accepted and ignored with a warning.
+ */
+type Mapping = (value: Scalar, resources: Resources) => [string, string, string] | null | string | { ignored: string };
 
 const ONLY_V1 = 'is not supported by this runtime on cgroup v2 (v2 has no such file)';
 const NO_UPDATES = 'is not supported by this runtime: it applies to updating limits, which this runtime does not do';
 const number = (value: Scalar): number => Number(value);
+/** The kernel-memory limit left the kernel (5.16 deprecated it; the file stays, a no-op): runc 1.1 ignores it too. */
+const KERNEL_MEMORY_IGNORED = { ignored: 'is ignored: this kernel no longer limits kernel memory on its own (memory.kmem.limit_in_bytes is deprecated and ignores a write)' };
+/** A CPU or memory-node list as cpuset.cpus/cpuset.mems read it: "0", "0-3", "0,2-3". */
+const CPU_LIST = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
+const cpuList = (file: string) => (value: Scalar): [string, string, string] | null | string => {
+  const text = String(value).trim();
+  if (text === '') return null;
+  return CPU_LIST.test(text) ? ['cpuset', file, text] : `${JSON.stringify(text.slice(0, 40))} is not a list like "0-3" or "0,2"`;
+};
 
 /** runc's conversion: shares 2…262144 onto weight 1…10000, linearly. */
 export function sharesToWeight(shares: number): number {
@@ -74,8 +92,11 @@ const FIELDS: Record<'memory' | 'cpu', Record<string, { v1: Mapping; v2: Mapping
       v1: (v, r) => swapProblem(number(v), r) ?? (number(v) === 0 ? null : ['memory', 'memory.memsw.limit_in_bytes', String(v)]),
       v2: (v, r) => swapProblem(number(v), r) ?? (number(v) === 0 ? null : ['memory', 'memory.swap.max', number(v) === -1 ? 'max' : String(number(v) - r.memory!.limit!)]),
     },
-    kernel: 'is not supported by this runtime: the kernel no longer limits kernel memory on its own (memory.kmem.limit_in_bytes is deprecated: kernels like this one accept a write and ignore it)',
-    kernelTCP: { v1: (v) => ['memory', 'memory.kmem.tcp.limit_in_bytes', String(v)], v2: () => ONLY_V1 },
+    kernel: { v1: () => KERNEL_MEMORY_IGNORED, v2: () => KERNEL_MEMORY_IGNORED },
+    kernelTCP: {
+      v1: (v) => ['memory', 'memory.kmem.tcp.limit_in_bytes', String(v)],
+      v2: () => ({ ignored: 'is ignored on cgroup v2: socket memory is counted in memory.max, there is no limit of its own' }),
+    },
     swappiness: {
       v1: (v) => (number(v) > 100 ? 'must be 0…100' : ['memory', 'memory.swappiness', String(v)]),
       v2: () => ONLY_V1,
@@ -102,8 +123,8 @@ const FIELDS: Record<'memory' | 'cpu', Record<string, { v1: Mapping; v2: Mapping
     realtimePeriod: { v1: (v) => ['cpu', 'cpu.rt_period_us', String(v)], v2: () => ONLY_V1 },
     realtimeRuntime: { v1: (v) => ['cpu', 'cpu.rt_runtime_us', String(v)], v2: () => ONLY_V1 },
     idle: { v1: (v) => ['cpu', 'cpu.idle', String(v)], v2: (v) => ['cpu', 'cpu.idle', String(v)] },
-    cpus: 'is not supported by this runtime: the cpuset controller is not made for containers',
-    mems: 'is not supported by this runtime: the cpuset controller is not made for containers',
+    cpus: { v1: cpuList('cpuset.cpus'), v2: cpuList('cpuset.cpus') },
+    mems: { v1: cpuList('cpuset.mems'), v2: cpuList('cpuset.mems') },
   },
 };
 
@@ -131,7 +152,7 @@ function swapProblem(swap: number, resources: Resources): string | null {
  * cannot realise; unknown fields are refused too (runtime-spec 1.1 has no others).
  */
 export function resourcePlanFor(resources: OciLinuxResources | undefined, version: 1 | 2, offered: readonly string[]): ResourcePlan {
-  const plan: ResourcePlan = { writes: [], required: [] };
+  const plan: ResourcePlan = { writes: [], required: [], warnings: [] };
   if (!resources) return plan;
   const at = (...rest: (string | number)[]): (string | number)[] => ['linux', 'resources', ...rest];
   for (const key of Object.keys(resources)) {
@@ -156,7 +177,17 @@ export function resourcePlanFor(resources: OciLinuxResources | undefined, versio
       }
       const mapped = (version === 1 ? rule.v1 : rule.v2)(value as Scalar, resources);
       if (typeof mapped === 'string') throw configFieldError(at(group, key), mapped);
-      if (mapped) plan.writes.push({ at: at(group, key), controller: version === 1 ? mapped[0] : 'unified', file: mapped[1], value: mapped[2] });
+      if (mapped && !Array.isArray(mapped)) {
+        if (!isEmpty(value)) plan.warnings.push(`linux.resources.${group}.${key} ${mapped.ignored}`);
+        continue;
+      }
+      if (!mapped) continue;
+      if (mapped[0] === 'cpuset') {
+        // v1: the cpuset hierarchy is joined on demand; v2: the controller is enabled down to the container.
+        if (version === 2) needController(plan, offered, 'cpuset', at(group, key));
+        else if (!plan.required.includes('cpuset')) plan.required.push('cpuset');
+      }
+      plan.writes.push({ at: at(group, key), controller: version === 1 ? mapped[0] : 'unified', file: mapped[1], value: mapped[2] });
     }
   }
   (resources.hugepageLimits ?? []).forEach((entry, index) => {

@@ -17,6 +17,8 @@
  *   pids     pids.max ("max" = none), pids.current
  *   freezer  freezer.state: write FROZEN/THAWED; reads FREEZING until every task is stopped
  *   devices  devices.deny / devices.allow (write one rule each), devices.list (see ./device-rules.ts)
+ *   cpuset   cpuset.cpus, cpuset.mems — only for a container that asks for them, and filled from
+ *            the parent before any task may join (see ./cpuset.ts)
  *
  * On a hybrid host the container also gets a directory in the cgroup2 hierarchy ("unified"),
  * even though that hierarchy has no controllers here: cgroup v2's device control is an eBPF
@@ -37,9 +39,10 @@ import {
 } from './placement';
 import { attachDeviceFilter } from './device-filter';
 import { applyV1DeviceRules, type DeviceRule } from './device-rules';
+import { fillCpusetFromParents, V1_ON_DEMAND } from './cpuset';
 import * as path from 'node:path';
 
-/** The v1 controllers a container cgroup is made in: limits, usage readings, freezing, device access. */
+/** The v1 controllers every container cgroup is made in: limits, usage readings, freezing, device access. */
 export const V1_MANAGED = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'devices'];
 /** The directories key of the container's cgroup in the cgroup2 hierarchy of a hybrid host. */
 export const UNIFIED = 'unified';
@@ -269,14 +272,19 @@ export function v1Floors(layout: CgroupLayout, directories: V1Directories): Reco
   return floors;
 }
 
+/** The managed controllers, and those of `required` that are made only on demand (cpuset). */
+function controllersFor(required: readonly string[]): string[] {
+  return [...V1_MANAGED, ...V1_ON_DEMAND.filter((controller) => required.includes(controller))];
+}
+
 /**
  * Where `<own>/containers-lab/<name>` (or `<own>/<at>`, see ./placement.ts) is, in every
- * hierarchy carrying a managed controller.
+ * hierarchy carrying a managed controller or one of `required` (cpuset, see ./cpuset.ts).
  */
-export function planV1Cgroup(layout: CgroupLayout, name: string, where: string, at?: string): { path: string; directories: V1Directories } {
+export function planV1Cgroup(layout: CgroupLayout, name: string, where: string, at?: string, required: readonly string[] = []): { path: string; directories: V1Directories } {
   const directories: V1Directories = {};
   let primaryPath: string | null = null;
-  for (const controller of V1_MANAGED) {
+  for (const controller of controllersFor(required)) {
     const hierarchy = hierarchyFor(layout, controller);
     if (!hierarchy) continue;
     const cgroupPath = containerCgroupPath(hierarchy.ownPath, name, at);
@@ -302,8 +310,9 @@ export function planV1Cgroup(layout: CgroupLayout, name: string, where: string, 
  */
 export function createV1Cgroup(
   layout: CgroupLayout, name: string, limits: CgroupLimits, devices: readonly DeviceRule[] | null, where: string, at?: string,
+  required: readonly string[] = [],
 ): CgroupV1 {
-  const { path: primaryPath, directories } = planV1Cgroup(layout, name, where, at);
+  const { path: primaryPath, directories } = planV1Cgroup(layout, name, where, at, required);
   const floors = v1Floors(layout, directories);
   const created: string[] = [];
   const cgroup = new CgroupV1(primaryPath, directories, where, floors);
@@ -314,6 +323,11 @@ export function createV1Cgroup(
       if (!makeCgroupDirectory(directory, floor)) throw conflict(`cgroup ${directory} already exists`);
       created.push(directory);
     }
+    // Before anything else: a cpuset without CPUs or memory nodes accepts no task. (Where cpuset
+    // shares a hierarchy with a managed controller — "cpu,cpuset" — every container is in it.)
+    const cpusetHierarchy = hierarchyFor(layout, 'cpuset');
+    const cpusetDirectory = cpusetHierarchy && Object.entries(directories).find(([controller]) => cpusetHierarchy.controllers.includes(controller))?.[1];
+    if (cpusetDirectory) fillCpusetFromParents(cpusetDirectory, floors[cpusetDirectory]!);
     cgroup.setLimits(limits);
     if (devices) {
       // Both where both exist: the kernel checks the eBPF programs and the v1 list alike.

@@ -168,7 +168,9 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
   const recordedSpec: OciSpec = { ...spec, root: { ...spec.root, path: root ?? '/' } };
   // Where the cgroup will be is recorded before it exists: an agent that dies from here on
   // leaves a record the next one can clean up completely.
-  state.cgroup = context.cgroups.plan(id, plan.cgroup.at);
+  state.cgroup = context.cgroups.plan(id, plan.cgroup.at, plan.cgroup.required);
+  // Fields accepted but not applied (kernel memory): said once, where runc says it (its log).
+  for (const warning of plan.cgroup.warnings) (context.warn ?? warnOnStderr)(warning);
   context.store.create(state, recordedSpec);
 
   const undo = new UndoStack();

@@ -21,7 +21,7 @@
  * starts empty at every boot.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../../../errors';
 import { tryLockExclusive } from '../../../kernel/file-locks';
@@ -131,6 +131,16 @@ export function notesDirectory(): string {
   const directory = join(NOTES_ROOT, `net-${netnsInode(OWN_NETNS_PATH)}`);
   mkdirSync(directory, { recursive: true, mode: 0o700 });
   return directory;
+}
+
+/**
+ * Forgets the notes of the network namespace at `netnsPath` (/run/netns/NAME), for whoever is about
+ * to delete that namespace: its table and its switches go with it, and nothing will give back what
+ * the notes remember. Without this, every deleted namespace (a lab's node, a test's) left its
+ * directory in /run until the next boot.
+ */
+export function forgetNotesOf(netnsPath: string): void {
+  if (existsSync(netnsPath)) rmSync(join(NOTES_ROOT, `net-${netnsInode(netnsPath)}`), { recursive: true, force: true });
 }
 
 /** Runs `work` holding this network namespace's netfilter lock (others wait, polling, up to 10 s). */
