@@ -312,7 +312,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       releaseUsernsLayers(userns);
       userns = null;
     }
-    if (root && mountsProc) {
+    if (mountsProc) {
       checkpoints.go();
       if (checkpoints.nextReport() !== PROC_MOUNTED) throw new Error(`the container's first process exited during setup (${describeExit(pid)})`);
       verifyProcMounted(pid, `${root}${procMount.destination}`);
@@ -337,7 +337,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       makeWorkingDirectory(recordedSpec);
       restrictPaths(recordedSpec);
     });
-    // A joined UTS namespace is named too, as runc does (the container's first process sets it there).
+    // A UTS namespace joined by path is named too, as runc does: whoever shares it sees the new name.
     if (has('uts') && spec.hostname) insideNamespaces(pid, ['uts'], () => sethostname(spec.hostname!));
     applySysctls(pid, plan.sysctls);
     if (has('mnt') && !joins('mnt')) context.mountNamespaces.hold(id, pid);
