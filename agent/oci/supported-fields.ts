@@ -27,6 +27,7 @@
  *  process.user.username                  refused   Windows only
  *  process.commandLine                    refused   Windows only
  *  process.capabilities                   applied   runtime/capabilities.ts
+ *                                                   only what the runtime's bounding set holds (runtime/held-capabilities.ts)
  *  process.noNewPrivileges                applied   prctl(PR_SET_NO_NEW_PRIVS)
  *  process.rlimits[]                      applied   prlimit64(2) in the child        /proc/<pid>/limits
  *                                                   a hard limit above the agent's own needs CAP_SYS_RESOURCE:
@@ -80,6 +81,8 @@ import type { NamespaceType, OciHook, OciSpec } from '../protocol';
 import { cgroupsPathProblem, placementFrom, type CgroupHost } from '../runtime/cgroups';
 import { resourcePlanFor, type ResourceWrite } from '../runtime/cgroups/resource-files';
 import { checkDeviceNodes } from '../runtime/device-nodes';
+import type { CapabilityName } from '../protocol/capabilities';
+import { heldCapabilities, refuseCapabilitiesNotHeld } from '../runtime/held-capabilities';
 import { hostProcessFacts, processSettingsFor, type ProcessFacts, type ProcessSettings } from '../runtime/process/process-settings';
 import { sysctlPlanFor, type SysctlWrite } from '../runtime/sysctl';
 import { ROOTFS_PROPAGATIONS } from '../runtime/rootfs';
@@ -160,10 +163,12 @@ export interface HostFacts extends ProcessFacts {
   cgroupVersion: 1 | 2;
   /** The controllers of the cgroup v2 hierarchy containers are made in (empty on v1). */
   v2Controllers: readonly string[];
+  /** The runtime's own bounding set: no capability outside it can be handed on (../runtime/held-capabilities.ts). */
+  heldCapabilities(): readonly CapabilityName[];
 }
 
 export function hostFacts(cgroups: CgroupHost): HostFacts {
-  return { ...hostProcessFacts, cgroupVersion: cgroups.version, v2Controllers: cgroups.version === 2 ? cgroups.layout.v2?.controllers ?? [] : [] };
+  return { ...hostProcessFacts, cgroupVersion: cgroups.version, v2Controllers: cgroups.version === 2 ? cgroups.layout.v2?.controllers ?? [] : [], heldCapabilities: () => heldCapabilities() };
 }
 
 /** What create applies beyond what it always did, from a document realisationPlan accepted. */
@@ -199,6 +204,8 @@ export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPla
     throw configFieldError(['process', 'terminal'], 'needs a devpts mount at /dev/pts: the terminal is made in the container\'s own /dev/pts');
   }
   checkUser(spec, types.includes('user'));
+  // Before anything exists: capset(2) in the child would fail with nobody to tell (runc: "unable to apply caps").
+  refuseCapabilitiesNotHeld(spec, facts.heldCapabilities());
   // A hook's path is execve(2)'s: relative, it would resolve against whatever the working directory is then.
   for (const [phase, hooks] of Object.entries(spec.hooks ?? {}) as [string, OciHook[] | undefined][]) {
     (hooks ?? []).forEach((hook, index) => {

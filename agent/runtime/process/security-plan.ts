@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { OciSpec } from '../../protocol';
-import { CAPABILITY_NAMES, capabilitiesFromStatus } from '../capabilities';
+import { CAPABILITY_NAMES, capabilitiesFromStatus, capabilityName } from '../capabilities';
+import { refuseCapabilitiesNotHeld } from '../held-capabilities';
 import { compiledSeccomp, seccompModeFromStatus, type BpfInstruction } from '../seccomp';
 
 export interface SecurityPlan {
@@ -18,6 +19,8 @@ export interface SecurityPlan {
 
 export function securityPlanFor(spec: OciSpec): SecurityPlan | null {
   const processSpec = spec.process;
+  // create has refused this already, before anything existed; an exec (runc exec --cap) is checked here.
+  refuseCapabilitiesNotHeld(spec);
   const seccomp = spec.linux?.seccomp ? compiledSeccomp(spec.linux.seccomp) : null;
   if (!processSpec?.capabilities && !processSpec?.noNewPrivileges && !seccomp) return null;
   return { capabilities: processSpec?.capabilities, noNewPrivileges: processSpec?.noNewPrivileges === true, seccomp };
@@ -38,9 +41,15 @@ export function securityMismatch(pid: number, plan: SecurityPlan | null): string
   }
   if (/^State:\s*Z/m.test(status)) return null;
   if (plan.capabilities) {
-    const bounding = capabilitiesFromStatus(status).bounding;
-    const wanted = CAPABILITY_NAMES.filter((name) => plan.capabilities?.bounding?.includes(name));
-    if (bounding.join() !== wanted.join()) return `bounding capabilities are ${bounding.join(',') || 'none'}, not ${wanted.join(',') || 'none'}`;
+    // The two sets execve(2) leaves as they were set: a failed capset(2) shows as an empty inheritable set.
+    // (Effective and permitted are recomputed at execve — for root, from the bounding set — and
+    // ambient is cleared for a set-user-ID program: neither can be compared with config.json here.)
+    const held = capabilitiesFromStatus(status);
+    for (const set of ['bounding', 'inheritable'] as const) {
+      const asked = new Set((plan.capabilities[set] ?? []).map(capabilityName));
+      const wanted = CAPABILITY_NAMES.filter((name) => asked.has(name));
+      if (held[set].join() !== wanted.join()) return `${set} capabilities are ${held[set].join(',') || 'none'}, not ${wanted.join(',') || 'none'}`;
+    }
   }
   if (plan.seccomp && seccompModeFromStatus(status) !== 'filter') return 'no seccomp filter is installed';
   if (plan.noNewPrivileges && !/^NoNewPrivs:\s*1/m.test(status)) return 'no_new_privs is not set';
