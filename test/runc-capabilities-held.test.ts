@@ -5,13 +5,14 @@
  * not what config.json says. Now:
  *
  *   containers-lab-runc, a set with a capability the runtime lacks   create refused in one line, nothing left
+ *   containers-lab-runc exec --cap <one it lacks>                    refused in one line, the container unharmed
  *   containers-lab-runc, every set = the runtime's bounding set      CapInh/CapPrm/CapEff/CapBnd/CapAmb inside = config.json's
  *   containers-lab run --privileged                                  CapEff = the runtime's own CapBnd
  *   containers-lab run --cap-add <one it lacks>                      refused in one line, nothing left
  *   after execve                                                     an inheritable set that did not take is reported
  *
  * "A capability the runtime lacks" is picked from this host: on a host whose root holds every
- * capability the kernel knows there is none, and the two refusal cases are skipped (saying so);
+ * capability the kernel knows there is none, and the refusal cases are skipped (saying so);
  * the unit test in config-fields.test.ts covers the refusal's wording on any host.
  */
 import { spawn } from 'node:child_process';
@@ -89,6 +90,24 @@ test.skipIf(lacking.length === 0)(`containers-lab-runc: a config.json asking for
   expect(second.stderr.trim()).toBe(`config.json: /process/capabilities/inheritable ${lacking[0]} is not in this runtime's bounding set (the host does not grant it)`);
   expect(containersIn(root)).toEqual([]);
   expect(cgroupDirsNamed(`${id}-inh`)).toEqual([]);
+});
+
+test.skipIf(lacking.length === 0)(`containers-lab-runc exec --cap of one the runtime lacks: refused in one line, the container unharmed${lacking.length ? '' : ` (${NO_LACKING})`}`, () => {
+  const root = join(work, 'root-exec');
+  const bundle = makeBundle(join(work, 'exec'), join(work, 'images'), (spec) => { spec.process!.args = ['sleep', '60']; });
+  const id = `caps-exec-${process.pid}`;
+  try {
+    expect(runc(root, ['run', '--detach', '--bundle', bundle, id]).status).toBe(0);
+    const refused = runc(root, ['exec', '--cap', lacking[0]!, id, 'true']);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr.trim()).toBe(`config.json: /process/capabilities/bounding ${lacking[0]} is not in this runtime's bounding set (the host does not grant it)`);
+    expect(runc(root, ['exec', '--cap', 'CAP_NET_ADMIN', id, 'true']).status).toBe(0);
+    expect(JSON.parse(runc(root, ['state', id]).stdout)).toMatchObject({ status: 'running' });
+  } finally {
+    runc(root, ['delete', '--force', id]);
+  }
+  expect(containersIn(root)).toEqual([]);
+  expect(cgroupDirsNamed(id)).toEqual([]);
 });
 
 test('containers-lab-runc: every set = the runtime\'s own bounding set runs, and the kernel shows exactly config.json\'s five sets', () => {
