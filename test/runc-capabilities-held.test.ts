@@ -179,7 +179,7 @@ test(`containers-lab run: --privileged holds the runtime's own bounding set; --c
       const refused = await cli('run', '-d', '--name', 'caps-lacking', '--net', 'none', '--cap-add', short, 'busybox', '--', 'sleep', '60');
       expect(refused.code).not.toBe(0);
       expect(refused.stderr.trim().split('\n')).toHaveLength(1);
-      expect(refused.stderr.trim()).toMatch(new RegExp(`--cap-add ${short}: ${lacking[0]} is not in this runtime's bounding set \\(the host does not grant it\\)$`));
+      expect(refused.stderr.trim()).toMatch(new RegExp(`${short} cannot be added: ${lacking[0]} is not in this runtime's bounding set \\(the host does not grant it\\)$`));
       expect(JSON.parse((await cli('ps', '-a', '--json')).stdout)).toEqual([]);
     }
     expect(leftovers(root, made)).toEqual(NONE_LEFT);

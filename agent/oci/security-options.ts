@@ -114,7 +114,8 @@ function flag(value: unknown, option: string): boolean {
 function capabilitiesWithin(capAdd: string[], capDrop: string[], held: readonly CapabilityName[]): CapabilityName[] {
   const chosen = capabilitySet(capAdd, capDrop);
   const missing = capAdd.filter((entry) => entry.toUpperCase() !== 'ALL').map(capabilityName).find((name) => !held.includes(name));
-  if (missing) throw badInput(`--cap-add ${missing.replace(/^CAP_/, '')}: ${missing} is not in this runtime's bounding set (the host does not grant it)`);
+  // Worded for --cap-add and a Pod's capabilities.add alike.
+  if (missing) throw badInput(`${missing.replace(/^CAP_/, '')} cannot be added: ${missing} is not in this runtime's bounding set (the host does not grant it)`);
   return chosen.filter((name) => held.includes(name));
 }
 
