@@ -55,3 +55,24 @@ export function securityMismatch(pid: number, plan: SecurityPlan | null): string
   if (plan.noNewPrivileges && !/^NoNewPrivs:\s*1/m.test(status)) return 'no_new_privs is not set';
   return null;
 }
+
+/**
+ * Before execve — a first process parked on its exec FIFO (runc's create) — the kernel holds
+ * exactly the sets it was given, so all five are compared: a capset(2) that failed shows here.
+ * Null when they hold (or when the document names none), else what differs.
+ *
+ * One exception, runc's: an ambient capability must also be permitted and inheritable, and one
+ * that is not is left out without an error — runc's own default config.json (`runc spec`) lists
+ * three ambient capabilities and no inheritable ones, and runc 1.1 runs it with CapAmb 0.
+ */
+export function capabilitySetsMismatch(pid: number, capabilities: SecurityPlan['capabilities']): string | null {
+  if (!capabilities) return null;
+  const held = capabilitiesFromStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  const asked = (set: keyof NonNullable<SecurityPlan['capabilities']>): Set<string> => new Set((capabilities[set] ?? []).map(capabilityName));
+  const raisable = (name: string): boolean => asked('permitted').has(name) && asked('inheritable').has(name);
+  for (const set of ['bounding', 'effective', 'permitted', 'inheritable', 'ambient'] as const) {
+    const wanted = CAPABILITY_NAMES.filter((name) => asked(set).has(name) && (set !== 'ambient' || raisable(name)));
+    if (held[set].join() !== wanted.join()) return `${set} capabilities are ${held[set].join(',') || 'none'}, not ${wanted.join(',') || 'none'}`;
+  }
+  return null;
+}
