@@ -174,6 +174,20 @@ test('containers-lab-runc: an effective set beyond the permitted one (capset ref
   expect(capFields(ran.stdout).CapAmb).toBe(maskOf(['CAP_KILL']));
 });
 
+test('containers-lab-runc: parking after the capability sets keeps the descriptor clean-up before the seccomp filter: a profile refusing close_range runs', () => {
+  // The validation suite's own default profile lists no close_range: the wait moved, the clean-up must not.
+  const root = join(work, 'root-seccomp');
+  const bundle = makeBundle(join(work, 'seccomp'), join(work, 'images'), (spec) => {
+    spec.process!.args = ['cat', '/proc/self/status'];
+    spec.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['close_range'], action: 'SCMP_ACT_ERRNO' }] };
+  });
+  const result = runc(root, ['run', '--bundle', bundle, `caps-seccomp-${process.pid}`]);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  expect(result.stdout).toMatch(/^Seccomp:\s+2$/m);
+  expect(capFields(result.stdout).CapBnd).toBe(maskOf(['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE']));
+});
+
 test('after execve, an inheritable set that did not take is reported (the check start makes on the running process)', async () => {
   // A real process (this test's child, with an empty inheritable set) against a plan that wanted one.
   const child = spawn('sleep', ['30'], { stdio: 'ignore' });

@@ -93,6 +93,15 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
   program.syscall('close_range', 3 + (plan.preserveFds ?? 0), 0xffffffff, CLOSE_RANGE_CLOEXEC);
   // Node marks every descriptor it inherits close-on-exec: the preserved ones are cleared of it (F_SETFD 0).
   for (let fd = 3; fd < 3 + (plan.preserveFds ?? 0); fd += 1) program.syscall('fcntl', fd, F_SETFD, 0);
+  if (plan.execFifo !== undefined) {
+    // Before a seccomp filter goes in (a profile need not allow close_range): the process will wait
+    // on its exec FIFO, maybe long, and its creator's caller waits for the creator's output to end
+    // (containerd's shim reads `create`'s stdout and stderr to their end; with a console socket
+    // those are a pipe): the creator's descriptors it still holds would keep that pipe open until
+    // `start` — `ctr run --tty` hung so. runc's init holds only its stdio, the FIFO and its pipe to
+    // runc; so this one.
+    appendCloseAllBut(program, 3 + (plan.preserveFds ?? 0), [plan.execFifo, checkpoints.childReportEnd]);
+  }
   const exec = plan.exec instanceof ExecSlots
     ? plan.exec
     : { path: program.arena.cString(plan.exec.path), cwd: program.arena.cString(plan.exec.cwd), argv: program.arena.cStringArray(plan.exec.args), envp: program.arena.cStringArray(plan.exec.env) };
@@ -112,11 +121,6 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
     // Where runc's init waits too: after the user switch and the capability sets, so `create` can
     // read the sets the kernel holds for it (/proc/<pid>/status) and refuse a container whose
     // capset(2) failed — this program cannot notice that itself — before anyone starts it.
-    // It may wait long, and its creator's caller waits for the creator's output to end (containerd's
-    // shim reads `create`'s stdout and stderr to their end; with a console socket those are a pipe):
-    // the creator's descriptors it still holds would keep that pipe open until `start` — `ctr run
-    // --tty` hung so. runc's init holds only its stdio, the FIFO and its pipe to runc; so this one.
-    appendCloseAllBut(program, 3 + (plan.preserveFds ?? 0), [plan.execFifo, checkpoints.childReportEnd]);
     program.syscall('prctl', PR_SET_PDEATHSIG, 0, 0, 0, 0);
     checkpoints.report(program, AT_EXEC_FIFO);
     program.syscall('read', plan.execFifo, program.arena.zeroed(16), 1);
