@@ -379,6 +379,24 @@ describe('process and user', () => {
       .toBe('config.json: /process/user/uid 70000 is not mapped by linux.uidMappings: the user namespace has no such uid');
   });
 
+  test('process.capabilities beyond the runtime\'s own bounding set: one line naming the set and each capability, whatever this host grants', async () => {
+    const { hostFacts, realisationPlan } = await import('../agent/oci/supported-fields.js');
+    const { CAPABILITY_NAMES } = await import('../agent/protocol/capabilities.js');
+    // A stand-in host whose root lacks CAP_SYS_RESOURCE and CAP_BPF (the real one may grant both).
+    const lacking = CAPABILITY_NAMES.filter((name) => name !== 'CAP_SYS_RESOURCE' && name !== 'CAP_BPF');
+    const facts: HostFacts = { ...hostFacts(openCgroupHost()), heldCapabilities: () => lacking };
+    const plan = (edit: (spec: OciSpec) => void, options: RunOptions = {}): unknown => realisationPlan(doc(edit, options), facts);
+    const every = [...CAPABILITY_NAMES];
+    expect(() => plan((spec) => { spec.process!.capabilities = { bounding: every, effective: every, permitted: every, inheritable: every, ambient: every }; }))
+      .toThrow(/^config\.json: \/process\/capabilities\/bounding CAP_SYS_RESOURCE and CAP_BPF are not in this runtime's bounding set \(the host does not grant them\)$/);
+    // The first set that asks, in the order they are applied; names as runc takes them (lower case, without CAP_).
+    expect(() => plan((spec) => { spec.process!.capabilities = { bounding: ['CAP_KILL'], effective: ['CAP_KILL'], permitted: ['CAP_KILL'], ambient: ['sys_resource'] }; }))
+      .toThrow(/^config\.json: \/process\/capabilities\/ambient CAP_SYS_RESOURCE is not in this runtime's bounding set \(the host does not grant it\)$/);
+    expect(() => plan((spec) => { spec.process!.capabilities = { bounding: lacking, effective: lacking, permitted: lacking, inheritable: lacking, ambient: lacking }; })).not.toThrow();
+    // In a user namespace the first process holds every capability (bounding set too) inside it: nothing to refuse.
+    expect(() => plan((spec) => { spec.process!.capabilities = { bounding: every, effective: every, permitted: every }; }, { userns: true })).not.toThrow();
+  });
+
   test('a document without process: one line, from the CLI too', async () => {
     const noProcess = doc((spec) => { delete spec.process; });
     expect(await refused(noProcess)).toBe('config.json: /process is required to run a container');
@@ -420,8 +438,8 @@ describe('fields this runtime does not realise: one line naming each, nothing le
     ['linux.timeOffsets', (spec) => { Object.assign(spec.linux!, { timeOffsets: { monotonic: { secs: 10, nanosecs: 0 } } }); }, /^config\.json: \/linux\/timeOffsets is not supported/],
     ['a time namespace', (spec) => { spec.linux!.namespaces!.push({ type: 'time' }); }, /^config\.json: \/linux\/namespaces\/\d+ is a time namespace: not supported by this runtime$/],
     ['process.terminal without a devpts at /dev/pts', (spec) => { spec.process!.terminal = true; spec.mounts = spec.mounts!.filter((mount) => mount.destination !== '/dev/pts'); }, "config.json: /process/terminal needs a devpts mount at /dev/pts: the terminal is made in the container's own /dev/pts"],
-    ['linux.rootfsPropagation "shared"', (spec) => { spec.linux!.rootfsPropagation = 'shared'; }, /^config\.json: \/linux\/rootfsPropagation "shared" is not supported by this runtime/],
-    ['hostname without a UTS namespace', (spec) => { spec.linux!.namespaces = spec.linux!.namespaces!.filter((ns) => ns.type !== 'uts'); }, 'config.json: /hostname needs a UTS namespace of the container\'s own'],
+    ['linux.rootfsPropagation "sideways"', (spec) => { spec.linux!.rootfsPropagation = 'sideways'; }, 'config.json: /linux/rootfsPropagation must be one of "private", "shared", "slave", "unbindable"'],
+    ['hostname without a UTS namespace', (spec) => { spec.linux!.namespaces = spec.linux!.namespaces!.filter((ns) => ns.type !== 'uts'); }, 'config.json: /hostname needs a UTS namespace in linux.namespaces (its own, or one joined by path)'],
     ['a 1.2 field (linux.memoryPolicy)', (spec) => { Object.assign(spec.linux!, { memoryPolicy: { mode: 'MPOL_BIND', nodes: '0' } }); }, 'config.json: /linux/memoryPolicy is not part of runtime-spec 1.1 for Linux'],
     ['an idmapped mount', (spec) => { Object.assign(spec.mounts![0]!, { uidMappings: [{ containerID: 0, hostID: 100000, size: 1 }] }); }, 'config.json: /mounts/0/uidMappings is not supported by this runtime: no idmapped mounts'],
     ['a Windows field', (spec) => { Object.assign(spec, { windows: { layerFolders: ['C:\\x'] } }); }, /^config\.json: \/windows is not supported by this runtime: it is for another platform$/],

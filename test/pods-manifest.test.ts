@@ -12,6 +12,10 @@ import { commandOptions } from '../agent/pods/plan/command';
 import { containerEnvironment } from '../agent/pods/plan/env';
 import { hostsFile, resolvConf } from '../agent/pods/plan/network-files';
 import { nextBackoff } from '../agent/pods/engine/backoff';
+import { securityPlan } from '../agent/pods/plan/security';
+import { securityFromRunOptions } from '../agent/oci/security-options';
+import { CAPABILITY_NAMES } from '../agent/protocol/capabilities';
+import type { Container, Pod } from '../agent/pods/manifest/types';
 
 const GOOD = `apiVersion: v1
 kind: Pod
@@ -122,6 +126,20 @@ describe('the kubelet rules', () => {
     expect(resolvConf(p, host)).toEqual({ text: 'search example.org\nnameserver 192.0.2.1\n', warning: expect.stringMatching(/no cluster DNS/) });
     const none = { ...p, spec: { ...p.spec, dnsPolicy: 'None' as const, dnsConfig: { nameservers: ['192.0.2.9'], options: [{ name: 'ndots', value: '2' }] } } };
     expect(resolvConf(none, host)).toEqual({ text: 'nameserver 192.0.2.9\noptions ndots:2\n', warning: null });
+  });
+
+  test('privileged: true and capabilities.add [ALL] mean every capability the runtime holds; one it lacks, added by name, is refused', () => {
+    // A stand-in runtime without CAP_SYS_RESOURCE (this host's root lacks it; another's may not).
+    const held = CAPABILITY_NAMES.filter((name) => name !== 'CAP_SYS_RESOURCE');
+    const capabilitiesOf = (securityContext: Container['securityContext']) => {
+      const container = { name: 'c', image: 'busybox', securityContext } as Container;
+      const manifest = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [container] } } as Pod;
+      return securityFromRunOptions(securityPlan(manifest, container, 'spec.containers[0].securityContext').options, held).capabilities;
+    };
+    expect(capabilitiesOf({ privileged: true }).effective).toEqual(held);
+    expect(capabilitiesOf({ capabilities: { add: ['ALL'] } }).bounding).toEqual(held);
+    expect(() => capabilitiesOf({ capabilities: { add: ['SYS_RESOURCE'] } }))
+      .toThrow(/^SYS_RESOURCE cannot be added: CAP_SYS_RESOURCE is not in this runtime's bounding set \(the host does not grant it\)$/);
   });
 
   test('crash-loop back-off: at once, then 10 s doubling to 5 min, reset after 10 min running', () => {

@@ -130,7 +130,7 @@ describe('the options, as words and as config.json', () => {
     expect(securityFromRunOptions({ capAdd: ['ALL'] }, lacking).capabilities.bounding).toEqual(lacking);
     expect(securityFromRunOptions({ privileged: true }, lacking).capabilities.effective).toEqual(lacking);
     expect(refusal(() => securityFromRunOptions({ capAdd: ['SYS_RESOURCE'] }, lacking))).toBe(
-      "CAP_SYS_RESOURCE is not in the agent's own bounding set (/proc/self/status CapBnd): no container it makes can hold it",
+      "SYS_RESOURCE cannot be added: CAP_SYS_RESOURCE is not in this runtime's bounding set (the host does not grant it)",
     );
     expect([...securityFromRunOptions({}, lacking).capabilities.bounding!].sort()).toEqual([...DEFAULT_CAPABILITIES].sort());
   });

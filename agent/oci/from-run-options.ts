@@ -431,14 +431,18 @@ export function namespacesFromConfig(spec: OciSpec): NamespaceType[] {
   return NAMESPACE_TYPES.filter((type) => types.has(type));
 }
 
-/** Namespaces the document joins (a path) rather than creates: only net, ipc, uts and pid can be joined. */
+/**
+ * Namespaces the document joins (a path) rather than creates: net, ipc, uts, pid and mnt. A joined
+ * mount namespace gets the container's root and mounts as runc gives them: its other processes
+ * are pivoted into the container's root with it.
+ */
 export function joinedNamespacesFromConfig(spec: OciSpec): { type: NamespaceType; path: string }[] {
   const joined: { type: NamespaceType; path: string }[] = [];
   for (const entry of spec.linux?.namespaces ?? []) {
     if (entry.path === undefined) continue;
     const type = fromOciNamespace(entry.type);
-    if (type !== 'net' && type !== 'ipc' && type !== 'uts' && type !== 'pid') {
-      throw badInput(`joining a ${entry.type} namespace is not supported: only network, ipc, uts and pid namespaces can be shared`);
+    if (type !== 'net' && type !== 'ipc' && type !== 'uts' && type !== 'pid' && type !== 'mnt') {
+      throw badInput(`joining a ${entry.type} namespace is not supported: only network, ipc, uts, pid and mount namespaces can be shared`);
     }
     joined.push({ type, path: entry.path });
   }

@@ -23,14 +23,16 @@
  * An option that would change nothing next to --privileged (--cap-add, --seccomp FILE, a device
  * rule) is refused rather than ignored, as Docker would silently do.
  */
-import { readFileSync } from 'node:fs';
 import { badInput, quote } from '../errors';
 import { debugLog } from '../debug-log';
 import type { OciDeviceCgroup, OciProcess, OciSeccomp, RunOptions, SeccompProfileName } from '../protocol';
-import { capabilitiesFromStatus, capabilityName, capabilitySet, CAPABILITY_NAMES, ociCapabilities, type CapabilityName } from '../runtime/capabilities';
+import { capabilityName, capabilitySet, ociCapabilities, type CapabilityName } from '../runtime/capabilities';
+import { heldCapabilities } from '../runtime/held-capabilities';
 import { compiledSeccomp } from '../runtime/seccomp';
 import { defaultSeccompProfile } from './default-seccomp';
 import { parseDeviceCgroupRules } from './device-cgroup-rule';
+
+export { heldCapabilities } from '../runtime/held-capabilities';
 
 const MAX_ID = 2 ** 32 - 2;
 
@@ -104,25 +106,16 @@ function flag(value: unknown, option: string): boolean {
 }
 
 /**
- * What the agent can hand on: a process can never give a child a capability outside its own
- * bounding set (this machine's lacks CAP_SYS_RESOURCE, for one). Read from /proc/self/status.
- */
-export function heldCapabilities(status?: string): CapabilityName[] {
-  try {
-    return capabilitiesFromStatus(status ?? readFileSync('/proc/self/status', 'utf8')).bounding;
-  } catch {
-    return [...CAPABILITY_NAMES];
-  }
-}
-
-/**
- * --cap-add/--cap-drop against the default set. "ALL" means every capability the agent holds; a
- * capability named on its own that the agent lacks is refused: the kernel would not grant it.
+ * --cap-add/--cap-drop against the default set. "ALL" means every capability the agent holds (its
+ * bounding set, ../runtime/held-capabilities.ts: as Docker's --privileged gives the daemon's own
+ * set), not every one the kernel knows; a capability named on its own that the agent lacks is
+ * refused: the kernel would not grant it.
  */
 function capabilitiesWithin(capAdd: string[], capDrop: string[], held: readonly CapabilityName[]): CapabilityName[] {
   const chosen = capabilitySet(capAdd, capDrop);
   const missing = capAdd.filter((entry) => entry.toUpperCase() !== 'ALL').map(capabilityName).find((name) => !held.includes(name));
-  if (missing) throw badInput(`${missing} is not in the agent's own bounding set (/proc/self/status CapBnd): no container it makes can hold it`);
+  // Worded for --cap-add and a Pod's capabilities.add alike.
+  if (missing) throw badInput(`${missing.replace(/^CAP_/, '')} cannot be added: ${missing} is not in this runtime's bounding set (the host does not grant it)`);
   return chosen.filter((name) => held.includes(name));
 }
 

@@ -27,6 +27,7 @@
  *  process.user.username                  refused   Windows only
  *  process.commandLine                    refused   Windows only
  *  process.capabilities                   applied   runtime/capabilities.ts
+ *                                                   only what the runtime's bounding set holds (runtime/held-capabilities.ts)
  *  process.noNewPrivileges                applied   prctl(PR_SET_NO_NEW_PRIVS)
  *  process.rlimits[]                      applied   prlimit64(2) in the child        /proc/<pid>/limits
  *                                                   a hard limit above the agent's own needs CAP_SYS_RESOURCE:
@@ -37,11 +38,11 @@
  *  process.ioPriority                     applied   ioprio_set(2)                    ioprio_get(2)
  *  process.apparmorProfile                refused   no AppArmor here
  *  process.selinuxLabel                   refused   no SELinux here
- *  hostname                               applied   sethostname(2) in its own UTS namespace (else refused)
+ *  hostname                               applied   sethostname(2) in its UTS namespace, own or joined (none: refused)
  *  domainname                             applied   kernel.domainname in its own UTS namespace (else refused)
  *  hooks.*                                applied   the six phases, state on stdin, timeouts (runtime/hooks.ts)
  *  annotations                            applied   kept in the record; lab.containers.* are read
- *  linux.namespaces[]                     applied   clone(2) flags; network/ipc/uts may be joined by path
+ *  linux.namespaces[]                     applied   clone(2) flags; network/ipc/uts/pid/mount may be joined by path
  *  linux.namespaces[] type "time"         refused   with linux.timeOffsets
  *  linux.uidMappings/gidMappings          applied   /proc/<pid>/uid_map, gid_map (refused without a userns)
  *  linux.devices[]                        applied   mknod in the container's /dev, below /dev only, plus an
@@ -63,7 +64,8 @@
  *                                                   namespace (runtime/sysctl.ts); others refused
  *  linux.seccomp                          applied   runtime/seccomp.ts; flags other than TSYNC and a
  *                                                   listenerPath (SCMP_ACT_NOTIFY) refused
- *  linux.rootfsPropagation                applied   "rprivate" (what every container gets); others refused
+ *  linux.rootfsPropagation                applied   runtime/rootfs.ts rootPropagation: private (the default),
+ *                                                   slave, shared, unbindable and their r… forms
  *  linux.maskedPaths/readonlyPaths        applied   runtime/rootfs.ts restrictPaths
  *  linux.mountLabel                       refused   no SELinux here
  *  linux.personality                      applied   personality(2), domain LINUX/LINUX32; flags refused
@@ -79,8 +81,11 @@ import type { NamespaceType, OciHook, OciSpec } from '../protocol';
 import { cgroupsPathProblem, placementFrom, type CgroupHost } from '../runtime/cgroups';
 import { resourcePlanFor, type ResourceWrite } from '../runtime/cgroups/resource-files';
 import { checkDeviceNodes } from '../runtime/device-nodes';
+import type { CapabilityName } from '../protocol/capabilities';
+import { heldCapabilities, refuseCapabilitiesNotHeld } from '../runtime/held-capabilities';
 import { hostProcessFacts, processSettingsFor, type ProcessFacts, type ProcessSettings } from '../runtime/process/process-settings';
 import { sysctlPlanFor, type SysctlWrite } from '../runtime/sysctl';
+import { ROOTFS_PROPAGATIONS } from '../runtime/rootfs';
 import { hostIdFor } from '../runtime/user-namespace';
 import { joinedNamespacesFromConfig, namespacesFromConfig } from './from-run-options';
 import { configFieldError } from './validate';
@@ -158,10 +163,12 @@ export interface HostFacts extends ProcessFacts {
   cgroupVersion: 1 | 2;
   /** The controllers of the cgroup v2 hierarchy containers are made in (empty on v1). */
   v2Controllers: readonly string[];
+  /** The runtime's own bounding set: no capability outside it can be handed on (../runtime/held-capabilities.ts). */
+  heldCapabilities(): readonly CapabilityName[];
 }
 
 export function hostFacts(cgroups: CgroupHost): HostFacts {
-  return { ...hostProcessFacts, cgroupVersion: cgroups.version, v2Controllers: cgroups.version === 2 ? cgroups.layout.v2?.controllers ?? [] : [] };
+  return { ...hostProcessFacts, cgroupVersion: cgroups.version, v2Controllers: cgroups.version === 2 ? cgroups.layout.v2?.controllers ?? [] : [], heldCapabilities: () => heldCapabilities() };
 }
 
 /** What create applies beyond what it always did, from a document realisationPlan accepted. */
@@ -197,6 +204,8 @@ export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPla
     throw configFieldError(['process', 'terminal'], 'needs a devpts mount at /dev/pts: the terminal is made in the container\'s own /dev/pts');
   }
   checkUser(spec, types.includes('user'));
+  // Before anything exists: capset(2) in the child would fail with nobody to tell (runc: "unable to apply caps").
+  refuseCapabilitiesNotHeld(spec, facts.heldCapabilities());
   // A hook's path is execve(2)'s: relative, it would resolve against whatever the working directory is then.
   for (const [phase, hooks] of Object.entries(spec.hooks ?? {}) as [string, OciHook[] | undefined][]) {
     (hooks ?? []).forEach((hook, index) => {
@@ -204,7 +213,8 @@ export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPla
     });
   }
 
-  if (spec.hostname !== undefined && spec.hostname !== '' && !own('uts')) throw configFieldError(['hostname'], 'needs a UTS namespace of the container\'s own');
+  // As runc: a UTS namespace joined by path gets the hostname too (whoever shares it sees the change).
+  if (spec.hostname !== undefined && spec.hostname !== '' && !types.includes('uts')) throw configFieldError(['hostname'], 'needs a UTS namespace in linux.namespaces (its own, or one joined by path)');
   spec.linux?.namespaces?.forEach((entry, index) => {
     if (entry.type === 'time') throw configFieldError(['linux', 'namespaces', index], 'is a time namespace: not supported by this runtime');
   });
@@ -213,8 +223,8 @@ export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPla
   }
   spec.mounts?.forEach((mount, index) => walk(mount, MOUNT_FIELDS, ['mounts', String(index)]));
   const propagation = spec.linux?.rootfsPropagation;
-  if (propagation !== undefined && propagation !== '' && propagation !== 'rprivate') {
-    throw configFieldError(['linux', 'rootfsPropagation'], `${JSON.stringify(propagation)} is not supported by this runtime: every container's mounts are rprivate`);
+  if (propagation !== undefined && propagation !== '' && !Object.hasOwn(ROOTFS_PROPAGATIONS, propagation)) {
+    throw configFieldError(['linux', 'rootfsPropagation'], `${JSON.stringify(propagation)} is not a propagation (${Object.keys(ROOTFS_PROPAGATIONS).join(', ')})`);
   }
   const flags = (spec.linux?.seccomp as { flags?: string[] } | undefined)?.flags ?? [];
   const flag = flags.find((name) => name !== 'SECCOMP_FILTER_FLAG_TSYNC');

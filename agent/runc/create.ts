@@ -19,6 +19,7 @@ import type { OciSpec } from '../protocol';
 import { prepareContainer, type PreparedContainer } from '../runtime/lifecycle/create';
 import { deleteContainer } from '../runtime/lifecycle/delete';
 import { AT_EXEC_FIFO } from '../runtime/process/launch';
+import { capabilitySetsMismatch } from '../runtime/process/security-plan';
 import { seccompForArch } from '../runtime/seccomp';
 import { closeFd } from '../kernel/files';
 import { SIGKILL } from '../kernel/constants';
@@ -132,6 +133,9 @@ export function createFromBundle(root: RuncRoot, id: string, options: CreateOpti
     checkpoints.go();
     const report = checkpoints.nextReport();
     if (report !== AT_EXEC_FIFO) throw new RuncError('container init exited before waiting for start');
+    // Its sets are made by now (../runtime/process/launch.ts): one that did not take is create's error, as runc's "unable to apply caps".
+    const capabilities = capabilitySetsMismatch(prepared.state.pid!, spec.process?.capabilities);
+    if (capabilities) throw new RuncError(`unable to apply capabilities: ${capabilities}`);
     checkpoints.close();
     // Not parked.program.release(): the first process still runs in that memory, shared with this
     // one (CLONE_VM), until its execve; the mapping stays with it when this process exits.

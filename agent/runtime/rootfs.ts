@@ -2,23 +2,27 @@
  * The root filesystem: from an overlay directory to the container's "/".
  *
  * Inside the container's fresh mount namespace (a copy of the host's mount table) the agent:
- *   1. makes every mount private, so nothing done here propagates back to the host;
+ *   1. makes every mount private, so nothing done here propagates back to the host (or, for
+ *      linux.rootfsPropagation "slave", a slave: the host's mounts still reach it, nothing flows back);
  *   2. mounts the overlay at <container>/merged and the config's mounts below it — tmpfs /dev
- *      with its devices, devpts, /dev/shm, sysfs, /tmp, mqueue — and makes linux.devices' nodes;
- *   3. lets the container's first process mount /proc itself: a proc mount shows the PID
- *      namespace of the process that mounts it, and only that process is inside it;
+ *      with its devices, devpts, /dev/shm, sysfs, /tmp, mqueue — in config.json's order — and
+ *      makes linux.devices' nodes;
+ *   3. lets the container's first process mount /proc itself, at its place in that order (the
+ *      agent stops before it and goes on after): a proc mount shows the PID namespace of the
+ *      process that mounts it, and only that process is inside it;
  *   4. pivot_root(2) into merged: the old root is stacked beneath the new one and detached with
  *      umount2(MNT_DETACH). Unlike chroot(2), which only changes where "/" resolves for one
  *      process, the host's tree is then unreachable from the mount namespace altogether;
  *      (runc's --no-pivot, for a root on a ramdisk where pivot_root refuses: moveRootInto below);
  *   5. hides what must not be seen (maskedPaths: /proc/kcore, …) and makes read-only what must
- *      not be written (readonlyPaths: /proc/sys, …).
+ *      not be written (readonlyPaths: /proc/sys, …); then gives the new root a "shared" or
+ *      "unbindable" linux.rootfsPropagation (a shared root's peer group is the container's own).
  */
 import { chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CgroupRecord, OciMount, OciSpec, RootfsRecord } from '../protocol';
 import { mountCgroupTree } from './cgroup-mount';
-import { MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT } from '../kernel/constants';
+import { MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE, MS_UNBINDABLE } from '../kernel/constants';
 import { chdir } from '../kernel/files';
 import { hasErrno } from '../kernel/errors';
 import { chroot, mount, pivotRoot, umount } from '../kernel/mounts';
@@ -32,18 +36,65 @@ import { hostIdFor } from './user-namespace';
 
 export const PROC_MOUNT_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
+/** linux.rootfsPropagation's words, as runc reads them ("r…": the mounts beneath too). */
+export const ROOTFS_PROPAGATIONS: Readonly<Record<string, number>> = {
+  private: MS_PRIVATE,
+  rprivate: MS_PRIVATE | MS_REC,
+  slave: MS_SLAVE,
+  rslave: MS_SLAVE | MS_REC,
+  shared: MS_SHARED,
+  rshared: MS_SHARED | MS_REC,
+  unbindable: MS_UNBINDABLE,
+  runbindable: MS_UNBINDABLE | MS_REC,
+};
+
+/**
+ * Where linux.rootfsPropagation acts. Before anything is mounted, the whole namespace becomes
+ * private, or a slave of the host's mounts for "slave"/"rslave" (runc's default; this runtime's
+ * default stays private) — either way nothing made here reaches the host. "shared" and
+ * "unbindable" could not be given there without the root's mounts leaking to the host or
+ * pivot_root refusing a shared parent, so they go on the new "/" once it is the root, as runc does.
+ */
+export function rootPropagation(spec: OciSpec): { whole: number; newRoot: number | null } {
+  const word = spec.linux?.rootfsPropagation ?? '';
+  const flags = Object.hasOwn(ROOTFS_PROPAGATIONS, word) ? ROOTFS_PROPAGATIONS[word] : undefined;
+  if (flags === undefined || (flags & MS_PRIVATE) !== 0) return { whole: MS_REC | MS_PRIVATE, newRoot: null };
+  if ((flags & MS_SLAVE) !== 0) return { whole: MS_REC | MS_SLAVE, newRoot: null };
+  return { whole: MS_REC | MS_PRIVATE, newRoot: flags };
+}
+
 /** Mounts done by the child itself rather than the agent (see step 3). */
 export function isChildMount(m: OciMount): boolean {
   return m.type === 'proc';
 }
 
 /**
- * Step 1-2: run inside the container's mount namespace (and its net/ipc namespaces, for sysfs/mqueue).
- * The root is an overlay over image layers, or an OCI bundle's own directory, which is bind
- * mounted onto itself: pivot_root needs the new root to be a mount point.
+ * config.json's mounts around the one the first process makes itself (/proc): the kernel lists
+ * mounts in the order they are made, and the runtime-spec wants them made in the config's order,
+ * so the agent mounts those before /proc, lets the child mount /proc, then mounts the rest.
+ * Without a proc mount everything is `beforeProc`.
  */
-export function assembleRootfs(spec: OciSpec, layers: RootfsRecord | { bundle: string }, cgroup: CgroupRecord | null = null, beforeOverlay: () => void = () => {}): void {
-  mount(null, '/', null, MS_REC | MS_PRIVATE);
+export interface MountPhases {
+  beforeProc: OciMount[];
+  proc: OciMount | null;
+  afterProc: OciMount[];
+}
+
+export function mountPhases(spec: OciSpec): MountPhases {
+  const mounts = spec.mounts ?? [];
+  const at = mounts.findIndex(isChildMount);
+  if (at < 0) return { beforeProc: [...mounts], proc: null, afterProc: [] };
+  return { beforeProc: mounts.slice(0, at), proc: mounts[at]!, afterProc: mounts.slice(at + 1) };
+}
+
+/**
+ * Steps 1-2 up to /proc: run inside the container's mount namespace (and its net/ipc namespaces,
+ * for sysfs/mqueue). The root is an overlay over image layers, or an OCI bundle's own directory,
+ * which is bind mounted onto itself: pivot_root needs the new root to be a mount point. Returns
+ * the root as the agent sees it. The directory /proc goes on is made here, for the child.
+ */
+export function assembleRootfs(spec: OciSpec, layers: RootfsRecord | { bundle: string }, cgroup: CgroupRecord | null = null, beforeOverlay: () => void = () => {}): string {
+  mount(null, '/', null, rootPropagation(spec).whole);
   let root: string;
   if ('bundle' in layers) {
     root = layers.bundle;
@@ -54,18 +105,28 @@ export function assembleRootfs(spec: OciSpec, layers: RootfsRecord | { bundle: s
     beforeOverlay();
     mountOverlay(layers);
   }
-  let devMounted = false;
-  for (const m of spec.mounts ?? []) {
-    if (isChildMount(m)) {
-      ensureDirectory(join(root, m.destination));
-      continue;
-    }
+  const { beforeProc, proc } = mountPhases(spec);
+  mountEach(root, beforeProc, cgroup);
+  if (proc) ensureDirectory(join(root, proc.destination));
+  return root;
+}
+
+/**
+ * Step 2 after /proc, once the child has mounted it: the config's remaining mounts, then the
+ * devices of a /dev the config mounts (files bind mounted onto a fresh tmpfs, whichever phase it
+ * was in) and linux.devices' nodes.
+ */
+export function finishRootfs(spec: OciSpec, root: string, cgroup: CgroupRecord | null = null): void {
+  mountEach(root, mountPhases(spec).afterProc, cgroup);
+  if ((spec.mounts ?? []).some((m) => m.destination === '/dev' && !isChildMount(m))) populateDev(join(root, 'dev'));
+  createDeviceNodes(spec, root);
+}
+
+function mountEach(root: string, mounts: readonly OciMount[], cgroup: CgroupRecord | null): void {
+  for (const m of mounts) {
     if (m.type === 'cgroup' || m.type === 'cgroup2') mountCgroupTree(join(root, m.destination), cgroup, parseMountOptions(m.options).flags);
     else mountInto(root, m);
-    if (m.destination === '/dev') devMounted = true;
   }
-  if (devMounted) populateDev(join(root, 'dev'));
-  createDeviceNodes(spec, root);
 }
 
 function ensureDirectory(path: string): void {
@@ -166,7 +227,7 @@ export function makeWorkingDirectory(spec: OciSpec): void {
   }
 }
 
-/** Step 5, after pivot_root and once /proc exists. */
+/** Step 5, after pivot_root and once /proc exists; the calling thread's "/" is the container's. */
 export function restrictPaths(spec: OciSpec): void {
   for (const path of spec.linux?.maskedPaths ?? []) {
     if (!existsSync(path)) continue;
@@ -179,4 +240,7 @@ export function restrictPaths(spec: OciSpec): void {
     mount(null, path, null, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC);
   }
   if (spec.root?.readonly) mount(null, '/', null, MS_REMOUNT | MS_BIND | MS_RDONLY);
+  // Last: an unbindable root would refuse the bind mounts of the read-only paths above.
+  const { newRoot } = rootPropagation(spec);
+  if (newRoot !== null) mount(null, '/', null, newRoot);
 }

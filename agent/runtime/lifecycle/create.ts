@@ -6,8 +6,9 @@
  *   3. clone the first process into its new namespaces (and into the ones it joins: a pod's
  *      containers share the sandbox's net, ipc and uts, and its pid with shareProcessNamespace);
  *      it waits at a checkpoint
- *   4. from outside: uid/gid maps, cgroup membership, network, mounts in its mount namespace
- *   5. let it mount its /proc; run the prestart, createRuntime and createContainer hooks
+ *   4. from outside: uid/gid maps, cgroup membership, network, config.json's mounts before /proc
+ *   5. let it mount its /proc, then mount the rest (the kernel's list in config.json's order);
+ *      run the prestart, createRuntime and createContainer hooks
  *      (../hooks.ts); then pivot_root (or, with noPivot, MS_MOVE and chroot), masked paths, hostname
  *   6. record "created" — the process now waits for `start` to execve the program
  *
@@ -40,7 +41,7 @@ import { appendProcessSettings, needsOwnMemory, settleProcessSettings } from '..
 import { securityPlanFor } from '../process/security-plan';
 import { sessionKeyringName } from '../process/session-keyring';
 import { existsInLayers, resolveProgram } from '../process/resolve-program';
-import { assembleRootfs, isChildMount, makeWorkingDirectory, moveRootInto, pivotInto, PROC_MOUNT_FLAGS, restrictPaths } from '../rootfs';
+import { assembleRootfs, finishRootfs, makeWorkingDirectory, mountPhases, moveRootInto, pivotInto, PROC_MOUNT_FLAGS, restrictPaths } from '../rootfs';
 import { applySysctls } from '../sysctl';
 import { hookState, runHooks, warnOnStderr } from '../hooks';
 import { hostIdFor, writeIdMaps } from '../user-namespace';
@@ -53,7 +54,10 @@ import { MainTerminal, TERMINAL_STDIO } from '../process/main-terminal';
 import { makeEmptyDirs } from './pod';
 import { UndoStack } from '../undo';
 
-export const PROC_MOUNTED = 'P';
+/** The first process has mounted its /proc and waits for the agent to mount what follows it. */
+export const PROC_MOUNTED = 'M';
+/** Its process settings are in place (and its terminal taken): it waits to be let go to its launch. */
+export const SETTLED = 'P';
 const NAMESPACES_JOINED = 'J';
 
 export interface CreateRequest {
@@ -228,15 +232,21 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     // A cgroup namespace's root is the cgroup its creator is in at that moment: unshare only
     // after the agent has moved the child into the container's cgroup.
     if (has('cgroup')) child.syscall('unshare', CLONE_NEWCGROUP);
-    const procMount = spec.mounts?.find(isChildMount);
-    if (root && procMount) child.syscall('mount', 'proc', `${root}${procMount.destination}`, 'proc', PROC_MOUNT_FLAGS, null);
+    const procMount = mountPhases(spec).proc;
+    const mountsProc = root !== null && procMount !== null;
+    if (mountsProc) {
+      child.syscall('mount', 'proc', `${root}${procMount.destination}`, 'proc', PROC_MOUNT_FLAGS, null);
+      // The agent mounts config.json's mounts after /proc meanwhile (and the container's /dev/pts the terminal below needs).
+      checkpoints.report(child, PROC_MOUNTED);
+      checkpoints.awaitGo(child);
+    }
     // rlimits, umask, scheduler…: checked by the agent at the next checkpoint, while the child waits.
     appendProcessSettings(child, plan.process);
     terminal?.appendOpen(child);
     // --no-pivot: the first process stands in its root when the agent moves it over "/", and chroots to "." later.
     const noPivot = request.noPivot === true && bundle !== null;
     if (noPivot) child.syscall('chdir', bundle);
-    checkpoints.report(child, PROC_MOUNTED);
+    checkpoints.report(child, SETTLED);
     checkpoints.awaitGo(child);
     appendLaunch(child, checkpoints, {
       exec,
@@ -295,20 +305,26 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       setupLoopback(pid);
     }
 
+    // sysfs and mqueue are mounted from inside the container's net and ipc namespaces.
+    const rootNamespaces: NamespaceType[] = ['mnt', ...(['net', 'ipc'] as const).filter(has)];
     if (root) {
-      const alsoEnter = (['net', 'ipc'] as const).filter(has);
-      insideNamespaces(pid, ['mnt', ...alsoEnter], () => assembleRootfs(recordedSpec, rootfs ?? { bundle: root }, state.cgroup, () => idmapLowers(userns)));
+      insideNamespaces(pid, rootNamespaces, () => assembleRootfs(recordedSpec, rootfs ?? { bundle: root }, state.cgroup, () => idmapLowers(userns)));
       releaseUsernsLayers(userns);
       userns = null;
     }
+    if (mountsProc) {
+      checkpoints.go();
+      if (checkpoints.nextReport() !== PROC_MOUNTED) throw new Error(`the container's first process exited during setup (${describeExit(pid)})`);
+      verifyProcMounted(pid, `${root}${procMount.destination}`);
+    }
+    if (root) insideNamespaces(pid, rootNamespaces, () => finishRootfs(recordedSpec, root, state.cgroup));
     terminal?.create(pid, request.consoleSocket ? { consoleSocket: request.consoleSocket } : state.logPath);
     checkpoints.go();
     const report = checkpoints.nextReport();
-    if (report !== PROC_MOUNTED) throw new Error(`the container's first process exited during setup (${describeExit(pid)})`);
+    if (report !== SETTLED) throw new Error(`the container's first process exited during setup (${describeExit(pid)})`);
     terminal?.verifyTaken(pid);
     settleProcessSettings(pid, plan.process);
     verifyCgroupMember(cgroup, pid);
-    if (root && procMount) verifyProcMounted(pid, `${root}${procMount.destination}`);
     // The environment exists, the root is not switched yet: a failing hook throws, and the undo below deletes it all.
     const hooksState = hookState(spec, id, 'creating', pid, request.bundle ?? directory);
     const warn = context.warn ?? warnOnStderr;
@@ -321,7 +337,8 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       makeWorkingDirectory(recordedSpec);
       restrictPaths(recordedSpec);
     });
-    if (has('uts') && !joins('uts') && spec.hostname) insideNamespaces(pid, ['uts'], () => sethostname(spec.hostname!));
+    // A UTS namespace joined by path is named too, as runc does: whoever shares it sees the new name.
+    if (has('uts') && spec.hostname) insideNamespaces(pid, ['uts'], () => sethostname(spec.hostname!));
     applySysctls(pid, plan.sysctls);
     if (has('mnt') && !joins('mnt')) context.mountNamespaces.hold(id, pid);
 

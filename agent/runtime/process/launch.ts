@@ -48,7 +48,7 @@ export interface LaunchPlan {
    * until someone else writes (a FIFO whose only writer is the reader never reaches end-of-file).
    * When set, the process stops dying with its creator, reports AT_EXEC_FIFO and waits there for
    * one byte — `start`, in another process, long after the creator has exited — before it goes on
-   * to the user switch and execve.
+   * to execve (the user switch and the capability sets are made before the wait, as runc's init does).
    */
   execFifo?: number;
   /**
@@ -94,14 +94,13 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
   // Node marks every descriptor it inherits close-on-exec: the preserved ones are cleared of it (F_SETFD 0).
   for (let fd = 3; fd < 3 + (plan.preserveFds ?? 0); fd += 1) program.syscall('fcntl', fd, F_SETFD, 0);
   if (plan.execFifo !== undefined) {
-    // It may wait long, and its creator's caller waits for the creator's output to end (containerd's
-    // shim reads `create`'s stdout and stderr to their end; with a console socket those are a pipe):
-    // the creator's descriptors it still holds would keep that pipe open until `start` — `ctr run
-    // --tty` hung so. runc's init holds only its stdio, the FIFO and its pipe to runc; so this one.
+    // Before a seccomp filter goes in (a profile need not allow close_range): the process will wait
+    // on its exec FIFO, maybe long, and its creator's caller waits for the creator's output to end
+    // (containerd's shim reads `create`'s stdout and stderr to their end; with a console socket
+    // those are a pipe): the creator's descriptors it still holds would keep that pipe open until
+    // `start` — `ctr run --tty` hung so. runc's init holds only its stdio, the FIFO and its pipe to
+    // runc; so this one.
     appendCloseAllBut(program, 3 + (plan.preserveFds ?? 0), [plan.execFifo, checkpoints.childReportEnd]);
-    program.syscall('prctl', PR_SET_PDEATHSIG, 0, 0, 0, 0);
-    checkpoints.report(program, AT_EXEC_FIFO);
-    program.syscall('read', plan.execFifo, program.arena.zeroed(16), 1);
   }
   const exec = plan.exec instanceof ExecSlots
     ? plan.exec
@@ -118,6 +117,14 @@ export function appendLaunch(program: ChildProgram, checkpoints: Checkpoints, pl
   program.syscall('setresgid', plan.gid, plan.gid, plan.gid);
   program.syscall('setresuid', plan.uid, plan.uid, plan.uid);
   if (security?.capabilities) appendCapabilitySets(program, security.capabilities);
+  if (plan.execFifo !== undefined) {
+    // Where runc's init waits too: after the user switch and the capability sets, so `create` can
+    // read the sets the kernel holds for it (/proc/<pid>/status) and refuse a container whose
+    // capset(2) failed — this program cannot notice that itself — before anyone starts it.
+    program.syscall('prctl', PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    checkpoints.report(program, AT_EXEC_FIFO);
+    program.syscall('read', plan.execFifo, program.arena.zeroed(16), 1);
+  }
   // Until here the child dies with the agent; from exec on it lives on its own.
   program.syscall('prctl', PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (security?.noNewPrivileges) program.syscall('prctl', PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
