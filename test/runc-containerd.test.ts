@@ -147,10 +147,15 @@ describe('containerd drives containers-lab-runc', () => {
     // The terminal's device: major 136 (0x88), Unix98 pty secondaries; /dev/pts/0 of the container's own devpts.
     const typed = 'tty; stat -L -c %t /proc/self/fd/0; readlink /proc/self/fd/1; echo typed-$((6*7)); exit 3\n';
     const ours = ctrRunTty(`${PREFIX}-tty`, runtimeBin, typed);
+    // What the commands print, as the terminal carries it (\r\n: the pty's output processing).
+    // The echo of the typed line around it may come early or late against the shell's prompt,
+    // with either runtime: the lines themselves and the exit code are what must agree.
+    const printed = '\r\n/dev/pts/0\r\r\n88\r\r\n/dev/pts/0\r\r\ntyped-42\r\r\n';
     expect(ours.status).toBe(3);
-    expect(ours.output).toContain('\r\n/dev/pts/0\r\r\n88\r\r\n/dev/pts/0\r\r\ntyped-42\r\r\n');
+    expect(ours.output).toContain(printed);
     const theirs = ctrRunTty(`${PREFIX}-tty-runc`, '/usr/sbin/runc', typed);
-    expect(theirs).toEqual(ours);
+    expect(theirs.status).toBe(3);
+    expect(theirs.output).toContain(printed);
     expect(ctr(['containers', 'ls', '-q']).stdout).not.toContain(`${PREFIX}-tty`);
     expect(cgroupDirsNamed(`${PREFIX}-tty`)).toEqual([]);
     expect(existsSync(join(runcRoot, 'default', 'containers', `${PREFIX}-tty`))).toBe(false);
