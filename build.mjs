@@ -1,10 +1,13 @@
 // Builds the agent as one bundled file plus koffi's native part, ready to copy to a lab VM:
 //   dist/agent/containers-lab.js          the CLI and service (agent/cli/main.ts)
-//   dist/agent/containers-lab-runc.js     the OCI runtime with runc's command line (agent/runc/main.ts)
+//   dist/agent/containers-lab-runc.js     the OCI runtime with runc's command line: a small loader
+//                                          (agent/runc/code-cache.ts) of containers-lab-runc.bundle.js
+//                                          (agent/runc/main.ts) that keeps V8's code cache of it
 //   dist/agent/node_modules/koffi/…       koffi's loader and its native module(s)
 // the benchmark runner dist/bench.js, and the VS Code extension dist/extension.js.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -36,14 +39,23 @@ await build({
 });
 
 // The OCI runtime with runc's command line (agent/runc/main.ts), for containerd's shim: a lean entry
-// of its own, so each one-shot invocation loads only what it needs.
+// of its own, so each one-shot invocation loads only what it needs. containers-lab-runc.js, the file
+// everything runs (`node containers-lab-runc.js VERB …`, or require(…).main), is a small loader that
+// compiles the bundle with V8's code cache (agent/runc/code-cache.ts says why and how); the cache is
+// keyed by a hash of the bundle's bytes, so a rebuilt bundle never meets an old cache.
+const runcFooter = {
+  js: 'if (require.main === module) module.exports.main(process.argv.slice(2)).then((code) => process.exit(code), (error) => { process.stderr.write(`${error && error.message ? error.message : error}\\n`); process.exit(1); });',
+};
+const RUNC_BUNDLE_FILE = 'containers-lab-runc.bundle.js';
+await build({ ...common, entryPoints: [join(root, 'agent/runc/main.ts')], outfile: join(out, RUNC_BUNDLE_FILE), footer: runcFooter });
+const runcBundleHash = createHash('sha256').update(readFileSync(join(out, RUNC_BUNDLE_FILE))).digest('hex').slice(0, 16);
 await build({
   ...common,
-  entryPoints: [join(root, 'agent/runc/main.ts')],
+  entryPoints: [join(root, 'agent/runc/code-cache.ts')],
   outfile: join(out, 'containers-lab-runc.js'),
-  footer: {
-    js: 'if (require.main === module) module.exports.main(process.argv.slice(2)).then((code) => process.exit(code), (error) => { process.stderr.write(`${error && error.message ? error.message : error}\\n`); process.exit(1); });',
-  },
+  sourcemap: false,
+  define: { RUNC_BUNDLE_FILE: JSON.stringify(RUNC_BUNDLE_FILE), RUNC_BUNDLE_HASH: JSON.stringify(runcBundleHash) },
+  footer: runcFooter,
 });
 
 // koffi finds its native module relative to its own files: ship the package as it is installed.

@@ -21,7 +21,7 @@ import { O_CREAT, O_RDWR } from '../kernel/constants';
 import { tryLockExclusive } from '../kernel/file-locks';
 import { writeAtomically } from '../kernel/durable-files';
 import type { OciSpec } from '../protocol';
-import { openCgroupHost, type Cgroup } from '../runtime/cgroups';
+import { openCgroupHost, type Cgroup, type CgroupHost } from '../runtime/cgroups';
 import type { RuntimeContext } from '../runtime/lifecycle/context';
 import { defaultBridgeFromEnv } from '../runtime/network/default-bridge';
 import { MountNamespaceHolds } from '../runtime/process/mount-namespace-hold';
@@ -58,9 +58,14 @@ export class RuncRoot {
   constructor(readonly path: string) {
     mkdirSync(join(path, 'locks'), { recursive: true, mode: 0o700 });
     const store = new StateStore(path, 1);
+    let cgroups: CgroupHost | null = null;
     this.context = {
-      stateRoot: path, store, cgroups: openCgroupHost(), defaultBridge: defaultBridgeFromEnv(), waiting: new Map(),
+      stateRoot: path, store, defaultBridge: defaultBridgeFromEnv(), waiting: new Map(),
       mountNamespaces: new MountNamespaceHolds(),
+      // Found (mountinfo read and parsed) on first use: `state`, `start` without hooks never need it.
+      get cgroups(): CgroupHost {
+        return (cgroups ??= openCgroupHost());
+      },
     };
   }
 

@@ -9,7 +9,7 @@
  * at start-up (./recover.ts).
  */
 import { closeSync, constants, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { rm, unlink } from 'node:fs/promises';
+import { rm, unlink } from '../../lazy-builtins';
 import { dirname, join } from 'node:path';
 import { hasErrno } from '../../kernel/errors';
 import { exchangePaths } from '../../kernel/files';

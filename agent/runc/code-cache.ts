@@ -1,0 +1,85 @@
+/*
+ * dist/agent/containers-lab-runc.js: loads the runtime's bundle (containers-lab-runc.bundle.js,
+ * agent/runc/main.ts bundled by build.mjs) with a V8 code cache, then runs it.
+ *
+ * Why: every runc command is a new Node process, and compiling the ~0.7 MB bundle is one of the
+ * largest costs of its start-up (~20 ms of a lab VM's CPU, as much as `runc start` takes in all).
+ * V8 can save the bytecode it compiled as a "code cache" and take it back in a later process
+ * instead of compiling again (vm.Script's cachedData; Node 22's module.enableCompileCache does
+ * the same, Node 20 has no such switch). A cache made after a command has run also holds the
+ * functions that command compiled on the way, so there is one per verb: `create` and `delete`
+ * run different code.
+ *
+ * Robust by construction:
+ *   - the cache file's name carries a hash of the bundle's bytes (put here by build.mjs), Node's
+ *     version and the architecture: a cache is only ever offered to the bundle it was made from;
+ *   - V8 checks the rest (its own version, its flags, the source's length) and rejects a cache
+ *     that does not fit — then the bundle is compiled as without one and the cache written anew;
+ *   - a cache is written to a temporary file and renamed into place, so a command running at the
+ *     same time reads the old one or the new one, whole;
+ *   - nothing about it can fail a command: an unreadable or unwritable directory (a read-only
+ *     install) only means no cache.
+ * The cache lives in .code-cache/ beside the bundle; build.mjs starts dist/agent/ afresh.
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Script } from 'node:vm';
+
+/** Filled in by build.mjs (esbuild `define`): the bundle's file name and the hash of its bytes. */
+declare const RUNC_BUNDLE_FILE: string;
+declare const RUNC_BUNDLE_HASH: string;
+
+interface RuncBundle {
+  main(argv: string[]): Promise<number>;
+}
+
+/** The verbs that get a code cache of their own; anything else shares "other". */
+const VERBS_WITH_OWN_CACHE = new Set(['create', 'start', 'state', 'kill', 'delete', 'run', 'exec', 'pause', 'resume', 'ps', 'list', 'update', 'events']);
+
+/** Which cache a command line uses: its first argument that names a verb (flags' values are never verb names in practice). */
+function cacheKey(argv: string[]): string {
+  return argv.find((argument) => VERBS_WITH_OWN_CACHE.has(argument)) ?? 'other';
+}
+
+function loadBundle(bundlePath: string, cachedData: Buffer | undefined): { bundle: RuncBundle; script: Script } {
+  const source = readFileSync(bundlePath, 'utf8');
+  // As Node's CommonJS loader compiles a file: one function of (exports, require, module, …).
+  const script = new Script(Module.wrap(source), { filename: bundlePath, ...(cachedData ? { cachedData } : {}) });
+  const compiled = script.runInThisContext() as (...args: unknown[]) => void;
+  const bundleModule = { exports: {} as RuncBundle };
+  compiled.call(bundleModule.exports, bundleModule.exports, createRequire(bundlePath), bundleModule, bundlePath, __dirname);
+  return { bundle: bundleModule.exports, script };
+}
+
+function readCache(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function writeCache(directory: string, path: string, script: Script): void {
+  const temporary = `${path}.tmp-${process.pid}`;
+  try {
+    mkdirSync(directory, { recursive: true, mode: 0o755 });
+    writeFileSync(temporary, script.createCachedData(), { mode: 0o644 });
+    renameSync(temporary, path);
+  } catch {
+    // no cache this time (read-only install, full disk): the next command compiles again
+    rmSync(temporary, { force: true });
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const bundlePath = join(__dirname, RUNC_BUNDLE_FILE);
+  const cacheDirectory = join(__dirname, '.code-cache');
+  const cachePath = join(cacheDirectory, `containers-lab-runc-${RUNC_BUNDLE_HASH}-${process.version}-${process.arch}-${cacheKey(argv)}.bin`);
+  const cachedData = readCache(cachePath);
+  const { bundle, script } = loadBundle(bundlePath, cachedData);
+  const code = await bundle.main(argv);
+  // After the command, so that the cache holds what it compiled on the way.
+  if (!cachedData || script.cachedDataRejected) writeCache(cacheDirectory, cachePath, script);
+  return code;
+}
