@@ -22,7 +22,7 @@ export async function start(invocation: Invocation): Promise<number> {
 }
 
 export function startContainer(root: RuncRoot, id: string): void {
-  root.lock(id);
+  root.lock(id, { anyNumber: true });
   const container = root.load(id);
   switch (container.status) {
     case 'created':
