@@ -17,6 +17,10 @@
  *     that does not fit — then the bundle is compiled as without one and the cache written anew;
  *   - a cache is written to a temporary file and renamed into place, so a command running at the
  *     same time reads the old one or the new one, whole;
+ *   - its bytes carry a CRC-32, checked before V8 sees them: V8 (in a release build) trusts a
+ *     cache's contents once its header fits, and bytes damaged on the disk would crash every later
+ *     run of that verb; a damaged cache is one that does not fit, compiled past and written anew.
+ *     (zlib.crc32 is Node ≥ 20.15's; without it there is no cache.)
  *   - nothing about it can fail a command: an unreadable or unwritable directory (a read-only
  *     install) only means no cache.
  * The cache lives in .code-cache/ beside the bundle; build.mjs starts dist/agent/ afresh.
@@ -53,19 +57,34 @@ function loadBundle(bundlePath: string, cachedData: Buffer | undefined): { bundl
   return { bundle: bundleModule.exports, script };
 }
 
-function readCache(path: string): Buffer | undefined {
+/** zlib.crc32, where this Node has it (20.15 and later). */
+function crc32Function(): ((data: Uint8Array) => number) | null {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- only here, and only for this
+  const zlib = require('node:zlib') as { crc32?: (data: Uint8Array) => number };
+  return typeof zlib.crc32 === 'function' ? zlib.crc32 : null;
+}
+
+/** The cache's V8 bytes if the file holds them whole: a big-endian CRC-32 of the rest, then the rest. */
+function readCache(path: string, crc32: (data: Uint8Array) => number): Buffer | undefined {
+  let file: Buffer;
   try {
-    return readFileSync(path);
+    file = readFileSync(path);
   } catch {
     return undefined;
   }
+  if (file.length <= 4) return undefined;
+  const data = file.subarray(4);
+  return crc32(data) === file.readUInt32BE(0) ? data : undefined;
 }
 
-function writeCache(directory: string, path: string, script: Script): void {
+function writeCache(directory: string, path: string, script: Script, crc32: (data: Uint8Array) => number): void {
   const temporary = `${path}.tmp-${process.pid}`;
   try {
     mkdirSync(directory, { recursive: true, mode: 0o755 });
-    writeFileSync(temporary, script.createCachedData(), { mode: 0o644 });
+    const data = script.createCachedData();
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(crc32(data));
+    writeFileSync(temporary, Buffer.concat([header, data]), { mode: 0o644 });
     renameSync(temporary, path);
   } catch {
     // no cache this time (read-only install, full disk): the next command compiles again
@@ -77,10 +96,11 @@ export async function main(argv: string[]): Promise<number> {
   const bundlePath = join(__dirname, RUNC_BUNDLE_FILE);
   const cacheDirectory = join(__dirname, '.code-cache');
   const cachePath = join(cacheDirectory, `containers-lab-runc-${RUNC_BUNDLE_HASH}-${process.version}-${process.arch}-${cacheKey(argv)}.bin`);
-  const cachedData = readCache(cachePath);
+  const crc32 = crc32Function();
+  const cachedData = crc32 ? readCache(cachePath, crc32) : undefined;
   const { bundle, script } = loadBundle(bundlePath, cachedData);
   const code = await bundle.main(argv);
   // After the command, so that the cache holds what it compiled on the way.
-  if (!cachedData || script.cachedDataRejected) writeCache(cacheDirectory, cachePath, script);
+  if (crc32 && (!cachedData || script.cachedDataRejected)) writeCache(cacheDirectory, cachePath, script, crc32);
   return code;
 }
