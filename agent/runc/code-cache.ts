@@ -26,7 +26,6 @@
  * The cache lives in .code-cache/ beside the bundle; build.mjs starts dist/agent/ afresh.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
 
@@ -49,11 +48,13 @@ function cacheKey(argv: string[]): string {
 function loadBundle(bundlePath: string, cachedData: Buffer | undefined): { bundle: RuncBundle; script: Script } {
   // latin1: build.mjs made sure the bundle is ASCII, which latin1 reads as UTF-8 would, only faster.
   const source = readFileSync(bundlePath, 'latin1');
-  // As Node's CommonJS loader compiles a file: one function of (exports, require, module, …).
-  const script = new Script(Module.wrap(source), { filename: bundlePath, ...(cachedData ? { cachedData } : {}) });
+  // As Node's CommonJS loader wraps a file (Module.wrap): one function of (exports, require, module, …).
+  const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
+  const script = new Script(wrapped, { filename: bundlePath, ...(cachedData ? { cachedData } : {}) });
   const compiled = script.runInThisContext() as (...args: unknown[]) => void;
   const bundleModule = { exports: {} as RuncBundle };
-  compiled.call(bundleModule.exports, bundleModule.exports, createRequire(bundlePath), bundleModule, bundlePath, __dirname);
+  // This file's own require: the bundle lies beside it, so both resolve alike (node:module's createRequire costs a module load).
+  compiled.call(bundleModule.exports, bundleModule.exports, require, bundleModule, bundlePath, __dirname);
   return { bundle: bundleModule.exports, script };
 }
 
