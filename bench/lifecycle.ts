@@ -125,6 +125,8 @@ export interface OciRunRequest {
   iterations: number;
   /** Controllers to claim as v1 hierarchies inside the harness's mount namespace (crun on hybrid). */
   claimV1: { controller: string; target: string }[];
+  /** Variables the runtime's processes do not inherit from the harness (see ./runc-cli.ts). */
+  unsetEnv?: string[];
 }
 
 export type OciRunResult = { samples: number[]; timedDelete: boolean } | { error: string };
@@ -196,9 +198,10 @@ export function runOciHarness(argv: string[]): void {
 
 function timeRuns(request: OciRunRequest): OciRunResult {
   const { binary, bundle, stateRoot, idPrefix } = request;
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !request.unsetEnv?.includes(name)));
   const runtime = (args: string[]) =>
-    spawnSync(binary, [...(request.prefixArgs ?? []), '--root', stateRoot, ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  if (request.mode === 'create-start-delete') return timeCreateStartDelete(request, runtime);
+    spawnSync(binary, [...(request.prefixArgs ?? []), '--root', stateRoot, ...args], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', env });
+  if (request.mode === 'create-start-delete') return timeCreateStartDelete(request, runtime, env);
   const samples: number[] = [];
   let timedDelete = false;
   for (let index = 0; index < request.warmup + request.iterations; index++) {
@@ -225,13 +228,13 @@ function timeRuns(request: OciRunRequest): OciRunResult {
 type RuntimeCall = (args: string[]) => SpawnSyncReturns<string>;
 
 /** create, start, (the program's exit, reaped here), delete: each a cold process, timed together. */
-function timeCreateStartDelete(request: OciRunRequest, runtime: RuntimeCall): OciRunResult {
+function timeCreateStartDelete(request: OciRunRequest, runtime: RuntimeCall, env: NodeJS.ProcessEnv): OciRunResult {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   mkdirSync(request.stateRoot, { recursive: true });
   const runtimeWithOutputIn = (file: string, args: string[]): SpawnSyncReturns<string> => {
     const fd = openSync(file, 'w');
     try {
-      const result = spawnSync(request.binary, [...(request.prefixArgs ?? []), '--root', request.stateRoot, ...args], { stdio: ['ignore', fd, fd], encoding: 'utf8' });
+      const result = spawnSync(request.binary, [...(request.prefixArgs ?? []), '--root', request.stateRoot, ...args], { stdio: ['ignore', fd, fd], encoding: 'utf8', env });
       return { ...result, stderr: readFileSync(file, 'utf8') };
     } finally {
       closeSync(fd);

@@ -13,6 +13,12 @@
  * Where the time of containers-lab-runc goes is mostly Node: three processes each start V8 and
  * load the runtime's bundle; runc (Go) and crun (C) start in a few milliseconds.
  * Targets from issue 16: ≤ 1× runc and ≤ 2× crun, median against median.
+ *
+ * NODE_EXTRA_CA_CERTS in the environment makes every Node process parse the system's CA bundle
+ * (and Node's own) at start-up, before any JavaScript: ~50 ms per process on a lab VM, three times
+ * per sample, for a runtime that makes no TLS connection. containerd started by systemd does not
+ * pass it to its shims; a shell may. So when it is set, containers-lab-runc is timed twice: with
+ * the environment as it is (the summary line) and without that variable (a second line).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -30,13 +36,19 @@ export const RUNC_CLI_TARGETS = { vsRunc: 1, vsCrun: 2 } as const;
 /** The runtime bundled beside this benchmark (dist/bench.js → dist/agent/containers-lab-runc.js). */
 const OUR_RUNTIME = join(__dirname, 'agent', 'containers-lab-runc.js');
 
+const WITHOUT_EXTRA_CA = 'containers-lab-runc, no NODE_EXTRA_CA_CERTS';
+
 interface Contender {
-  name: 'containers-lab-runc' | 'runc' | 'crun';
+  name: 'containers-lab-runc' | 'runc' | 'crun' | typeof WITHOUT_EXTRA_CA;
   binary: string | undefined;
   prefixArgs: string[];
+  unsetEnv?: string[];
+  /** In container ids and directory names (default: the name). */
+  slug?: string;
 }
 
-export type RuncCliResult = Record<Contender['name'], Summary | { why: string }>;
+type Measured = Summary | { why: string };
+export type RuncCliResult = Record<'containers-lab-runc' | 'runc' | 'crun', Measured> & { [WITHOUT_EXTRA_CA]?: Measured };
 
 /** Times the three runtimes; `claimV1` as ./lifecycle.ts needs it for crun on a hybrid host. */
 export async function benchRuncCli(
@@ -51,6 +63,9 @@ export async function benchRuncCli(
     { name: 'runc', binary: ['/usr/sbin/runc', '/usr/bin/runc'].find((path) => existsSync(path)), prefixArgs: [] },
     { name: 'crun', binary: ['/usr/bin/crun', '/usr/sbin/crun'].find((path) => existsSync(path)), prefixArgs: [] },
   ];
+  if (process.env.NODE_EXTRA_CA_CERTS !== undefined) {
+    contenders.splice(1, 0, { ...contenders[0]!, name: WITHOUT_EXTRA_CA, slug: 'containers-lab-runc-no-extra-ca', unsetEnv: ['NODE_EXTRA_CA_CERTS'] });
+  }
   const samples = new Map<Contender['name'], number[]>();
   const failed = new Map<Contender['name'], string>();
   for (const { name, binary } of contenders) if (!binary) failed.set(name, `${name} is not installed`);
@@ -62,42 +77,52 @@ export async function benchRuncCli(
         prefixArgs: contender.prefixArgs,
         mode: 'create-start-delete',
         bundle: bundle.path,
-        stateRoot: join(work, `cli-${contender.name}-state`),
-        idPrefix: `${runId}-cli-${contender.name}${round}`,
+        stateRoot: join(work, `cli-${contender.slug ?? contender.name}-state`),
+        idPrefix: `${runId}-cli-${contender.slug ?? contender.name}${round}`,
         warmup: WARMUP_PER_ROUND,
         iterations: RUNC_CLI_RUNS_PER_ROUND,
         claimV1: contender.name === 'crun' ? claimV1ForCrun : [],
+        ...(contender.unsetEnv ? { unsetEnv: contender.unsetEnv } : {}),
       });
       if (contender.name === 'crun') await afterCrun();
       if ('error' in result) failed.set(contender.name, result.error);
       else samples.set(contender.name, [...(samples.get(contender.name) ?? []), ...result.samples]);
     }
   }
-  const one = (name: Contender['name']): Summary | { why: string } =>
+  const one = (name: Contender['name']): Measured =>
     failed.has(name) ? { why: failed.get(name)! } : summarize(samples.get(name) ?? []);
-  return { 'containers-lab-runc': one('containers-lab-runc'), runc: one('runc'), crun: one('crun') };
+  return {
+    'containers-lab-runc': one('containers-lab-runc'),
+    ...(contenders.some((contender) => contender.name === WITHOUT_EXTRA_CA) ? { [WITHOUT_EXTRA_CA]: one(WITHOUT_EXTRA_CA) } : {}),
+    runc: one('runc'),
+    crun: one('crun'),
+  };
 }
 
 const ms = (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
 
 /** The table and the summary line, with the ratios of this run's medians. */
 export function runcCliReport(result: RuncCliResult): { table: string[]; summary: string } {
-  const table = [
+  const table: string[] = [
     `runc command line: create + start + delete of busybox /bin/true as cold processes, same bundle; ${RUNC_CLI_ROUNDS * RUNC_CLI_RUNS_PER_ROUND} timed per runtime in ${RUNC_CLI_ROUNDS} interleaved rounds (${WARMUP_PER_ROUND} warm-up each)`,
-    `  ${'runtime'.padEnd(22)}${'median'.padStart(11)}${'p95'.padStart(11)}${'min'.padStart(11)}${'max'.padStart(11)}`,
+    `  ${'runtime'.padEnd(46)}${'median'.padStart(11)}${'p95'.padStart(11)}${'min'.padStart(11)}${'max'.padStart(11)}`,
   ];
-  for (const [name, s] of Object.entries(result)) {
-    table.push('why' in s ? `  ${name.padEnd(22)}  could not run: ${s.why}` : `  ${name.padEnd(22)}${ms(s.median).padStart(11)}${ms(s.p95).padStart(11)}${ms(s.min).padStart(11)}${ms(s.max).padStart(11)}`);
+  for (const [name, s] of Object.entries(result) as [string, Measured][]) {
+    table.push('why' in s ? `  ${name.padEnd(46)}  could not run: ${s.why}` : `  ${name.padEnd(46)}${ms(s.median).padStart(11)}${ms(s.p95).padStart(11)}${ms(s.min).padStart(11)}${ms(s.max).padStart(11)}`);
   }
-  const ours = result['containers-lab-runc'];
-  const median = (s: Summary | { why: string }): string => ('why' in s ? 'n/a' : ms(s.median));
-  const head = `runc CLI: containers-lab-runc ${median(ours)}, runc ${median(result.runc)}, crun ${median(result.crun)}`;
-  const versus = (other: Summary | { why: string }, name: string, target: number): string => {
+  const median = (s: Measured): string => ('why' in s ? 'n/a' : ms(s.median));
+  const versus = (ours: Measured, other: Measured, name: string, target: number): string => {
     if ('why' in ours || 'why' in other) return `no ratio to ${name} (target ≤ ${target}× ${name}) MISS`;
     const ratio = ours.median / other.median;
     return `${ratio.toFixed(2)}× ${name} (target ≤ ${target}×) ${ratio <= target ? 'PASS' : 'MISS'}`;
   };
-  return { table, summary: `${head} → ${versus(result.runc, 'runc', RUNC_CLI_TARGETS.vsRunc)}, ${versus(result.crun, 'crun', RUNC_CLI_TARGETS.vsCrun)}` };
+  const line = (label: string, ours: Measured): string =>
+    `runc CLI: ${label} ${median(ours)}, runc ${median(result.runc)}, crun ${median(result.crun)} → ${versus(ours, result.runc, 'runc', RUNC_CLI_TARGETS.vsRunc)}, ${versus(ours, result.crun, 'crun', RUNC_CLI_TARGETS.vsCrun)}`;
+  const withoutExtraCa = result[WITHOUT_EXTRA_CA];
+  return {
+    table,
+    summary: line('containers-lab-runc', result['containers-lab-runc']) + (withoutExtraCa ? `\n${line(WITHOUT_EXTRA_CA, withoutExtraCa)}` : ''),
+  };
 }
 
 /** The whole part: its own bundle and state in a temporary directory, the report, the cleanup check. */

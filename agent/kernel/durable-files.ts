@@ -23,18 +23,22 @@ export function syncDirectory(path: string): void {
   }
 }
 
-/** A temporary file, written whole and synced, renamed into place; then its directory synced. */
-export function writeAtomically(path: string, text: string, mode = 0o600): void {
+/**
+ * A temporary file, written whole and synced, renamed into place; then its directory synced.
+ * `durable: false` leaves out the two syncs — still whole or absent for any reader and after a
+ * crash of the writer, not after a power loss — for state that a reboot makes void anyway.
+ */
+export function writeAtomically(path: string, text: string, mode = 0o600, durable = true): void {
   const temporary = `${path}.tmp-${process.pid}`;
   const fd = openSync(temporary, 'w', mode);
   try {
     writeWhole(fd, Buffer.from(text));
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(temporary, path);
-  syncDirectory(dirname(path));
+  if (durable) syncDirectory(dirname(path));
 }
 
 export function writeWhole(fd: number, bytes: Buffer): void {

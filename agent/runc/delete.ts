@@ -17,7 +17,7 @@ export async function deleteVerb(invocation: Invocation): Promise<number> {
   const force = flag.bool(parsed, 'force');
   for (const id of parsed.positionals.length ? parsed.positionals : [requireId('delete', parsed.positionals)]) {
     const { root } = invocation;
-    root.lock(id);
+    root.lock(id, { anyNumber: true });
     let container: RuncContainer;
     try {
       container = root.load(id);

@@ -14,7 +14,7 @@ export async function kill(invocation: Invocation): Promise<number> {
   const id = requireId('kill', parsed.positionals, 1);
   const signal = parseSignal(parsed.positionals[1] ?? 'SIGTERM');
   const { root } = invocation;
-  root.lock(id);
+  root.lock(id, { anyNumber: true });
   const container = root.load(id);
   if (container.status === 'stopped' || container.status === 'creating') throw new RuncError('container not running');
   if (flag.bool(parsed, 'all')) {

@@ -13,24 +13,10 @@
 import { existsSync } from 'node:fs';
 import { LabError } from '../errors';
 import { KernelError } from '../kernel/errors';
-import { create } from './create';
-import { deleteVerb } from './delete';
 import { RuncError } from './errors';
 import { flag, parseFlags, UsageError, type FlagSpec } from './flags';
-import { events } from './events';
-import { exec } from './exec';
-import { features } from './features';
-import { kill } from './kill';
-import { list } from './list';
-import { pause, resume } from './pause';
-import { ps } from './ps';
 import { RuncLog, type LogFormat } from './log';
 import { DEFAULT_ROOT, RuncRoot } from './root';
-import { run } from './run';
-import { spec } from './spec';
-import { start } from './start';
-import { state } from './state';
-import { update } from './update';
 import type { Invocation, Verb } from './verb';
 
 export const RUNC_VERSION = '1.1.5-containers-lab';
@@ -47,22 +33,29 @@ const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'help', alias: 'h', kind: 'bool' },
 ];
 
+/*
+ * Each verb's module is loaded when that verb runs, not before: every command is a new process,
+ * and evaluating the modules of all fifteen verbs (with what they import: hooks, networking,
+ * exec sessions, child processes…) at every start-up is time `state` or `start` would pay for
+ * nothing. The bundle (build.mjs) keeps them all in one file; esbuild turns each import() below
+ * into a call that evaluates that module (and its imports) on first use.
+ */
 export const VERBS: Record<string, Verb> = {
-  create,
-  start,
-  state,
-  kill,
-  delete: deleteVerb,
-  run,
-  spec,
-  exec,
-  pause,
-  resume,
-  ps,
-  list,
-  update,
-  events,
-  features,
+  create: async (invocation) => (await import('./create.js')).create(invocation),
+  start: async (invocation) => (await import('./start.js')).start(invocation),
+  state: async (invocation) => (await import('./state.js')).state(invocation),
+  kill: async (invocation) => (await import('./kill.js')).kill(invocation),
+  delete: async (invocation) => (await import('./delete.js')).deleteVerb(invocation),
+  run: async (invocation) => (await import('./run.js')).run(invocation),
+  spec: async (invocation) => (await import('./spec.js')).spec(invocation),
+  exec: async (invocation) => (await import('./exec.js')).exec(invocation),
+  pause: async (invocation) => (await import('./pause.js')).pause(invocation),
+  resume: async (invocation) => (await import('./pause.js')).resume(invocation),
+  ps: async (invocation) => (await import('./ps.js')).ps(invocation),
+  list: async (invocation) => (await import('./list.js')).list(invocation),
+  update: async (invocation) => (await import('./update.js')).update(invocation),
+  events: async (invocation) => (await import('./events.js')).events(invocation),
+  features: async (invocation) => (await import('./features.js')).features(invocation),
 };
 
 export async function main(argv: string[]): Promise<number> {

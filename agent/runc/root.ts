@@ -21,7 +21,7 @@ import { O_CREAT, O_RDWR } from '../kernel/constants';
 import { tryLockExclusive } from '../kernel/file-locks';
 import { writeAtomically } from '../kernel/durable-files';
 import type { OciSpec } from '../protocol';
-import { openCgroupHost, type Cgroup } from '../runtime/cgroups';
+import { openCgroupHost, type Cgroup, type CgroupHost } from '../runtime/cgroups';
 import type { RuntimeContext } from '../runtime/lifecycle/context';
 import { defaultBridgeFromEnv } from '../runtime/network/default-bridge';
 import { MountNamespaceHolds } from '../runtime/process/mount-namespace-hold';
@@ -57,10 +57,16 @@ export class RuncRoot {
 
   constructor(readonly path: string) {
     mkdirSync(join(path, 'locks'), { recursive: true, mode: 0o700 });
-    const store = new StateStore(path, 1);
+    // Not durable (no fsync): like runc's, this state describes processes a reboot ends; under /run it is on tmpfs anyway.
+    const store = new StateStore(path, 1, false);
+    let cgroups: CgroupHost | null = null;
     this.context = {
-      stateRoot: path, store, cgroups: openCgroupHost(), defaultBridge: defaultBridgeFromEnv(), waiting: new Map(),
+      stateRoot: path, store, defaultBridge: defaultBridgeFromEnv(), waiting: new Map(),
       mountNamespaces: new MountNamespaceHolds(),
+      // Found (mountinfo read and parsed) on first use: `state`, `start` without hooks never need it.
+      get cgroups(): CgroupHost {
+        return (cgroups ??= openCgroupHost());
+      },
     };
   }
 
@@ -79,18 +85,26 @@ export class RuncRoot {
   /**
    * Holds the id's lock until the process exits or unlock(): two commands on one id (a `kill`
    * during `delete`, two `create`s) take turns. Waits up to 10 s for another holder.
+   *
+   * By default the lock's descriptor is numbered where a container's first process drops every
+   * descriptor it inherits (../runtime/process/launch.ts appendPrologue): the lock must not live
+   * on in a process that waits on its exec FIFO. A command that starts no container process
+   * (`start`, `delete`, `kill`: their hooks close it at execve, close-on-exec) passes
+   * `anyNumber`: so high a number (half the open-file limit) makes the kernel grow the
+   * process's descriptor table, and as Node's threads share that table, the kernel first waits
+   * for an RCU grace period — ~10 ms, as long as all of `runc start`.
    */
-  lock(id: string): void {
+  lock(id: string, { anyNumber = false }: { anyNumber?: boolean } = {}): void {
     RuncRoot.checkId(id);
     if (this.locks.has(id)) return;
-    // Numbered where a container's first process drops every descriptor it inherits
-    // (../runtime/process/launch.ts appendPrologue): the lock must not live on in it.
     const opened = openFile(join(this.path, 'locks', id), O_RDWR | O_CREAT, 0o600);
-    let fd: number;
-    try {
-      fd = duplicateFdAtOrAbove(opened, HELD_FD_MINIMUM);
-    } finally {
-      closeFd(opened);
+    let fd = opened;
+    if (!anyNumber) {
+      try {
+        fd = duplicateFdAtOrAbove(opened, HELD_FD_MINIMUM);
+      } finally {
+        closeFd(opened);
+      }
     }
     const deadline = Date.now() + 10_000;
     while (!tryLockExclusive(fd, id)) {
@@ -125,7 +139,7 @@ export class RuncRoot {
   }
 
   saveMeta(id: string, meta: RuncMeta): void {
-    writeAtomically(join(this.directory(id), 'runc.json'), JSON.stringify(meta));
+    writeAtomically(join(this.directory(id), 'runc.json'), JSON.stringify(meta), 0o600, false);
   }
 
   /** The container `id` with its observed status; "container does not exist" as runc says it. */

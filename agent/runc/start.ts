@@ -22,7 +22,7 @@ export async function start(invocation: Invocation): Promise<number> {
 }
 
 export function startContainer(root: RuncRoot, id: string): void {
-  root.lock(id);
+  root.lock(id, { anyNumber: true });
   const container = root.load(id);
   switch (container.status) {
     case 'created':
@@ -37,7 +37,8 @@ export function startContainer(root: RuncRoot, id: string): void {
   }
   const { state, spec, meta } = container;
   const warn = root.context.warn ?? warnOnStderr;
-  if (state.pid !== null) {
+  // Without startContainer hooks there is nothing to run in the container (nor its cgroup to look up).
+  if (state.pid !== null && spec.hooks?.startContainer?.length) {
     try {
       runHooks(spec.hooks, 'startContainer', hookState(spec, id, 'created', state.pid, meta.bundle), { pid: state.pid, namespaces: state.namespaces, cgroup: root.cgroupOf(state) }, warn);
     } catch (error) {

@@ -36,7 +36,7 @@
 import { openSync, readSync, closeSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../lazy-builtins';
 import type { NamespaceType, OciHook, OciHooks, OciSpec } from '../protocol';
 import { ChildProgram } from '../kernel/child-program';
 import { CLOSE_RANGE_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, O_WRONLY, SIGKILL } from '../kernel/constants';

@@ -19,8 +19,7 @@
  * collector renames a copy away first and reads the records again, so a copy claimed in between
  * is put back rather than deleted from under it.
  */
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, spawnSync } from '../lazy-builtins';
 import { chmodSync, existsSync, lchownSync, lstatSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { OciIdMapping } from '../protocol';

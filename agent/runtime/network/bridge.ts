@@ -13,7 +13,7 @@
  * in its ARP cache and loses the gateway for seconds. Giving the bridge its own (random, locally
  * administered) MAC at creation pins it, as Docker does.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../../lazy-builtins';
 import {
   IFLA_ADDRESS,
   IFLA_IFNAME,

@@ -9,7 +9,7 @@
  * at start-up (./recover.ts).
  */
 import { closeSync, constants, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { rm, unlink } from 'node:fs/promises';
+import { rm, unlink } from '../../lazy-builtins';
 import { dirname, join } from 'node:path';
 import { hasErrno } from '../../kernel/errors';
 import { exchangePaths } from '../../kernel/files';
@@ -63,6 +63,12 @@ export class StateStore {
     readonly root: string,
     /** How many empty files create makes for the saves that follow (see save). */
     private readonly premadeSaves = PREMADE_SAVES,
+    /**
+     * Whether records survive a power loss (see save). false for containers-lab-runc's --root
+     * (../../runc/root.ts): its containers are processes, gone at a reboot with nothing to
+     * recover, as runc's state.json under /run/runc is written without a sync.
+     */
+    private readonly durable = true,
   ) {
     this.containersDir = join(root, 'containers');
     this.discardedDir = join(root, 'discarded');
@@ -87,7 +93,7 @@ export class StateStore {
 
   /** config.json, written at create (a claimed warm-pool sandbox's: see replaceConfigWhileCreating). */
   saveConfig(id: string, config: OciSpec): void {
-    writeAtomically(join(this.directory(id), 'config.json'), JSON.stringify(config, null, 2));
+    writeAtomically(join(this.directory(id), 'config.json'), JSON.stringify(config, null, 2), 0o600, this.durable);
   }
 
   /**
@@ -135,8 +141,8 @@ export class StateStore {
     const path = join(this.directory(state.id), 'state.json');
     const text = JSON.stringify(state, null, 2);
     const next = this.premade.get(state.id)?.shift();
-    if (next === undefined || !writeIntoPremade(next, text)) {
-      writeAtomically(path, text);
+    if (next === undefined || !writeIntoPremade(next, text, this.durable)) {
+      writeAtomically(path, text, 0o600, this.durable);
       return;
     }
     try {
@@ -145,10 +151,10 @@ export class StateStore {
       // No state.json yet, or a filesystem without exchange: rename into place.
       if (!hasErrno(error, 'ENOENT') && !hasErrno(error, 'EINVAL')) throw error;
       renameSync(next, path);
-      syncDirectory(dirname(path));
+      if (this.durable) syncDirectory(dirname(path));
       return;
     }
-    syncDirectory(dirname(path));
+    if (this.durable) syncDirectory(dirname(path));
     this.inBackground(unlink(next));
   }
 
@@ -237,8 +243,8 @@ function overwrite(path: string, text: string): void {
   }
 }
 
-/** Writes into a premade empty file (no O_CREAT, no O_TRUNC) and syncs it; false if it is not there any more. */
-function writeIntoPremade(path: string, text: string): boolean {
+/** Writes into a premade empty file (no O_CREAT, no O_TRUNC) and syncs it (if durable); false if it is not there any more. */
+function writeIntoPremade(path: string, text: string, durable: boolean): boolean {
   let fd: number;
   try {
     fd = openSync(path, 'r+');
@@ -248,7 +254,7 @@ function writeIntoPremade(path: string, text: string): boolean {
   }
   try {
     writeWhole(fd, Buffer.from(text));
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

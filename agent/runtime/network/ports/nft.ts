@@ -20,7 +20,7 @@
  * the notes of ./host-switches.ts live in /run, which, like the kernel's tables and sysctls,
  * starts empty at every boot.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync } from '../../../lazy-builtins';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../../../errors';
