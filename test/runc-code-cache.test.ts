@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CODE_CACHE_DIRECTORY } from '../agent/runc/code-cache';
+import { bundleFiles } from '../extension/connection/bootstrap';
 import { ensureRuncBuilt, RUNC_BUNDLE } from './helpers/runc';
 
 let work: string;
@@ -71,5 +73,12 @@ describe('containers-lab-runc code cache', () => {
     expect(features()).toBe(first);
     expect(readFileSync(path).length).toBeGreaterThan(10_000);
     expect(hasValidChecksum(path)).toBe(true);
+  });
+
+  it('stays on its machine: the extension uploads the agent without it', () => {
+    features();
+    const { directories, files } = bundleFiles(join(work, 'agent'));
+    expect(files).toContain('containers-lab-runc.bundle.js');
+    expect([...directories, ...files].filter((path) => path.includes(CODE_CACHE_DIRECTORY))).toEqual([]);
   });
 });

@@ -37,6 +37,9 @@ interface RuncBundle {
   main(argv: string[]): Promise<number>;
 }
 
+/** The cache's directory, beside the bundle: made on each machine for its Node, never copied to another (the extension's upload skips it). */
+export const CODE_CACHE_DIRECTORY = '.code-cache';
+
 /** The verbs that get a code cache of their own; anything else shares "other". */
 const VERBS_WITH_OWN_CACHE = new Set(['create', 'start', 'state', 'kill', 'delete', 'run', 'exec', 'pause', 'resume', 'ps', 'list', 'update', 'events']);
 
@@ -95,7 +98,7 @@ function writeCache(directory: string, path: string, script: Script, crc32: (dat
 
 export async function main(argv: string[]): Promise<number> {
   const bundlePath = join(__dirname, RUNC_BUNDLE_FILE);
-  const cacheDirectory = join(__dirname, '.code-cache');
+  const cacheDirectory = join(__dirname, CODE_CACHE_DIRECTORY);
   const cachePath = join(cacheDirectory, `containers-lab-runc-${RUNC_BUNDLE_HASH}-${process.version}-${process.arch}-${cacheKey(argv)}.bin`);
   const crc32 = crc32Function();
   const cachedData = crc32 ? readCache(cachePath, crc32) : undefined;

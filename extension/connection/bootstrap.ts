@@ -34,6 +34,7 @@ import { installCheckScript, judgeInstall, verifyInstall } from './bundle-integr
 import type { BundleManifest } from './bundle-integrity';
 import { asRoot, shellCommand, shellQuote } from './shell';
 import type { SshSession } from './ssh';
+import { CODE_CACHE_DIRECTORY } from '../../agent/runc/code-cache';
 
 export const DEFAULT_INSTALL_ROOT = '~/.containers-lab/agent';
 export const DEFAULT_SERVICE_NAME = 'containers-lab';
@@ -116,6 +117,8 @@ export function bundleFiles(bundleDir: string): { directories: string[]; files: 
   const files: string[] = [];
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir).sort()) {
+      // containers-lab-runc's V8 code cache is made where it runs, for that machine's Node: never sent.
+      if (entry === CODE_CACHE_DIRECTORY) continue;
       const path = join(dir, entry);
       const stats = statSync(path);
       const rel = relative(bundleDir, path).split('\\').join('/');
