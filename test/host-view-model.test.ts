@@ -88,6 +88,7 @@ describe('On This Host: the model', () => {
       unshare.kill('SIGKILL');
       await exited;
     }
-    expect(processExists(sleep)).toBe(false);
+    // SIGKILL is delivered when the process next runs (and its orphaned zombie is reaped): give it a moment
+    expect(await waitFor(() => processExists(sleep), (alive) => !alive, 5_000)).toBe(false);
   });
 });
