@@ -151,16 +151,19 @@ describe.skipIf(!tools)('Images view and Files in a real VS Code', () => {
     const download = file.locator('.action-label[aria-label="Download…"]');
     await download.waitFor({ state: 'visible', timeout: 10_000 });
     await download.click();
-    const destination = join(scratch, 'downloaded-new.txt');
+    // In the folder the dialog opens on (the workspace's): no directory to walk to, whose names
+    // the dialog would complete while the path is typed.
+    const destination = join(session.workspace, 'downloaded-new.txt');
     const dialog = page.locator('.quick-input-widget');
     await dialog.waitFor({ state: 'visible', timeout: 30_000 });
     const pathBox = dialog.locator('input[type="text"]').first();
-    await pathBox.focus();
-    await page.keyboard.press('ControlOrMeta+A');
-    await page.keyboard.type(destination);
-    // The dialog lists each directory as the path is typed and takes no Enter while it is busy.
-    for (let attempt = 0; attempt < 5 && (await dialog.isVisible()); attempt++) {
-      await expect.poll(() => pathBox.inputValue()).toBe(destination);
+    // The dialog first fills in its own starting path (the workspace's new.txt), then lists the
+    // directory as the path changes, and takes no Enter while it is busy.
+    await expect.poll(() => pathBox.inputValue(), { timeout: 15_000 }).toMatch(/\/new\.txt$/);
+    for (let attempt = 0; attempt < 10 && (await dialog.isVisible()); attempt++) {
+      if ((await pathBox.inputValue()) !== destination) await pathBox.fill(destination);
+      await page.waitForTimeout(300);
+      if ((await pathBox.inputValue()) !== destination) continue;
       await page.keyboard.press('Enter');
       await dialog.waitFor({ state: 'hidden', timeout: 2_000 }).catch(() => undefined);
     }
