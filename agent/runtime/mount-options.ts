@@ -54,7 +54,8 @@ const FLAGS: Record<string, { set?: number; clear?: number }> = {
   rbind: { set: MS_BIND | MS_REC },
 };
 
-const PROPAGATION: Record<string, number> = {
+/** The propagation words, as runc reads them in mount options and linux.rootfsPropagation ("r…": the mounts beneath too). */
+export const PROPAGATIONS: Readonly<Record<string, number>> = {
   private: MS_PRIVATE,
   rprivate: MS_PRIVATE | MS_REC,
   slave: MS_SLAVE,
@@ -67,7 +68,7 @@ const PROPAGATION: Record<string, number> = {
 
 /** Every option word parseMountOptions turns into a flag or a propagation (the features document lists them). */
 export function knownMountOptions(): string[] {
-  return [...Object.keys(FLAGS), ...Object.keys(PROPAGATION)].sort();
+  return [...Object.keys(FLAGS), ...Object.keys(PROPAGATIONS)].sort();
 }
 
 export interface ParsedMountOptions {
@@ -84,8 +85,8 @@ export function parseMountOptions(options: readonly string[] = []): ParsedMountO
     const flag = FLAGS[option];
     if (flag) {
       flags = (flags | (flag.set ?? 0)) & ~(flag.clear ?? 0);
-    } else if (PROPAGATION[option] !== undefined) {
-      propagation |= PROPAGATION[option]!;
+    } else if (PROPAGATIONS[option] !== undefined) {
+      propagation |= PROPAGATIONS[option]!;
     } else {
       data.push(option);
     }

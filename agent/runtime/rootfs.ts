@@ -22,7 +22,7 @@ import { chownSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import type { CgroupRecord, OciMount, OciSpec, RootfsRecord } from '../protocol';
 import { mountCgroupTree } from './cgroup-mount';
-import { MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE, MS_UNBINDABLE } from '../kernel/constants';
+import { MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SLAVE } from '../kernel/constants';
 import { chdir } from '../kernel/files';
 import { hasErrno } from '../kernel/errors';
 import { chroot, mount, pivotRoot, umount } from '../kernel/mounts';
@@ -30,23 +30,14 @@ import { readMountinfoEntries } from '../inspect/mountinfo';
 import { configFieldError } from '../oci/validate';
 import { populateDev } from './devices';
 import { createDeviceNodes } from './device-nodes';
-import { parseMountOptions } from './mount-options';
+import { parseMountOptions, PROPAGATIONS } from './mount-options';
 import { mountOverlay } from './overlay';
 import { hostIdFor } from './user-namespace';
 
 export const PROC_MOUNT_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
-/** linux.rootfsPropagation's words, as runc reads them ("r…": the mounts beneath too). */
-export const ROOTFS_PROPAGATIONS: Readonly<Record<string, number>> = {
-  private: MS_PRIVATE,
-  rprivate: MS_PRIVATE | MS_REC,
-  slave: MS_SLAVE,
-  rslave: MS_SLAVE | MS_REC,
-  shared: MS_SHARED,
-  rshared: MS_SHARED | MS_REC,
-  unbindable: MS_UNBINDABLE,
-  runbindable: MS_UNBINDABLE | MS_REC,
-};
+/** linux.rootfsPropagation takes the same words as a mount's options. */
+export const ROOTFS_PROPAGATIONS = PROPAGATIONS;
 
 /**
  * Where linux.rootfsPropagation acts. Before anything is mounted, the whole namespace becomes
