@@ -18,16 +18,15 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import type { ContainerRecord, OciSpec } from '../agent/protocol';
 import { CAPABILITY_NAMES } from '../agent/protocol/capabilities';
 import { heldCapabilities } from '../agent/runtime/held-capabilities';
 import { securityMismatch } from '../agent/runtime/process/security-plan';
 import { runCli } from './helpers/cli';
 import { cgroupDirsNamed, hostMountsMentioning, leftovers, NONE_LEFT } from './helpers/kernel-witness';
-import { becomeSubreaper, ensureRuncBuilt, makeBundle, runc } from './helpers/runc';
+import { makeBundle, runc, useRuncScratch } from './helpers/runc';
 
 const held = heldCapabilities();
 /** Capabilities this kernel knows (cap_last_cap) that the runtime — this test process, as root — does not hold. */
@@ -35,13 +34,7 @@ const knownToKernel = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8
 const lacking = CAPABILITY_NAMES.filter((name, index) => index <= knownToKernel && !held.includes(name));
 const NO_LACKING = 'skipped: this host grants the runtime every capability the kernel knows (CapBnd full), so none can be refused';
 
-let work: string;
-beforeAll(() => {
-  ensureRuncBuilt();
-  becomeSubreaper();
-  work = mkdtempSync(join(tmpdir(), 'runc-caps-held-'));
-});
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const scratch = useRuncScratch('runc-caps-held-');
 
 /** The five Cap* lines of a /proc/<pid>/status text, as hex masks. */
 function capFields(status: string): Record<string, string> {
@@ -67,9 +60,9 @@ function allFive(spec: OciSpec, names: readonly string[]): void {
 }
 
 test.skipIf(lacking.length === 0)(`containers-lab-runc: a config.json asking for a capability the runtime lacks is refused at create in one line, nothing left${lacking.length ? '' : ` (${NO_LACKING})`}`, () => {
-  const root = join(work, 'root-refused');
+  const root = join(scratch(), 'root-refused');
   // As the validation suite's process_capabilities asks: every capability the kernel knows, in all five sets.
-  const bundle = makeBundle(join(work, 'refused'), join(work, 'images'), (spec) => allFive(spec, CAPABILITY_NAMES.slice(0, knownToKernel + 1)));
+  const bundle = makeBundle(join(scratch(), 'refused'), join(scratch(), 'images'), (spec) => allFive(spec, CAPABILITY_NAMES.slice(0, knownToKernel + 1)));
   const id = `caps-refused-${process.pid}`;
   const created = runc(root, ['create', '--bundle', bundle, id]);
   expect(created.status).not.toBe(0);
@@ -83,7 +76,7 @@ test.skipIf(lacking.length === 0)(`containers-lab-runc: a config.json asking for
   expect(hostMountsMentioning(bundle)).toEqual([]);
   expect(runc(root, ['list', '--quiet']).stdout.trim()).toBe('');
   // Only the one set: the same capability in the inheritable set alone is refused there.
-  const onlyInheritable = makeBundle(join(work, 'refused-inh'), join(work, 'images'), (spec) => {
+  const onlyInheritable = makeBundle(join(scratch(), 'refused-inh'), join(scratch(), 'images'), (spec) => {
     spec.process!.capabilities = { ...spec.process!.capabilities, inheritable: [lacking[0]!] };
   });
   const second = runc(root, ['run', '--bundle', onlyInheritable, `${id}-inh`]);
@@ -94,8 +87,8 @@ test.skipIf(lacking.length === 0)(`containers-lab-runc: a config.json asking for
 });
 
 test.skipIf(lacking.length === 0)(`containers-lab-runc exec --cap of one the runtime lacks: refused in one line, the container unharmed${lacking.length ? '' : ` (${NO_LACKING})`}`, () => {
-  const root = join(work, 'root-exec');
-  const bundle = makeBundle(join(work, 'exec'), join(work, 'images'), (spec) => { spec.process!.args = ['sleep', '60']; });
+  const root = join(scratch(), 'root-exec');
+  const bundle = makeBundle(join(scratch(), 'exec'), join(scratch(), 'images'), (spec) => { spec.process!.args = ['sleep', '60']; });
   const id = `caps-exec-${process.pid}`;
   try {
     expect(runc(root, ['run', '--detach', '--bundle', bundle, id]).status).toBe(0);
@@ -112,8 +105,8 @@ test.skipIf(lacking.length === 0)(`containers-lab-runc exec --cap of one the run
 });
 
 test('containers-lab-runc: every set = the runtime\'s own bounding set runs, and the kernel shows exactly config.json\'s five sets', () => {
-  const root = join(work, 'root-full');
-  const bundle = makeBundle(join(work, 'full'), join(work, 'images'), (spec) => {
+  const root = join(scratch(), 'root-full');
+  const bundle = makeBundle(join(scratch(), 'full'), join(scratch(), 'images'), (spec) => {
     allFive(spec, held);
     spec.process!.args = ['cat', '/proc/self/status'];
   });
@@ -127,7 +120,7 @@ test('containers-lab-runc: every set = the runtime\'s own bounding set runs, and
   expect(cgroupDirsNamed(id)).toEqual([]);
 
   // A smaller selection, different per set, as a non-root user: the sets are what was asked.
-  const partial = makeBundle(join(work, 'partial'), join(work, 'images'), (spec) => {
+  const partial = makeBundle(join(scratch(), 'partial'), join(scratch(), 'images'), (spec) => {
     spec.process!.user = { uid: 1000, gid: 1000 };
     spec.process!.capabilities = {
       bounding: ['CAP_CHOWN', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'], permitted: ['CAP_CHOWN', 'CAP_KILL'], effective: ['CAP_KILL'],
@@ -148,8 +141,8 @@ test('containers-lab-runc: every set = the runtime\'s own bounding set runs, and
 test('containers-lab-runc: an effective set beyond the permitted one (capset refuses it) fails create in one line, nothing left; ambient beyond inheritable is left out, as runc does', () => {
   // Not a host question: capset(2) refuses an effective set outside the permitted one. The first
   // process parks on its exec FIFO only after setting its sets, and create reads what the kernel holds.
-  const root = join(work, 'root-inconsistent');
-  const bundle = makeBundle(join(work, 'inconsistent'), join(work, 'images'), (spec) => {
+  const root = join(scratch(), 'root-inconsistent');
+  const bundle = makeBundle(join(scratch(), 'inconsistent'), join(scratch(), 'images'), (spec) => {
     spec.process!.user = { uid: 1000, gid: 1000 };
     spec.process!.capabilities = { bounding: ['CAP_KILL', 'CAP_CHOWN'], permitted: ['CAP_KILL'], effective: ['CAP_KILL', 'CAP_CHOWN'] };
   });
@@ -164,7 +157,7 @@ test('containers-lab-runc: an effective set beyond the permitted one (capset ref
 
   // An ambient capability must be permitted and inheritable too; runc's own default config.json
   // asks for three ambient ones and no inheritable ones, and runc 1.1 runs it with CapAmb 0. So here.
-  const lenient = makeBundle(join(work, 'ambient'), join(work, 'images'), (spec) => {
+  const lenient = makeBundle(join(scratch(), 'ambient'), join(scratch(), 'images'), (spec) => {
     spec.process!.capabilities = { bounding: ['CAP_KILL', 'CAP_CHOWN'], permitted: ['CAP_KILL', 'CAP_CHOWN'], effective: ['CAP_KILL'], inheritable: ['CAP_KILL'], ambient: ['CAP_KILL', 'CAP_CHOWN'] };
     spec.process!.args = ['cat', '/proc/self/status'];
   });
@@ -176,8 +169,8 @@ test('containers-lab-runc: an effective set beyond the permitted one (capset ref
 
 test('containers-lab-runc: parking after the capability sets keeps the descriptor clean-up before the seccomp filter: a profile refusing close_range runs', () => {
   // The validation suite's own default profile lists no close_range: the wait moved, the clean-up must not.
-  const root = join(work, 'root-seccomp');
-  const bundle = makeBundle(join(work, 'seccomp'), join(work, 'images'), (spec) => {
+  const root = join(scratch(), 'root-seccomp');
+  const bundle = makeBundle(join(scratch(), 'seccomp'), join(scratch(), 'images'), (spec) => {
     spec.process!.args = ['cat', '/proc/self/status'];
     spec.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['close_range'], action: 'SCMP_ACT_ERRNO' }] };
   });

@@ -4,22 +4,14 @@
  * rshared, unbindable, runbindable, and flags such as nodiratime. The container's own
  * /proc/self/mountinfo is the witness: shared:N for a shared mount, "unbindable" for an unbindable one.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { parseMountOptions } from '../agent/runtime/mount-options';
 import { MS_NODIRATIME, MS_SHARED, MS_UNBINDABLE } from '../agent/kernel/constants';
 import { cgroupDirsNamed } from './helpers/kernel-witness';
-import { becomeSubreaper, ensureRuncBuilt, makeBundle, runc } from './helpers/runc';
+import { makeBundle, runc, useRuncScratch } from './helpers/runc';
 
-let work: string;
-beforeAll(() => {
-  ensureRuncBuilt();
-  becomeSubreaper();
-  work = mkdtempSync(join(tmpdir(), 'runcmore-mountopts-'));
-});
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const scratch = useRuncScratch('runcmore-mountopts-');
 
 test('propagation words are propagations, not filesystem data', () => {
   expect(parseMountOptions(['shared', 'nodiratime', 'size=1k'])).toEqual({ flags: MS_NODIRATIME, data: 'size=1k', propagation: MS_SHARED });
@@ -27,7 +19,7 @@ test('propagation words are propagations, not filesystem data', () => {
 });
 
 test('a tmpfs with "shared" and a bind with "runbindable" are mounted so (the container\'s mountinfo)', () => {
-  const bundle = makeBundle(join(work, 'bundle'), join(work, 'images'), (spec) => {
+  const bundle = makeBundle(join(scratch(), 'bundle'), join(scratch(), 'images'), (spec) => {
     spec.process!.args = ['sh', '-c', 'grep -E " /(shared|unbindable) " /proc/self/mountinfo'];
     spec.mounts!.push(
       { destination: '/shared', type: 'tmpfs', source: 'tmpfs', options: ['shared', 'size=1k', 'nodiratime'] },
@@ -35,7 +27,7 @@ test('a tmpfs with "shared" and a bind with "runbindable" are mounted so (the co
     );
   });
   const id = `runcmore-mountopts-${process.pid}`;
-  const result = runc(join(work, 'root'), ['run', '--bundle', bundle, id]);
+  const result = runc(join(scratch(), 'root'), ['run', '--bundle', bundle, id]);
   expect(result.stderr).toBe('');
   expect(result.status).toBe(0);
   const lines = result.stdout.trim().split('\n');

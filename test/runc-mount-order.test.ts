@@ -5,35 +5,27 @@
  * mounts the others from outside. The witness is the container's own /proc/self/mountinfo, which
  * lists mounts in the order they were made.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import type { OciSpec } from '../agent/protocol';
 import { mountPhases } from '../agent/runtime/rootfs';
 import { cgroupDirsNamed } from './helpers/kernel-witness';
-import { becomeSubreaper, ensureRuncBuilt, makeBundle, runc } from './helpers/runc';
+import { makeBundle, runc, useRuncScratch } from './helpers/runc';
 
-let work: string;
-beforeAll(() => {
-  ensureRuncBuilt();
-  becomeSubreaper();
-  work = mkdtempSync(join(tmpdir(), 'runcmore-mountorder-'));
-});
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const scratch = useRuncScratch('runcmore-mountorder-');
 
 /** The mount points of the container's mountinfo, in the kernel's order. */
 const PRINT_TARGETS = ['sh', '-c', "awk '{ print $5 }' /proc/self/mountinfo"];
 
 function mountTargetsInside(name: string, patch: (spec: OciSpec) => void): { targets: string[]; spec: OciSpec } {
   let made: OciSpec | null = null;
-  const bundle = makeBundle(join(work, name), join(work, 'images'), (spec) => {
+  const bundle = makeBundle(join(scratch(), name), join(scratch(), 'images'), (spec) => {
     spec.process!.args = PRINT_TARGETS;
     patch(spec);
     made = spec;
   });
   const id = `runcmore-mountorder-${name}-${process.pid}`;
-  const result = runc(join(work, 'root'), ['run', '--bundle', bundle, id]);
+  const result = runc(join(scratch(), 'root'), ['run', '--bundle', bundle, id]);
   expect(result.stderr).toBe('');
   expect(result.status).toBe(0);
   expect(cgroupDirsNamed(id)).toEqual([]);

@@ -4,8 +4,10 @@
  * processes whose creator (`create`) has exited — the part containerd's shim plays in production.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { PR_SET_CHILD_SUBREAPER } from '../../agent/kernel/constants';
 import { prctl } from '../../agent/kernel/processes';
 import type { OciSpec } from '../../agent/protocol';
@@ -24,6 +26,21 @@ export function ensureRuncBuilt(): void {
 /** Orphaned descendants (a container whose `create` exited) become this process's children. */
 export function becomeSubreaper(): void {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+/**
+ * A runc test file's set-up: the runtime built, this process the subreaper, and a scratch
+ * directory (named `prefix`…) removed afterwards; returns how to reach it once made.
+ */
+export function useRuncScratch(prefix: string): () => string {
+  let work = '';
+  beforeAll(() => {
+    ensureRuncBuilt();
+    becomeSubreaper();
+    work = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  return () => work;
 }
 
 /** A bundle at `dir`: a copy of the busybox image as rootfs/, runc's default config.json changed by `patch`. */
