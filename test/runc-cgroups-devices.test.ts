@@ -12,7 +12,7 @@
  * (cgroup v2's cpuset is checked at plan level in config-fields.test.ts: this hybrid host's cgroup2
  * hierarchy offers no cpuset controller.)
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -86,6 +86,37 @@ test.runIf(openCgroupHost().version === 1 && cpusetHierarchy !== undefined)('cpu
   expect(runc(root, ['kill', id, 'KILL']).status).toBe(0);
   reap(pid, true);
   expect(runc(root, ['delete', id]).status).toBe(0);
+  expect(cgroupDirsNamed(TAG)).toEqual([]);
+});
+
+test('an absolute cgroupsPath starts at the top of each hierarchy, as runc reads it; delete removes what create made there and nothing that was there before', () => {
+  const v1Memory = openCgroupHost().layout.v1.find((hierarchy) => hierarchy.controllers.includes('memory'));
+  const memory = v1Memory ?? openCgroupHost().layout.v2!;
+  // The caller's own cgroup, there before the container (containerd's namespace cgroup, a kubelet's pod cgroup).
+  const callers = join(memory.mountPoint, `${TAG}-plan`);
+  mkdirSync(callers);
+  try {
+    const id = newId('absolute');
+    const bundle = makeBundle(join(work, 'absolute'), join(work, 'images'), (spec) => {
+      spec.process!.args = ['sleep', '1000'];
+      spec.linux!.cgroupsPath = `/${TAG}-plan/made/box`;
+      spec.linux!.resources = { ...spec.linux!.resources, memory: { limit: 48 * MiB } };
+    });
+    const pidFile = join(work, 'absolute.pid');
+    expect(runc(root, ['create', '--bundle', bundle, '--pid-file', pidFile, id]).status).toBe(0);
+    const pid = Number(read(pidFile));
+    const lines = read(`/proc/${pid}/cgroup`).split('\n').map((line) => line.split(':'));
+    const memoryLine = lines.find((fields) => (v1Memory ? fields[1]!.split(',').includes('memory') : fields[0] === '0'));
+    expect(memoryLine?.[2]).toBe(`/${TAG}-plan/made/box`);
+    const limitFile = existsSync(join(callers, 'made', 'box', 'memory.limit_in_bytes')) ? 'memory.limit_in_bytes' : 'memory.max';
+    expect(Number(read(join(callers, 'made', 'box', limitFile)))).toBe(48 * MiB);
+    expect(runc(root, ['delete', '--force', id]).status).toBe(0);
+    reap(pid, true);
+    expect(existsSync(join(callers, 'made'))).toBe(false);
+    expect(existsSync(callers)).toBe(true);
+  } finally {
+    rmdirSync(callers);
+  }
   expect(cgroupDirsNamed(TAG)).toEqual([]);
 });
 

@@ -49,6 +49,7 @@
  *                                                   "allow rwm" device rule each (runtime/device-nodes.ts)
  *  linux.cgroupsPath                      applied   <agent's own cgroup>/<path>, v1 and v2 (runtime/cgroups/
  *                                                   placement.ts); ".." refused             /proc/<pid>/cgroup
+ *                                                   (containers-lab-runc: an absolute path from the top, as runc)
  *  linux.resources.devices                applied   runtime/cgroups/device-rules.ts
  *  linux.resources.memory.limit           applied   memory.limit_in_bytes | memory.max
  *  linux.resources.cpu.quota/period       applied   cpu.cfs_quota_us + cpu.cfs_period_us | cpu.max

@@ -42,6 +42,11 @@ export interface CgroupRecord {
   limits: CgroupLimits;
   usage: CgroupUsage | null;
   /**
+   * Per directory, the cgroup at which removal stops: the emptied cgroups between it and the
+   * container's go with the container. Absent in older records: the agent's own cgroup.
+   */
+  floors?: Record<string, string>;
+  /**
    * Which device files the container may create and open (config.json's linux.resources.devices),
    * set in container records; absent or null: no device rules, every device is reachable.
    */

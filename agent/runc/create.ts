@@ -117,6 +117,7 @@ export function createFromBundle(root: RuncRoot, id: string, options: CreateOpti
   // Made beside the lock until the container's directory exists, then moved into it (the open descriptor follows).
   const staging = join(root.path, 'locks', `${id}.fifo`);
   const fifo = makeExecFifo(staging);
+  root.placeCgroupsFor(spec);
   let prepared: PreparedContainer | null = null;
   try {
     prepared = prepareContainer(root.context, {

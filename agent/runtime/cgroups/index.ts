@@ -108,6 +108,12 @@ export interface CgroupHostOptions {
   procCgroupPath?: string;
   /** Place containers under this cgroup path (in every hierarchy) instead of our own. */
   ownCgroupPath?: string;
+  /**
+   * Removing a container's cgroup removes the emptied cgroups its creation made on the way, and
+   * none that existed before it (default: every emptied one up to our own cgroup). For cgroups
+   * placed by the caller's plan, as runc places an absolute cgroupsPath from the top of the tree.
+   */
+  keepExistingParents?: boolean;
   /** Force v1 or v2 on a hybrid host (v2 on a hybrid host offers only what its cgroup2 mount has). */
   version?: 1 | 2;
   /** v2: the controllers to enable for containers (default memory, cpu, pids where offered). */
@@ -138,7 +144,7 @@ class Host implements CgroupHost {
   private readonly where: string;
   private readonly v2Managed: string[];
 
-  constructor(readonly layout: CgroupLayout, forced: 1 | 2 | undefined, v2Managed: string[] | undefined) {
+  constructor(readonly layout: CgroupLayout, forced: 1 | 2 | undefined, v2Managed: string[] | undefined, private readonly keepExistingParents = false) {
     this.mode = layout.mode;
     this.version = chooseVersion(layout, forced);
     this.v2Managed = v2Managed ?? V2_MANAGED;
@@ -159,9 +165,9 @@ class Host implements CgroupHost {
       // v1's other controllers are not made for containers: a document needing one was refused earlier.
       const missing = (placement.required ?? []).find((controller) => !hierarchyFor(this.layout, controller) || ![...V1_MANAGED, ...V1_ON_DEMAND].includes(controller));
       if (missing) throw unsupportedController(missing, this.where);
-      return createV1Cgroup(this.layout, name, limits, devices, this.where, placement.at, placement.required);
+      return createV1Cgroup(this.layout, name, limits, devices, this.where, placement.at, placement.required, this.keepExistingParents);
     }
-    return createV2Cgroup(this.v2, name, limits, devices, this.v2Managed, this.where, placement);
+    return createV2Cgroup(this.v2, name, limits, devices, this.v2Managed, this.where, { ...placement, keepExistingParents: this.keepExistingParents });
   }
 
   plan(name: string, at?: string, required: readonly string[] = []): CgroupRecord {
@@ -185,10 +191,15 @@ class Host implements CgroupHost {
       const inside = mountPoints.some((mountPoint) => directory.startsWith(`${mountPoint}/`) && !directory.includes('/../'));
       if (!inside) throw badInput(`cgroup record directory ${directory} is not inside a cgroup v${key === UNIFIED ? 2 : record.version} mount of this host`);
     }
-    if (record.version === 1) return new CgroupV1(record.path, { ...record.directories }, this.where, v1Floors(this.layout, record.directories));
+    const floors = record.floors ?? {};
+    for (const [directory, floor] of Object.entries(floors)) {
+      const inMount = [...v1Mounts, ...v2Mounts].some((mountPoint) => floor === mountPoint || floor.startsWith(`${mountPoint}/`));
+      if (!directory.startsWith(`${floor}/`) || !inMount || floor.includes('/../')) throw badInput(`cgroup record floor ${floor} is not above ${directory} in a cgroup mount`);
+    }
+    if (record.version === 1) return new CgroupV1(record.path, { ...record.directories }, this.where, { ...v1Floors(this.layout, record.directories), ...floors });
     const directory = record.directories.unified;
     if (!directory) throw badInput('cgroup v2 record has no "unified" directory');
-    return new CgroupV2(record.path, directory, this.where, this.layout.v2 ? v2Floor(this.layout.v2) : undefined);
+    return new CgroupV2(record.path, directory, this.where, floors[directory] ?? (this.layout.v2 ? v2Floor(this.layout.v2) : undefined));
   }
 
   forProcess(pid: number): Cgroup | null {
@@ -219,7 +230,7 @@ export function openCgroupHost(options: CgroupHostOptions = {}): CgroupHost {
     }
     for (const hierarchy of [...layout.v1, ...(layout.v2 ? [layout.v2] : [])]) hierarchy.ownPath = options.ownCgroupPath;
   }
-  const host = new Host(layout, options.version, options.v2Controllers);
+  const host = new Host(layout, options.version, options.v2Controllers, options.keepExistingParents);
   if (defaults) cached = host;
   return host;
 }

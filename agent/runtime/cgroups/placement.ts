@@ -13,8 +13,11 @@
  * own cgroup — "/kubepods/pod1/c1" and "kubepods/pod1/c1" alike become <own>/kubepods/pod1/c1 —
  * so a document can never put a container outside the subtree the agent was given. Missing
  * cgroups on the way are made, and removed again with the container once nothing else uses
- * them, as containers-lab/ is.
+ * them, as containers-lab/ is. containers-lab-runc follows runc (../../runc/root.ts): its caller
+ * is root and plans the tree, so an absolute path starts at the top, and only the cgroups the
+ * container's creation made on the way are removed with it (deepestExisting).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput, conflict, LabError } from '../../errors';
 import { hasErrno } from '../../kernel/errors';
@@ -72,6 +75,22 @@ export function cgroupsPathProblem(cgroupsPath: string): string | null {
 /** linux.cgroupsPath (checked by cgroupsPathProblem) → the path under the agent's own cgroup. */
 export function placementFrom(cgroupsPath: string): string {
   return cgroupsPath.split('/').filter((segment) => segment !== '').join('/');
+}
+
+/**
+ * The deepest cgroup from `floor` (which exists) towards `directory` that exists already: the
+ * floor of a cgroup placed by someone else's plan (containerd's /default, a kubelet's pod cgroup),
+ * so that removing the container removes what its creation made and nothing that was there before.
+ */
+export function deepestExisting(directory: string, floor: string): string {
+  let deepest = floor;
+  for (let parent = path.dirname(directory); parent.startsWith(`${floor}/`); parent = path.dirname(parent)) {
+    if (fs.existsSync(parent)) {
+      deepest = parent;
+      break;
+    }
+  }
+  return deepest;
 }
 
 /**

@@ -35,7 +35,7 @@ import { directoryOf, type CgroupLayout, type Hierarchy } from './discovery';
 import type { Cgroup } from './index';
 import { DEFAULT_CPU_PERIOD_US, parseLimitValue, UNLIMITED, validateLimits } from './limits';
 import {
-  containerCgroupPath, controllersForLimits, makeCgroupDirectory, ownCgroupFrom, removeCgroupDirectory, unsupportedController,
+  containerCgroupPath, controllersForLimits, deepestExisting, makeCgroupDirectory, ownCgroupFrom, removeCgroupDirectory, unsupportedController,
 } from './placement';
 import { attachDeviceFilter } from './device-filter';
 import { applyV1DeviceRules, type DeviceRule } from './device-rules';
@@ -107,6 +107,7 @@ export class CgroupV1 implements Cgroup {
       files,
       limits: present ? this.limits() : this.lastLimits,
       usage: present ? this.usage() : null,
+      floors: { ...this.floors },
     };
   }
 
@@ -310,10 +311,11 @@ export function planV1Cgroup(layout: CgroupLayout, name: string, where: string, 
  */
 export function createV1Cgroup(
   layout: CgroupLayout, name: string, limits: CgroupLimits, devices: readonly DeviceRule[] | null, where: string, at?: string,
-  required: readonly string[] = [],
+  required: readonly string[] = [], keepExistingParents = false,
 ): CgroupV1 {
   const { path: primaryPath, directories } = planV1Cgroup(layout, name, where, at, required);
   const floors = v1Floors(layout, directories);
+  if (keepExistingParents) for (const [directory, floor] of Object.entries(floors)) floors[directory] = deepestExisting(directory, floor);
   const created: string[] = [];
   const cgroup = new CgroupV1(primaryPath, directories, where, floors);
   try {

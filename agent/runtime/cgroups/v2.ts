@@ -43,7 +43,7 @@ import { DEFAULT_CPU_PERIOD_US, parseLimitValue, UNLIMITED, validateLimits } fro
 import { attachDeviceFilter } from './device-filter';
 import type { DeviceRule } from './device-rules';
 import {
-  AGENT_LEAF, containerCgroupPath, controllersForLimits, makeCgroupParents, ownCgroupFrom, removeCgroupDirectory, unsupportedController,
+  AGENT_LEAF, containerCgroupPath, controllersForLimits, deepestExisting, makeCgroupParents, ownCgroupFrom, removeCgroupDirectory, unsupportedController,
 } from './placement';
 
 /** The v2 controllers enabled for container cgroups (freeze and kill need none). */
@@ -86,6 +86,7 @@ export class CgroupV2 implements Cgroup {
       files,
       limits: present ? this.limits() : this.lastLimits,
       usage: present ? this.usage() : null,
+      ...(this.floor ? { floors: { [this.directory]: this.floor } } : {}),
     };
   }
 
@@ -267,7 +268,7 @@ export function planV2Cgroup(hierarchy: Hierarchy, name: string, at?: string): {
  */
 export function createV2Cgroup(
   hierarchy: Hierarchy, name: string, limits: CgroupLimits, devices: readonly DeviceRule[] | null, managed: string[], where: string,
-  placement: { at?: string; required?: readonly string[] } = {},
+  placement: { at?: string; required?: readonly string[]; keepExistingParents?: boolean } = {},
 ): CgroupV2 {
   const required = [...controllersForLimits(limits), ...(placement.required ?? [])];
   for (const controller of required) {
@@ -277,7 +278,8 @@ export function createV2Cgroup(
   const floor = v2Floor(hierarchy);
   const { path: cgroupPath, directory } = planV2Cgroup(hierarchy, name, placement.at);
   const controllers = [...new Set([...managed, ...required])].filter((controller) => hierarchy.controllers.includes(controller));
-  const cgroup = new CgroupV2(cgroupPath, directory, where, floor);
+  const removalFloor = floor && placement.keepExistingParents ? deepestExisting(directory, floor) : floor;
+  const cgroup = new CgroupV2(cgroupPath, directory, where, removalFloor);
   let made = false;
   try {
     if (!floor) throw conflict(`cgroup ${directory} is not below the agent's own cgroup`);
@@ -296,7 +298,7 @@ export function createV2Cgroup(
     if (devices) attachDeviceFilter(directory, devices);
     return cgroup;
   } catch (error) {
-    if (made) removeCgroupDirectory(directory, floor);
+    if (made) removeCgroupDirectory(directory, removalFloor);
     throw error;
   }
 }
