@@ -1,8 +1,9 @@
 /*
  * `npm run bench`: Containers Lab against the reference tools, measured in one run on one machine.
  *
- *   lifecycle  create → running → deleted of a busybox /bin/true: the warm service vs `runc run`
- *              and `crun run` with the same config.json        target ≤ 0.5× crun   (./lifecycle.ts)
+ *   lifecycle  create → running → deleted of a busybox /bin/true: the warm service (and the
+ *              service with default settings, no pool) vs `runc run` and `crun run` with the same
+ *              config.json                     targets ≤ 0.5× crun, ≤ 0.7× crun  (./lifecycle-rounds.ts)
  *   memory     the service's RSS idle and with 100 containers   target < 60 / < 100 MiB (./memory.ts)
  *   snapshot   a host snapshot at ≥ 2000 processes vs lsns     target ≤ 1× lsns     (./snapshot.ts)
  *   extension  VS Code palette → container running → shell prompt, over loopback SSH
@@ -26,39 +27,32 @@
  * the warm service, runc and crun, its summary line and the cleanup check.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
 import { join } from 'node:path';
 import { configFromRunOptions } from '../agent/oci/from-run-options';
 import { ensureBusyboxImage } from '../agent/runtime/image/busybox';
 import { benchExtension, EXTENSION_RUNS, EXTENSION_TARGET_MS, EXTENSION_WARMUP, extensionBenchUnavailable, type ExtensionBenchResult } from './extension';
 import { runImagesBench } from './images';
+import { lifecycleLines, notRun, PLAIN, POOLED, timeLifecycleRounds, type LifecycleResults, type Measured } from './lifecycle-rounds';
 import { runRuncCliBench } from './runc-cli';
 import { findLeftovers, removeWorkDirectory } from './leftovers';
 import {
-  benchOciRuntime, benchServiceLifecycle, hybridV2Controllers, ITERATIONS, LIFECYCLE_OPTIONS, OCI_HARNESS_FLAG, ROUNDS,
-  RUNS_PER_ROUND, runOciHarness, waitForV2Controllers, WARMUP_PER_ROUND,
+  hybridV2Controllers, ITERATIONS, LIFECYCLE_OPTIONS, OCI_HARNESS_FLAG, ROUNDS, runOciHarness, waitForV2Controllers, WARMUP_PER_ROUND,
 } from './lifecycle';
 import { CONTAINER_COUNT, idleResidentMiB, residentWithContainers, type MemoryAtScale } from './memory';
-import { createOciBundle, type OciBundle } from './oci-bundle';
+import { createOciBundle } from './oci-bundle';
 import { runPodsBench } from './pods';
 import { benchSnapshot, type SnapshotBenchResult } from './snapshot';
-import { BENCH_WARM_POOL, startService, untilWarmPoolFull, type BenchService } from './service';
-import { summarize, type Summary } from './stats';
+import { BENCH_WARM_POOL, startService, type BenchService } from './service';
+import type { Summary } from './stats';
 import { runTopologyBench } from './topology';
 
 /** How a benchmark that this machine cannot run says so (it is not a failure of the benchmark). */
 const SKIPPED = 'skipped: ';
-const TARGETS = { lifecycleVsCrun: 0.5, idleMiB: 60, atScaleMiB: 100, snapshotVsLsns: 1 } as const;
-const RUNTIMES = [
-  { name: 'runc', candidates: ['/usr/sbin/runc', '/usr/bin/runc'] },
-  { name: 'crun', candidates: ['/usr/bin/crun', '/usr/sbin/crun'] },
-] as const;
-
-type Measured<T> = { ok: true; value: T } | { ok: false; why: string };
-
+const TARGETS = { idleMiB: 60, atScaleMiB: 100, snapshotVsLsns: 1 } as const;
 interface Results {
-  lifecycle: Record<'containers-lab' | 'runc' | 'crun', Measured<Summary>>;
+  lifecycle: LifecycleResults;
   idle: Measured<number>;
   atScale: Measured<MemoryAtScale>;
   snapshot: Measured<SnapshotBenchResult>;
@@ -84,7 +78,6 @@ async function measure<T>(what: string, run: () => T | Promise<T>): Promise<Meas
   }
 }
 
-const notRun = (why: string): Measured<never> => ({ ok: false, why });
 
 /** `--only lifecycle`: the one part that can run alone (the others share its service and set-up). */
 const ONLY_FLAG = '--only';
@@ -104,7 +97,7 @@ async function runBenchmarks(only: Only): Promise<Results> {
   const work = mkdtempSync('/tmp/containers-lab-bench-');
   const created = new Set<string>();
   const results: Results = {
-    lifecycle: { 'containers-lab': notRun('not run'), runc: notRun('not run'), crun: notRun('not run') },
+    lifecycle: { [POOLED]: notRun('not run'), [PLAIN]: notRun('not run'), runc: notRun('not run'), crun: notRun('not run') },
     idle: notRun('not run'),
     atScale: notRun('not run'),
     snapshot: notRun('not run'),
@@ -113,14 +106,16 @@ async function runBenchmarks(only: Only): Promise<Results> {
   };
   const v2ControllersBefore = hybridV2Controllers();
   let service: BenchService | null = null;
+  let plainService: BenchService | null = null;
   try {
     // Memory is measured on the service as it runs by default (no warm pool) …
     if (only === 'all') await measureMemory(runId, work, created, results);
 
-    // … and the lifecycle on the warm service, with sandboxes made ahead.
+    // … and the lifecycle on the warm service, with sandboxes made ahead, and on one with default settings.
     const started = await measure('starting the warm service (--warm-pool) for the lifecycle', () => startService(work));
     if (started.ok) service = started.value;
-    else results.lifecycle['containers-lab'] = notRun(`the service did not start: ${started.why}`);
+    const plain = await measure('starting a service with default settings (no pool) for the lifecycle', () => startService(join(work, 'plain-lifecycle'), 0));
+    if (plain.ok) plainService = plain.value;
     if (service) {
       const { client, pid } = service;
       const pooled = await measure('warm service RSS, idle', () => idleResidentMiB(client, pid));
@@ -134,25 +129,14 @@ async function runBenchmarks(only: Only): Promise<Results> {
     if (v2ControllersBefore.length > 0) {
       say(`  crun refuses hybrid cgroups while cgroup2 holds controllers (${v2ControllersBefore.join(', ')}): its harness claims them as v1 in a private mount namespace`);
     }
-    const lifecycle = new LifecycleSamples(service !== null, bundle.ok ? null : `no bundle: ${bundle.why}`);
-    for (let round = 0; round < ROUNDS; round++) {
-      say(`… lifecycle round ${round + 1}/${ROUNDS}: ${RUNS_PER_ROUND} timed runs each after ${WARMUP_PER_ROUND} warm-up`);
-      if (service && lifecycle.wanted('containers-lab')) {
-        const client = service.client;
-        await lifecycle.add('containers-lab', () => benchServiceLifecycle(client, `${runId}-life${round}`, created));
-        // runc and crun are timed only once the pool has refilled: its refill does not run beside them
-        if (!(await untilWarmPoolFull(service))) results.warnings.push(`round ${round + 1}: the warm pool did not refill to ${BENCH_WARM_POOL} within 15 s`);
-      }
-      for (const runtime of RUNTIMES) {
-        if (!bundle.ok || !lifecycle.wanted(runtime.name)) continue;
-        await lifecycle.add(runtime.name, () =>
-          benchOneShot(runtime, bundle.value, work, `${runId}-${runtime.name}${round}`, results.warnings, v2ControllersBefore),
-        );
-      }
-    }
-    results.lifecycle = lifecycle.summaries();
+    results.lifecycle = await timeLifecycleRounds({
+      pooled: service ?? (started.ok ? 'not started' : started.why),
+      plain: plainService ?? (plain.ok ? 'not started' : plain.why),
+      bundle, work, runId, created, warnings: results.warnings, v2ControllersBefore, say,
+    });
   } finally {
     if (service) await stopService(service, created, results.warnings);
+    if (plainService) await stopService(plainService, created, results.warnings);
   }
   if (only === 'all') await runSnapshotAndExtension(results);
 
@@ -197,73 +181,6 @@ async function runSnapshotAndExtension(results: Results): Promise<void> {
   }
 }
 
-type RuntimeName = keyof Results['lifecycle'];
-
-/** Samples per runtime across rounds; a runtime that fails once is reported with why and not retried. */
-class LifecycleSamples {
-  private readonly samples = new Map<RuntimeName, number[]>();
-  private readonly failed = new Map<RuntimeName, string>();
-
-  constructor(serviceRunning: boolean, bundleProblem: string | null) {
-    if (!serviceRunning) this.failed.set('containers-lab', 'the service did not start');
-    if (bundleProblem) for (const runtime of RUNTIMES) this.failed.set(runtime.name, bundleProblem);
-  }
-
-  wanted(name: RuntimeName): boolean {
-    return !this.failed.has(name);
-  }
-
-  async add(name: RuntimeName, run: () => Promise<number[]>): Promise<void> {
-    try {
-      this.samples.set(name, [...(this.samples.get(name) ?? []), ...(await run())]);
-    } catch (error) {
-      say(`  ${name} could not run: ${reason(error)}`);
-      this.failed.set(name, reason(error));
-    }
-  }
-
-  summaries(): Results['lifecycle'] {
-    const one = (name: RuntimeName): Measured<Summary> => {
-      const failure = this.failed.get(name);
-      if (failure !== undefined) return notRun(failure);
-      const samples = this.samples.get(name) ?? [];
-      return samples.length > 0 ? { ok: true, value: summarize(samples) } : notRun('no samples');
-    };
-    return { 'containers-lab': one('containers-lab'), runc: one('runc'), crun: one('crun') };
-  }
-}
-
-/** One harness process (one round) for runc or crun; resolves with its timed samples. */
-async function benchOneShot(
-  runtime: (typeof RUNTIMES)[number],
-  bundle: OciBundle,
-  work: string,
-  idPrefix: string,
-  warnings: string[],
-  v2ControllersBefore: string[],
-): Promise<number[]> {
-  const binary = runtime.candidates.find((candidate) => existsSync(candidate));
-  if (!binary) throw new Error(`${runtime.name} is not installed (looked at ${runtime.candidates.join(', ')})`);
-  // crun refuses a hybrid host while cgroup2 holds controllers: claim them for v1 (see ./lifecycle.ts).
-  const claimV1 =
-    runtime.name === 'crun' ? v2ControllersBefore.map((controller) => ({ controller, target: join(work, `v1-${controller}`) })) : [];
-  const result = benchOciRuntime({
-    binary,
-    bundle: bundle.path,
-    stateRoot: join(work, `${runtime.name}-state`),
-    idPrefix,
-    warmup: WARMUP_PER_ROUND,
-    iterations: RUNS_PER_ROUND,
-    claimV1,
-  });
-  if (claimV1.length > 0 && !(await waitForV2Controllers(v2ControllersBefore))) {
-    warnings.push(`after crun, cgroup2 controllers did not return to [${v2ControllersBefore.join(' ')}]`);
-  }
-  if ('error' in result) throw new Error(result.error);
-  if (result.timedDelete) say(`  (${runtime.name} run left its container: \`delete\` is timed too)`);
-  return result.samples;
-}
-
 /** Removes any container of ours the service still has, then stops the service. */
 async function stopService(service: BenchService, created: Set<string>, warnings: string[]): Promise<void> {
   try {
@@ -300,19 +217,20 @@ function printReport(results: Results, only: Only): void {
   say(`Container lifecycle: busybox /bin/true, create → running → deleted; ${ITERATIONS} timed runs per runtime in ${ROUNDS} interleaved rounds (${WARMUP_PER_ROUND} warm-up each)`);
   say(`  same config.json for all: pid, ipc, uts, mount, network, cgroup namespaces; memory 64 MiB, cpu 50000/100000, pids 64; ${securityDefaults()}`);
   say(`  containers-lab: the service started with --warm-pool ${BENCH_WARM_POOL} (sandboxes made ahead while idle); runc and crun are timed after it has refilled`);
-  say(`  ${'runtime'.padEnd(16)}${'median'.padStart(11)}${'p95'.padStart(11)}${'min'.padStart(11)}${'max'.padStart(11)}`);
+  say(`  containers-lab, no pool: a second service with default settings, every container made when asked for`);
+  say(`  ${'runtime'.padEnd(24)}${'median'.padStart(11)}${'p95'.padStart(11)}${'min'.padStart(11)}${'max'.padStart(11)}`);
   for (const [name, measured] of Object.entries(results.lifecycle)) {
     if (!measured.ok) {
-      say(`  ${name.padEnd(16)}  could not run: ${measured.why}`);
+      say(`  ${name.padEnd(24)}  could not run: ${measured.why}`);
       continue;
     }
     const s = measured.value;
-    say(`  ${name.padEnd(16)}${ms(s.median).padStart(11)}${ms(s.p95).padStart(11)}${ms(s.min).padStart(11)}${ms(s.max).padStart(11)}`);
+    say(`  ${name.padEnd(24)}${ms(s.median).padStart(11)}${ms(s.p95).padStart(11)}${ms(s.min).padStart(11)}${ms(s.max).padStart(11)}`);
   }
   if (only === 'lifecycle') {
     say();
     say('Summary');
-    say(lifecycleLine(results));
+    for (const line of lifecycleLines(results.lifecycle)) say(line);
     sayCleanup(results);
     return;
   }
@@ -352,7 +270,7 @@ function printReport(results: Results, only: Only): void {
   }
   say();
   say('Summary');
-  say(lifecycleLine(results));
+  for (const line of lifecycleLines(results.lifecycle)) say(line);
   say(memoryLine('memory idle', results.idle.ok ? results.idle.value : null, TARGETS.idleMiB, results.idle.ok ? '' : results.idle.why));
   say(
     memoryLine(
@@ -371,17 +289,6 @@ function sayCleanup(results: Results): void {
   say();
   if (results.warnings.length === 0) say('cleanup: nothing left behind (service stopped; no containers, cgroups, mounts, runtime state or temp files)');
   for (const warning of results.warnings) say(`WARNING: left behind or not restored: ${warning}`);
-}
-
-function lifecycleLine(results: Results): string {
-  const { 'containers-lab': ours, runc, crun } = results.lifecycle;
-  const median = (m: Measured<Summary>): string => (m.ok ? ms(m.value.median) : 'n/a');
-  const head = `lifecycle: containers-lab ${median(ours)}, runc ${median(runc)}, crun ${median(crun)}`;
-  const target = `(target ≤ ${TARGETS.lifecycleVsCrun}× crun)`;
-  if (!ours.ok || !crun.ok) return `${head} → no ratio: ${!ours.ok ? 'containers-lab' : 'crun'} could not run ${target} MISS`;
-  const vsCrun = ours.value.median / crun.value.median;
-  const vsRunc = runc.ok ? `, ${ratio(ours.value.median / runc.value.median)} runc` : '';
-  return `${head} → ${ratio(vsCrun)} crun${vsRunc} ${target} ${verdict(vsCrun <= TARGETS.lifecycleVsCrun)}`;
 }
 
 function memoryLine(label: string, value: number | null, limit: number, why: string): string {

@@ -11,17 +11,19 @@
  * inside a private mount namespace (crun on a hybrid host needs it).
  *
  * Where the time of containers-lab-runc goes is mostly Node: three processes each start V8 and
- * load the runtime's bundle; runc (Go) and crun (C) start in a few milliseconds.
- * Targets from issue 16: ≤ 1× runc and ≤ 2× crun, median against median.
+ * load the runtime's bundle; runc (Go) and crun (C) start in a few milliseconds. So the table
+ * also times Node's own start-up, three `node -e 0` per sample: the floor of any runtime that is
+ * three Node processes. Targets from issue 16: ≤ 1× runc and ≤ 2× crun, median against median.
  *
- * NODE_EXTRA_CA_CERTS in the environment makes every Node process parse the system's CA bundle
- * (and Node's own) at start-up, before any JavaScript: ~50 ms per process on a lab VM, three times
- * per sample, for a runtime that makes no TLS connection. containerd started by systemd does not
- * pass it to its shims; a shell may. So when it is set, containers-lab-runc is timed twice: with
- * the environment as it is (the summary line) and without that variable (a second line).
+ * What is timed is the command containerd runs: the installed /usr/local/bin/containers-lab-runc
+ * (scripts/setup-host.sh) when it runs this build, else `node dist/agent/containers-lab-runc.js`
+ * the same way. That command drops NODE_EXTRA_CA_CERTS, which makes every Node process parse the
+ * system's CA bundle at start-up (~50 ms each, before any JavaScript) for a runtime that makes no
+ * TLS connection; when the variable is set here, a second line shows what it would cost.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBusyboxImage } from '../agent/runtime/image/busybox';
 import { findLeftovers } from './leftovers';
@@ -35,11 +37,41 @@ export const RUNC_CLI_TARGETS = { vsRunc: 1, vsCrun: 2 } as const;
 
 /** The runtime bundled beside this benchmark (dist/bench.js → dist/agent/containers-lab-runc.js). */
 const OUR_RUNTIME = join(__dirname, 'agent', 'containers-lab-runc.js');
+/** The command scripts/setup-host.sh installs for containerd (`--runc-binary containers-lab-runc`). */
+const INSTALLED_COMMAND = '/usr/local/bin/containers-lab-runc';
 
-const WITHOUT_EXTRA_CA = 'containers-lab-runc, no NODE_EXTRA_CA_CERTS';
+const WITH_EXTRA_CA = 'node containers-lab-runc.js, NODE_EXTRA_CA_CERTS kept';
+const NODE_FLOOR = "Node's start-up alone: 3 × node -e 0";
+
+/** The installed command, when it is the one for this build; else Node running the bundle (the same thing, minus the shell). */
+function ourCommand(): { binary: string; prefixArgs: string[]; unsetEnv: string[] } | undefined {
+  if (!existsSync(OUR_RUNTIME)) return undefined;
+  let installed = '';
+  try {
+    installed = readFileSync(INSTALLED_COMMAND, 'utf8');
+  } catch {
+    // not installed: Node runs the bundle directly
+  }
+  return installed.includes(OUR_RUNTIME)
+    ? { binary: INSTALLED_COMMAND, prefixArgs: [], unsetEnv: [] }
+    : { binary: process.execPath, prefixArgs: [OUR_RUNTIME], unsetEnv: ['NODE_EXTRA_CA_CERTS'] };
+}
+
+/** Three bare Node start-ups per sample, without NODE_EXTRA_CA_CERTS as the runtime's command has it. */
+function timeNodeFloor(samples: number): number[] {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const times: number[] = [];
+  for (let index = 0; index < samples; index++) {
+    const start = process.hrtime.bigint();
+    for (let verb = 0; verb < 3; verb++) spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore', env });
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return times;
+}
 
 interface Contender {
-  name: 'containers-lab-runc' | 'runc' | 'crun' | typeof WITHOUT_EXTRA_CA;
+  name: 'containers-lab-runc' | 'runc' | 'crun' | typeof WITH_EXTRA_CA;
   binary: string | undefined;
   prefixArgs: string[];
   unsetEnv?: string[];
@@ -48,7 +80,7 @@ interface Contender {
 }
 
 type Measured = Summary | { why: string };
-export type RuncCliResult = Record<'containers-lab-runc' | 'runc' | 'crun', Measured> & { [WITHOUT_EXTRA_CA]?: Measured };
+export type RuncCliResult = Record<'containers-lab-runc' | 'runc' | 'crun', Measured> & { [WITH_EXTRA_CA]?: Measured; [NODE_FLOOR]?: Measured };
 
 /** Times the three runtimes; `claimV1` as ./lifecycle.ts needs it for crun on a hybrid host. */
 export async function benchRuncCli(
@@ -58,15 +90,16 @@ export async function benchRuncCli(
   claimV1ForCrun: { controller: string; target: string }[],
   afterCrun: () => Promise<void>,
 ): Promise<RuncCliResult> {
+  const ours = ourCommand();
   const contenders: Contender[] = [
-    { name: 'containers-lab-runc', binary: existsSync(OUR_RUNTIME) ? process.execPath : undefined, prefixArgs: [OUR_RUNTIME] },
+    { name: 'containers-lab-runc', binary: ours?.binary, prefixArgs: ours?.prefixArgs ?? [], unsetEnv: ours?.unsetEnv ?? [] },
     { name: 'runc', binary: ['/usr/sbin/runc', '/usr/bin/runc'].find((path) => existsSync(path)), prefixArgs: [] },
     { name: 'crun', binary: ['/usr/bin/crun', '/usr/sbin/crun'].find((path) => existsSync(path)), prefixArgs: [] },
   ];
-  if (process.env.NODE_EXTRA_CA_CERTS !== undefined) {
-    contenders.splice(1, 0, { ...contenders[0]!, name: WITHOUT_EXTRA_CA, slug: 'containers-lab-runc-no-extra-ca', unsetEnv: ['NODE_EXTRA_CA_CERTS'] });
+  if (process.env.NODE_EXTRA_CA_CERTS !== undefined && existsSync(OUR_RUNTIME)) {
+    contenders.splice(1, 0, { name: WITH_EXTRA_CA, binary: process.execPath, prefixArgs: [OUR_RUNTIME], slug: 'containers-lab-runc-extra-ca' });
   }
-  const samples = new Map<Contender['name'], number[]>();
+  const samples = new Map<Contender['name'] | typeof NODE_FLOOR, number[]>();
   const failed = new Map<Contender['name'], string>();
   for (const { name, binary } of contenders) if (!binary) failed.set(name, `${name} is not installed`);
   for (let round = 0; round < RUNC_CLI_ROUNDS; round++) {
@@ -88,14 +121,16 @@ export async function benchRuncCli(
       if ('error' in result) failed.set(contender.name, result.error);
       else samples.set(contender.name, [...(samples.get(contender.name) ?? []), ...result.samples]);
     }
+    samples.set(NODE_FLOOR, [...(samples.get(NODE_FLOOR) ?? []), ...timeNodeFloor(RUNC_CLI_RUNS_PER_ROUND)]);
   }
   const one = (name: Contender['name']): Measured =>
     failed.has(name) ? { why: failed.get(name)! } : summarize(samples.get(name) ?? []);
   return {
     'containers-lab-runc': one('containers-lab-runc'),
-    ...(contenders.some((contender) => contender.name === WITHOUT_EXTRA_CA) ? { [WITHOUT_EXTRA_CA]: one(WITHOUT_EXTRA_CA) } : {}),
+    ...(contenders.some((contender) => contender.name === WITH_EXTRA_CA) ? { [WITH_EXTRA_CA]: one(WITH_EXTRA_CA) } : {}),
     runc: one('runc'),
     crun: one('crun'),
+    [NODE_FLOOR]: summarize(samples.get(NODE_FLOOR) ?? []),
   };
 }
 
@@ -118,10 +153,17 @@ export function runcCliReport(result: RuncCliResult): { table: string[]; summary
   };
   const line = (label: string, ours: Measured): string =>
     `runc CLI: ${label} ${median(ours)}, runc ${median(result.runc)}, crun ${median(result.crun)} → ${versus(ours, result.runc, 'runc', RUNC_CLI_TARGETS.vsRunc)}, ${versus(ours, result.crun, 'crun', RUNC_CLI_TARGETS.vsCrun)}`;
-  const withoutExtraCa = result[WITHOUT_EXTRA_CA];
+  const withExtraCa = result[WITH_EXTRA_CA];
+  const floor = result[NODE_FLOOR];
   return {
     table,
-    summary: line('containers-lab-runc', result['containers-lab-runc']) + (withoutExtraCa ? `\n${line(WITHOUT_EXTRA_CA, withoutExtraCa)}` : ''),
+    summary: [
+      line('containers-lab-runc', result['containers-lab-runc']),
+      ...(withExtraCa ? [line(WITH_EXTRA_CA, withExtraCa)] : []),
+      ...(floor && !('why' in floor) && !('why' in result.runc)
+        ? [`runc CLI: ${NODE_FLOOR} is ${ms(floor.median)} = ${(floor.median / result.runc.median).toFixed(2)}× runc's whole create + start + delete (the floor of three Node processes)`]
+        : []),
+    ].join('\n'),
   };
 }
 

@@ -75,6 +75,8 @@ fi
 RUNC_WRAPPER=/usr/local/bin/containers-lab-runc
 runc_wrapper_text=$(printf '%s\n' '#!/bin/sh' \
   '# containers-lab-runc: this checkout'"'"'s build (scripts/setup-host.sh), run with this machine'"'"'s Node.' \
+  '# No NODE_EXTRA_CA_CERTS: Node would parse those certificates at every start (~50 ms); the runtime makes no TLS connection.' \
+  'unset NODE_EXTRA_CA_CERTS' \
   "exec node $PWD/dist/agent/containers-lab-runc.js \"\$@\"")
 if [ "$(cat "$RUNC_WRAPPER" 2>/dev/null)" != "$runc_wrapper_text" ]; then
   printf '%s\n' "$runc_wrapper_text" >"$RUNC_WRAPPER"

@@ -113,6 +113,8 @@ fi
 # containers-lab-runc for containerd (`sudo ctr run --runc-binary containers-lab-runc …`).
 runc_wrapper_text=$(printf '%s\n' '#!/bin/sh' \
   '# containers-lab-runc: the OCI runtime installed by vm/provision.sh, run with the VM'"'"'s Node.' \
+  '# No NODE_EXTRA_CA_CERTS: Node would parse those certificates at every start (~50 ms); the runtime makes no TLS connection.' \
+  'unset NODE_EXTRA_CA_CERTS' \
   "exec node $AGENT_DIR/containers-lab-runc.js \"\$@\"")
 if [ "$(cat /usr/local/bin/containers-lab-runc 2>/dev/null)" != "$runc_wrapper_text" ]; then
   printf '%s\n' "$runc_wrapper_text" >/usr/local/bin/containers-lab-runc

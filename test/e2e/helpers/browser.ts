@@ -71,11 +71,21 @@ export async function openWorkbench(page: Page, url: string, options: { folder?:
 
 /** Runs a command from the palette by its full title ("Containers Lab: Start busybox container"). */
 export async function runCommand(page: Page, title: string): Promise<void> {
-  await page.locator('.monaco-workbench').click({ position: { x: 700, y: 5 } }).catch(() => undefined);
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input[type="text"], .quick-input-widget .quick-input-filter input').first();
-  await input.waitFor({ state: 'visible', timeout: 15_000 });
-  await input.fill(`>${title}`);
+  for (let attempt = 1; ; attempt++) {
+    await page.locator('.monaco-workbench').click({ position: { x: 700, y: 5 } }).catch(() => undefined);
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 15_000 });
+      await input.fill(`>${title}`, { timeout: 10_000 });
+      break;
+    } catch (error) {
+      // The palette closed as it opened: something took the focus (the walkthrough opening, a
+      // notification on a slow machine). Close whatever is left of it and open it again.
+      if (attempt >= 3) throw error;
+      await page.keyboard.press('Escape');
+    }
+  }
   // Pick the row whose label is exactly the title, not merely the first fuzzy match.
   const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) }).first();
   await row.waitFor({ state: 'visible', timeout: 15_000 });
