@@ -72,7 +72,18 @@ write_result() {
 skip() { printf 'vm-e2e: SKIPPED (the lab VM cannot run here): %s\n' "$*" >&2; write_result skipped "$*"; exit 0; }
 broken() { printf 'vm-e2e: FAILED before the tests ran: %s\n' "$*" >&2; write_result failed "$*"; exit 1; }
 
-rm -f "$RESULTS"
+# --prepare: only steps 1 (the Debian packages a VM needs) and 2 (the box), no lock, no results
+# file. scripts/test runs it in the background, at the lowest CPU and I/O priority, while the other
+# suites run: the box's download and build then no longer sit on the job's critical path, and the
+# VM job later finds both done.
+PREPARE_ONLY=0
+[ "${1:-}" = --prepare ] && PREPARE_ONLY=1
+if [ "$PREPARE_ONLY" = 1 ]; then
+  skip() { printf 'vm-e2e --prepare: nothing to prepare (the lab VM cannot run here): %s\n' "$*" >&2; exit 0; }
+  broken() { printf 'vm-e2e --prepare: %s (the VM job will try again and say so)\n' "$*" >&2; exit 1; }
+else
+  rm -f "$RESULTS"
+fi
 [ "${CONTAINERS_LAB_VM_E2E:-}" = skip ] && skip "CONTAINERS_LAB_VM_E2E=skip was set"
 case "$NODES" in 1 | 2) ;; *) broken "LAB_VM_E2E_NODES must be 1 or 2, got \"$NODES\"" ;; esac
 
@@ -93,6 +104,14 @@ if [ ! -f "$BOX_FILE" ] && [ ! -f "$CACHE/rootfs/.stage-debootstrap" ]; then
     skip "the Debian mirror $MIRROR cannot be reached and no box is cached in $CACHE (the box is built from Debian packages)"
 fi
 
+if [ "$PREPARE_ONLY" = 1 ]; then
+  log "preparing: the Debian packages a VM needs (scripts/vm-install.sh), then the box (vm/build-box.sh)"
+  bash scripts/vm-install.sh || broken "installing the Debian packages failed"
+  bash vm/build-box.sh --no-add || broken "vm/build-box.sh failed"
+  log "prepared: box $BOX_FILE, $(du -m "$BOX_FILE" | cut -f1) MiB"
+  exit 0
+fi
+
 # --- 0. one lab VM job at a time on this machine -------------------------------------------------
 lab_vm_lock "scripts/vm-e2e.sh" ||
   broken "another lab VM job held this machine's libvirt for over ${LAB_VM_LOCK_WAIT:-1200} s (lock $LAB_VM_LOCK: $(lab_vm_lock_holder))"
@@ -105,7 +124,7 @@ bash scripts/install-code-server.sh >/dev/null || broken "installing code-server
 if [ ! -f dist/agent/containers-lab.js ]; then npm run --silent build || broken "npm run build failed"; fi
 
 # --- 2. the box ----------------------------------------------------------------------------------
-log "building the box (vm/build-box.sh; cached in $CACHE)"
+log "building the box (vm/build-box.sh; cached in $CACHE: already built when scripts/test ran --prepare)"
 bash vm/build-box.sh --no-add || broken "vm/build-box.sh failed (see above)"
 log "box: $BOX_FILE, $(du -m "$BOX_FILE" | cut -f1) MiB"
 
