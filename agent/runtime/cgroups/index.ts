@@ -196,10 +196,11 @@ class Host implements CgroupHost {
       const inMount = [...v1Mounts, ...v2Mounts].some((mountPoint) => floor === mountPoint || floor.startsWith(`${mountPoint}/`));
       if (!directory.startsWith(`${floor}/`) || !inMount || floor.includes('/../')) throw badInput(`cgroup record floor ${floor} is not above ${directory} in a cgroup mount`);
     }
-    if (record.version === 1) return new CgroupV1(record.path, { ...record.directories }, this.where, { ...v1Floors(this.layout, record.directories), ...floors });
+    const recorded = record.floors !== undefined;
+    if (record.version === 1) return new CgroupV1(record.path, { ...record.directories }, this.where, { ...v1Floors(this.layout, record.directories), ...floors }, recorded);
     const directory = record.directories.unified;
     if (!directory) throw badInput('cgroup v2 record has no "unified" directory');
-    return new CgroupV2(record.path, directory, this.where, floors[directory] ?? (this.layout.v2 ? v2Floor(this.layout.v2) : undefined));
+    return new CgroupV2(record.path, directory, this.where, floors[directory] ?? (this.layout.v2 ? v2Floor(this.layout.v2) : undefined), recorded);
   }
 
   forProcess(pid: number): Cgroup | null {

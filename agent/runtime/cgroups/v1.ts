@@ -60,8 +60,13 @@ export class CgroupV1 implements Cgroup {
    * @param where a description of the host's hierarchies for "unsupported" errors.
    * @param floors per directory, the agent's own cgroup in that hierarchy: destroy() removes the
    *   emptied cgroups between it and the container's (none given: only containers-lab/).
+   * @param recordFloors whether record() keeps them: floors that are not the agent's own cgroup
+   *   (the caller planned the tree, see ./placement.ts deepestExisting) cannot be found again.
    */
-  constructor(readonly path: string, private readonly directories: V1Directories, private readonly where: string, private readonly floors: Record<string, string> = {}) {}
+  constructor(
+    readonly path: string, private readonly directories: V1Directories, private readonly where: string,
+    private readonly floors: Record<string, string> = {}, private readonly recordFloors = false,
+  ) {}
 
   private file(controller: string, name: string): string | null {
     const directory = this.directories[controller];
@@ -107,7 +112,7 @@ export class CgroupV1 implements Cgroup {
       files,
       limits: present ? this.limits() : this.lastLimits,
       usage: present ? this.usage() : null,
-      floors: { ...this.floors },
+      ...(this.recordFloors ? { floors: { ...this.floors } } : {}),
     };
   }
 
@@ -317,7 +322,7 @@ export function createV1Cgroup(
   const floors = v1Floors(layout, directories);
   if (keepExistingParents) for (const [directory, floor] of Object.entries(floors)) floors[directory] = deepestExisting(directory, floor);
   const created: string[] = [];
-  const cgroup = new CgroupV1(primaryPath, directories, where, floors);
+  const cgroup = new CgroupV1(primaryPath, directories, where, floors, keepExistingParents);
   try {
     for (const directory of new Set(Object.values(directories))) {
       const floor = floors[directory];

@@ -55,8 +55,14 @@ export class CgroupV2 implements Cgroup {
   /** Highest memory.current seen, for kernels without memory.peak (before 5.19). */
   private peakSeen = 0;
 
-  /** @param floor the agent's own cgroup: destroy() removes the emptied cgroups between it and this one. */
-  constructor(readonly path: string, private readonly directory: string, private readonly where: string, private readonly floor?: string) {}
+  /**
+   * @param floor the agent's own cgroup: destroy() removes the emptied cgroups between it and this one.
+   * @param recordFloor whether record() keeps it (a floor that is not the agent's own, see ./placement.ts deepestExisting).
+   */
+  constructor(
+    readonly path: string, private readonly directory: string, private readonly where: string,
+    private readonly floor?: string, private readonly recordFloor = false,
+  ) {}
 
   private file(name: string): string {
     return path.join(this.directory, name);
@@ -86,7 +92,7 @@ export class CgroupV2 implements Cgroup {
       files,
       limits: present ? this.limits() : this.lastLimits,
       usage: present ? this.usage() : null,
-      ...(this.floor ? { floors: { [this.directory]: this.floor } } : {}),
+      ...(this.floor && this.recordFloor ? { floors: { [this.directory]: this.floor } } : {}),
     };
   }
 
@@ -279,7 +285,7 @@ export function createV2Cgroup(
   const { path: cgroupPath, directory } = planV2Cgroup(hierarchy, name, placement.at);
   const controllers = [...new Set([...managed, ...required])].filter((controller) => hierarchy.controllers.includes(controller));
   const removalFloor = floor && placement.keepExistingParents ? deepestExisting(directory, floor) : floor;
-  const cgroup = new CgroupV2(cgroupPath, directory, where, removalFloor);
+  const cgroup = new CgroupV2(cgroupPath, directory, where, removalFloor, placement.keepExistingParents === true);
   let made = false;
   try {
     if (!floor) throw conflict(`cgroup ${directory} is not below the agent's own cgroup`);
