@@ -5,21 +5,24 @@
  * through a real `containers-lab serve`. Each way: the untouched setup fails with score 0, the
  * reference solution scores full, stop leaves nothing in the kernel. (The example answers are
  * graded in-process by labs-levels/labs-exercises; this file proves the ways in are the same.)
+ *
+ * The labs are shared out between two test files (labs-both-ways-1/2.test.ts, alternate labs each):
+ * run in parallel on the suite's two workers, they are no longer the one file the whole suite waits
+ * for. Each file has a default bridge and subnet of its own.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadLabs } from '../agent/labs/loader';
-import type { LabCheckReport } from '../agent/protocol';
-import type { CliResult } from './helpers/cli';
-import { useOwnDefaultNetwork } from './helpers/default-network';
-import { leftovers, NONE_LEFT } from './helpers/kernel-witness';
-import { AGENT_BUNDLE, ensureBuilt, startService, stopService, type RunningService } from './helpers/service';
-import { attemptNetworks, bridgesLeftBy, handMadeNames, LABS_DIRECTORY, processesNaming, useThisCheckoutsCli } from './labs-harness';
+import { loadLabs } from '../../agent/labs/loader';
+import type { LabCheckReport } from '../../agent/protocol';
+import type { CliResult } from './cli';
+import { useOwnDefaultNetwork } from './default-network';
+import { leftovers, NONE_LEFT } from './kernel-witness';
+import { AGENT_BUNDLE, ensureBuilt, startService, stopService, type RunningService } from './service';
+import { attemptNetworks, bridgesLeftBy, handMadeNames, LABS_DIRECTORY, processesNaming, useThisCheckoutsCli } from '../labs-harness';
 
-const labs = loadLabs(LABS_DIRECTORY);
 let work: string;
 let releaseNetwork: () => { bridgeGone: boolean };
 
@@ -42,21 +45,32 @@ function cli(stateRoot: string, socket: string, argv: readonly string[]): Promis
   });
 }
 
-beforeAll(() => {
-  ensureBuilt();
-  useThisCheckoutsCli();
-  work = mkdtempSync('/tmp/cl-labs-both-');
-  mkdirSync(join(work, 'run'), { mode: 0o700 });
-  // The labs' learner containers that name no bridge go here, in both ways (the service reads it too).
-  releaseNetwork = useOwnDefaultNetwork('cllabbw0', '10.77.143.0/24');
-});
+/**
+ * Part `part` (0 or 1) of every lab, both ways: the labs at even or odd places in the list.
+ * `bridge` and `subnet`: this file's own default network.
+ */
+export function everyLabBothWays(part: 0 | 1, bridge: string, subnet: string): void {
+  const labs = loadLabs(LABS_DIRECTORY).filter((_, index) => index % 2 === part);
 
-afterAll(() => {
-  expect(releaseNetwork().bridgeGone).toBe(true);
-  rmSync(work, { recursive: true, force: true });
-});
+  beforeAll(() => {
+    ensureBuilt();
+    useThisCheckoutsCli();
+    work = mkdtempSync(`/tmp/cl-labs-both-${part + 1}-`);
+    mkdirSync(join(work, 'run'), { mode: 0o700 });
+    // The labs' learner containers that name no bridge go here, in both ways (the service reads it too).
+    releaseNetwork = useOwnDefaultNetwork(bridge, subnet);
+  });
 
-function eachLab(way: 'standalone' | 'service'): void {
+  afterAll(() => {
+    expect(releaseNetwork().bridgeGone).toBe(true);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  describe('standalone: no service, every command a fresh CLI process', () => eachLab('standalone', labs));
+  describe('through the service', () => eachLab('service', labs));
+}
+
+function eachLab(way: 'standalone' | 'service', labs: ReturnType<typeof loadLabs>): void {
   const stateRoot = (): string => join(work, way);
   const socket = (): string => join(work, 'run', way === 'service' ? 'agent.sock' : 'nobody-listens.sock');
   let service: RunningService | null = null;
@@ -111,5 +125,3 @@ function eachLab(way: 'standalone' | 'service'): void {
   }
 }
 
-describe('standalone: no service, every command a fresh CLI process', () => eachLab('standalone'));
-describe('through the service', () => eachLab('service'));
