@@ -120,6 +120,21 @@ test('an absolute cgroupsPath starts at the top of each hierarchy, as runc reads
   expect(cgroupDirsNamed(TAG)).toEqual([]);
 });
 
+test.runIf(openCgroupHost().layout.v2 !== undefined)('the device filter loads while a signal arrives every millisecond (a profiler\'s SIGPROF): the verifier\'s EAGAIN is not create\'s error', () => {
+  const bundle = makeBundle(join(work, 'signals'), join(work, 'images'), (spec) => {
+    spec.process!.args = ['true'];
+  });
+  // --cpu-prof samples with SIGPROF at 1 kHz; the eBPF device program is loaded on cgroup v2 (here the hybrid host's unified part).
+  const profiles = join(work, 'profiles');
+  for (let run = 0; run < 8; run++) {
+    const id = newId(`signals${run}`);
+    const result = runc(root, ['run', '--bundle', bundle, id], { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profiles] });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(cgroupDirsNamed(id)).toEqual([]);
+  }
+});
+
 test('memory.kernel is ignored with one warning in the log (as runc 1.1); the container runs under its memory limit', () => {
   const id = newId('kmem');
   const bundle = makeBundle(join(work, 'kmem'), join(work, 'images'), (spec) => {

@@ -28,11 +28,34 @@
  * glibc has no bpf() wrapper: it goes through syscall(2) with the architecture's number.
  */
 import { check, declare, errorFor, lastErrno } from './libc';
+import { errnoName } from './errors';
 import { NativeArena } from './native-memory';
 import { supportedArch } from './constants';
 import { SYSCALL_TABLE } from './syscall-table.generated';
 
 const syscall_ = declare('long syscall(long number, ...)');
+const pthreadSigmask_ = declare('int pthread_sigmask(int how, const uint8_t *set, _Out_ uint8_t *oldset)');
+const SIG_BLOCK = 0;
+const SIG_SETMASK = 2;
+/** glibc's sigset_t: 1024 bits. */
+const SIGSET_BYTES = 128;
+
+/**
+ * Runs `call` with this thread's signals blocked. The verifier gives up with EAGAIN as soon as a
+ * signal is pending for the thread that loads (a profiler's SIGPROF every millisecond, a child's
+ * SIGCHLD in the service); blocked here, a process-directed signal goes to another thread, or waits.
+ */
+function withSignalsBlocked<T>(call: () => T): T {
+  const previous = Buffer.alloc(SIGSET_BYTES);
+  // pthread_sigmask returns the error number itself (0 on success), not -1 and errno
+  const failed = pthreadSigmask_(SIG_BLOCK, Buffer.alloc(SIGSET_BYTES, 0xff), previous) as number;
+  if (failed !== 0) throw errorFor('pthread_sigmask', 'SIG_BLOCK', failed);
+  try {
+    return call();
+  } finally {
+    pthreadSigmask_(SIG_SETMASK, previous, null);
+  }
+}
 const SYS_BPF = SYSCALL_TABLE[supportedArch()].bpf!;
 
 // Commands (enum bpf_cmd).
@@ -102,7 +125,7 @@ export function loadProgram(programType: number, instructions: Buffer, options: 
         view.writeBigUInt64LE(log, at + 32);
       }
       Buffer.from(options.name).copy(view, at + 48, 0, OBJECT_NAME_BYTES - 1);
-      const fd = bpf(BPF_PROG_LOAD, attr, 72);
+      const fd = withSignalsBlocked(() => bpf(BPF_PROG_LOAD, attr, 72));
       const errno = fd < 0 ? lastErrno() : 0;
       const logText = withLog ? view.toString('utf8', arena.offsetOf(log), arena.offsetOf(log) + LOG_BYTES).replace(/\0[\s\S]*$/, '').trim() : '';
       return { fd, errno, log: logText };
@@ -110,7 +133,9 @@ export function loadProgram(programType: number, instructions: Buffer, options: 
       arena.release();
     }
   };
-  const first = attempt(false);
+  // EAGAIN is no refusal (see withSignalsBlocked): load again, as libbpf does (5 tries).
+  let first = attempt(false);
+  for (let tries = 1; first.fd < 0 && errnoName(first.errno) === 'EAGAIN' && tries < 5; tries++) first = attempt(false);
   if (first.fd >= 0) return first.fd;
   const second = attempt(true);
   if (second.fd >= 0) return second.fd; // it passed the second time: keep it

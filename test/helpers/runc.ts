@@ -66,7 +66,7 @@ export interface RuncResult {
  * Runs the runtime as a separate process. Its stdout/stderr go to files (a container it creates
  * inherits them and may outlive it: a pipe would keep spawnSync waiting), read back after.
  */
-export function runc(root: string, args: readonly string[], options: { output?: string; input?: string; global?: string[] } = {}): RuncResult {
+export function runc(root: string, args: readonly string[], options: { output?: string; input?: string; global?: string[]; nodeArgs?: string[] } = {}): RuncResult {
   const out = options.output ?? join(root, `.out-${process.pid}`);
   const err = join(root, `.err-${process.pid}-${Date.now()}`);
   mkdirSync(root, { recursive: true });
@@ -74,7 +74,7 @@ export function runc(root: string, args: readonly string[], options: { output?: 
   const errFd = openSync(err, 'w');
   const before = readFileSync(out, 'utf8').length;
   try {
-    const result = spawnSync('node', [RUNC_BUNDLE, '--root', root, ...(options.global ?? []), ...args], {
+    const result = spawnSync('node', [...(options.nodeArgs ?? []), RUNC_BUNDLE, '--root', root, ...(options.global ?? []), ...args], {
       stdio: [options.input === undefined ? 'ignore' : 'pipe', outFd, errFd], input: options.input, timeout: 60_000,
     });
     return { status: result.status, stdout: readFileSync(out, 'utf8').slice(before), stderr: readFileSync(err, 'utf8') };
