@@ -14,6 +14,7 @@
  *                                                              target < 300 ms      (./pods.ts, --only pods)
  *   runc CLI   containers-lab-runc create + start + delete as cold processes vs runc and crun,
  *              same bundle                targets ≤ 1× runc, ≤ 2× crun   (./runc-cli.ts, --only runc-cli)
+ *              and `ctr run --rm` with it vs with runc, same image   target ≤ 1× runc   (./ctr-run.ts)
  *
  * Absolute times depend on the machine; ratios against tools measured in the same run do much
  * less, which is why every target is a ratio or a bound that holds anywhere. The benchmark reports

@@ -20,12 +20,15 @@
  * the same way. That command drops NODE_EXTRA_CA_CERTS, which makes every Node process parse the
  * system's CA bundle at start-up (~50 ms each, before any JavaScript) for a runtime that makes no
  * TLS connection; when the variable is set here, a second line shows what it would cost.
+ *
+ * Then ./ctr-run.ts: the same runtime under containerd's shim, `ctr run --rm` against runc.
  */
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBusyboxImage } from '../agent/runtime/image/busybox';
+import { benchCtrRun } from './ctr-run';
 import { findLeftovers } from './leftovers';
 import { benchOciRuntime, hybridV2Controllers, LIFECYCLE_OPTIONS, waitForV2Controllers, WARMUP_PER_ROUND } from './lifecycle';
 import { createOciBundle, type OciBundle } from './oci-bundle';
@@ -192,4 +195,6 @@ export async function runRuncCliBench(say: (line?: string) => void): Promise<voi
   }
   warnings.push(...findLeftovers({ markers: [runId], servicePid: null, workDirectory: work }));
   say(warnings.length === 0 ? 'cleanup: nothing left behind (no processes, cgroups, mounts, runtime state or temp files)' : warnings.map((warning) => `WARNING: left behind or not restored: ${warning}`).join('\n'));
+  const ours = ourCommand();
+  await benchCtrRun(say, ours?.binary === INSTALLED_COMMAND ? INSTALLED_COMMAND : undefined, OUR_RUNTIME);
 }
