@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPrivateContainerd } from '../test/helpers/private-containerd';
-import { findLeftovers } from './leftovers';
+import { cleanupReport, findLeftovers } from './leftovers';
 import { summarize, type Summary } from './stats';
 
 const ROUNDS = 4;
@@ -88,5 +88,5 @@ export async function benchCtrRun(say: (line?: string) => void, ourCommand: stri
     rmSync(scratch, { recursive: true, force: true });
   }
   warnings.push(...findLeftovers({ markers: [namespace], servicePid: null, workDirectory: scratch }));
-  say(warnings.length === 0 ? 'cleanup: nothing left behind (containerd stopped; no tasks, containers, images, cgroups or temp files)' : warnings.map((warning) => `WARNING: left behind or not restored: ${warning}`).join('\n'));
+  say(cleanupReport(warnings, 'containerd stopped; no tasks, containers, images, cgroups or temp files'));
 }

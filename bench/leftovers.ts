@@ -105,3 +105,8 @@ export function removeWorkDirectory(work: string, warnings: string[]): void {
   }
   rmSync(work, { recursive: true, force: true });
 }
+
+/** The report's last word on a part: what it checked was left behind, or each warning on a line of its own. */
+export function cleanupReport(warnings: readonly string[], nothingLeft: string): string {
+  return warnings.length === 0 ? `cleanup: nothing left behind (${nothingLeft})` : warnings.map((warning) => `WARNING: left behind or not restored: ${warning}`).join('\n');
+}

@@ -29,7 +29,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBusyboxImage } from '../agent/runtime/image/busybox';
 import { benchCtrRun } from './ctr-run';
-import { findLeftovers } from './leftovers';
+import { cleanupReport, findLeftovers } from './leftovers';
 import { benchOciRuntime, hybridV2Controllers, LIFECYCLE_OPTIONS, waitForV2Controllers, WARMUP_PER_ROUND } from './lifecycle';
 import { createOciBundle, type OciBundle } from './oci-bundle';
 import { summarize, type Summary } from './stats';
@@ -194,7 +194,7 @@ export async function runRuncCliBench(say: (line?: string) => void): Promise<voi
     rmSync(work, { recursive: true, force: true });
   }
   warnings.push(...findLeftovers({ markers: [runId], servicePid: null, workDirectory: work }));
-  say(warnings.length === 0 ? 'cleanup: nothing left behind (no processes, cgroups, mounts, runtime state or temp files)' : warnings.map((warning) => `WARNING: left behind or not restored: ${warning}`).join('\n'));
+  say(cleanupReport(warnings, 'no processes, cgroups, mounts, runtime state or temp files'));
   const ours = ourCommand();
   await benchCtrRun(say, ours?.binary === INSTALLED_COMMAND ? INSTALLED_COMMAND : undefined, OUR_RUNTIME);
 }
