@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentNotifications, ContainerRecord, RunOptions } from '../agent/protocol';
+import type { AgentNotifications, ContainerRecord, LinkRecord, RunOptions } from '../agent/protocol';
 import {
   applyContainerRecord,
   applyContainerRemoved,
@@ -198,6 +198,22 @@ describe('notifications → diffs', () => {
     expect(catchUp.add.nodes.map((node) => node.id).filter(ours)).toEqual([]);
     expect(catchUp.remove.filter(ours)).toEqual([]);
     expect(ipAddr(record.pid!).map((link) => link.ifname).sort()).toEqual(['eth0', 'lo']);
+  });
+
+  it('a namespace inode handed out again: links a snapshot listed under it for no container are an earlier namespace\'s; the new container\'s lo and eth0 are drawn', async () => {
+    const record = await run({ name: 'topo-r', args: ['sleep', '600'] });
+    const inode = nsInode(record.pid!, 'net');
+    const snapshot = await snapshotInputs();
+    // As read just before this namespace existed, when a namespace that has died since had its inode and only a loopback.
+    const stale: LinkRecord = { ifindex: 1, name: 'lo', kind: 'loopback', mac: null, mtu: 65536, up: false, netns: inode, addresses: [], master: null, peer: null };
+    const inputs = applyContainerRecord(
+      { ...snapshot, containers: snapshot.containers.filter((container) => container.id !== record.id), links: [...snapshot.links.filter((link) => link.netns !== inode), stale] },
+      await agent.client.call('container.inspect', { id: record.id }),
+    );
+    const graph = buildGraph(inputs);
+    expect(graph.nodes.has(linkNodeId(inode, 'eth0'))).toBe(true);
+    expect(graph.nodes.has(linkNodeId(inode, 'lo'))).toBe(true);
+    await agent.client.call('container.remove', { id: record.id, force: true });
   });
 
   it('removing a container removes its namespace, links, process and edges, children before parents', async () => {

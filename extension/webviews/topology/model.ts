@@ -169,7 +169,11 @@ export function applyLinkChange(inputs: TopologyInputs, event: 'added' | 'remove
 export function applyContainerRecord(inputs: TopologyInputs, record: ContainerRecord): TopologyInputs {
   const view = containerView(record);
   const containers = [...inputs.containers.filter((container) => container.id !== view.id), view];
-  return { ...inputs, containers, links: withoutOrphanedLinks(inputs, containers) };
+  // A namespace's inode number is handed out again once it is gone: links listed under this one for
+  // no container we know (an earlier namespace's, snapshotted before it died) are not this one's.
+  const known = inputs.containers.some((container) => container.id === view.id || (view.netns !== null && container.netns === view.netns));
+  const links = !known && view.netns !== null && view.netns !== inputs.hostNetns ? inputs.links.filter((link) => link.netns !== view.netns) : inputs.links;
+  return { ...inputs, containers, links: withoutOrphanedLinks({ ...inputs, links }, containers) };
 }
 
 export function applyContainerRemoved(inputs: TopologyInputs, id: string): TopologyInputs {
