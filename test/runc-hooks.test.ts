@@ -94,7 +94,7 @@ describe('OCI hooks', () => {
     const pid = Number(read(pidFile));
     expect(read(join(rootfs, 'order')).split('\n')).toEqual(['prestart', 'createRuntime', 'createContainer']);
     for (const phase of ['prestart', 'createRuntime', 'createContainer']) {
-      expect(JSON.parse(read(join(rootfs, `${phase}.json`)))).toMatchObject({ ociVersion: '1.0.2-dev', id, status: 'creating', pid, bundle });
+      expect(JSON.parse(read(join(rootfs, `${phase}.json`)))).toMatchObject({ ociVersion: '1.0.2-dev', id, status: 'created', pid, bundle });
       expect(read(join(rootfs, `${phase}.argv`))).toBe(`arg-${phase} ${phase}`);
     }
     // The kernel's word: the runtime's phases in the host's mount namespace, createContainer in the container's.

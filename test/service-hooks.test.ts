@@ -67,7 +67,7 @@ describe('OCI hooks in the agent\'s runtime', () => {
     const pid = record.pid!;
     const bundle = path.join(stateRoot, 'containers', record.id);
     expect(read(path.join(out, 'order')).split('\n')).toEqual(['prestart', 'createRuntime', 'createContainer', 'poststart']);
-    expect(JSON.parse(read(path.join(out, 'createRuntime.json')))).toMatchObject({ id: record.id, status: 'creating', pid, bundle });
+    expect(JSON.parse(read(path.join(out, 'createRuntime.json')))).toMatchObject({ id: record.id, status: 'created', pid, bundle });
     expect(JSON.parse(read(path.join(out, 'poststart.json')))).toMatchObject({ id: record.id, status: 'running', pid, bundle });
     expect(read(path.join(out, 'createRuntime.mnt'))).toBe(nsLink('self', 'mnt'));
     expect(read(path.join(out, 'createContainer.mnt'))).toBe(nsLink(pid, 'mnt'));

@@ -326,7 +326,8 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
     settleProcessSettings(pid, plan.process);
     verifyCgroupMember(cgroup, pid);
     // The environment exists, the root is not switched yet: a failing hook throws, and the undo below deletes it all.
-    const hooksState = hookState(spec, id, 'creating', pid, request.bundle ?? directory);
+    // "created" (runtime-spec state.md: the environment of lifecycle step 2 exists; these are steps 3-5), as the validation suite expects.
+    const hooksState = hookState(spec, id, 'created', pid, request.bundle ?? directory);
     const warn = context.warn ?? warnOnStderr;
     runHooks(spec.hooks, 'prestart', hooksState, null, warn);
     runHooks(spec.hooks, 'createRuntime', hooksState, null, warn);
