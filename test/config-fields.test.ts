@@ -430,7 +430,6 @@ describe('fields this runtime does not realise: one line naming each, nothing le
     ['linux.intelRdt', (spec) => { Object.assign(spec.linux!, { intelRdt: { closID: 'x' } }); }, 'config.json: /linux/intelRdt is not supported by this runtime'],
     ['process.apparmorProfile', (spec) => { Object.assign(spec.process!, { apparmorProfile: 'docker-default' }); }, 'config.json: /process/apparmorProfile is not supported by this runtime: this host has no AppArmor'],
     ['process.selinuxLabel', (spec) => { Object.assign(spec.process!, { selinuxLabel: 'system_u:system_r:container_t:s0' }); }, /^config\.json: \/process\/selinuxLabel is not supported/],
-    ['linux.mountLabel', (spec) => { Object.assign(spec.linux!, { mountLabel: 'system_u:object_r:container_file_t:s0' }); }, /^config\.json: \/linux\/mountLabel is not supported/],
     ['a linux.devices node outside /dev', (spec) => { Object.assign(spec.linux!, { devices: [{ path: '/etc/fuse', type: 'c', major: 10, minor: 229 }] }); }, 'config.json: /linux/devices/0/path "/etc/fuse" must be a file below /dev/ (no "." or "..")'],
     ['a linux.devices node that climbs', (spec) => { Object.assign(spec.linux!, { devices: [{ path: '/dev/../etc/x', type: 'p' }] }); }, 'config.json: /linux/devices/0/path "/dev/../etc/x" must be a file below /dev/ (no "." or "..")'],
     ['a sticky linux.devices node (the schema allows up to 0o1000)', (spec) => { Object.assign(spec.linux!, { devices: [{ path: '/dev/x', type: 'c', major: 1, minor: 3, fileMode: 0o1000 }] }); }, 'config.json: /linux/devices/0/fileMode 1000 (octal) has bits beyond the permissions rwxrwxrwx (0777)'],
@@ -447,6 +446,14 @@ describe('fields this runtime does not realise: one line naming each, nothing le
     const message = await refused(doc(edit));
     if (typeof expected === 'string') expect(message).toBe(expected);
     else expect(message).toMatch(expected);
+  });
+
+  test.runIf(!existsSync('/sys/fs/selinux/enforce'))('linux.mountLabel where SELinux is off: ignored with one warning, as crun (no mount has a label to get); the container runs', async () => {
+    const { hostFacts, realisationPlan } = await import('../agent/oci/supported-fields.js');
+    const labelled = doc((spec) => { Object.assign(spec.linux!, { mountLabel: 'system_u:object_r:container_file_t:s0' }); });
+    expect(realisationPlan(labelled, hostFacts(openCgroupHost())).warnings)
+      .toEqual(['linux.mountLabel is ignored: SELinux is not enabled on this host, so no mount has a label to get (as crun)']);
+    expect((await run('labelled', labelled)).status).toBe('running');
   });
 
   test('what `run` writes itself passes: empty values ask for nothing', async () => {

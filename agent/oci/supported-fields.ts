@@ -68,7 +68,8 @@
  *  linux.rootfsPropagation                applied   runtime/rootfs.ts rootPropagation: private (the default),
  *                                                   slave, shared, unbindable and their r… forms
  *  linux.maskedPaths/readonlyPaths        applied   runtime/rootfs.ts restrictPaths
- *  linux.mountLabel                       refused   no SELinux here
+ *  linux.mountLabel                       ignored   with a warning where SELinux is off (as crun; there is no label
+ *                                                   to give a mount); refused where SELinux is on
  *  linux.personality                      applied   personality(2), domain LINUX/LINUX32; flags refused
  *  linux.timeOffsets                      refused   no time namespaces
  *  solaris, windows, vm, zos              refused   other platforms
@@ -77,7 +78,7 @@
  * refused too: runtime-spec 1.1 has no such field) and returns what create needs to apply the
  * rest: the process settings, the sysctl writes, the cgroup's place and its extra files.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { NamespaceType, OciHook, OciSpec } from '../protocol';
 import { cgroupsPathProblem, placementFrom, type CgroupHost } from '../runtime/cgroups';
 import { resourcePlanFor, type ResourceWrite } from '../runtime/cgroups/resource-files';
@@ -91,7 +92,7 @@ import { hostIdFor } from '../runtime/user-namespace';
 import { joinedNamespacesFromConfig, namespacesFromConfig } from './from-run-options';
 import { configFieldError } from './validate';
 
-type Rule = { applied: true } | { refused: string } | { object: Record<string, Rule> };
+type Rule = { applied: true } | { refused: string } | { ignored: string } | { object: Record<string, Rule> };
 
 const APPLIED: Rule = { applied: true };
 const refused = (why: string): Rule => ({ refused: why });
@@ -128,7 +129,7 @@ const FIELDS: Record<string, Rule> = {
         },
       },
       devices: APPLIED,
-      mountLabel: refused('is not supported by this runtime: this host has no SELinux'),
+      mountLabel: { ignored: 'is ignored: SELinux is not enabled on this host, so no mount has a label to get (as crun)' },
       intelRdt: refused('is not supported by this runtime'),
       timeOffsets: refused('is not supported by this runtime: it makes no time namespaces'),
     },
@@ -148,15 +149,22 @@ function isEmpty(value: unknown): boolean {
   return typeof value === 'object' && Object.keys(value).length === 0;
 }
 
-/** Refuses the first field the table refuses or lacks, depth first in document order. */
-function walk(value: unknown, rules: Record<string, Rule>, at: string[]): void {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+/** Refuses the first field the table refuses or lacks, depth first in document order; says each one it ignores in `warnings`. */
+function walk(value: unknown, rules: Record<string, Rule>, at: string[], warnings: string[] = []): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return warnings;
   for (const [key, child] of Object.entries(value)) {
     const rule = rules[key];
     if (!rule) throw configFieldError([...at, key], 'is not part of runtime-spec 1.1 for Linux');
     if ('refused' in rule && !isEmpty(child)) throw configFieldError([...at, key], rule.refused);
-    if ('object' in rule) walk(child, rule.object, [...at, key]);
+    if ('ignored' in rule && !isEmpty(child)) warnings.push(`${[...at, key].join('.')} ${rule.ignored}`);
+    if ('object' in rule) walk(child, rule.object, [...at, key], warnings);
   }
+  return warnings;
+}
+
+/** Whether the kernel enforces SELinux policy (selinuxfs is mounted where libselinux looks). */
+function selinuxEnabled(): boolean {
+  return existsSync('/sys/fs/selinux/enforce');
 }
 
 /** What this host offers, asked only when a document needs it. */
@@ -177,6 +185,8 @@ export interface RealisationPlan {
   process: ProcessSettings | null;
   sysctls: SysctlWrite[];
   cgroup: { at?: string; required: string[]; writes: ResourceWrite[]; warnings: string[] };
+  /** Fields accepted and not applied, one line each (said once, in the runtime's log or on stderr). */
+  warnings: string[];
 }
 
 const UNCHANGED_ID = 4294967295;
@@ -186,7 +196,8 @@ const UNCHANGED_ID = 4294967295;
  * line naming the first field this runtime would not realise. Returns what create must apply.
  */
 export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPlan {
-  walk(spec, FIELDS, []);
+  const warnings = walk(spec, FIELDS, []);
+  if (!isEmpty((spec.linux as { mountLabel?: string } | undefined)?.mountLabel) && selinuxEnabled()) throw configFieldError(['linux', 'mountLabel'], 'is not supported by this runtime: it gives no SELinux labels');
   if (!/^1\.\d+\.\d+/.test(spec.ociVersion)) throw configFieldError(['ociVersion'], `${JSON.stringify(spec.ociVersion.slice(0, 20))} is not supported by this runtime (it implements 1.1)`);
   const processSpec = spec.process;
   if (!processSpec) throw configFieldError(['process'], 'is required to run a container');
@@ -245,6 +256,7 @@ export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPla
     process: processSettingsFor(spec, facts),
     sysctls: sysctlPlanFor(spec, own),
     cgroup: { ...(at !== undefined ? { at } : {}), required: resources.required, writes: resources.writes, warnings: resources.warnings },
+    warnings,
   };
 }
 

@@ -170,7 +170,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
   // leaves a record the next one can clean up completely.
   state.cgroup = context.cgroups.plan(id, plan.cgroup.at, plan.cgroup.required);
   // Fields accepted but not applied (kernel memory): said once, where runc says it (its log).
-  for (const warning of plan.cgroup.warnings) (context.warn ?? warnOnStderr)(warning);
+  for (const warning of [...plan.warnings, ...plan.cgroup.warnings]) (context.warn ?? warnOnStderr)(warning);
   context.store.create(state, recordedSpec);
 
   const undo = new UndoStack();
