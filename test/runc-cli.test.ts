@@ -168,6 +168,8 @@ describe('containers-lab-runc lifecycle', () => {
     const entry = JSON.parse(readFileSync(log, 'utf8').trim().split('\n').pop()!);
     expect(entry).toMatchObject({ level: 'error', msg: 'container does not exist' });
     expect(existsSync(join(root, 'containers', `${PREFIX}-nobundle`))).toBe(false);
+    // nor the id's lock file (each refused create left one behind)
+    expect(existsSync(join(root, 'locks', `${PREFIX}-nobundle`))).toBe(false);
   });
 
   it('spec writes runc\'s default config.json, and refuses to overwrite one', () => {

@@ -101,6 +101,16 @@ function withSeccompForThisArch(spec: OciSpec, log: RuncLog): OciSpec {
 /** Steps of create shared with run; on return the first process waits on the exec FIFO. */
 export function createFromBundle(root: RuncRoot, id: string, options: CreateOptions, log: RuncLog): PreparedContainer {
   checkNewId(root, id);
+  try {
+    return createLocked(root, id, options, log);
+  } catch (error) {
+    // Nothing was made: the id's lock file goes too (as after delete), or every refused create would leave one.
+    if (!root.exists(id)) root.removeLock(id);
+    throw error;
+  }
+}
+
+function createLocked(root: RuncRoot, id: string, options: CreateOptions, log: RuncLog): PreparedContainer {
   const bundleSpec = withRuncDefaultDevices(withSeccompForThisArch(readBundle(options.bundle), log));
   // run in the foreground with no console socket: the caller's own stdio (a terminal, if it has one) serve.
   const callersTerminal = bundleSpec.process?.terminal === true && !options.detach && !options.consoleSocket;
