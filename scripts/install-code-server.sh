@@ -42,10 +42,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   started=$(date +%s)
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # One apt at a time: scripts/vm-install.sh may be installing in the background (scripts/test).
+  exec 8>/run/containers-lab-apt.lock && flock 8
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   }
+  exec 8>&-
   log "Debian packages installed in $(seconds_since "$started") s"
 fi
 

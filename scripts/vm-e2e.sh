@@ -73,7 +73,7 @@ skip() { printf 'vm-e2e: SKIPPED (the lab VM cannot run here): %s\n' "$*" >&2; w
 broken() { printf 'vm-e2e: FAILED before the tests ran: %s\n' "$*" >&2; write_result failed "$*"; exit 1; }
 
 # --prepare: only steps 1 (the Debian packages a VM needs) and 2 (the box), no lock, no results
-# file. scripts/test runs it in the background, at the lowest CPU and I/O priority, while the other
+# file. scripts/test runs it in the background, at the lowest CPU priority, while the other
 # suites run: the box's download and build then no longer sit on the job's critical path, and the
 # VM job later finds both done.
 PREPARE_ONLY=0

@@ -26,7 +26,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   created_policy=0
   if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; created_policy=1; fi
   status=0
+  # One apt at a time: scripts/test runs this in the background while install-code-server.sh may install too.
+  exec 8>/run/containers-lab-apt.lock && flock 8
   { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || status=$?
+  exec 8>&-
   [ "$created_policy" = 1 ] && rm -f "$policy"
   exit "$status"
 fi
