@@ -263,6 +263,14 @@ describe('cgroup v1 (this host)', () => {
       expect(leftovers(name)).toEqual([]);
     });
     expect(() => host.open({ ...make('rec').record(), directories: { memory: '/etc/passwd' } })).toThrow(/not inside a cgroup v1 mount/);
+    // A record's floors (where removal stops) come from disk too: one that would let destroy()
+    // climb out of a cgroup mount, or that is not above its directory, is refused.
+    const record = make('floors').record();
+    const [directory] = Object.values(record.directories) as [string];
+    for (const floor of ['/', '/sys/fs', '/sys/fs/cgroup/../..', `${directory}/below`, '/tmp']) {
+      expect(() => host.open({ ...record, floors: { [directory]: floor } })).toThrow(/^cgroup record floor .* is not above .* in a cgroup mount$/);
+    }
+    expect(fs.existsSync(directory)).toBe(true);
   });
 
   it('says "unsupported" for a limit whose controller is absent, creating nothing', () => {

@@ -114,6 +114,21 @@ test('an absolute cgroupsPath starts at the top of each hierarchy, as runc reads
     reap(pid, true);
     expect(existsSync(join(callers, 'made'))).toBe(false);
     expect(existsSync(callers)).toBe(true);
+
+    // Hostile paths: one that climbs, and one naming a cgroup that exists and holds processes (this
+    // test's own): refused in one line, nothing made, the existing cgroup left as it was.
+    const ownPath = read('/proc/self/cgroup').split('\n').map((line) => line.split(':')).find((fields) => (v1Memory ? fields[1]!.split(',').includes('memory') : fields[0] === '0'))![2]!;
+    for (const [cgroupsPath, message] of [[`/${TAG}-plan/../../etc`, /may not contain "\.\."/], [ownPath, /already exists|names no cgroup/]] as const) {
+      const hostile = newId(`hostile${cgroupsPath.length}`);
+      const refused = runc(root, ['create', '--bundle', makeBundle(join(work, 'hostile'), join(work, 'images'), (spec) => {
+        spec.linux!.cgroupsPath = cgroupsPath;
+      }), hostile]);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(message);
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+      expect(cgroupDirsNamed(hostile)).toEqual([]);
+    }
+    expect(existsSync(join(memory.mountPoint, ownPath))).toBe(true);
   } finally {
     rmdirSync(callers);
   }

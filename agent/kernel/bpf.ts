@@ -28,7 +28,6 @@
  * glibc has no bpf() wrapper: it goes through syscall(2) with the architecture's number.
  */
 import { check, declare, errorFor, lastErrno } from './libc';
-import { errnoName } from './errors';
 import { NativeArena } from './native-memory';
 import { supportedArch } from './constants';
 import { SYSCALL_TABLE } from './syscall-table.generated';
@@ -133,9 +132,7 @@ export function loadProgram(programType: number, instructions: Buffer, options: 
       arena.release();
     }
   };
-  // EAGAIN is no refusal (see withSignalsBlocked): load again, as libbpf does (5 tries).
-  let first = attempt(false);
-  for (let tries = 1; first.fd < 0 && errnoName(first.errno) === 'EAGAIN' && tries < 5; tries++) first = attempt(false);
+  const first = attempt(false);
   if (first.fd >= 0) return first.fd;
   const second = attempt(true);
   if (second.fd >= 0) return second.fd; // it passed the second time: keep it

@@ -197,7 +197,7 @@ const UNCHANGED_ID = 4294967295;
  */
 export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPlan {
   const warnings = walk(spec, FIELDS, []);
-  if (!isEmpty((spec.linux as { mountLabel?: string } | undefined)?.mountLabel) && selinuxEnabled()) throw configFieldError(['linux', 'mountLabel'], 'is not supported by this runtime: it gives no SELinux labels');
+  if (!isEmpty(spec.linux?.mountLabel) && selinuxEnabled()) throw configFieldError(['linux', 'mountLabel'], 'is not supported by this runtime: it gives no SELinux labels');
   if (!/^1\.\d+\.\d+/.test(spec.ociVersion)) throw configFieldError(['ociVersion'], `${JSON.stringify(spec.ociVersion.slice(0, 20))} is not supported by this runtime (it implements 1.1)`);
   const processSpec = spec.process;
   if (!processSpec) throw configFieldError(['process'], 'is required to run a container');

@@ -136,6 +136,8 @@ export interface OciLinux {
   sysctl?: Record<string, string>;
   seccomp?: OciSeccomp;
   rootfsPropagation?: string;
+  /** An SELinux context for the container's mounts (ignored where SELinux is off, see agent/oci/supported-fields.ts). */
+  mountLabel?: string;
   /** personality(2): the execution domain LINUX or LINUX32 (`uname -m` says i686 on x86-64). */
   personality?: { domain: string; flags?: string[] };
 }

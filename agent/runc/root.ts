@@ -59,31 +59,28 @@ export class RuncRoot {
     mkdirSync(join(path, 'locks'), { recursive: true, mode: 0o700 });
     // Not durable (no fsync): like runc's, this state describes processes a reboot ends; under /run it is on tmpfs anyway.
     const store = new StateStore(path, 1, false);
-    const hosts = new Map<boolean, CgroupHost>();
-    const fromTop = (): boolean => this.cgroupsFromTop;
+    const root = this;
     this.context = {
       stateRoot: path, store, defaultBridge: defaultBridgeFromEnv(), waiting: new Map(),
       mountNamespaces: new MountNamespaceHolds(),
       // Found (mountinfo read and parsed) on first use: `state`, `start` without hooks never need it.
       get cgroups(): CgroupHost {
-        const top = fromTop();
-        let host = hosts.get(top);
-        if (!host) hosts.set(top, (host = openCgroupHost(top ? { ownCgroupPath: '/', keepExistingParents: true } : {})));
-        return host;
+        return (root.cgroupHost ??= openCgroupHost());
       },
     };
   }
 
-  private cgroupsFromTop = false;
+  private cgroupHost: CgroupHost | undefined;
 
   /**
    * runc's rule for linux.cgroupsPath: an absolute path is read from the top of each hierarchy —
    * the caller (containerd's "/default/<id>", a kubelet's "/kubepods/…") plans that tree, and
-   * removing the container removes only what its creation made there; a relative path, or none,
-   * is read from the runtime's own cgroup. (The agent service reads both from its own cgroup.)
+   * removing the container removes only what its creation made there (the record keeps where
+   * removal stops, so later commands need no such host); a relative path, or none, is read from
+   * the runtime's own cgroup. (The agent service reads both from its own cgroup.)
    */
   placeCgroupsFor(spec: OciSpec): void {
-    this.cgroupsFromTop = spec.linux?.cgroupsPath?.startsWith('/') === true;
+    if (spec.linux?.cgroupsPath?.startsWith('/')) this.cgroupHost = openCgroupHost({ ownCgroupPath: '/', keepExistingParents: true });
   }
 
   static checkId(id: string): void {
