@@ -16,13 +16,12 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { startPrivateContainerd } from '../test/helpers/private-containerd';
 import { cleanupReport, findLeftovers } from './leftovers';
-import { summarize, type Summary } from './stats';
+import { formatMs, summarize, summaryRow, type Summary } from './stats';
 
 const ROUNDS = 4;
 const RUNS_PER_ROUND = 5;
 export const CTR_RUN_TARGET_VS_RUNC = 1;
 
-const ms = (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
 
 /** One `ctr run --rm`, timed; throws with ctr's own words if it fails. */
 function timeCtrRun(socket: string, namespace: string, runtimeArgs: string[], image: string, id: string): number {
@@ -77,12 +76,12 @@ export async function benchCtrRun(say: (line?: string) => void, ourCommand: stri
     const [ours, runc] = contenders.map(({ name }) => summarize(samples.get(name)!)) as [Summary, Summary];
     say();
     say(`ctr run --rm IMAGE ID sh -c 'exit 0' (busybox), containerd 1.6's shim; ${ROUNDS * RUNS_PER_ROUND} timed per runtime in ${ROUNDS} interleaved rounds (1 warm-up each)`);
-    say(`  ${'--runc-binary'.padEnd(24)}${'median'.padStart(11)}${'p95'.padStart(11)}${'min'.padStart(11)}${'max'.padStart(11)}`);
+    say(summaryRow('--runc-binary', 28));
     for (const [name, s] of [['containers-lab-runc', ours], ['runc (containerd\'s default)', runc]] as const) {
-      say(`  ${name.padEnd(24)}${ms(s.median).padStart(11)}${ms(s.p95).padStart(11)}${ms(s.min).padStart(11)}${ms(s.max).padStart(11)}`);
+      say(summaryRow(name, 28, s));
     }
     const ratio = ours.median / runc.median;
-    say(`ctr run: containers-lab-runc ${ms(ours.median)}, runc ${ms(runc.median)} → ${ratio.toFixed(2)}× runc (target ≤ ${CTR_RUN_TARGET_VS_RUNC}×) ${ratio <= CTR_RUN_TARGET_VS_RUNC ? 'PASS' : 'MISS'}`);
+    say(`ctr run: containers-lab-runc ${formatMs(ours.median)}, runc ${formatMs(runc.median)} → ${ratio.toFixed(2)}× runc (target ≤ ${CTR_RUN_TARGET_VS_RUNC}×) ${ratio <= CTR_RUN_TARGET_VS_RUNC ? 'PASS' : 'MISS'}`);
   } catch (error) {
     say(`ctr run: could not run: ${error instanceof Error ? error.message : String(error)}`);
   } finally {

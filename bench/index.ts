@@ -46,7 +46,7 @@ import { createOciBundle } from './oci-bundle';
 import { runPodsBench } from './pods';
 import { benchSnapshot, type SnapshotBenchResult } from './snapshot';
 import { BENCH_WARM_POOL, startService, type BenchService } from './service';
-import type { Summary } from './stats';
+import { formatMs, summaryRow, type Summary } from './stats';
 import { runTopologyBench } from './topology';
 
 /** How a benchmark that this machine cannot run says so (it is not a failure of the benchmark). */
@@ -198,7 +198,6 @@ async function stopService(service: BenchService, created: Set<string>, warnings
 
 // --- the report -----------------------------------------------------------------------------------
 
-const ms = (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
 const mib = (value: number): string => `${value.toFixed(1)} MiB`;
 const ratio = (value: number): string => `${value.toFixed(2)}×`;
 const verdict = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
@@ -219,14 +218,14 @@ function printReport(results: Results, only: Only): void {
   say(`  same config.json for all: pid, ipc, uts, mount, network, cgroup namespaces; memory 64 MiB, cpu 50000/100000, pids 64; ${securityDefaults()}`);
   say(`  containers-lab: the service started with --warm-pool ${BENCH_WARM_POOL} (sandboxes made ahead while idle); runc and crun are timed after it has refilled`);
   say(`  containers-lab, no pool: a second service with default settings, every container made when asked for`);
-  say(`  ${'runtime'.padEnd(24)}${'median'.padStart(11)}${'p95'.padStart(11)}${'min'.padStart(11)}${'max'.padStart(11)}`);
+  say(summaryRow('runtime', 24));
   for (const [name, measured] of Object.entries(results.lifecycle)) {
     if (!measured.ok) {
       say(`  ${name.padEnd(24)}  could not run: ${measured.why}`);
       continue;
     }
     const s = measured.value;
-    say(`  ${name.padEnd(24)}${ms(s.median).padStart(11)}${ms(s.p95).padStart(11)}${ms(s.min).padStart(11)}${ms(s.max).padStart(11)}`);
+    say(summaryRow(name, 24, s));
   }
   if (only === 'lifecycle') {
     say();
@@ -241,7 +240,7 @@ function printReport(results: Results, only: Only): void {
   if (results.warmIdleMiB !== undefined) say(`  idle with --warm-pool ${BENCH_WARM_POOL} (the lifecycle's service): ${mib(results.warmIdleMiB)}`);
   if (results.atScale.ok) {
     const a = results.atScale.value;
-    say(`  with ${a.count} running containers: ${mib(a.rssMiB)}; started one by one in ${ms(a.startAllMs)} (${ms(a.startAllMs / a.count)} each), removed in ${ms(a.removeAllMs)}`);
+    say(`  with ${a.count} running containers: ${mib(a.rssMiB)}; started one by one in ${formatMs(a.startAllMs)} (${formatMs(a.startAllMs / a.count)} each), removed in ${formatMs(a.removeAllMs)}`);
   } else {
     say(`  with ${CONTAINER_COUNT} running containers: not measured: ${results.atScale.why}`);
   }
@@ -249,8 +248,8 @@ function printReport(results: Results, only: Only): void {
   say('Host snapshot');
   if (results.snapshot.ok) {
     const s = results.snapshot.value;
-    say(`  ${s.name}: containers-lab ${ms(s.ours_ms)}, lsns ${ms(s.lsns_ms)}`);
-    say(`  every container on the host (host.containers, ${s.containers} found): ${ms(s.containers_ms)} → ${ratio(s.containers_ratio)} lsns -J`);
+    say(`  ${s.name}: containers-lab ${formatMs(s.ours_ms)}, lsns ${formatMs(s.lsns_ms)}`);
+    say(`  every container on the host (host.containers, ${s.containers} found): ${formatMs(s.containers_ms)} → ${ratio(s.containers_ratio)} lsns -J`);
   } else {
     say(`  not measured: ${results.snapshot.why}`);
   }
@@ -259,9 +258,9 @@ function printReport(results: Results, only: Only): void {
   if (results.extension.ok) {
     const e = results.extension.value;
     say(`  ${e.runs} timed runs (${EXTENSION_WARMUP} warm-up) after connecting once; set-up (sshd, agent, code-server, workbench, connect) took ${e.setupSeconds.toFixed(1)} s`);
-    say(`  ${'from → to'.padEnd(44)}${'median'.padStart(11)}${'p95'.padStart(11)}${'min'.padStart(11)}${'max'.padStart(11)}`);
+    say(summaryRow('from → to', 44));
     const row = (label: string, s: Summary): void =>
-      say(`  ${label.padEnd(44)}${ms(s.median).padStart(11)}${ms(s.p95).padStart(11)}${ms(s.min).padStart(11)}${ms(s.max).padStart(11)}`);
+      say(summaryRow(label, 44, s));
     row('"Start busybox container" → running (agent)', e.running);
     row('"Start busybox container" → node in the tree', e.treeNode);
     row('"Open Shell in Container" → `/ # ` shown', e.shell);
@@ -301,8 +300,8 @@ function snapshotLine(snapshot: Measured<SnapshotBenchResult>): string {
   const target = `(target ≤ ${TARGETS.snapshotVsLsns}× lsns)`;
   if (!snapshot.ok) return `snapshot: not measured (${snapshot.why}) ${target} MISS`;
   const s = snapshot.value;
-  return `snapshot: containers-lab ${ms(s.ours_ms)}, lsns ${ms(s.lsns_ms)} at ${s.processes} processes → ${ratio(s.ratio)} lsns ${target} ${verdict(s.ratio <= TARGETS.snapshotVsLsns)}\n` +
-    `host containers: ${ms(s.containers_ms)} → ${ratio(s.containers_ratio)} lsns ${target} ${verdict(s.containers_ratio <= TARGETS.snapshotVsLsns)}`;
+  return `snapshot: containers-lab ${formatMs(s.ours_ms)}, lsns ${formatMs(s.lsns_ms)} at ${s.processes} processes → ${ratio(s.ratio)} lsns ${target} ${verdict(s.ratio <= TARGETS.snapshotVsLsns)}\n` +
+    `host containers: ${formatMs(s.containers_ms)} → ${ratio(s.containers_ratio)} lsns ${target} ${verdict(s.containers_ratio <= TARGETS.snapshotVsLsns)}`;
 }
 
 function extensionLine(extension: Measured<ExtensionBenchResult>): string {
@@ -311,7 +310,7 @@ function extensionLine(extension: Measured<ExtensionBenchResult>): string {
     return `palette → running, → shell prompt: ${extension.why.startsWith(SKIPPED) ? extension.why : `not measured (${extension.why})`} ${target} MISS`;
   }
   const { running, toPrompt } = extension.value;
-  const both = (s: Summary): string => `${ms(s.median)} p50 / ${ms(s.p95)} p95`;
+  const both = (s: Summary): string => `${formatMs(s.median)} p50 / ${formatMs(s.p95)} p95`;
   const pass = running.p95 < EXTENSION_TARGET_MS && toPrompt.p95 < EXTENSION_TARGET_MS;
   return `palette → running: ${both(running)}, → shell prompt: ${both(toPrompt)} over ${EXTENSION_RUNS} runs ${target} ${verdict(pass)}`;
 }

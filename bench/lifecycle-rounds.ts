@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { benchOciRuntime, benchServiceLifecycle, ROUNDS, RUNS_PER_ROUND, waitForV2Controllers, WARMUP_PER_ROUND } from './lifecycle';
 import type { OciBundle } from './oci-bundle';
 import { untilWarmPoolFull, type BenchService } from './service';
-import { summarize, type Summary } from './stats';
+import { formatMs, summarize, type Summary } from './stats';
 
 export type Measured<T> = { ok: true; value: T } | { ok: false; why: string };
 
@@ -136,12 +136,11 @@ async function benchOneShot(runtime: (typeof RUNTIMES)[number], bundle: OciBundl
   return result.samples;
 }
 
-const ms = (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
 
 /** The summary's lines: each way of running the service against crun (and runc), medians of this run. */
 export function lifecycleLines(results: LifecycleResults): string[] {
   const { runc, crun } = results;
-  const median = (m: Measured<Summary>): string => (m.ok ? ms(m.value.median) : 'n/a');
+  const median = (m: Measured<Summary>): string => (m.ok ? formatMs(m.value.median) : 'n/a');
   const line = (name: typeof POOLED | typeof PLAIN, target: number): string => {
     const ours = results[name];
     const head = `lifecycle: ${name} ${median(ours)}, runc ${median(runc)}, crun ${median(crun)}`;

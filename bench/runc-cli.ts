@@ -32,7 +32,7 @@ import { benchCtrRun } from './ctr-run';
 import { cleanupReport, findLeftovers } from './leftovers';
 import { benchOciRuntime, hybridV2Controllers, LIFECYCLE_OPTIONS, waitForV2Controllers, WARMUP_PER_ROUND } from './lifecycle';
 import { createOciBundle, type OciBundle } from './oci-bundle';
-import { summarize, type Summary } from './stats';
+import { formatMs, summarize, summaryRow, type Summary } from './stats';
 
 export const RUNC_CLI_ROUNDS = 5;
 export const RUNC_CLI_RUNS_PER_ROUND = 6;
@@ -137,18 +137,17 @@ export async function benchRuncCli(
   };
 }
 
-const ms = (value: number): string => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
 
 /** The table and the summary line, with the ratios of this run's medians. */
 export function runcCliReport(result: RuncCliResult): { table: string[]; summary: string } {
   const table: string[] = [
     `runc command line: create + start + delete of busybox /bin/true as cold processes, same bundle; ${RUNC_CLI_ROUNDS * RUNC_CLI_RUNS_PER_ROUND} timed per runtime in ${RUNC_CLI_ROUNDS} interleaved rounds (${WARMUP_PER_ROUND} warm-up each)`,
-    `  ${'runtime'.padEnd(46)}${'median'.padStart(11)}${'p95'.padStart(11)}${'min'.padStart(11)}${'max'.padStart(11)}`,
+    summaryRow('runtime', 46),
   ];
   for (const [name, s] of Object.entries(result) as [string, Measured][]) {
-    table.push('why' in s ? `  ${name.padEnd(46)}  could not run: ${s.why}` : `  ${name.padEnd(46)}${ms(s.median).padStart(11)}${ms(s.p95).padStart(11)}${ms(s.min).padStart(11)}${ms(s.max).padStart(11)}`);
+    table.push('why' in s ? `  ${name.padEnd(46)}  could not run: ${s.why}` : summaryRow(name, 46, s));
   }
-  const median = (s: Measured): string => ('why' in s ? 'n/a' : ms(s.median));
+  const median = (s: Measured): string => ('why' in s ? 'n/a' : formatMs(s.median));
   const versus = (ours: Measured, other: Measured, name: string, target: number): string => {
     if ('why' in ours || 'why' in other) return `no ratio to ${name} (target ≤ ${target}× ${name}) MISS`;
     const ratio = ours.median / other.median;
@@ -164,7 +163,7 @@ export function runcCliReport(result: RuncCliResult): { table: string[]; summary
       line('containers-lab-runc', result['containers-lab-runc']),
       ...(withExtraCa ? [line(WITH_EXTRA_CA, withExtraCa)] : []),
       ...(floor && !('why' in floor) && !('why' in result.runc)
-        ? [`runc CLI: ${NODE_FLOOR} is ${ms(floor.median)} = ${(floor.median / result.runc.median).toFixed(2)}× runc's whole create + start + delete (the floor of three Node processes)`]
+        ? [`runc CLI: ${NODE_FLOOR} is ${formatMs(floor.median)} = ${(floor.median / result.runc.median).toFixed(2)}× runc's whole create + start + delete (the floor of three Node processes)`]
         : []),
     ].join('\n'),
   };

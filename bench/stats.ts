@@ -46,3 +46,14 @@ export function summarize(samples: readonly number[]): Summary {
 export function millisecondsSince(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
+
+/** A time in a report: two decimals below 10 ms, one above. */
+export function formatMs(value: number): string {
+  return `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+}
+
+/** One row of the benchmarks' tables: a label in `width` columns, then median, p95, min, max. */
+export function summaryRow(label: string, width: number, s?: Summary): string {
+  const cells = s ? [s.median, s.p95, s.min, s.max].map(formatMs) : ['median', 'p95', 'min', 'max'];
+  return `  ${label.padEnd(width)}${cells.map((cell) => cell.padStart(11)).join('')}`;
+}
