@@ -136,6 +136,27 @@ describe('cgroup v1 (this host)', () => {
     expect(read(path.join(expectedDirectory('pids', name), 'cgroup.procs'))).toBe('');
   });
 
+  it('a single-threaded process moves itself into every hierarchy through membershipFiles (v1 tasks, the cgroup2 part\'s cgroup.procs)', async () => {
+    const name = `${PREFIX}-self`;
+    const cgroup = make('self');
+    const files = cgroup.membershipFiles();
+    const unified = cgroup.record().directories.unified;
+    // v1's tasks moves the writing thread without the host-wide lock (agent/runtime/cgroups/v1.ts); cgroup2 has no tasks file.
+    for (const file of files) expect(path.basename(file)).toBe(path.dirname(file) === unified ? 'cgroup.procs' : 'tasks');
+    expect(files.filter((file) => path.basename(file) === 'tasks').length).toBeGreaterThanOrEqual(5);
+    // busybox sh's echo is a builtin: the shell itself writes "0", then reports where it is.
+    const child = start([BUSYBOX, 'sh', '-c', `for f in ${files.join(' ')}; do echo 0 > $f || exit 1; done; cat /proc/$$/cgroup`]);
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    expect(await exited(child)).toEqual({ code: 0, signal: null });
+    const lines = output.trim().split('\n');
+    for (const controller of ['memory', 'cpu', 'cpuacct', 'pids', 'freezer']) {
+      const line = lines.find((entry) => entry.split(':')[1]!.split(',').includes(controller))!;
+      expect(line.split(':')[2]).toBe(path.posix.join(ownPaths().get(controller)!, 'containers-lab', name));
+    }
+    if (unified) expect(path.join(host.layout.v2!.mountPoint, lines.find((entry) => entry.startsWith('0::'))!.slice(3))).toBe(unified);
+  });
+
   it('OOM-kills a process that allocates past 64 MiB and counts it', async () => {
     const cgroup = make('oom');
     // The shell waits for a line on stdin, so it is in the cgroup before dd allocates 200 MB.

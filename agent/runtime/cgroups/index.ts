@@ -45,8 +45,9 @@ export interface Cgroup {
   /** Only the OOM-kill counter of usage(): one file, for the bookkeeping when a container exits. */
   oomKills(): number;
   /**
-   * The cgroup.procs file of every hierarchy. A process writing "0" into them moves itself; the
-   * container's first process does that with descriptors the agent opened for it.
+   * One file per hierarchy that a single-threaded process moves itself with by writing "0": v1's
+   * `tasks` (./v1.ts says why not its cgroup.procs), v2's cgroup.procs. The container's first
+   * process does that with descriptors the agent opened for it.
    */
   membershipFiles(): string[];
   /** Moves a process (all its threads) into this cgroup — in every hierarchy on v1. */

@@ -179,8 +179,20 @@ export class CgroupV1 implements Cgroup {
     };
   }
 
+  /**
+   * `tasks`, not cgroup.procs: every move through cgroup.procs takes one host-wide lock for
+   * writing (cgroup_threadgroup_rwsem, which keeps forks and exits from racing the move), and the
+   * first writer after a quiet spell waits for an RCU grace period before it may enter: 5–15 ms
+   * on a 2-CPU machine. A thread that moves itself ("0" into `tasks`) cannot exit or exec while it
+   * moves, so the kernel skips that lock (cgroup_procs_write_start); for the container's first
+   * process, single-threaded until it execs, that moves the whole process. To watch it: time a
+   * child's first write of "0" into a fresh cgroup's cgroup.procs, then into its `tasks`.
+   * The cgroup2 part of a hybrid host has no `tasks` (its cgroup.threads moves threads only
+   * within one domain), so that move still waits.
+   */
   membershipFiles(): string[] {
-    return this.uniqueDirectories().map((directory) => path.join(directory, 'cgroup.procs'));
+    const unified = this.directories[UNIFIED];
+    return this.uniqueDirectories().map((directory) => path.join(directory, directory === unified ? 'cgroup.procs' : 'tasks'));
   }
 
   addProcess(pid: number): void {
