@@ -29,16 +29,28 @@ export function syncDirectory(path: string): void {
  * crash of the writer, not after a power loss — for state that a reboot makes void anyway.
  */
 export function writeAtomically(path: string, text: string, mode = 0o600, durable = true): void {
-  const temporary = `${path}.tmp-${process.pid}`;
-  const fd = openSync(temporary, 'w', mode);
-  try {
-    writeWhole(fd, Buffer.from(text));
-    if (durable) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
-  if (durable) syncDirectory(dirname(path));
+  writeAllAtomically([{ path, text }], mode, durable);
+}
+
+/**
+ * writeAtomically for several files: each written whole and synced, then all renamed into
+ * place, then each directory synced once. A directory's sync is a journal commit of its own,
+ * so files made together in one directory (a new container's config.json and state.json) share one.
+ */
+export function writeAllAtomically(files: readonly { path: string; text: string }[], mode = 0o600, durable = true): void {
+  const temporaries = files.map(({ path, text }) => {
+    const temporary = `${path}.tmp-${process.pid}`;
+    const fd = openSync(temporary, 'w', mode);
+    try {
+      writeWhole(fd, Buffer.from(text));
+      if (durable) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return temporary;
+  });
+  files.forEach(({ path }, index) => renameSync(temporaries[index]!, path));
+  if (durable) for (const directory of new Set(files.map(({ path }) => dirname(path)))) syncDirectory(directory);
 }
 
 export function writeWhole(fd: number, bytes: Buffer): void {

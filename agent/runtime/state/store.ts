@@ -13,7 +13,7 @@ import { rm, unlink } from '../../lazy-builtins';
 import { dirname, join } from 'node:path';
 import { hasErrno } from '../../kernel/errors';
 import { exchangePaths } from '../../kernel/files';
-import { syncDirectory, writeAtomically, writeWhole } from '../../kernel/durable-files';
+import { syncDirectory, writeAllAtomically, writeAtomically, writeWhole } from '../../kernel/durable-files';
 import type { CgroupRecord, ContainerStatus, NamespaceType, NetworkRecord, OciSpec, RootfsRecord } from '../../protocol';
 
 export interface ContainerState {
@@ -80,20 +80,19 @@ export class StateStore {
   }
 
   create(state: ContainerState, config: OciSpec): void {
-    mkdirSync(this.directory(state.id), { mode: 0o700 });
-    this.saveConfig(state.id, config);
-    this.save(state);
+    const directory = this.directory(state.id);
+    mkdirSync(directory, { mode: 0o700 });
+    // Both files, then one sync of the directory for the two names (see save for why each is durable).
+    writeAllAtomically([
+      { path: join(directory, 'config.json'), text: JSON.stringify(config, null, 2) },
+      { path: join(directory, 'state.json'), text: JSON.stringify(state, null, 2) },
+    ], 0o600, this.durable);
     // Empty files for the next saves, made now (see save): creating a file is the costly part
     // of a save, and create runs ahead of time for a warm-pool sandbox, while `run`'s start and
     // the exit that follows each save once.
-    const premade = Array.from({ length: this.premadeSaves }, (_, index) => join(this.directory(state.id), `state.json.next-${process.pid}-${index}`));
+    const premade = Array.from({ length: this.premadeSaves }, (_, index) => join(directory, `state.json.next-${process.pid}-${index}`));
     for (const path of premade) writeFileSync(path, '', { mode: 0o600, flag: 'wx' });
     this.premade.set(state.id, premade);
-  }
-
-  /** config.json, written at create (a claimed warm-pool sandbox's: see replaceConfigWhileCreating). */
-  saveConfig(id: string, config: OciSpec): void {
-    writeAtomically(join(this.directory(id), 'config.json'), JSON.stringify(config, null, 2), 0o600, this.durable);
   }
 
   /**
