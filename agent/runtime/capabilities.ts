@@ -69,19 +69,25 @@ export function namesOf(bits: bigint): CapabilityName[] {
   return CAPABILITY_NAMES.filter((_, index) => (bits >> BigInt(index)) & 1n);
 }
 
-/** The highest capability this kernel knows (newer kernels know more than CAPABILITY_NAMES lists). */
+let kernelLastCapability: number | undefined;
+
+/** The highest capability this kernel knows (newer kernels know more than CAPABILITY_NAMES lists); read once, it cannot change. */
 function lastCapability(): number {
-  try {
-    return Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
-  } catch {
-    return CAPABILITY_NAMES.length - 1;
+  if (kernelLastCapability === undefined) {
+    try {
+      kernelLastCapability = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
+    } catch {
+      kernelLastCapability = CAPABILITY_NAMES.length - 1;
+    }
   }
+  return kernelLastCapability;
 }
 
 /** Steps run while still root, before the uid switch: shrink the bounding set, keep permitted across setresuid. */
 export function appendBoundingDrops(program: ChildProgram, capabilities: OciProcess['capabilities']): void {
   const keep = mask(capabilities?.bounding);
-  for (let cap = 0; cap <= lastCapability(); cap += 1) {
+  const last = lastCapability();
+  for (let cap = 0; cap <= last; cap += 1) {
     if (!((keep >> BigInt(cap)) & 1n)) program.syscall('prctl', PR_CAPBSET_DROP, cap, 0, 0, 0);
   }
   program.syscall('prctl', PR_SET_KEEPCAPS, 1, 0, 0, 0);
