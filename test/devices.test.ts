@@ -287,7 +287,7 @@ describe('each mechanism on its own', () => {
       cgroup.destroy();
     }
     rmSync(scratch, { recursive: true, force: true });
-    expect([name('v1'), name('v2')].flatMap(cgroupDirsNamed)).toEqual([]);
+    expect([name('v1'), name('v2'), name('v2-a'), name('v2-b'), name('v2-c')].flatMap(cgroupDirsNamed)).toEqual([]);
   });
 
   /** A shell the test moves into `cgroup` before it opens the host's own /dev/net/tun and /dev/null (`true` so a refused open does not end the shell). */
@@ -311,6 +311,27 @@ describe('each mechanism on its own', () => {
     expect(output).toMatch(EPERM);
     expect(output).not.toContain('tun\n');
     expect(output).toContain('null');
+  });
+
+  test('cgroup v2: one loaded program per rule list, attached to each cgroup that has the list, and enforced in each', async () => {
+    const v2 = openCgroupHost({ version: 2 });
+    const first = v2.create(name('v2-a'), UNLIMITED, DEFAULTS);
+    cgroups.push(first);
+    const second = v2.create(name('v2-b'), UNLIMITED, DEFAULTS);
+    cgroups.push(second);
+    const tunToo = v2.create(name('v2-c'), UNLIMITED, [...DEFAULTS, ...rulesOf([{ allow: true, type: 'c', major: 10, minor: 200, access: 'rwm' }])]);
+    cgroups.push(tunToo);
+    const [firstId] = deviceProgramsOf(first.record().directories.unified!);
+    // The kernel's own ids (BPF_PROG_QUERY): the same program under both, another for another list.
+    expect(deviceProgramsOf(second.record().directories.unified!)).toEqual([firstId]);
+    expect(deviceProgramsOf(tunToo.record().directories.unified!)).toHaveLength(1);
+    expect(deviceProgramsOf(tunToo.record().directories.unified!)).not.toEqual([firstId]);
+    for (const cgroup of [first, second]) {
+      const output = await openInside(cgroup);
+      expect(output).toMatch(EPERM);
+      expect(output).toContain('null');
+    }
+    expect(await openInside(tunToo)).toMatch(/^tun\nnull\n$/);
   });
 
   test('cgroup v1: devices.allow/deny alone (a layout without the cgroup2 mount)', async () => {

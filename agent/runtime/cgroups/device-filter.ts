@@ -34,8 +34,8 @@
  *     r0 = default; exit
  *
  * The two access tests are the v1 kernel's own (match_exception / match_exception_partial), so a
- * container gets the same answers on both versions. Programs are compiled once per rule list and
- * their bytes reused: every default container loads the same 64 instructions.
+ * container gets the same answers on both versions. A program is compiled and loaded once per
+ * rule list, and every cgroup with that list gets the same loaded program (attachDeviceFilter).
  */
 import { closeFd, openFile } from '../../kernel/files';
 import { O_DIRECTORY, O_RDONLY } from '../../kernel/constants';
@@ -144,19 +144,34 @@ export function compileDeviceFilter(rules: readonly DeviceRule[]): Buffer {
 export const DEVICE_PROGRAM_NAME = 'containers_lab';
 
 /**
- * Loads the program for `rules` and attaches it to the v2 cgroup at `directory`. Only the cgroup
- * keeps it afterwards: both descriptors are closed here, and the program goes with the cgroup.
+ * Loaded programs, one per distinct rule list, kept open for the process's life: the verifier
+ * checks a rule list once (~1 ms), and every cgroup with that list gets the same program, so
+ * `bpftool cgroup tree` shows one id under each container. A cgroup holds its own reference:
+ * the program stays until the last cgroup using it and this process are gone. bpf(2)'s
+ * descriptors are close-on-exec, so no container inherits one.
  */
+const loaded = new Map<string, number>();
+
+function loadedProgram(rules: readonly DeviceRule[]): number {
+  const key = JSON.stringify(rules);
+  let programFd = loaded.get(key);
+  if (programFd === undefined) {
+    programFd = loadProgram(BPF_PROG_TYPE_CGROUP_DEVICE, compileDeviceFilter(rules), { name: DEVICE_PROGRAM_NAME, license: 'GPL' });
+    if (loaded.size >= MAX_CACHED) {
+      for (const fd of loaded.values()) closeFd(fd);
+      loaded.clear();
+    }
+    loaded.set(key, programFd);
+  }
+  return programFd;
+}
+
+/** Attaches the program for `rules` to the v2 cgroup at `directory` (loaded once per rule list, above). */
 export function attachDeviceFilter(directory: string, rules: readonly DeviceRule[]): void {
-  const bytes = compileDeviceFilter(rules);
+  const programFd = loadedProgram(rules);
   const cgroupFd = openFile(directory, O_RDONLY | O_DIRECTORY);
   try {
-    const programFd = loadProgram(BPF_PROG_TYPE_CGROUP_DEVICE, bytes, { name: DEVICE_PROGRAM_NAME, license: 'GPL' });
-    try {
-      attachProgram(cgroupFd, programFd, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, directory);
-    } finally {
-      closeFd(programFd);
-    }
+    attachProgram(cgroupFd, programFd, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, directory);
   } finally {
     closeFd(cgroupFd);
   }
