@@ -7,7 +7,7 @@
  * parent, cgroup), and nothing is left behind.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,6 +170,34 @@ describe('containers-lab-runc lifecycle', () => {
     expect(existsSync(join(root, 'containers', `${PREFIX}-nobundle`))).toBe(false);
     // nor the id's lock file (each refused create left one behind)
     expect(existsSync(join(root, 'locks', `${PREFIX}-nobundle`))).toBe(false);
+  });
+
+  it('create checks the program in the container\'s root, as runc\'s init does: a missing one is create\'s error, with nothing left; one a bind mount brings is found', () => {
+    // Host files the container sees only through a bind mount: not in its root filesystem's layers.
+    const tools = join(work, 'tools');
+    mkdirSync(tools, { recursive: true });
+    writeFileSync(join(tools, 'hello'), '#!/bin/sh\necho hello from a bind mount\n', { mode: 0o755 });
+    writeFileSync(join(tools, 'plain'), 'not a program\n', { mode: 0o644 });
+    const withArgs = (name: string, args: string[]): string => makeBundle(join(work, `program-${name}`), join(work, 'images'), (spec) => {
+      spec.process!.args = args;
+      spec.mounts!.push({ destination: '/opt/tools', type: 'bind', source: tools, options: ['rbind', 'ro'] });
+    });
+    const refused = (name: string, args: string[], why: string): void => {
+      const id = newId(`program-${name}`);
+      expect(runc(root, ['create', '--bundle', withArgs(name, args), id])).toMatchObject({ status: 1, stderr: `cannot execute "${args[0]}" in container "${id}": ${why}\n` });
+      expect(existsSync(join(root, 'containers', id))).toBe(false);
+      expect(existsSync(join(root, 'locks', id))).toBe(false);
+      expect(cgroupDirsNamed(id)).toEqual([]);
+    };
+    refused('missing', ['/no/such/program'], 'no such file in its root filesystem');
+    refused('directory', ['/opt/tools'], 'it is a directory');
+    refused('not-executable', ['/opt/tools/plain'], 'it has no execute permission');
+    const id = newId('program-bound');
+    const created = runc(root, ['create', '--bundle', withArgs('bound', ['/opt/tools/hello']), id]);
+    expect(created.status, created.stderr).toBe(0);
+    expect(state(id).status).toBe('created');
+    expect(runc(root, ['delete', '--force', id]).status).toBe(0);
+    expect(cgroupDirsNamed(id)).toEqual([]);
   });
 
   it('spec writes runc\'s default config.json, and refuses to overwrite one', () => {

@@ -40,7 +40,7 @@ import { appendLaunch, appendPrologue } from '../process/launch';
 import { appendProcessSettings, needsOwnMemory, settleProcessSettings } from '../process/process-settings';
 import { securityPlanFor } from '../process/security-plan';
 import { sessionKeyringName } from '../process/session-keyring';
-import { existsInLayers, resolveProgram } from '../process/resolve-program';
+import { checkProgramInRoot, existsInLayers, resolveProgram } from '../process/resolve-program';
 import { assembleRootfs, finishRootfs, makeWorkingDirectory, mountPhases, moveRootInto, pivotInto, PROC_MOUNT_FLAGS, restrictPaths } from '../rootfs';
 import { applySysctls } from '../sysctl';
 import { hookState, runHooks, warnOnStderr } from '../hooks';
@@ -337,6 +337,7 @@ export function prepareContainer(context: RuntimeContext, request: Omit<CreateRe
       else pivotInto(root);
       makeWorkingDirectory(recordedSpec);
       restrictPaths(recordedSpec);
+      if (!(exec instanceof ExecSlots)) checkProgramInRoot(exec.path, name);
     });
     // A UTS namespace joined by path is named too, as runc does: whoever shares it sees the new name.
     if (has('uts') && spec.hostname) insideNamespaces(pid, ['uts'], () => sethostname(spec.hostname!));

@@ -3,8 +3,9 @@
  * the container's PATH, inside the container's root — not the host's. The child cannot search
  * (it runs no code of its own), so the agent resolves the path beforehand.
  */
-import { lstatSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { badInput } from '../../errors';
+import { hasErrno } from '../../kernel/errors';
 
 /** `exists` answers for a path inside the container (see existsInLayers for a host-side view of it). */
 export function resolveProgram(name: string, env: readonly string[], exists: (pathInContainer: string) => boolean): string {
@@ -30,4 +31,24 @@ export function existsInLayers(layers: readonly string[]): (pathInContainer: str
         return false;
       }
     });
+}
+
+/**
+ * The check runc makes in its init before it waits for `start` (exec.LookPath): the program
+ * exists in the container's root, is not a directory, and has an execute bit. It must run where
+ * the calling thread's "/" is the container's root, after its mounts, so that a program a bind
+ * mount brings (not in any layer) is found. A missing program is then `create`'s error, not `start`'s.
+ */
+export function checkProgramInRoot(path: string, container: string): void {
+  const refuse = (why: string): never => {
+    throw badInput(`cannot execute "${path}" in container "${container}": ${why}`);
+  };
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch (error) {
+    return refuse(hasErrno(error, 'ENOENT') || hasErrno(error, 'ENOTDIR') ? 'no such file in its root filesystem' : (error as Error).message);
+  }
+  if (stats.isDirectory()) refuse('it is a directory');
+  if ((stats.mode & 0o111) === 0) refuse('it has no execute permission');
 }
