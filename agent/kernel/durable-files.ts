@@ -40,17 +40,21 @@ export function writeAtomically(path: string, text: string, mode = 0o600, durabl
 export function writeAllAtomically(files: readonly { path: string; text: string }[], mode = 0o600, durable = true): void {
   const temporaries = files.map(({ path, text }) => {
     const temporary = `${path}.tmp-${process.pid}`;
-    const fd = openSync(temporary, 'w', mode);
-    try {
-      writeWhole(fd, Buffer.from(text));
-      if (durable) fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    writeSyncAndClose(openSync(temporary, 'w', mode), text, durable);
     return temporary;
   });
   files.forEach(({ path }, index) => renameSync(temporaries[index]!, path));
   if (durable) for (const directory of new Set(files.map(({ path }) => dirname(path)))) syncDirectory(directory);
+}
+
+/** Writes `text` whole from the start of the open file `fd`, syncs it (if durable), and closes it. */
+export function writeSyncAndClose(fd: number, text: string, durable: boolean): void {
+  try {
+    writeWhole(fd, Buffer.from(text));
+    if (durable) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function writeWhole(fd: number, bytes: Buffer): void {

@@ -8,12 +8,12 @@
  * the same (a disk that lied, a hand that edited it) is rebuilt from config.json and the kernel
  * at start-up (./recover.ts).
  */
-import { closeSync, constants, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { rm, unlink } from '../../lazy-builtins';
 import { dirname, join } from 'node:path';
 import { hasErrno } from '../../kernel/errors';
 import { exchangePaths } from '../../kernel/files';
-import { syncDirectory, writeAllAtomically, writeAtomically, writeWhole } from '../../kernel/durable-files';
+import { syncDirectory, writeAllAtomically, writeAtomically, writeSyncAndClose } from '../../kernel/durable-files';
 import type { CgroupRecord, ContainerStatus, NamespaceType, NetworkRecord, OciSpec, RootfsRecord } from '../../protocol';
 
 export interface ContainerState {
@@ -251,11 +251,6 @@ function writeIntoPremade(path: string, text: string, durable: boolean): boolean
     if (hasErrno(error, 'ENOENT')) return false;
     throw error;
   }
-  try {
-    writeWhole(fd, Buffer.from(text));
-    if (durable) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeSyncAndClose(fd, text, durable);
   return true;
 }
