@@ -456,6 +456,29 @@ describe('fields this runtime does not realise: one line naming each, nothing le
     expect((await run('labelled', labelled)).status).toBe('running');
   });
 
+  test('a property runtime-spec 1.1 does not define: the service refuses it; containers-lab-runc\'s rule ignores each with a warning and still refuses what it cannot do', async () => {
+    const { hostFacts, realisationPlan } = await import('../agent/oci/supported-fields.js');
+    const facts = hostFacts(openCgroupHost());
+    const unknowns = doc((spec) => {
+      Object.assign(spec, { unknown: 'x' });
+      Object.assign(spec.process!, { shell: 'sh' });
+      Object.assign(spec.mounts![0]!, { label: 'proc' });
+      spec.linux!.resources = { memory: { limit: 64 * 1024 * 1024, soft: 1 } as never, banana: {} as never };
+    });
+    // The service's rule (the default): the first one is named, nothing runs.
+    expect(() => realisationPlan(unknowns, facts)).toThrow('config.json: /process/shell is not part of runtime-spec 1.1 for Linux');
+    expect(await refused(unknowns)).toBe('config.json: /process/shell is not part of runtime-spec 1.1 for Linux');
+    // containers-lab-runc's: every one said once, and the rest realised.
+    const plan = realisationPlan(unknowns, facts, 'ignore');
+    const ignored = (field: string): string => `${field} is not part of runtime-spec 1.1 for Linux: ignored, as the spec says a runtime must`;
+    expect([...plan.warnings, ...plan.cgroup.warnings].sort()).toEqual([
+      ignored('unknown'), ignored('process.shell'), ignored('mounts.0.label'), ignored('linux.resources.banana'), ignored('linux.resources.memory.soft'),
+    ].sort());
+    // A field runtime-spec defines but this runtime cannot do is no unknown property: still refused.
+    const rdt = doc((spec) => { Object.assign(spec, { unknown: 'x' }); Object.assign(spec.linux!, { intelRdt: { closID: 'x' } }); });
+    expect(() => realisationPlan(rdt, facts, 'ignore')).toThrow('config.json: /linux/intelRdt is not supported by this runtime');
+  });
+
   test('what `run` writes itself passes: empty values ask for nothing', async () => {
     const record = await run('plain', doc((spec) => {
       Object.assign(spec, { hooks: {} });

@@ -200,6 +200,29 @@ describe('containers-lab-runc lifecycle', () => {
     expect(cgroupDirsNamed(id)).toEqual([]);
   });
 
+  it('a property runtime-spec 1.1 does not define is ignored with a warning in the log, as the spec says a runtime must; one it defines but cannot do is still refused', () => {
+    const unknowns = makeBundle(join(work, 'unknowns'), join(work, 'images'), (spec) => {
+      Object.assign(spec, { unknown: 'x' });
+      Object.assign(spec.process!, { shell: 'sh' });
+      spec.process!.args = ['true'];
+    });
+    const id = newId('unknowns');
+    const log = join(work, 'unknowns.log');
+    const created = runc(root, ['create', '--bundle', unknowns, id], { global: ['--log', log, '--log-format', 'json'] });
+    expect(created.status, created.stderr).toBe(0);
+    const warnings = readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { level: string; msg: string }).filter((entry) => entry.level === 'warning');
+    expect(warnings.map((entry) => entry.msg).sort()).toEqual([
+      'process.shell is not part of runtime-spec 1.1 for Linux: ignored, as the spec says a runtime must',
+      'unknown is not part of runtime-spec 1.1 for Linux: ignored, as the spec says a runtime must',
+    ]);
+    expect(state(id).status).toBe('created');
+    expect(runc(root, ['delete', '--force', id]).status).toBe(0);
+    const rdt = makeBundle(join(work, 'rdt'), join(work, 'images'), (spec) => { Object.assign(spec.linux!, { intelRdt: { closID: 'x' } }); });
+    const refusedId = newId('rdt');
+    expect(runc(root, ['create', '--bundle', rdt, refusedId])).toMatchObject({ status: 1, stderr: 'config.json: /linux/intelRdt is not supported by this runtime\n' });
+    expect(existsSync(join(root, 'containers', refusedId))).toBe(false);
+  });
+
   it('spec writes runc\'s default config.json, and refuses to overwrite one', () => {
     const dir = join(work, 'spec');
     expect(runc(root, ['spec', '--bundle', work]).status).toBe(0);

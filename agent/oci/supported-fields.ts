@@ -74,9 +74,11 @@
  *  linux.timeOffsets                      refused   no time namespaces
  *  solaris, windows, vm, zos              refused   other platforms
  *
- * realisationPlan() walks a schema-valid document against this table (a key the table lacks is
- * refused too: runtime-spec 1.1 has no such field) and returns what create needs to apply the
- * rest: the process settings, the sysctl writes, the cgroup's place and its extra files.
+ * realisationPlan() walks a schema-valid document against this table and returns what create
+ * needs to apply the rest: the process settings, the sysctl writes, the cgroup's place and its
+ * extra files. A key the table lacks is no field of runtime-spec 1.1. The spec says a runtime MUST
+ * ignore such a property, and containers-lab-runc does, with a warning for each. The lab's own
+ * service refuses it instead: there a typo in a learner's document is named, not dropped.
  */
 import { existsSync, statSync } from 'node:fs';
 import type { NamespaceType, OciHook, OciSpec } from '../protocol';
@@ -90,7 +92,7 @@ import { sysctlPlanFor, type SysctlWrite } from '../runtime/sysctl';
 import { ROOTFS_PROPAGATIONS } from '../runtime/rootfs';
 import { hostIdFor } from '../runtime/user-namespace';
 import { joinedNamespacesFromConfig, namespacesFromConfig } from './from-run-options';
-import { configFieldError } from './validate';
+import { configFieldError, unknownField, type UnknownFields } from './validate';
 
 type Rule = { applied: true } | { refused: string } | { ignored: string } | { object: Record<string, Rule> };
 
@@ -149,15 +151,18 @@ function isEmpty(value: unknown): boolean {
   return typeof value === 'object' && Object.keys(value).length === 0;
 }
 
-/** Refuses the first field the table refuses or lacks, depth first in document order; says each one it ignores in `warnings`. */
-function walk(value: unknown, rules: Record<string, Rule>, at: string[], warnings: string[] = []): string[] {
+/** Refuses the first field the table refuses, depth first in document order; says each one it ignores in `warnings`. */
+function walk(value: unknown, rules: Record<string, Rule>, at: string[], unknown: UnknownFields, warnings: string[]): string[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return warnings;
   for (const [key, child] of Object.entries(value)) {
     const rule = rules[key];
-    if (!rule) throw configFieldError([...at, key], 'is not part of runtime-spec 1.1 for Linux');
+    if (!rule) {
+      unknownField([...at, key], unknown, warnings);
+      continue;
+    }
     if ('refused' in rule && !isEmpty(child)) throw configFieldError([...at, key], rule.refused);
     if ('ignored' in rule && !isEmpty(child)) warnings.push(`${[...at, key].join('.')} ${rule.ignored}`);
-    if ('object' in rule) walk(child, rule.object, [...at, key], warnings);
+    if ('object' in rule) walk(child, rule.object, [...at, key], unknown, warnings);
   }
   return warnings;
 }
@@ -195,8 +200,8 @@ const UNCHANGED_ID = 4294967295;
  * Checks `spec` (already schema-valid) against the table above and the host's `facts`; throws one
  * line naming the first field this runtime would not realise. Returns what create must apply.
  */
-export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPlan {
-  const warnings = walk(spec, FIELDS, []);
+export function realisationPlan(spec: OciSpec, facts: HostFacts, unknown: UnknownFields = 'refuse'): RealisationPlan {
+  const warnings = walk(spec, FIELDS, [], unknown, []);
   if (!isEmpty(spec.linux?.mountLabel) && selinuxEnabled()) throw configFieldError(['linux', 'mountLabel'], 'is not supported by this runtime: it gives no SELinux labels');
   if (!/^1\.\d+\.\d+/.test(spec.ociVersion)) throw configFieldError(['ociVersion'], `${JSON.stringify(spec.ociVersion.slice(0, 20))} is not supported by this runtime (it implements 1.1)`);
   const processSpec = spec.process;
@@ -233,7 +238,7 @@ export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPla
   for (const field of ['uidMappings', 'gidMappings'] as const) {
     if ((spec.linux?.[field] ?? []).length > 0 && !types.includes('user')) throw configFieldError(['linux', field], 'needs a user namespace (linux.namespaces has none)');
   }
-  spec.mounts?.forEach((mount, index) => walk(mount, MOUNT_FIELDS, ['mounts', String(index)]));
+  spec.mounts?.forEach((mount, index) => walk(mount, MOUNT_FIELDS, ['mounts', String(index)], unknown, warnings));
   const propagation = spec.linux?.rootfsPropagation;
   if (propagation !== undefined && propagation !== '' && !Object.hasOwn(ROOTFS_PROPAGATIONS, propagation)) {
     throw configFieldError(['linux', 'rootfsPropagation'], `${JSON.stringify(propagation)} is not a propagation (${Object.keys(ROOTFS_PROPAGATIONS).join(', ')})`);
@@ -251,7 +256,7 @@ export function realisationPlan(spec: OciSpec, facts: HostFacts): RealisationPla
     if (problem) throw configFieldError(['linux', 'cgroupsPath'], `${JSON.stringify(cgroupsPath.slice(0, 40))} ${problem}`);
     at = placementFrom(cgroupsPath);
   }
-  const resources = resourcePlanFor(spec.linux?.resources, facts.cgroupVersion, facts.v2Controllers);
+  const resources = resourcePlanFor(spec.linux?.resources, facts.cgroupVersion, facts.v2Controllers, unknown);
   return {
     process: processSettingsFor(spec, facts),
     sysctls: sysctlPlanFor(spec, own),

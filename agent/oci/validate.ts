@@ -84,6 +84,15 @@ export function configFieldError(at: readonly (string | number)[], phrase: strin
   return badInput(`config.json: ${pointerOf(at)} ${phrase}`);
 }
 
+/** What to do with a property runtime-spec 1.1 does not define: refuse the document, or ignore it with a warning (the spec's MUST for a runtime). */
+export type UnknownFields = 'refuse' | 'ignore';
+
+/** A property runtime-spec 1.1 does not define: refused in one line, or (ignored) said in `warnings`. */
+export function unknownField(at: readonly (string | number)[], unknown: UnknownFields, warnings: string[]): void {
+  if (unknown === 'refuse') throw configFieldError(at, 'is not part of runtime-spec 1.1 for Linux');
+  warnings.push(`${at.join('.')} is not part of runtime-spec 1.1 for Linux: ignored, as the spec says a runtime must`);
+}
+
 /**
  * The first way `doc` breaks the OCI config schema, or null when it is a valid config.json. For
  * callers that report the place in their own words (the service names it as a parameter path).

@@ -63,6 +63,8 @@ export class RuncRoot {
     this.context = {
       stateRoot: path, store, defaultBridge: defaultBridgeFromEnv(), waiting: new Map(),
       mountNamespaces: new MountNamespaceHolds(),
+      // runtime-spec config.md: a runtime MUST ignore a property it does not know (runc does, silently; this one warns).
+      unknownConfigFields: 'ignore',
       // Found (mountinfo read and parsed) on first use: `state`, `start` without hooks never need it.
       get cgroups(): CgroupHost {
         return (root.cgroupHost ??= openCgroupHost());

@@ -33,7 +33,7 @@
  */
 import * as path from 'node:path';
 import { KernelError } from '../../kernel/errors';
-import { configFieldError } from '../../oci/validate';
+import { configFieldError, unknownField, type UnknownFields } from '../../oci/validate';
 import type { CgroupRecord, OciLinuxResources } from '../../protocol';
 import { fileExists, writeCgroupFile } from './cgroupfs';
 
@@ -149,9 +149,9 @@ function swapProblem(swap: number, resources: Resources): string | null {
 /**
  * The cgroup files `resources` asks for on a host whose containers use cgroup `version`, whose v2
  * hierarchy offers `offered` controllers. Throws a one-line refusal naming the first field it
- * cannot realise; unknown fields are refused too (runtime-spec 1.1 has no others).
+ * cannot realise; a field runtime-spec 1.1 does not define is refused or ignored, as `unknown` says.
  */
-export function resourcePlanFor(resources: OciLinuxResources | undefined, version: 1 | 2, offered: readonly string[]): ResourcePlan {
+export function resourcePlanFor(resources: OciLinuxResources | undefined, version: 1 | 2, offered: readonly string[], unknown: UnknownFields = 'refuse'): ResourcePlan {
   const plan: ResourcePlan = { writes: [], required: [], warnings: [] };
   if (!resources) return plan;
   const at = (...rest: (string | number)[]): (string | number)[] => ['linux', 'resources', ...rest];
@@ -160,13 +160,13 @@ export function resourcePlanFor(resources: OciLinuxResources | undefined, versio
     if (refusal !== undefined) {
       if (!isEmpty((resources as Record<string, unknown>)[key])) throw configFieldError(at(key), refusal);
     } else if (!ELSEWHERE.has(key) && key !== 'hugepageLimits' && key !== 'unified') {
-      throw configFieldError(at(key), 'is not part of runtime-spec 1.1 for Linux');
+      unknownField(at(key), unknown, plan.warnings);
     }
   }
   for (const group of ['memory', 'cpu'] as const) {
     const values = (resources[group] ?? {}) as Record<string, Scalar | string | undefined>;
     for (const key of Object.keys(values)) {
-      if (!(key in FIELDS[group])) throw configFieldError(at(group, key), 'is not part of runtime-spec 1.1 for Linux');
+      if (!(key in FIELDS[group])) unknownField(at(group, key), unknown, plan.warnings);
     }
     for (const [key, rule] of Object.entries(FIELDS[group])) {
       const value = values[key];

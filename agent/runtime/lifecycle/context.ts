@@ -10,6 +10,7 @@ import type { ChildProgram } from '../../kernel/child-program';
 import type { Checkpoints } from '../process/checkpoints';
 import type { ExecSlots } from '../process/exec-slots';
 import type { MountNamespaceHolds } from '../process/mount-namespace-hold';
+import type { UnknownFields } from '../../oci/validate';
 
 /** A created container's first process, stopped at its last checkpoint before exec. */
 export interface ParkedProcess {
@@ -32,4 +33,10 @@ export interface RuntimeContext {
   readonly mountNamespaces: MountNamespaceHolds;
   /** Where a failed poststart/poststop hook is reported (../hooks.ts); stderr when absent. */
   warn?: (message: string) => void;
+  /**
+   * A property of config.json that runtime-spec 1.1 does not define: containers-lab-runc ignores
+   * it with a warning, as the spec says a runtime must; the service refuses it (the default), so
+   * a typo in a learner's document is named.
+   */
+  readonly unknownConfigFields?: UnknownFields;
 }

@@ -136,7 +136,7 @@ export function createContainer(context: RuntimeContext, request: CreateRequest)
 export function prepareContainer(context: RuntimeContext, request: Omit<CreateRequest, 'persistCreated'>, execChoice: ExecChoice): PreparedContainer {
   const { id, name, spec } = request;
   // Every field is applied or refused here, in one line, before anything exists (../../oci/supported-fields.ts).
-  const plan = realisationPlan(spec, hostFacts(context.cgroups));
+  const plan = realisationPlan(spec, hostFacts(context.cgroups), context.unknownConfigFields);
   const namespaces = namespacesFromConfig(spec);
   const has = (type: NamespaceType): boolean => namespaces.includes(type);
   const joined = joinedNamespacesFromConfig(spec);
