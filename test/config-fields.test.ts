@@ -463,7 +463,9 @@ describe('fields this runtime does not realise: one line naming each, nothing le
       Object.assign(spec, { unknown: 'x' });
       Object.assign(spec.process!, { shell: 'sh' });
       Object.assign(spec.mounts![0]!, { label: 'proc' });
-      spec.linux!.resources = { memory: { limit: 64 * 1024 * 1024, soft: 1 } as never, banana: {} as never };
+      spec.linux!.resources = { memory: { limit: 64 * 1024 * 1024 } };
+      Object.assign(spec.linux!.resources.memory!, { soft: 1 });
+      Object.assign(spec.linux!.resources, { banana: {} });
     });
     // The service's rule (the default): the first one is named, nothing runs.
     expect(() => realisationPlan(unknowns, facts)).toThrow('config.json: /process/shell is not part of runtime-spec 1.1 for Linux');
