@@ -55,7 +55,9 @@ function ourCommand(): { binary: string; prefixArgs: string[]; unsetEnv: string[
   } catch {
     // not installed: Node runs the bundle directly
   }
-  return installed.includes(OUR_RUNTIME)
+  // The script's own `exec node <path> "$@"` line: a path that merely ends like ours (another checkout's) is not this build.
+  const runsThisBuild = installed.split('\n').some((line) => line.trim().split(/\s+/).includes(OUR_RUNTIME));
+  return runsThisBuild
     ? { binary: INSTALLED_COMMAND, prefixArgs: [], unsetEnv: [] }
     : { binary: process.execPath, prefixArgs: [OUR_RUNTIME], unsetEnv: ['NODE_EXTRA_CA_CERTS'] };
 }
