@@ -481,6 +481,21 @@ describe('fields this runtime does not realise: one line naming each, nothing le
     expect(() => realisationPlan(rdt, facts, 'ignore')).toThrow('config.json: /linux/intelRdt is not supported by this runtime');
   });
 
+  test('hostile unknown properties: a key with a newline is one line either way; thousands of them are ten named and one more line', async () => {
+    const { hostFacts, realisationPlan } = await import('../agent/oci/supported-fields.js');
+    const { NAMED_UNKNOWN_FIELDS } = await import('../agent/oci/validate.js');
+    const facts = hostFacts(openCgroupHost());
+    const newline = doc((spec) => { Object.assign(spec, { 'a\nlevel=error msg=forged': 1 }); });
+    expect(await refused(newline)).toBe('config.json: /a\\nlevel=error msg=forged is not part of runtime-spec 1.1 for Linux');
+    expect(realisationPlan(newline, facts, 'ignore').warnings).toEqual(['a\\nlevel=error msg=forged is not part of runtime-spec 1.1 for Linux: ignored, as the spec says a runtime must']);
+    const many = doc((spec) => { Object.assign(spec, Object.fromEntries(Array.from({ length: 5000 }, (_, index) => [`x${index}`, index]))); });
+    const warnings = realisationPlan(many, facts, 'ignore').warnings;
+    expect(warnings).toHaveLength(NAMED_UNKNOWN_FIELDS + 1);
+    expect(warnings.slice(0, NAMED_UNKNOWN_FIELDS).every((warning, index) => warning.startsWith(`x${index} is not part`))).toBe(true);
+    expect(warnings.at(-1)).toBe(`further properties that are not part of runtime-spec 1.1 for Linux: ignored, not named one by one (after ${NAMED_UNKNOWN_FIELDS})`);
+    expect(warnings.every((warning) => !warning.includes('\n'))).toBe(true);
+  });
+
   test('what `run` writes itself passes: empty values ask for nothing', async () => {
     const record = await run('plain', doc((spec) => {
       Object.assign(spec, { hooks: {} });

@@ -192,6 +192,11 @@ describe('containers-lab-runc lifecycle', () => {
     refused('missing', ['/no/such/program'], 'no such file in its root filesystem');
     refused('directory', ['/opt/tools'], 'it is a directory');
     refused('not-executable', ['/opt/tools/plain'], 'it has no execute permission');
+    // Hostile: a program path with a newline is still one line, quoted and escaped.
+    const hostileId = newId('program-newline');
+    expect(runc(root, ['create', '--bundle', withArgs('newline', ['/no/such\nwarning: forged']), hostileId]))
+      .toMatchObject({ status: 1, stderr: `cannot execute "/no/such\\nwarning: forged" in container "${hostileId}": no such file in its root filesystem\n` });
+    expect(cgroupDirsNamed(hostileId)).toEqual([]);
     const id = newId('program-bound');
     const created = runc(root, ['create', '--bundle', withArgs('bound', ['/opt/tools/hello']), id]);
     expect(created.status, created.stderr).toBe(0);

@@ -65,9 +65,14 @@ function problemOf(validate: ValidateFunction): SchemaProblem {
   return { at, message };
 }
 
+/** One key of a document as a message shows it: cut short, control characters escaped (a key may hold a newline; a message is one line). */
+function keyText(segment: string | number): string {
+  return excerpt(String(segment)).replace(/[\u0000-\u001f\u007f]/g, (character) => JSON.stringify(character).slice(1, -1));
+}
+
 /** JSON-pointer segments as one pointer: "/linux/sysctl/net.ipv4.ip_forward" ("/" in a key is "~1"). */
 export function pointerOf(at: readonly (string | number)[]): string {
-  return `/${at.map((segment) => excerpt(String(segment)).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
+  return `/${at.map((segment) => keyText(segment).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
 }
 
 /** Turns ajv's first error into one line: "config.json: /process/args must be array". */
@@ -87,10 +92,17 @@ export function configFieldError(at: readonly (string | number)[], phrase: strin
 /** What to do with a property runtime-spec 1.1 does not define: refuse the document, or ignore it with a warning (the spec's MUST for a runtime). */
 export type UnknownFields = 'refuse' | 'ignore';
 
+const IGNORED_UNKNOWN = 'is not part of runtime-spec 1.1 for Linux: ignored, as the spec says a runtime must';
+/** How many ignored properties are named one by one; a document with thousands gets one more line, not thousands. */
+export const NAMED_UNKNOWN_FIELDS = 10;
+const MORE_UNKNOWN = `further properties that are not part of runtime-spec 1.1 for Linux: ignored, not named one by one (after ${NAMED_UNKNOWN_FIELDS})`;
+
 /** A property runtime-spec 1.1 does not define: refused in one line, or (ignored) said in `warnings`. */
 export function unknownField(at: readonly (string | number)[], unknown: UnknownFields, warnings: string[]): void {
   if (unknown === 'refuse') throw configFieldError(at, 'is not part of runtime-spec 1.1 for Linux');
-  warnings.push(`${at.join('.')} is not part of runtime-spec 1.1 for Linux: ignored, as the spec says a runtime must`);
+  const named = warnings.filter((warning) => warning.endsWith(IGNORED_UNKNOWN)).length;
+  if (named < NAMED_UNKNOWN_FIELDS) warnings.push(`${at.map(keyText).join('.')} ${IGNORED_UNKNOWN}`);
+  else if (!warnings.includes(MORE_UNKNOWN)) warnings.push(MORE_UNKNOWN);
 }
 
 /**

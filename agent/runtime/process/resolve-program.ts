@@ -4,7 +4,7 @@
  * (it runs no code of its own), so the agent resolves the path beforehand.
  */
 import { lstatSync, statSync } from 'node:fs';
-import { badInput } from '../../errors';
+import { badInput, quote } from '../../errors';
 import { hasErrno } from '../../kernel/errors';
 
 /** `exists` answers for a path inside the container (see existsInLayers for a host-side view of it). */
@@ -41,7 +41,7 @@ export function existsInLayers(layers: readonly string[]): (pathInContainer: str
  */
 export function checkProgramInRoot(path: string, container: string): void {
   const refuse = (why: string): never => {
-    throw badInput(`cannot execute "${path}" in container "${container}": ${why}`);
+    throw badInput(`cannot execute ${quote(path)} in container "${container}": ${why}`);
   };
   let stats;
   try {
