@@ -12,10 +12,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPrivateContainerd } from '../test/helpers/private-containerd';
-import { cleanupReport, findLeftovers } from './leftovers';
+import { runInScratch } from './leftovers';
 import { formatMs, summarize, summaryRow, type Summary } from './stats';
 
 const ROUNDS = 4;
@@ -57,7 +57,7 @@ export async function benchCtrRun(say: (line?: string) => void, ourCommand: stri
     { name: 'runc', args: [] },
   ];
   const samples = new Map<string, number[]>(contenders.map(({ name }) => [name, []]));
-  try {
+  await runInScratch(say, 'ctr run', scratch, [namespace], 'containerd stopped; no tasks, containers, images, cgroups or temp files', warnings, async () => {
     const containerd = await startPrivateContainerd(join(scratch, 'containerd'), namespace);
     try {
       let serial = 0;
@@ -82,11 +82,5 @@ export async function benchCtrRun(say: (line?: string) => void, ourCommand: stri
     }
     const ratio = ours.median / runc.median;
     say(`ctr run: containers-lab-runc ${formatMs(ours.median)}, runc ${formatMs(runc.median)} → ${ratio.toFixed(2)}× runc (target ≤ ${CTR_RUN_TARGET_VS_RUNC}×) ${ratio <= CTR_RUN_TARGET_VS_RUNC ? 'PASS' : 'MISS'}`);
-  } catch (error) {
-    say(`ctr run: could not run: ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
-  warnings.push(...findLeftovers({ markers: [namespace], servicePid: null, workDirectory: scratch }));
-  say(cleanupReport(warnings, 'containerd stopped; no tasks, containers, images, cgroups or temp files'));
+  });
 }

@@ -110,3 +110,28 @@ export function removeWorkDirectory(work: string, warnings: string[]): void {
 export function cleanupReport(warnings: readonly string[], nothingLeft: string): string {
   return warnings.length === 0 ? `cleanup: nothing left behind (${nothingLeft})` : warnings.map((warning) => `WARNING: left behind or not restored: ${warning}`).join('\n');
 }
+
+/**
+ * The end every benchmark part in a scratch directory has: `part` runs (a failure is one
+ * "<label>: could not run: …" line), the directory goes, then what is left of the run is looked
+ * for by `markers` and reported beside the `warnings` the part gathered.
+ */
+export async function runInScratch(
+  say: (line?: string) => void,
+  label: string,
+  scratch: string,
+  markers: string[],
+  nothingLeft: string,
+  warnings: string[],
+  part: () => Promise<void>,
+): Promise<void> {
+  try {
+    await part();
+  } catch (error) {
+    say(`${label}: could not run: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  warnings.push(...findLeftovers({ markers, servicePid: null, workDirectory: scratch }));
+  say(cleanupReport(warnings, nothingLeft));
+}

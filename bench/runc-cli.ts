@@ -25,11 +25,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBusyboxImage } from '../agent/runtime/image/busybox';
 import { benchCtrRun } from './ctr-run';
-import { cleanupReport, findLeftovers } from './leftovers';
+import { runInScratch } from './leftovers';
 import { benchOciRuntime, hybridV2Controllers, LIFECYCLE_OPTIONS, waitForV2Controllers, WARMUP_PER_ROUND } from './lifecycle';
 import { createOciBundle, type OciBundle } from './oci-bundle';
 import { formatMs, summarize, summaryRow, type Summary } from './stats';
@@ -179,7 +179,7 @@ export async function runRuncCliBench(say: (line?: string) => void): Promise<voi
   const v2Before = hybridV2Controllers();
   say();
   say('… runc command line: containers-lab-runc, runc and crun, create + start + delete');
-  try {
+  await runInScratch(say, 'runc CLI', work, [runId], 'no processes, cgroups, mounts, runtime state or temp files', warnings, async () => {
     const bundle = createOciBundle(join(work, 'bundle'), ensureBusyboxImage(join(work, 'root')).path, LIFECYCLE_OPTIONS);
     const claimV1 = v2Before.map((controller) => ({ controller, target: join(work, `v1-${controller}`) }));
     const result = await benchRuncCli(bundle, work, runId, claimV1, async () => {
@@ -189,13 +189,7 @@ export async function runRuncCliBench(say: (line?: string) => void): Promise<voi
     say();
     for (const line of table) say(line);
     say(summary);
-  } catch (error) {
-    say(`runc CLI: could not run: ${error instanceof Error ? error.message : String(error)}`);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  warnings.push(...findLeftovers({ markers: [runId], servicePid: null, workDirectory: work }));
-  say(cleanupReport(warnings, 'no processes, cgroups, mounts, runtime state or temp files'));
+  });
   const ours = ourCommand();
   await benchCtrRun(say, ours?.binary === INSTALLED_COMMAND ? INSTALLED_COMMAND : undefined, OUR_RUNTIME);
 }
