@@ -186,8 +186,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const record of runtime.list()) await runtime.remove(record.id, true);
-  for (const child of [outsideServer, udpServer]) if (child?.pid && child.exitCode === null) child.kill('SIGKILL');
-  execFileSync('ip', ['netns', 'del', OUTSIDE_NETNS]); // takes its end of the veth, and so both ends
+  for (const child of [outsideServer, udpServer]) if (child?.pid && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+  // Deleting one end of a veth takes both, now. Deleting the namespace alone would take its end only
+  // when the kernel's netns cleanup runs, later — asynchronously, so the check below would race it.
+  execFileSync('ip', ['link', 'del', OUTSIDE_LINK]);
+  execFileSync('ip', ['netns', 'del', OUTSIDE_NETNS]);
   for (const bridge of [BRIDGE, CLI_BRIDGE]) if (hostLinkNames().includes(bridge)) execFileSync('ip', ['link', 'del', bridge]);
   expect(leftovers(stateRoot, made)).toEqual(NONE_LEFT);
   expect(hostLinkNames()).not.toContain(OUTSIDE_LINK);
