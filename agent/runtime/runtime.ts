@@ -14,7 +14,7 @@ import type {
 import { ANNOTATIONS } from '../protocol';
 import { pathLayer } from '../inspect/overlay-layer';
 import { emptyDirUnder, podDirectory, podMembership, removePodDirectory, sandboxName } from './lifecycle/pod';
-import { LabError, badInput, conflict, notFound } from '../errors';
+import { LabError, badInput, conflict } from '../errors';
 import { buildContainerRecord } from '../inspect/container-record';
 import { watchLinks, type LinkWatcher } from '../inspect/link-events';
 import { takeHostSnapshot } from '../inspect/host-snapshot';
@@ -28,7 +28,8 @@ import { openCgroupHost, type Cgroup } from './cgroups';
 import { busyboxImageStatus, ensureBusyboxImage } from './image/busybox';
 import type { RuntimeContext } from './lifecycle/context';
 import { createContainer } from './lifecycle/create';
-import { deleteContainer, releaseParked } from './lifecycle/delete';
+import { deleteContainer } from './lifecycle/delete';
+import { recordExit } from './lifecycle/exit';
 import { remakeCreated } from './lifecycle/remake';
 import { followLog, readLog } from './lifecycle/logs';
 import { execInContainer } from './lifecycle/exec';
@@ -36,16 +37,17 @@ import { pauseContainer, resumeContainer } from './lifecycle/pause';
 import { startContainer, StartHookFailure } from './lifecycle/start';
 import { WarmPool } from './lifecycle/warm-pool';
 import { killEverything, stopContainer } from './lifecycle/stop';
-import { checkDefaultBridge, defaultBridgeFromEnv, detachNetwork, type DefaultBridge } from './network';
+import { checkDefaultBridge, defaultBridgeFromEnv, type DefaultBridge } from './network';
 import { readLedger } from './network/addresses';
 import { ExitWatcher, isSameProcessAlive } from './process/exit-watcher';
 import { MountNamespaceHolds } from './process/mount-namespace-hold';
 import type { ExitStatus } from '../kernel/processes';
 import { loadRecords } from './state/recover';
 import { StateStore, stateRootFromEnv, type ContainerState } from './state/store';
+import { ContainerTable } from './state/table';
 import { summaryOf } from './state/summary';
 import { baseLayerOf, collectShiftedLayers, isShiftedCopy } from './shifted-layers';
-import { RuntimeImages, type ContainerLayers } from './images';
+import { RuntimeImages } from './images';
 import { RuntimeNodes } from './nodes';
 
 export const AGENT_VERSION = '0.1.0';
@@ -82,8 +84,8 @@ export class Runtime implements ContainerRuntime {
   readonly nodes: RuntimeNodes;
   private readonly context: RuntimeContext;
   private readonly watcher = new ExitWatcher();
-  private readonly states = new Map<string, ContainerState>();
-  private readonly configs = new Map<string, OciSpec>();
+  /** The containers this agent knows, by id, with their config.json. */
+  private readonly table: ContainerTable;
   private readonly linkWatcher: LinkWatcher | null;
   private readonly pool: WarmPool | null;
 
@@ -99,14 +101,15 @@ export class Runtime implements ContainerRuntime {
       // a failing poststart/poststop hook (./hooks.ts)
       warn: (message) => log(`warning: ${message}`),
     };
+    this.table = new ContainerTable(this.context.store);
     this.reconcile(log);
-    this.images = new RuntimeImages(stateRoot, () => this.containerLayers(), (names, removed) => this.events.emit('image.changed', { names, removed }));
+    this.images = new RuntimeImages(stateRoot, () => this.table.layersInUse(), (names, removed) => this.events.emit('image.changed', { names, removed }));
     this.nodes = new RuntimeNodes(() => ({ stateRoot, bridge: defaultBridge, containers: () => this.containersOn(defaultBridge.name) }), (view) => this.events.emit('node.changed', view));
     if (options.applyNodes) {
       try {
         this.nodes.reapply();
       } catch (error) {
-        (options.log ?? ((line) => process.stderr.write(`containers-lab: ${line}\n`)))(`nodes: could not make the routes or overlay again: ${(error as Error).message}`);
+        log(`nodes: could not make the routes or overlay again: ${(error as Error).message}`);
       }
     }
     const poolSize = options.warmPool ?? 0;
@@ -118,8 +121,8 @@ export class Runtime implements ContainerRuntime {
 
   /** The running containers on `bridge`: their host veth and first process. */
   private containersOn(bridge: string): { pid: number; vethHost: string }[] {
-    return [...this.states.values()].flatMap((state) =>
-      state.pid !== null && state.status !== 'stopped' && state.network.bridge === bridge && state.network.vethHost ? [{ pid: state.pid, vethHost: state.network.vethHost }] : []);
+    return this.table.withProcess().flatMap((state) =>
+      state.network.bridge === bridge && state.network.vethHost ? [{ pid: state.pid!, vethHost: state.network.vethHost }] : []);
   }
 
   info(): AgentInfo {
@@ -141,7 +144,7 @@ export class Runtime implements ContainerRuntime {
     if (options.pod === undefined) return this.runContainer(options, undefined, undefined, amend);
     // A pod's first member brings up the pod's sandbox; if the member then fails, so does the pod.
     const pod = validateName(options.pod);
-    const sandboxExisted = this.findByName(sandboxName(pod)) !== undefined;
+    const sandboxExisted = this.table.findByName(sandboxName(pod)) !== undefined;
     const sandbox = await this.sandboxOf(pod, options);
     // The first member's network options made the sandbox's network; they are not the member's own.
     const { net: _net, bridge: _bridge, subnet: _subnet, ...memberOptions } = options;
@@ -168,7 +171,7 @@ export class Runtime implements ContainerRuntime {
     let spec: OciSpec;
     try {
       // Checked after the wait for the image: from here to the record, nothing else runs.
-      if (this.findByName(name)) throw conflict(`a container named "${name}" already exists`);
+      if (this.table.findByName(name)) throw conflict(`a container named "${name}" already exists`);
       const image = fromImage ? null : ensureBusyboxImage(this.context.stateRoot);
       const pod = podSandbox ? { name: options.pod!, sandboxPid: podSandbox.pid!, network: podSandbox.network.mode } : undefined;
       const emptyDir = emptyDirUnder(pod ? podDirectory(this.context.stateRoot, pod.name) : this.context.store.directory(id));
@@ -197,8 +200,7 @@ export class Runtime implements ContainerRuntime {
       // The record on disk lists the layers now: prune sees them in use without the lease.
       fromImage?.release();
     }
-    this.states.set(state.id, state);
-    this.configs.set(state.id, claimed?.spec ?? spec);
+    this.table.set(state, claimed?.spec ?? spec);
     this.watchChild(state);
     this.changed(state);
     if (!options.createOnly) {
@@ -210,9 +212,9 @@ export class Runtime implements ContainerRuntime {
 
   /** The pod's sandbox: found running, or made now with the pod's network. */
   private async sandboxOf(pod: string, options: RunOptions, amend?: SpecAmendment): Promise<ContainerState> {
-    const existing = this.findByName(sandboxName(pod));
+    const existing = this.table.findByName(sandboxName(pod));
     if (existing) {
-      if (podMembership(this.config(existing))?.sandbox !== true) throw conflict(`"${sandboxName(pod)}" is not the sandbox of pod "${pod}": rename that container`);
+      if (podMembership(this.table.config(existing))?.sandbox !== true) throw conflict(`"${sandboxName(pod)}" is not the sandbox of pod "${pod}": rename that container`);
       if (existing.status !== 'running') throw conflict(`pod "${pod}" is ${existing.status} (its sandbox ${existing.name} is not running): remove its containers and start again`);
       return existing;
     }
@@ -223,7 +225,7 @@ export class Runtime implements ContainerRuntime {
       ...(options.bridge !== undefined ? { bridge: options.bridge } : {}),
       ...(options.subnet !== undefined ? { subnet: options.subnet } : {}),
     }, undefined, pod, amend);
-    return this.lookup(record.id);
+    return this.table.lookup(record.id);
   }
 
   /**
@@ -247,7 +249,7 @@ export class Runtime implements ContainerRuntime {
   }
 
   async start(id: string): Promise<ContainerRecord> {
-    let state = this.lookup(id);
+    let state = this.table.lookup(id);
     if (state.status === 'created' && !this.context.waiting.has(state.id)) state = this.remake(state);
     await this.startState(state);
     return this.inspect(state.id);
@@ -256,17 +258,17 @@ export class Runtime implements ContainerRuntime {
   /** A created container whose first process waited in an earlier agent is made again (./lifecycle/remake.ts). */
   private remake(old: ContainerState): ContainerState {
     // A pulled image's container stands on the same layers again; busybox's layer is built if missing.
-    const fromImage = this.config(old).annotations?.[ANNOTATIONS.imageId] !== undefined && old.rootfs !== null;
+    const fromImage = this.table.config(old).annotations?.[ANNOTATIONS.imageId] !== undefined && old.rootfs !== null;
     const image = fromImage ? old.rootfs!.lower.map(baseLayerOf) : ensureBusyboxImage(this.context.stateRoot).path;
-    const state = remakeCreated(this.context, old, this.config(old), this.cgroupOf(old), image, () => this.forget(old));
-    this.states.set(state.id, state);
+    const state = remakeCreated(this.context, old, this.table.config(old), this.cgroupOf(old), image, () => this.forget(old));
+    this.table.set(state);
     this.watchChild(state);
     return state;
   }
 
   private async startState(state: ContainerState): Promise<void> {
     try {
-      startContainer(this.context, state, this.config(state));
+      startContainer(this.context, state, this.table.config(state));
     } catch (error) {
       // A failing startContainer hook: stopped by startContainer, destroyed here (the runtime-spec's step 12).
       if (error instanceof StartHookFailure) await this.remove(state.id, true);
@@ -276,24 +278,14 @@ export class Runtime implements ContainerRuntime {
     this.watcher.poll();
   }
 
-  /** config.json never changes after create: read it once. */
-  private config(state: ContainerState): OciSpec {
-    let config = this.configs.get(state.id);
-    if (!config) {
-      config = this.context.store.config(state.id);
-      this.configs.set(state.id, config);
-    }
-    return config;
-  }
-
   list(): ContainerSummary[] {
     this.refresh();
-    return [...this.states.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map((state) => this.summary(state));
+    return this.table.all().sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map((state) => this.summary(state));
   }
 
   inspect(id: string): ContainerRecord {
-    const state = this.lookup(id);
-    return buildContainerRecord(state, this.config(state), this.cgroupOf(state));
+    const state = this.table.lookup(id);
+    return buildContainerRecord(state, this.table.config(state), this.cgroupOf(state));
   }
 
   pathLayer(id: string, path: string): PathLayer {
@@ -302,18 +294,18 @@ export class Runtime implements ContainerRuntime {
   }
 
   layerStack(id: string): ContainerLayerStack {
-    const state = this.lookup(id);
+    const state = this.table.lookup(id);
     const rootfs = state.rootfs;
     if (!rootfs) throw badInput(`${state.name} shares the host's root: it has no overlay layers`);
     return { id: state.id, name: state.name, image: state.image, rootfs, layers: this.images.layersOf(this.context.store.directory(state.id), rootfs.lower) };
   }
 
   resolveId(idOrName: string): string {
-    return this.lookup(idOrName).id;
+    return this.table.lookup(idOrName).id;
   }
 
   async stop(id: string, timeoutSeconds?: number): Promise<ContainerRecord> {
-    const state = this.lookup(id);
+    const state = this.table.lookup(id);
     if (state.status === 'created') {
       this.killUnstarted(state);
     } else if (state.status === 'running' || state.status === 'paused') {
@@ -323,14 +315,14 @@ export class Runtime implements ContainerRuntime {
   }
 
   pause(id: string): ContainerRecord {
-    const state = this.lookup(id);
+    const state = this.table.lookup(id);
     pauseContainer(state, this.requireCgroup(state));
     this.save(state);
     return this.inspect(state.id);
   }
 
   resume(id: string): ContainerRecord {
-    const state = this.lookup(id);
+    const state = this.table.lookup(id);
     resumeContainer(state, this.requireCgroup(state));
     this.save(state);
     return this.inspect(state.id);
@@ -338,8 +330,8 @@ export class Runtime implements ContainerRuntime {
 
   async remove(id: string, force = false): Promise<void> {
     this.pool?.noteActivity();
-    const state = this.lookup(id);
-    const membership = podMembership(this.config(state));
+    const state = this.table.lookup(id);
+    const membership = podMembership(this.table.config(state));
     const members = membership ? this.podMembers(membership.pod).filter((member) => member !== state) : [];
     if (membership?.sandbox && members.length > 0) {
       throw conflict(`${state.name} holds pod "${membership.pod}" together: remove its containers first (${members.map((m) => m.name).join(', ')})`);
@@ -360,29 +352,29 @@ export class Runtime implements ContainerRuntime {
     if (membership?.sandbox) removePodDirectory(this.context.stateRoot, membership.pod);
     else if (membership && members.length === 0) {
       // The last member is gone: the pod goes, sandbox and volumes with it.
-      const sandbox = this.findByName(sandboxName(membership.pod));
+      const sandbox = this.table.findByName(sandboxName(membership.pod));
       if (sandbox) await this.remove(sandbox.id, true);
     }
   }
 
   /** Containers of a pod other than its sandbox. */
   private podMembers(pod: string): ContainerState[] {
-    return [...this.states.values()].filter((state) => {
-      const membership = podMembership(this.config(state));
+    return this.table.all().filter((state) => {
+      const membership = podMembership(this.table.config(state));
       return membership?.pod === pod && !membership.sandbox;
     });
   }
 
   logs(id: string): Buffer {
-    return readLog(this.lookup(id).logPath);
+    return readLog(this.table.lookup(id).logPath);
   }
 
   followLogs(id: string, onData: (data: Buffer) => void, fromOffset?: number): LogFollower {
-    return followLog(this.lookup(id).logPath, onData, fromOffset);
+    return followLog(this.table.lookup(id).logPath, onData, fromOffset);
   }
 
   exec(options: ExecOptions): ExecSession {
-    return this.execSession(this.lookup(options.id), options, false);
+    return this.execSession(this.table.lookup(options.id), options, false);
   }
 
   private execSession(state: ContainerState, options: ExecOptions, beforeStart: boolean): ExecSession {
@@ -393,15 +385,14 @@ export class Runtime implements ContainerRuntime {
   }
 
   snapshot(): HostSnapshot {
-    const running = [...this.states.values()].filter((state) => state.pid !== null && state.status !== 'stopped');
-    return takeHostSnapshot(running.map((state) => ({ name: state.name, pid: state.pid!, namespaces: state.namespaces })));
+    return takeHostSnapshot(this.table.withProcess().map((state) => ({ name: state.name, pid: state.pid!, namespaces: state.namespaces })));
   }
 
   hostContainers(roots: string[] = []): HostContainers {
     const relative = roots.find((root) => !isAbsolute(root));
     if (relative !== undefined) throw badInput(`runtime root ${JSON.stringify(relative.slice(0, 80))} is not an absolute path`);
-    const own: OwnContainer[] = [...this.states.values()]
-      .filter((state) => state.pid !== null && state.status !== 'stopped' && state.status !== 'creating')
+    const own: OwnContainer[] = this.table.withProcess()
+      .filter((state) => state.status !== 'creating')
       .map((state) => ({ id: state.id, name: state.name, pid: state.pid!, status: state.status as OwnContainer['status'], stateDir: this.context.store.directory(state.id) }));
     // The warm pool's sandboxes are the agent's too: in the kernel they look like containers.
     for (const sandbox of this.warmPoolSandboxes()) {
@@ -426,48 +417,15 @@ export class Runtime implements ContainerRuntime {
 
   // ---------------------------------------------------------------------------------------------
 
-  private lookup(idOrName: string): ContainerState {
-    if (typeof idOrName !== 'string' || idOrName.length === 0) throw badInput('a container name or id is required');
-    const byName = this.findByName(idOrName);
-    if (byName) return byName;
-    const matches = [...this.states.values()].filter((state) => state.id.startsWith(idOrName));
-    if (matches.length === 1) return matches[0]!;
-    if (matches.length > 1) throw badInput(`"${idOrName}" matches ${matches.length} containers; use more of the id`);
-    throw notFound(`no container named or with id "${idOrName}"`);
-  }
-
   private forget(state: ContainerState): void {
-    this.states.delete(state.id);
-    this.configs.delete(state.id);
+    this.table.delete(state.id);
     this.events.emit('container.removed', { id: state.id, name: state.name });
   }
 
-  /**
-   * The layers every container stands on, for image prune and inspect: the records on disk (a
-   * container another process made counts too) and this runtime's own (one being made).
-   */
   /** Shifted layer copies no container stands on (./shifted-layers.ts), busybox's and pulled images' alike. */
   private collectShiftedLayers(): void {
     const folders = [dirname(busyboxImageStatus(this.context.stateRoot).path), this.images.store.layersDirectory];
-    collectShiftedLayers(folders, () => this.containerLayers().flatMap((container) => container.rootfs?.lower ?? []));
-  }
-
-  private containerLayers(): ContainerLayers[] {
-    const byId = new Map<string, ContainerLayers>();
-    for (const id of this.context.store.ids()) {
-      try {
-        const state = this.context.store.load(id);
-        if (state) byId.set(id, { name: state.name, rootfs: state.rootfs });
-      } catch {
-        // a record being rewritten or removed: this runtime's own copy (below) or none
-      }
-    }
-    for (const state of this.states.values()) byId.set(state.id, { name: state.name, rootfs: state.rootfs });
-    return [...byId.values()];
-  }
-
-  private findByName(name: string): ContainerState | undefined {
-    return [...this.states.values()].find((state) => state.name === name);
+    collectShiftedLayers(folders, () => this.table.layersInUse().flatMap((container) => container.rootfs?.lower ?? []));
   }
 
   private cgroupOf(state: ContainerState): Cgroup | null {
@@ -497,7 +455,7 @@ export class Runtime implements ContainerRuntime {
   private summary(state: ContainerState): ContainerSummary {
     let config: OciSpec | null = null;
     try {
-      config = this.config(state);
+      config = this.table.config(state);
     } catch {
       config = null;
     }
@@ -509,31 +467,10 @@ export class Runtime implements ContainerRuntime {
     this.watcher.watchChild(state.pid, (status) => this.containerExited(state, status));
   }
 
-  /** The container's first process ended: record how, and release what only a live container needs. */
+  /** The container's first process ended: record how, and release what only a live container needs (./lifecycle/exit.ts). */
   private containerExited(state: ContainerState, status: ExitStatus | null): void {
-    if (!this.states.has(state.id) || state.status === 'stopped') return;
-    // First: the namespace's teardown (unmounting everything) then runs while we do the rest.
-    this.context.mountNamespaces.release(state.id);
-    const cgroup = this.cgroupOf(state);
-    let oomKills = 0;
-    try {
-      oomKills = cgroup?.oomKills() ?? 0;
-      if (cgroup && cgroup.processes().length > 0) killEverything(state, cgroup);
-    } catch {
-      // cgroup already gone
-    }
-    state.status = 'stopped';
-    state.exitCode = status?.code ?? null;
-    state.oomKilled = oomKills > 0 && status?.signal === 9;
-    state.finishedAt = new Date().toISOString();
-    releaseParked(this.context, state.id);
-    if (state.network.mode === 'bridge' && state.network.bridge) {
-      try {
-        detachNetwork({ containerId: state.id, stateDir: this.context.stateRoot, bridge: state.network.bridge });
-      } catch {
-        // the lease stays until rm; nothing else is held
-      }
-    }
+    if (!this.table.has(state.id) || state.status === 'stopped') return;
+    recordExit(this.context, state, this.cgroupOf(state), status);
     this.save(state);
   }
 
@@ -549,8 +486,7 @@ export class Runtime implements ContainerRuntime {
   /** Loads every record (./state/recover.ts rebuilds unreadable ones); adopts what still runs. */
   private reconcile(log: (line: string) => void): void {
     for (const { state, config } of loadRecords(this.context, log)) {
-      this.states.set(state.id, state);
-      if (config) this.configs.set(state.id, config);
+      this.table.set(state, config);
       if (state.status !== 'running' && state.status !== 'paused') continue;
       if (state.pid !== null && isSameProcessAlive(state.pid, state.pidStartTime)) {
         this.watcher.watchAdopted(state.pid, state.pidStartTime, (status) => this.containerExited(state, status));
