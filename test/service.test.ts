@@ -181,6 +181,39 @@ describe('containers-lab serve with the real runtime', () => {
     expect(readFileSync(regular, 'utf8')).toBe('keep me');
   });
 
+  it('lets exactly one of two agents starting at once have a socket; no private listening name is left', async () => {
+    const directory = join(work, 'race');
+    const raced = join(directory, 'agent.sock');
+    const runtimes = [await openRealRuntime(join(work, 'state-race-a')), await openRealRuntime(join(work, 'state-race-b'))];
+    const quiet = { socketPath: raced, handleSignals: false, log: () => {} };
+    const outcomes = await Promise.allSettled(runtimes.map((each) => serve(each, quiet)));
+    const winner = outcomes.findIndex((outcome) => outcome.status === 'fulfilled');
+    const loser = outcomes.findIndex((outcome) => outcome.status === 'rejected');
+    expect([winner, loser].sort()).toEqual([0, 1]);
+    expect(outcomes[loser]).toMatchObject({ reason: { message: `another agent is already listening on ${raced}` } });
+    expect(readdirSync(directory)).toEqual(['agent.sock']);
+    const agent = await connectAgent(raced);
+    expect(agent).not.toBeNull();
+    expect((await agent!.call('agent.info', {})).stateRoot).toBe(join(work, winner === 0 ? 'state-race-a' : 'state-race-b'));
+    agent!.close();
+    await (outcomes[winner] as PromiseFulfilledResult<AgentServer>).value.close();
+    runtimes[loser]!.close();
+    expect(readdirSync(directory)).toEqual([]);
+  });
+
+  it('refuses a socket path longer than a Unix socket name holds, in one line, making nothing', async () => {
+    const directory = join(work, 'd'.repeat(100));
+    const tooLong = join(directory, 'agent.sock');
+    await expect(serve(runtime, { socketPath: tooLong, handleSignals: false, log: () => {} })).rejects.toThrow(/^socket path too long: .* bytes, a Unix socket's name holds at most 107$/);
+    expect(existsSync(directory)).toBe(false);
+    const other = join(work, 'state-too-long');
+    const result = await runCli(['serve', '--socket', tooLong, '--root', other]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^containers-lab: socket path too long: .* bytes, a Unix socket's name holds at most 107\n$/);
+    expect(existsSync(other)).toBe(false);
+    expect(existsSync(directory)).toBe(false);
+  });
+
   it('runs CLI verbs through the service and tells every connection what changed', async () => {
     const watcher = await client();
     const changes: AgentNotifications['container.changed'][] = [];

@@ -5,7 +5,8 @@
  * file can talk to the agent, and the agent can create namespaces, mounts and cgroups as root, so
  * the socket is made while the umask is 0077 (mode 0600, in a 0700 directory): root-only from the
  * first instant, with no window between bind(2) and a later chmod. A socket file outlives a crashed
- * agent; a stale one is removed, but only after a connection attempt proves nobody answers on it.
+ * agent; a stale one is removed, but only after a connection attempt proves nobody answers on it
+ * (socket-listener.ts).
  *
  * `--stdio` serves exactly one connection over stdin/stdout: that is how the VS Code extension
  * reaches the agent through one SSH channel (`ssh vm containers-lab serve --stdio`). Logs then go
@@ -14,12 +15,9 @@
  * Containers outlive connections: when a client goes away only what it started for itself ends
  * (its exec sessions and log follows). Lifecycle and link events go to every connection.
  */
-import { lstatSync, mkdirSync, chmodSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
-import { dirname } from 'node:path';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { LabError, conflict, quote } from '../errors';
+import { LabError, quote } from '../errors';
 import { RpcErrorCode } from '../protocol';
 import type { AgentMethod, AgentMethods, AgentNotifications } from '../protocol';
 import type { ContainerRuntime, ExecSession, LogFollower } from '../runtime/api';
@@ -32,8 +30,10 @@ import { PodService } from '../pods/service';
 import { containerLayers, listContainerFiles, readContainerFile } from '../inspect/container-files';
 
 import { defaultSocketPath } from './socket-path';
+import { CLOSE_GRACE_MS, listenOnSocket } from './socket-listener';
 
 export { DEFAULT_SOCKET_PATH, defaultSocketPath } from './socket-path';
+export { assertNoLiveAgent } from './socket-listener';
 
 export type Log = (line: string) => void;
 
@@ -361,116 +361,4 @@ export async function serve(runtime: ContainerRuntime, options: ServeOptions = {
   }
   for (const signal of signals) process.on(signal, onSignal);
   return { service, socketPath, done, close };
-}
-
-interface SocketListener {
-  server: Server;
-  /** Remembers a connection, so that closed() can end it if its peer does not. */
-  track(socket: Socket): void;
-  /** Removes the socket's name (if it is still ours) and stops accepting connections. */
-  stopAccepting(): void;
-  /**
-   * Resolves once the server has closed: connections still open after `graceMs` (a peer that does
-   * not answer the end of the stream with its own) are destroyed.
-   */
-  closed(graceMs: number): Promise<void>;
-}
-
-/** How long a client gets to close its side after the service has ended the connection. */
-const CLOSE_GRACE_MS = 1000;
-
-async function listenOnSocket(path: string): Promise<SocketListener> {
-  const directory = dirname(path);
-  // A directory we create is 0700; an existing one (say /tmp) is left as its owner made it.
-  mkdirSync(directory, { recursive: true, mode: 0o700 });
-  await removeStaleSocket(path);
-
-  const server = createServer();
-  const previousUmask = process.umask(0o077);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw conflict(`another agent is already listening on ${path}`);
-    }
-    throw error;
-  } finally {
-    process.umask(previousUmask);
-  }
-  chmodSync(path, 0o600);
-  const inode = lstatSync(path).ino;
-
-  const sockets = new Set<Socket>();
-  let serverClosed: Promise<void> | null = null;
-  const stopAccepting = (): Promise<void> => {
-    serverClosed ??= new Promise<void>((resolve) => {
-      // Remove the name first so no new client finds it, but only if it is still ours.
-      try {
-        if (lstatSync(path).ino === inode) unlinkSync(path);
-      } catch {
-        // Already gone.
-      }
-      // Its callback runs once the last connection has closed too.
-      server.close(() => resolve());
-    });
-    return serverClosed;
-  };
-  return {
-    server,
-    track: (socket) => {
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
-    },
-    stopAccepting: () => void stopAccepting(),
-    closed: async (graceMs) => {
-      const done = stopAccepting();
-      const timer = setTimeout(() => {
-        for (const socket of sockets) socket.destroy();
-      }, graceMs);
-      await done;
-      clearTimeout(timer);
-    },
-  };
-}
-
-/**
- * Throws a one-line conflict when a live agent answers on `path` (or it is not a socket).
- * Resolves "stale" for a socket file nobody answers on, "absent" when there is none.
- */
-export async function assertNoLiveAgent(path: string): Promise<'absent' | 'stale'> {
-  let isSocket: boolean;
-  try {
-    isSocket = lstatSync(path).isSocket();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
-    throw error;
-  }
-  if (!isSocket) throw conflict(`${path} exists and is not a socket; refusing to replace it`);
-  if (await somebodyAnswers(path)) throw conflict(`another agent is already listening on ${path}`);
-  return 'stale';
-}
-
-async function removeStaleSocket(path: string): Promise<void> {
-  if ((await assertNoLiveAgent(path)) === 'stale') unlinkSync(path);
-}
-
-function somebodyAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const probe = createConnection(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', (error: NodeJS.ErrnoException) => {
-      probe.destroy();
-      if (error.code === 'ECONNREFUSED' || error.code === 'ENOENT') resolve(false);
-      else reject(error);
-    });
-  });
 }
