@@ -43,10 +43,10 @@ let listens = 0;
 export async function listenOnSocket(path: string): Promise<SocketListener> {
   const directory = dirname(path);
   const privateName = join(directory, `.listening-${process.pid}-${++listens}`);
-  for (const name of [path, privateName]) assertFitsSocketName(name);
+  await removeStaleSocket(path); // refuses a live agent's socket, and a path too long for one
+  assertFitsSocketName(privateName);
   // A directory we create is 0700; an existing one (say /tmp) is left as its owner made it.
   mkdirSync(directory, { recursive: true, mode: 0o700 });
-  await removeStaleSocket(path);
   rmSync(privateName, { force: true }); // left by a crashed agent that had our pid
 
   const server = await listenPrivately(privateName);
